@@ -1,0 +1,1 @@
+"""Appointment operations core: all logic, no Streamlit."""

@@ -1,0 +1,218 @@
+"""Roles, permissions and location scope: one answer, `can(actor, action, location_id)`,
+asked by pages and services alike. Deny by default; a user with no role can do nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.orm import Session
+
+from core.errors import PermissionDenied
+from core.models import Role, User
+
+
+class A:
+    """Action names (a plain namespace so typos fail at import time, not at run time)."""
+
+    APPOINTMENT_VIEW = "appointment.view"
+    APPOINTMENT_BOOK = "appointment.book"
+    APPOINTMENT_CONFIRM = "appointment.confirm"
+    APPOINTMENT_CHECK_IN = "appointment.check_in"
+    APPOINTMENT_COMPLETE = "appointment.complete"
+    APPOINTMENT_NO_SHOW = "appointment.mark_no_show"
+    APPOINTMENT_CANCEL = "appointment.cancel"
+    APPOINTMENT_RESCHEDULE = "appointment.reschedule"
+    APPOINTMENT_NOTE = "appointment.note"
+    WAITLIST_MANAGE = "waitlist.manage"
+    CUSTOMER_VIEW = "customer.view"
+    CUSTOMER_MANAGE = "customer.manage"
+    CONTACTS_VIEW = "contacts.view"  # unmasked email / phone
+    QUEUE_VIEW = "queue.view"
+    QUEUE_RESOLVE = "queue.resolve"
+    METRICS_VIEW = "metrics.view"
+    EXPORT_APPOINTMENTS = "export.appointments"
+    EXPORT_CONTACTS = "export.contacts"
+    SETTINGS_MANAGE = "settings.manage"  # appointment types, staff, hours, waitlist policy
+    USERS_MANAGE = "users.manage"
+    AUDIT_VIEW = "audit.view"
+    CALENDAR_MANAGE = "calendar.manage"
+    LOCATIONS_MANAGE = "locations.manage"
+
+
+ALL_ACTIONS: tuple[str, ...] = tuple(v for k, v in vars(A).items() if k.isupper())
+
+_FRONT_DESK = {
+    A.APPOINTMENT_VIEW, A.APPOINTMENT_BOOK, A.APPOINTMENT_CONFIRM, A.APPOINTMENT_CHECK_IN,
+    A.APPOINTMENT_COMPLETE, A.APPOINTMENT_NO_SHOW, A.APPOINTMENT_CANCEL, A.APPOINTMENT_RESCHEDULE,
+    A.APPOINTMENT_NOTE, A.WAITLIST_MANAGE, A.CUSTOMER_VIEW, A.CUSTOMER_MANAGE, A.CONTACTS_VIEW,
+    A.QUEUE_VIEW, A.QUEUE_RESOLVE,
+}  # fmt: skip
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.FRONT_DESK: frozenset(_FRONT_DESK),
+    # A provider acts on their own appointments only (see `can_act_on_appointment`).
+    Role.PROVIDER: frozenset(
+        {
+            A.APPOINTMENT_VIEW,
+            A.APPOINTMENT_COMPLETE,
+            A.APPOINTMENT_NO_SHOW,
+            A.APPOINTMENT_NOTE,
+            A.CUSTOMER_VIEW,
+            A.CONTACTS_VIEW,
+        }
+    ),  # fmt: skip
+    Role.MANAGER: frozenset(
+        _FRONT_DESK | {A.METRICS_VIEW, A.EXPORT_APPOINTMENTS, A.EXPORT_CONTACTS, A.SETTINGS_MANAGE}
+    ),
+    # Read only, every location, contact details masked.
+    Role.ANALYST: frozenset({A.APPOINTMENT_VIEW, A.METRICS_VIEW, A.EXPORT_APPOINTMENTS, A.QUEUE_VIEW}),
+    Role.ADMIN: frozenset(ALL_ACTIONS),
+}
+
+# Roles whose scope is every location regardless of their location list.
+GLOBAL_ROLES = {Role.ANALYST, Role.ADMIN}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, as the database says now (never as a cookie or widget says)."""
+
+    user_id: int | None
+    username: str
+    role: str | None
+    location_ids: frozenset[int] | None  # None: every location
+    provider_id: int | None = None
+    name: str = ""
+
+    @property
+    def all_locations(self) -> bool:
+        return self.location_ids is None
+
+    def in_scope(self, location_id: int | None) -> bool:
+        if self.role is None:
+            return False
+        return location_id is None or self.location_ids is None or location_id in self.location_ids
+
+
+SYSTEM = Actor(user_id=None, username="system", role=Role.ADMIN, location_ids=None, name="System")
+
+
+def actor_for(user: User) -> Actor:
+    role = user.role if user.active else None
+    everywhere = role in GLOBAL_ROLES or user.all_locations
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=role,
+        location_ids=None if everywhere else frozenset(loc.id for loc in user.locations),
+        provider_id=user.provider_id,
+        name=user.name,
+    )
+
+
+def load_actor(session: Session, user_id: int) -> Actor | None:
+    """The actor for a user id, read fresh; None for an unknown or deactivated user."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    return actor_for(user)
+
+
+def can(actor: Actor | None, action: str, location_id: int | None = None) -> bool:
+    if actor is None or actor.role is None:
+        return False
+    if action not in PERMISSIONS.get(actor.role, frozenset()):
+        return False
+    return actor.in_scope(location_id)
+
+
+def can_act_on_appointment(actor: Actor | None, action: str, location_id: int, provider_id: int) -> bool:
+    """`can` plus the provider rule: a provider may act only on their own appointments."""
+    if not can(actor, action, location_id):
+        return False
+    if actor.role == Role.PROVIDER:
+        return actor.provider_id is not None and actor.provider_id == provider_id
+    return True
+
+
+def allowed_actions(actor: Actor | None) -> frozenset[str]:
+    if actor is None or actor.role is None:
+        return frozenset()
+    return PERMISSIONS.get(actor.role, frozenset())
+
+
+def location_filter(actor: Actor | None, column) -> ColumnElement[bool]:
+    """A WHERE clause for `column` (a location id column): what the actor may see, and nothing
+    by default. Push it into queries instead of filtering rows afterwards."""
+    if actor is None or actor.role is None:
+        return false()
+    if actor.location_ids is None:
+        return true()
+    if not actor.location_ids:
+        return false()
+    return column.in_(sorted(actor.location_ids))
+
+
+def provider_filter(actor: Actor | None, column) -> ColumnElement[bool]:
+    """For providers: only their own rows. Everyone else: no restriction."""
+    if actor is not None and actor.role == Role.PROVIDER:
+        return column == actor.provider_id if actor.provider_id is not None else false()
+    return true()
+
+
+def require(
+    actor: Actor | None,
+    action: str,
+    location_id: int | None = None,
+    *,
+    provider_id: int | None = None,
+    entity: str | None = None,
+    entity_id: object = None,
+) -> None:
+    """Raise PermissionDenied (and record the denied attempt) unless the actor may do this."""
+    ok = (
+        can_act_on_appointment(actor, action, location_id, provider_id)
+        if provider_id is not None and location_id is not None
+        else can(actor, action, location_id)
+    )
+    if ok:
+        return
+    from core.audit import write_denial  # local import: audit imports access for Actor
+    from core.db import in_unit_of_work
+
+    denial = {
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "location_id": location_id,
+    }
+    who = (actor.name or actor.username) if actor else "Nobody signed in"
+    if actor is not None and actor.role is not None and action in allowed_actions(actor):
+        message = f"{who} may not do '{action}' here: it is outside your locations or appointments."
+    else:
+        message = f"{who} may not do '{action}': your role does not allow it."
+    if in_unit_of_work():
+        raise PermissionDenied(message, denial)  # audited by unit_of_work after its rollback
+    write_denial(denial)
+    raise PermissionDenied(message)
+
+
+def mask_email(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return email
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    digits = [c for c in phone if c.isdigit()]
+    return "***-" + "".join(digits[-2:]) if digits else "***"
+
+
+def roles() -> Iterable[str]:
+    return [r.value for r in Role]

@@ -1,0 +1,80 @@
+"""Settings from the environment, then .streamlit/secrets.toml, then defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'scheduling.db'}"
+GOOGLE_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
+
+# Values that must never protect a real installation.
+KNOWN_DEFAULT_COOKIE_KEYS = {
+    "",
+    "some_signature_key",
+    "change-me",
+    "changeme",
+    "secret",
+    "demo",
+}
+
+
+def _secrets() -> dict:
+    path = Path(os.environ.get("APP_SECRETS_FILE", ROOT / ".streamlit" / "secrets.toml"))
+    if path.is_file():
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    return {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    cookie_key: str
+    cookie_name: str
+    cookie_expiry_days: float
+    demo_mode: bool
+    google_endpoint: str
+    google_credentials_file: str | None
+    auth_sso: dict | None
+
+
+def _get(secrets: dict, env: str, key: str, default=None):
+    if env in os.environ:
+        return os.environ[env]
+    return secrets.get(key, default)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    s = _secrets()
+    url = _get(s, "DATABASE_URL", "database_url", DEFAULT_DATABASE_URL)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        # A relative SQLite path is relative to the project, not the working directory.
+        rel = url[len("sqlite:///") :]
+        if rel and rel != ":memory:":
+            url = f"sqlite:///{ROOT / rel}"
+    return Settings(
+        database_url=url,
+        cookie_key=str(_get(s, "AUTH_COOKIE_KEY", "cookie_key", "")),
+        cookie_name=str(_get(s, "AUTH_COOKIE_NAME", "cookie_name", "apptops_auth")),
+        cookie_expiry_days=float(_get(s, "AUTH_COOKIE_EXPIRY_DAYS", "cookie_expiry_days", 1)),
+        demo_mode=str(_get(s, "DEMO_MODE", "demo_mode", "0")).lower() in {"1", "true", "yes"},
+        google_endpoint=_get(
+            s,
+            "GOOGLE_CALENDAR_API_ENDPOINT",
+            "google_calendar_api_endpoint",
+            GOOGLE_ENDPOINT,
+        ),
+        google_credentials_file=_get(s, "GOOGLE_CREDENTIALS_FILE", "google_credentials_file", None),
+        auth_sso=s.get("auth") if isinstance(s.get("auth"), dict) else None,
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,166 @@
+"""Engine, sessions and the unit of work.
+
+Writes go through `unit_of_work()`: one transaction that the caller commits once. On SQLite
+a write transaction begins IMMEDIATE, so two writers can never both pass a check before
+either inserts; reads begin deferred and never block each other (WAL mode).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
+
+from core.config import get_settings
+from core.errors import DatabaseUnavailable, PermissionDenied
+
+# How many units of work enclose the current code; a denied attempt inside one is audited
+# after its rollback (a second writer on SQLite would wait for the first).
+_uow_depth: ContextVar[int] = ContextVar("uow_depth", default=0)
+
+
+def in_unit_of_work() -> bool:
+    return _uow_depth.get() > 0
+
+
+class UTCDateTime(TypeDecorator):
+    """An instant: timestamptz on PostgreSQL, naive UTC text on SQLite; always aware UTC in Python."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(DateTime(timezone=False))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: instants must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+_engines: dict[str, Engine] = {}
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            if ":memory:" not in url:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return engine
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or get_settings().database_url
+    if url not in _engines:
+        _engines[url] = make_engine(url)
+    return _engines[url]
+
+
+def dispose_engines() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def check_connection(url: str | None = None) -> None:
+    """Raise DatabaseUnavailable with a one-line reason when the database cannot be reached."""
+    url = url or get_settings().database_url
+    try:
+        with get_engine(url).connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (OperationalError, DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseUnavailable(f"Cannot connect to the database at {_redact(url)}: {reason}") from None
+
+
+@contextmanager
+def read_session(engine: Engine | None = None) -> Iterator[Session]:
+    """A session for reading; rolled back at the end."""
+    engine = engine or get_engine()
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+    """One write transaction: committed when the block ends, rolled back on any error."""
+    engine = engine or get_engine()
+    write_engine = engine.execution_options(write=True)
+    token = _uow_depth.set(_uow_depth.get() + 1)
+    try:
+        with Session(write_engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    except PermissionDenied as exc:
+        _uow_depth.reset(token)
+        token = None
+        if exc.denial is not None and not in_unit_of_work():
+            from core.audit import write_denial
+
+            write_denial(exc.denial)
+            exc.denial = None
+        raise
+    finally:
+        if token is not None:
+            _uow_depth.reset(token)
+
+
+def constraint_name(exc: BaseException) -> str | None:
+    """The name of the database rule an IntegrityError broke, on PostgreSQL and SQLite alike."""
+    orig = getattr(exc, "orig", exc)
+    diag = getattr(orig, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None):
+        return diag.constraint_name
+    match = re.search(r"\b((?:ex|ck|uq|fk)_[a-z_]+)\b", str(orig))
+    return match.group(1) if match else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,33 @@
+"""Domain errors. Each carries a sentence a person can act on."""
+
+
+class DomainError(Exception):
+    """Base for errors a user can hit; str(err) is the message to show."""
+
+
+class ValidationError(DomainError):
+    """Input is wrong: unknown ids, times out of range, missing fields."""
+
+
+class NotFound(ValidationError):
+    pass
+
+
+class ConflictError(DomainError):
+    """The slot is taken: another appointment, a room, or a busy block."""
+
+
+class PermissionDenied(DomainError):
+    """`denial` holds what to write to the audit log once the guarded transaction is gone."""
+
+    def __init__(self, message: str, denial: dict | None = None):
+        super().__init__(message)
+        self.denial = denial
+
+
+class InvalidTransition(DomainError):
+    """The appointment's status does not allow this action."""
+
+
+class DatabaseUnavailable(DomainError):
+    pass
