@@ -198,6 +198,9 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(40))
+    # Where the customer was first taken on; with their appointments, this decides which
+    # locations' staff may find them.
+    home_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,0 +1,47 @@
+"""Shared set-up for benchmarks: the large demo database and a median timer."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.config import ROOT, reset_settings
+from core.db import dispose_engines
+
+BENCH_DB = Path(os.environ.get("BENCH_DB", ROOT / "data" / "bench.db"))
+BENCH_APPOINTMENTS = int(os.environ.get("BENCH_APPOINTMENTS", "1000000"))
+
+
+def use_bench_db() -> str:
+    """Point the app's settings at the benchmark database (built by bench_seed)."""
+    url = f"sqlite:///{BENCH_DB}"
+    os.environ["DATABASE_URL"] = url
+    reset_settings()
+    dispose_engines()
+    return url
+
+
+def timed(fn: Callable[[], object], repeat: int = 20, warmup: int = 2) -> dict[str, float]:
+    """Run fn; return median / p90 / min in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return {
+        "median_ms": statistics.median(samples),
+        "p90_ms": samples[min(len(samples) - 1, int(len(samples) * 0.9))],
+        "min_ms": samples[0],
+        "runs": len(samples),
+    }
+
+
+def report(label: str, figures: dict[str, float], target: str | None = None) -> None:
+    parts = ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+    print(f"   {label}: {parts}" + (f"   [target: {target}]" if target else ""), flush=True)
