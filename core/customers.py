@@ -1,0 +1,187 @@
+"""Finding and creating customers, within the actor's locations.
+
+A customer is in an actor's scope when their home location is one of the actor's locations or
+they have an appointment there (a provider: an appointment with them)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, exists, func, or_, select
+
+from core import access, audit
+from core.access import A, Actor
+from core.db import read_session, unit_of_work
+from core.errors import ConflictError, NotFound, ValidationError
+from core.models import Appointment, Customer, Location, Role
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+PHONE_CHARS_RE = re.compile(r"^[0-9+()\-. ]+$")
+MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 7, 15
+# Characters people type between phone digits; stripped before comparing digits.
+_PHONE_SEPARATORS = (" ", "-", "+", "(", ")", ".")
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+    home_location_id: int | None
+
+    @property
+    def label(self) -> str:
+        """'Ada Lovelace · ada@example.test · +1 555 0100', for pickers."""
+        return " · ".join(p for p in (self.name, self.email, self.phone) if p)
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def _phone_digits_sql(column) -> ColumnElement:
+    expr = column
+    for sep in _PHONE_SEPARATORS:
+        expr = func.replace(expr, sep, "")
+    return expr
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def scope_clause(actor: Actor | None) -> ColumnElement[bool]:
+    """Customers the actor may find: home location in scope, or an appointment in scope."""
+    has_appointment = exists(
+        select(Appointment.id).where(
+            Appointment.customer_id == Customer.id,
+            access.location_filter(actor, Appointment.location_id),
+            access.provider_filter(actor, Appointment.provider_id),
+        )
+    )
+    if actor is not None and actor.role == Role.PROVIDER:
+        return has_appointment
+    if actor is not None and actor.role is not None and actor.all_locations:
+        return access.location_filter(actor, Customer.home_location_id)  # true()
+    return or_(access.location_filter(actor, Customer.home_location_id), has_appointment)
+
+
+def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[CustomerView]:
+    """Customers in the actor's scope whose name, email or phone contains `query` (phone by
+    digits, so '555 0100' finds '+1 (555) 0100'), by name. Fewer than 2 characters finds nothing."""
+    access.require(actor, A.CUSTOMER_VIEW, entity="customer")
+    text = (query or "").strip()
+    if len(text) < 2:
+        return []
+    pattern = _like(text)
+    matches = [Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")]
+    digits = _digits(text)
+    if len(digits) >= 3:
+        matches.append(_phone_digits_sql(Customer.phone).like(f"%{digits}%"))
+    contacts = access.can(actor, A.CONTACTS_VIEW)
+    with read_session() as session:
+        rows = session.execute(
+            select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.home_location_id)
+            .where(or_(*matches), scope_clause(actor))
+            .order_by(Customer.name, Customer.id)
+            .limit(limit)
+        ).all()
+    return [
+        CustomerView(
+            id=r.id,
+            name=r.name,
+            email=r.email if contacts else access.mask_email(r.email),
+            phone=r.phone if contacts else access.mask_phone(r.phone),
+            home_location_id=r.home_location_id,
+        )
+        for r in rows
+    ]
+
+
+def validate(name: str | None, email: str | None, phone: str | None) -> tuple[str, str | None, str | None]:
+    """Cleaned (name, email, phone), or ValidationError with what to fix."""
+    name = (name or "").strip()
+    email = (email or "").strip() or None
+    phone = (phone or "").strip() or None
+    if not name:
+        raise ValidationError("Enter the customer's name.")
+    if len(name) > 200:
+        raise ValidationError("The name is too long: keep it under 200 characters.")
+    if email is not None and (len(email) > 255 or not EMAIL_RE.match(email)):
+        raise ValidationError(f"'{email}' does not look like an email address (like name@example.com).")
+    if phone is not None:
+        n = len(_digits(phone))
+        if len(phone) > 40 or not PHONE_CHARS_RE.match(phone) or not MIN_PHONE_DIGITS <= n <= MAX_PHONE_DIGITS:
+            raise ValidationError(
+                f"'{phone}' is not a phone number: use {MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} digits, "
+                "with spaces, dashes, brackets or a leading + if you like."
+            )
+    return name, email, phone
+
+
+def create_customer(
+    actor: Actor,
+    *,
+    name: str,
+    email: str | None = None,
+    phone: str | None = None,
+    location_id: int,
+) -> Customer:
+    """A new customer whose home is `location_id`. An email already on file is refused, so the
+    desk picks the existing customer instead of creating a twin."""
+    name, email, phone = validate(name, email, phone)
+    with unit_of_work() as session:
+        access.require(actor, A.CUSTOMER_MANAGE, location_id, entity="customer")
+        location = session.get(Location, location_id)
+        if location is None or not location.active:
+            raise NotFound(f"There is no active location with id {location_id}.")
+        if email is not None:
+            twin = session.execute(
+                select(Customer.id, Customer.name).where(func.lower(Customer.email) == email.lower()).limit(1)
+            ).one_or_none()
+            if twin is not None:
+                visible = session.scalar(select(Customer.id).where(Customer.id == twin.id, scope_clause(actor)))
+                who = twin.name if visible else "another customer"
+                raise ConflictError(f"{email} already belongs to {who}: search for them instead of adding them again.")
+        customer = Customer(name=name, email=email, phone=phone, home_location_id=location_id)
+        session.add(customer)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "customer.create",
+            entity="customer",
+            entity_id=customer.id,
+            location_id=location_id,
+            after={
+                "name": name,
+                "email": access.mask_email(email),
+                "phone": access.mask_phone(phone),
+                "home_location_id": location_id,
+            },
+        )
+    return customer
+
+
+def get_customer(actor: Actor, customer_id: int) -> CustomerView:
+    """One customer in the actor's scope (NotFound otherwise, the same as for an unknown id)."""
+    access.require(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
+    with read_session() as session:
+        row = session.execute(
+            select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.home_location_id).where(
+                Customer.id == customer_id, scope_clause(actor)
+            )
+        ).one_or_none()
+    if row is None:
+        raise NotFound(f"There is no customer with id {customer_id} at your locations.")
+    contacts = access.can(actor, A.CONTACTS_VIEW)
+    return CustomerView(
+        id=row.id,
+        name=row.name,
+        email=row.email if contacts else access.mask_email(row.email),
+        phone=row.phone if contacts else access.mask_phone(row.phone),
+        home_location_id=row.home_location_id,
+    )

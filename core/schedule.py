@@ -1,0 +1,383 @@
+"""The read side of the front desk's day: which locations an actor may see, one location's
+schedule for one local date (one query, scope in its WHERE clause), and the timeline lanes.
+
+Rows carry the flags the desk works from: unconfirmed (still only booked), late (start time
+passed and not checked in) and waitlist offer (a freed slot offered to someone waiting)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
+
+from core import access
+from core.access import A, Actor
+from core.db import read_session
+from core.errors import NotFound
+from core.models import (
+    Appointment,
+    AppointmentType,
+    Customer,
+    Location,
+    Provider,
+    Role,
+    Room,
+    Status,
+    WaitlistOffer,
+    provider_locations,
+)
+from core.tz import local_day_bounds, to_local, today_in
+
+# A customer counts as late this long after their start time without checking in.
+LATE_AFTER = timedelta(minutes=5)
+
+STATUS_LABELS = {
+    Status.BOOKED: "Booked",
+    Status.CONFIRMED: "Confirmed",
+    Status.CHECKED_IN: "Checked in",
+    Status.COMPLETED: "Completed",
+    Status.NO_SHOW: "No-show",
+    Status.CANCELLED: "Cancelled",
+}
+
+FLAG_UNCONFIRMED = "unconfirmed"
+FLAG_LATE = "late"
+FLAG_WAITLIST = "waitlist offer"
+
+NO_ROOM = "No room"
+
+
+@dataclass(frozen=True)
+class LocationView:
+    id: int
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    appointment_id: int
+    start: datetime  # aware UTC
+    end: datetime
+    local_start: datetime  # in the location's zone
+    local_end: datetime
+    status: str
+    customer_id: int
+    customer_name: str
+    customer_email: str | None
+    customer_phone: str | None
+    type_id: int
+    type_name: str
+    provider_id: int
+    provider_name: str
+    room_id: int | None
+    room_name: str | None
+    intake_complete: bool
+    notes: str | None
+    late_cancel: bool
+    reschedule_count: int
+    flags: tuple[str, ...]
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def time_label(self) -> str:
+        return f"{self.local_start:%H:%M}–{self.local_end:%H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN)
+
+
+@dataclass(frozen=True)
+class DaySchedule:
+    location: LocationView
+    day: date
+    rows: list[ScheduleRow]
+    providers: list[tuple[int, str]]  # timeline lanes, in order
+    rooms: list[tuple[int, str]]
+
+    def row(self, appointment_id: int) -> ScheduleRow | None:
+        return next((r for r in self.rows if r.appointment_id == appointment_id), None)
+
+    @property
+    def active_rows(self) -> list[ScheduleRow]:
+        return [r for r in self.rows if r.status != Status.CANCELLED]
+
+
+def visible_locations(actor: Actor | None) -> list[LocationView]:
+    """Active locations the actor may see the schedule of, by name."""
+    if not access.can(actor, A.APPOINTMENT_VIEW) or actor is None:
+        return []
+    with read_session() as session:
+        rows = session.execute(
+            select(Location.id, Location.name, Location.timezone)
+            .where(Location.active.is_(True), access.location_filter(actor, Location.id))
+            .order_by(Location.name)
+        ).all()
+    return [LocationView(*r) for r in rows]
+
+
+def default_location(actor: Actor | None, locations: list[LocationView]) -> LocationView | None:
+    """The actor's own location when they have exactly one in the list; else the first by name."""
+    if not locations:
+        return None
+    if actor is not None and actor.location_ids:
+        own = [loc for loc in locations if loc.id in actor.location_ids]
+        if own:
+            return own[0]
+    return locations[0]
+
+
+def day_label(day: date) -> str:
+    """'Tue 3 Mar', the way the desk says a date."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def default_day(location: LocationView, now: datetime | None = None) -> date:
+    return today_in(location.timezone, now)
+
+
+def _location(session, actor: Actor, location_id: int) -> LocationView:
+    row = session.execute(
+        select(Location.id, Location.name, Location.timezone).where(Location.id == location_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"There is no location with id {location_id}.")
+    access.require(actor, A.APPOINTMENT_VIEW, location_id, entity="location", entity_id=location_id)
+    return LocationView(*row)
+
+
+def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | None = None) -> DaySchedule:
+    """Every appointment starting on `day` (local date) at the location, cancelled ones included,
+    in start order. A provider sees their own appointments only; analysts see contacts masked."""
+    now = now or datetime.now(UTC)
+    with read_session() as session:
+        loc = _location(session, actor, location_id)
+        lo, hi = local_day_bounds(day, loc.timezone)
+        cust = aliased(Customer)
+        query = (
+            select(
+                Appointment.id,
+                Appointment.start_at,
+                Appointment.end_at,
+                Appointment.status,
+                Appointment.customer_id,
+                cust.name,
+                cust.email,
+                cust.phone,
+                Appointment.type_id,
+                AppointmentType.name,
+                Appointment.provider_id,
+                Provider.name,
+                Appointment.room_id,
+                Room.name,
+                Appointment.intake_complete,
+                Appointment.notes,
+                Appointment.late_cancel,
+                Appointment.reschedule_count,
+            )
+            .join(cust, Appointment.customer_id == cust.id)
+            .join(AppointmentType, Appointment.type_id == AppointmentType.id)
+            .join(Provider, Appointment.provider_id == Provider.id)
+            .outerjoin(Room, Appointment.room_id == Room.id)
+            .where(
+                Appointment.location_id == loc.id,
+                Appointment.start_at >= lo,
+                Appointment.start_at < hi,
+                access.location_filter(actor, Appointment.location_id),
+                access.provider_filter(actor, Appointment.provider_id),
+            )
+            .order_by(Appointment.start_at, Provider.name, Appointment.id)
+        )
+        records = session.execute(query).all()
+        offered = set(
+            session.scalars(
+                select(WaitlistOffer.freed_by_appointment_id).where(
+                    WaitlistOffer.location_id == loc.id,
+                    WaitlistOffer.status == "open",
+                    WaitlistOffer.start_at >= lo,
+                    WaitlistOffer.start_at < hi,
+                    WaitlistOffer.freed_by_appointment_id.is_not(None),
+                )
+            )
+        )
+        providers = _provider_lanes(session, actor, loc.id)
+        rooms = [
+            tuple(r)
+            for r in session.execute(
+                select(Room.id, Room.name).where(Room.location_id == loc.id, Room.active.is_(True)).order_by(Room.name)
+            )
+        ]
+    contacts = access.can(actor, A.CONTACTS_VIEW, loc.id)
+    rows = []
+    for r in records:
+        status = r[3]
+        flags = []
+        if status == Status.BOOKED:
+            flags.append(FLAG_UNCONFIRMED)
+        if status in (Status.BOOKED, Status.CONFIRMED) and now > r[1] + LATE_AFTER:
+            flags.append(FLAG_LATE)
+        if r[0] in offered:
+            flags.append(FLAG_WAITLIST)
+        rows.append(
+            ScheduleRow(
+                appointment_id=r[0],
+                start=r[1],
+                end=r[2],
+                local_start=to_local(r[1], loc.timezone),
+                local_end=to_local(r[2], loc.timezone),
+                status=status,
+                customer_id=r[4],
+                customer_name=r[5],
+                customer_email=r[6] if contacts else access.mask_email(r[6]),
+                customer_phone=r[7] if contacts else access.mask_phone(r[7]),
+                type_id=r[8],
+                type_name=r[9],
+                provider_id=r[10],
+                provider_name=r[11],
+                room_id=r[12],
+                room_name=r[13],
+                intake_complete=bool(r[14]),
+                notes=r[15],
+                late_cancel=bool(r[16]),
+                reschedule_count=r[17] or 0,
+                flags=tuple(flags),
+            )
+        )
+    # A provider who has appointments here but is no longer linked to the location still gets a lane.
+    known = {pid for pid, _ in providers}
+    for row in rows:
+        if row.provider_id not in known:
+            providers.append((row.provider_id, row.provider_name))
+            known.add(row.provider_id)
+    return DaySchedule(location=loc, day=day, rows=rows, providers=providers, rooms=rooms)
+
+
+def _provider_lanes(session, actor: Actor, location_id: int) -> list[tuple[int, str]]:
+    query = (
+        select(Provider.id, Provider.name)
+        .join(provider_locations, provider_locations.c.provider_id == Provider.id)
+        .where(provider_locations.c.location_id == location_id, Provider.active.is_(True))
+        .where(access.provider_filter(actor, Provider.id))
+        .order_by(Provider.name)
+    )
+    return [tuple(r) for r in session.execute(query)]
+
+
+def location_providers(actor: Actor, location_id: int) -> list[tuple[int, str]]:
+    """Active providers working at a location (a provider sees only themself), by name."""
+    if not access.can(actor, A.APPOINTMENT_VIEW, location_id):
+        return []
+    with read_session() as session:
+        return _provider_lanes(session, actor, location_id)
+
+
+def schedule_frame(schedule: DaySchedule, *, include_cancelled: bool = True) -> pd.DataFrame:
+    """The list the page shows: one row per appointment, indexed by appointment id."""
+    columns = ["Time", "Customer", "Type", "Provider", "Room", "Status", "Intake", "Flags"]
+    records = [
+        {
+            "id": r.appointment_id,
+            "Time": r.time_label,
+            "Customer": r.customer_name,
+            "Type": r.type_name,
+            "Provider": r.provider_name,
+            "Room": r.room_name or "—",
+            "Status": r.status_label + (" (late)" if r.late_cancel and r.status == Status.CANCELLED else ""),
+            "Intake": "Done" if r.intake_complete else "Missing",
+            "Flags": ", ".join(r.flags),
+        }
+        for r in schedule.rows
+        if include_cancelled or r.status != Status.CANCELLED
+    ]
+    return pd.DataFrame.from_records(records, columns=["id", *columns]).set_index("id")
+
+
+def timeline_frame(schedule: DaySchedule, *, by: str = "provider") -> tuple[pd.DataFrame, list[str]]:
+    """Bars for the day's timeline (cancelled appointments left out) and the lane names in order.
+    `by` is "provider" or "room"; times are naive local wall-clock times of the location."""
+    if by not in ("provider", "room"):
+        raise ValueError(f"timeline by {by!r}: expected 'provider' or 'room'")
+    rows = schedule.active_rows
+    if by == "provider":
+        lanes = [name for _, name in schedule.providers]
+    else:
+        lanes = [name for _, name in schedule.rooms]
+        if any(r.room_id is None for r in rows):
+            lanes.append(NO_ROOM)
+        for r in rows:  # a room since deactivated still shows its appointments
+            if r.room_name and r.room_name not in lanes:
+                lanes.append(r.room_name)
+    records = [
+        {
+            "id": r.appointment_id,
+            "lane": (r.provider_name if by == "provider" else (r.room_name or NO_ROOM)),
+            "start": r.local_start.replace(tzinfo=None),
+            "end": r.local_end.replace(tzinfo=None),
+            "status": r.status,
+            "status_label": r.status_label,
+            "label": f"{r.time_label} {r.customer_name} · {r.type_name}",
+            "customer": r.customer_name,
+            "type": r.type_name,
+        }
+        for r in rows
+    ]
+    cols = ["id", "lane", "start", "end", "status", "status_label", "label", "customer", "type"]
+    return pd.DataFrame.from_records(records, columns=cols), lanes
+
+
+def is_provider_view(actor: Actor | None) -> bool:
+    return actor is not None and actor.role == Role.PROVIDER
+
+
+def customer_appointments(actor: Actor, customer_id: int, *, limit: int = 20) -> list[dict]:
+    """A customer's appointments the actor may see, across days: the latest first. Each is a dict
+    with its location, local start, type, provider and status, for jumping to that day."""
+    access.require(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
+    with read_session() as session:
+        query = (
+            select(
+                Appointment.id,
+                Appointment.start_at,
+                Appointment.status,
+                Location.id,
+                Location.name,
+                Location.timezone,
+                AppointmentType.name,
+                Provider.name,
+            )
+            .join(Location, Appointment.location_id == Location.id)
+            .join(AppointmentType, Appointment.type_id == AppointmentType.id)
+            .join(Provider, Appointment.provider_id == Provider.id)
+            .where(
+                and_(
+                    Appointment.customer_id == customer_id,
+                    access.location_filter(actor, Appointment.location_id),
+                    access.provider_filter(actor, Appointment.provider_id),
+                )
+            )
+            .order_by(Appointment.start_at.desc())
+            .limit(limit)
+        )
+        out = []
+        for appt_id, start, status, loc_id, loc_name, tz, type_name, provider_name in session.execute(query):
+            local = to_local(start, tz)
+            out.append(
+                {
+                    "appointment_id": appt_id,
+                    "location_id": loc_id,
+                    "location": loc_name,
+                    "day": local.date(),
+                    "when": f"{day_label(local.date())} {local.year} {local:%H:%M}",
+                    "type": type_name,
+                    "provider": provider_name,
+                    "status": STATUS_LABELS.get(status, status),
+                }
+            )
+        return out

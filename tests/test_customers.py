@@ -1,0 +1,161 @@
+"""Customer search and creation stay inside the actor's locations."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.customers import create_customer, get_customer, search_customers
+from core.db import read_session, unit_of_work
+from core.errors import ConflictError, PermissionDenied, ValidationError
+from core.models import Appointment, AuditLog, Customer
+from tests.factories import world
+
+T0 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
+
+
+def _customer(name, email=None, phone=None, home=None) -> int:
+    with unit_of_work() as s:
+        c = Customer(name=name, email=email, phone=phone, home_location_id=home)
+        s.add(c)
+        s.flush()
+        return c.id
+
+
+def _appointment(w, customer_id, *, location="downtown", provider="rao", start=T0) -> None:
+    with unit_of_work() as s:
+        s.add(
+            Appointment(
+                location_id=w.locations[location].id,
+                provider_id=w.providers[provider].id,
+                type_id=w.types["consult"].id,
+                customer_id=customer_id,
+                start_at=start,
+                end_at=start + timedelta(minutes=30),
+                block_start=start,
+                block_end=start + timedelta(minutes=30),
+            )
+        )
+
+
+def _names(found) -> list[str]:
+    return [c.name for c in found]
+
+
+def test_front_desk_finds_customers_at_home_in_their_location_only(db):
+    w = world()
+    _customer("Grace Hopper", home=w.locations["downtown"].id)
+    _customer("Grace Harbor", home=w.locations["harbor"].id)
+    assert _names(search_customers(w.actors["frontdesk"], "grace")) == ["Grace Hopper"]
+    assert _names(search_customers(w.actors["harbordesk"], "grace")) == ["Grace Harbor"]
+    assert _names(search_customers(w.actors["admin"], "grace")) == ["Grace Harbor", "Grace Hopper"]
+
+
+def test_a_customer_with_an_appointment_at_the_location_is_found_there(db):
+    w = world()
+    assert search_customers(w.actors["frontdesk"], "Ada") == []  # no home, no appointment yet
+    _appointment(w, w.customers["ada"].id)
+    assert _names(search_customers(w.actors["frontdesk"], "Ada")) == ["Ada Lovelace"]
+    assert search_customers(w.actors["harbordesk"], "Ada") == []
+
+
+def test_search_matches_name_email_and_phone_digits(db):
+    w = world()
+    home = w.locations["downtown"].id
+    _customer("Grace Hopper", email="grace@navy.test", phone="+1 (555) 010-2030", home=home)
+    fd = w.actors["frontdesk"]
+    assert _names(search_customers(fd, "HOPP")) == ["Grace Hopper"]
+    assert _names(search_customers(fd, "navy.test")) == ["Grace Hopper"]
+    assert _names(search_customers(fd, "5550102030")) == ["Grace Hopper"]
+    assert _names(search_customers(fd, "555 010")) == ["Grace Hopper"]
+    assert search_customers(fd, "g") == []
+    assert search_customers(fd, "  ") == []
+    assert search_customers(fd, "%") == []  # a wildcard character is matched literally
+
+
+def test_search_respects_the_limit(db):
+    w = world()
+    for i in range(5):
+        _customer(f"Twin {i}", home=w.locations["downtown"].id)
+    assert len(search_customers(w.actors["frontdesk"], "twin", limit=3)) == 3
+
+
+def test_a_provider_finds_only_their_own_customers(db):
+    w = world()
+    mine = _customer("Mine Customer", home=w.locations["downtown"].id)
+    theirs = _customer("Theirs Customer", home=w.locations["downtown"].id)
+    _appointment(w, mine, provider="rao")
+    _appointment(w, theirs, provider="kim")
+    assert _names(search_customers(w.actors["provider"], "customer")) == ["Mine Customer"]
+
+
+def test_an_analyst_may_not_search_customers_and_the_attempt_is_audited(db):
+    w = world()
+    with pytest.raises(PermissionDenied):
+        search_customers(w.actors["analyst"], "Ada")
+    with read_session() as s:
+        row = s.execute(select(AuditLog.action, AuditLog.actor_username).where(AuditLog.outcome == "denied")).one()
+    assert tuple(row) == ("customer.view", "analyst")
+
+
+def test_create_customer_saves_and_audits(db):
+    w = world()
+    created = create_customer(
+        w.actors["frontdesk"],
+        name="  Grace Hopper ",
+        email="grace@navy.test",
+        phone="+1 555 010 2030",
+        location_id=w.locations["downtown"].id,
+    )
+    assert created.id and created.name == "Grace Hopper"
+    with read_session() as s:
+        home = s.scalar(select(Customer.home_location_id).where(Customer.id == created.id))
+        audit_row = s.execute(
+            select(AuditLog.entity_id, AuditLog.actor_username).where(AuditLog.action == "customer.create")
+        ).one()
+    assert home == w.locations["downtown"].id
+    assert tuple(audit_row) == (str(created.id), "frontdesk")
+    assert _names(search_customers(w.actors["frontdesk"], "hopper")) == ["Grace Hopper"]
+    assert get_customer(w.actors["frontdesk"], created.id).email == "grace@navy.test"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": " "}, "name"),
+        ({"name": "Grace", "email": "grace-at-navy"}, "email address"),
+        ({"name": "Grace", "phone": "555-CALL-NOW"}, "phone number"),
+        ({"name": "Grace", "phone": "12345"}, "phone number"),
+    ],
+)
+def test_create_customer_refuses_bad_input_and_writes_nothing(sqlite_db, fields, message):
+    w = world()
+    with pytest.raises(ValidationError, match=message):
+        create_customer(w.actors["frontdesk"], location_id=w.locations["downtown"].id, **fields)
+    with read_session() as s:
+        assert s.scalar(select(Customer.id).where(Customer.name == "Grace")) is None
+
+
+def test_create_customer_outside_the_actors_locations_is_denied(db):
+    w = world()
+    with pytest.raises(PermissionDenied):
+        create_customer(w.actors["frontdesk"], name="Grace", location_id=w.locations["harbor"].id)
+    with pytest.raises(PermissionDenied):
+        create_customer(w.actors["analyst"], name="Grace", location_id=w.locations["downtown"].id)
+    with read_session() as s:
+        assert s.scalar(select(Customer.id).where(Customer.name == "Grace")) is None
+        denied = s.scalars(select(AuditLog.action).where(AuditLog.outcome == "denied")).all()
+    assert denied == ["customer.manage", "customer.manage"]
+
+
+def test_an_email_already_on_file_is_a_conflict_naming_only_visible_customers(db):
+    w = world()
+    _customer("Grace Hopper", email="grace@navy.test", home=w.locations["downtown"].id)
+    with pytest.raises(ConflictError, match="Grace Hopper"):
+        create_customer(
+            w.actors["frontdesk"], name="G H", email="GRACE@navy.test", location_id=w.locations["downtown"].id
+        )
+    with pytest.raises(ConflictError, match="another customer"):
+        create_customer(
+            w.actors["harbordesk"], name="G H", email="grace@navy.test", location_id=w.locations["harbor"].id
+        )
