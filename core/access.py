@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import Session
@@ -42,6 +43,25 @@ class A:
 
 
 ALL_ACTIONS: tuple[str, ...] = tuple(v for k, v in vars(A).items() if k.isupper())
+
+# What each action lets a person do, for messages ("may not manage users").
+ACTION_LABELS = {
+    A.APPOINTMENT_VIEW: "see appointments", A.APPOINTMENT_BOOK: "book appointments",
+    A.APPOINTMENT_CONFIRM: "confirm appointments", A.APPOINTMENT_CHECK_IN: "check customers in",
+    A.APPOINTMENT_COMPLETE: "complete appointments", A.APPOINTMENT_NO_SHOW: "mark no-shows",
+    A.APPOINTMENT_CANCEL: "cancel appointments", A.APPOINTMENT_RESCHEDULE: "reschedule appointments",
+    A.APPOINTMENT_NOTE: "add notes to appointments", A.WAITLIST_MANAGE: "manage the waitlist",
+    A.CUSTOMER_VIEW: "see customers", A.CUSTOMER_MANAGE: "manage customers",
+    A.CONTACTS_VIEW: "see customer contact details", A.QUEUE_VIEW: "see the exceptions queue",
+    A.QUEUE_RESOLVE: "resolve exceptions", A.METRICS_VIEW: "see metrics",
+    A.EXPORT_APPOINTMENTS: "export appointments", A.EXPORT_CONTACTS: "export customer contact details",
+    A.SETTINGS_MANAGE: "change settings", A.USERS_MANAGE: "manage users", A.AUDIT_VIEW: "see the audit log",
+    A.CALENDAR_MANAGE: "manage calendar connections", A.LOCATIONS_MANAGE: "manage locations",
+}  # fmt: skip
+ROLE_LABELS = {
+    Role.FRONT_DESK: "front desk", Role.PROVIDER: "provider", Role.MANAGER: "manager",
+    Role.ANALYST: "analyst", Role.ADMIN: "admin",
+}  # fmt: skip
 
 _FRONT_DESK = {
     A.APPOINTMENT_VIEW, A.APPOINTMENT_BOOK, A.APPOINTMENT_CONFIRM, A.APPOINTMENT_CHECK_IN,
@@ -179,6 +199,29 @@ def require(
     )
     if ok:
         return
+    what = ACTION_LABELS.get(action, f"do '{action}'")
+    if actor is None:
+        message = f"Sign in first: nobody signed in may {what}."
+    elif actor.role is None:
+        message = f"{actor.name or actor.username} has no role yet and may not {what}: ask an admin."
+    elif action in allowed_actions(actor):
+        message = f"You may not {what} here: it is outside your locations or your own appointments."
+    else:
+        message = f"You may not {what}: the {ROLE_LABELS.get(actor.role, actor.role)} role does not allow it."
+    deny(actor, action, message, location_id=location_id, entity=entity, entity_id=entity_id)
+
+
+def deny(
+    actor: Actor | None,
+    action: str,
+    message: str,
+    *,
+    location_id: int | None = None,
+    entity: str | None = None,
+    entity_id: object = None,
+) -> NoReturn:
+    """Refuse with `message` and record the denied attempt (after the rollback when inside a
+    unit of work). For rules beyond the permission table, e.g. "nobody raises their own role"."""
     from core.audit import write_denial  # local import: audit imports access for Actor
     from core.db import in_unit_of_work
 
@@ -188,12 +231,8 @@ def require(
         "entity": entity,
         "entity_id": entity_id,
         "location_id": location_id,
+        "reason": message,
     }
-    who = (actor.name or actor.username) if actor else "Nobody signed in"
-    if actor is not None and actor.role is not None and action in allowed_actions(actor):
-        message = f"{who} may not do '{action}' here: it is outside your locations or appointments."
-    else:
-        message = f"{who} may not do '{action}': your role does not allow it."
     if in_unit_of_work():
         raise PermissionDenied(message, denial)  # audited by unit_of_work after its rollback
     write_denial(denial)

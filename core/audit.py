@@ -78,6 +78,7 @@ def write_denial(denial: dict) -> None:
                 entity=denial.get("entity"),
                 entity_id=denial.get("entity_id"),
                 location_id=denial.get("location_id"),
+                reason=denial.get("reason"),
                 outcome="denied",
             )
     except Exception:  # a failed denial record must never hide the denial itself

@@ -1,0 +1,50 @@
+"""Entrypoint: start-up checks, sign-in, and the page list for the signed-in user's role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import auth, migrate
+from core.config import get_settings
+from core.db import check_connection, get_engine
+from core.errors import DomainError
+from pages import ui
+
+st.set_page_config(page_title="Appointment operations", page_icon=":material/event_available:", layout="wide")
+
+
+@st.cache_resource(show_spinner="Preparing the database...")
+def prepare_database(url: str) -> str:
+    """Bring the database to the newest schema, once per process and database."""
+    check_connection(url)
+    migrate.upgrade(get_engine(url))
+    return url
+
+
+try:
+    cookie = auth.cookie_config()
+    prepare_database(get_settings().database_url)
+except DomainError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+actor = ui.signed_in_actor(cookie)
+ui.sync_cookie(cookie)
+allowed = ui.allowed_pages(actor)
+
+if allowed:
+    ui.sidebar_identity(actor)
+    sections: dict[str, list[st.Page]] = {}
+    for spec in allowed:
+        page = st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        sections.setdefault(spec.section, []).append(page)
+    st.navigation(sections).run()
+else:
+    # Signed out, or signed in without a role: one view, drawn at every page's URL, so that a
+    # bookmarked page opens once the user is known.
+    if actor is not None:
+        ui.sidebar_identity(actor)
+    view = ui.no_role_view if actor is not None else (lambda: ui.sign_in_view(cookie))
+    first = st.Page(view, title="Sign in" if actor is None else "No role yet", url_path="signin", default=True)
+    hidden = [st.Page(view, title=spec.title, url_path=spec.url_path, visibility="hidden") for spec in ui.PAGES]
+    st.navigation([first, *hidden], position="hidden").run()
