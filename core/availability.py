@@ -1,0 +1,744 @@
+"""Free-slot engine and provider routing.
+
+Rules, in the location's local time:
+- A slot is [start, start + duration) inside one of the provider's weekly shifts (WorkingHours)
+  on that local date; shifts are built per local date and converted with `core.tz.local_to_utc`,
+  so DST days (23/25 hours) come out right. Slots step through a shift from its start in real
+  (UTC) minutes: every 15 minutes for individual types, every `duration` minutes for group types
+  (so that people converge on the same sessions).
+- The time held is the block [start - buffer_before, end + buffer_after]. It must not overlap
+  another active appointment's block (same rule the database enforces, per provider and per
+  room; members of one group session share a block), the provider's time off, or a busy block
+  imported from Google Calendar (all-day blocks cover whole local days at the location).
+  Buffers may fall outside working hours; the appointment itself may not.
+- Minimum notice: start >= now + min_notice. Horizon: the local date of the start is at most
+  `horizon_days` after today's local date. Capacity: a group session (capacity > 1) takes members
+  until it is full.
+- Required skills: the provider has every skill the type lists. Required room kind: some active
+  room of that kind at the location is free for the whole block (or the room asked for).
+
+Performance: a handful of queries (providers, hours, rooms, then one each for the appointments'
+blocks, the rooms' blocks, time off and busy blocks in the window), then interval math in
+integer seconds. `Engine` also serves the booking services inside their own transaction, so
+booking and availability apply exactly the same rules.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import access
+from core.access import A, Actor
+from core.db import read_session
+from core.errors import ConflictError, NotFound, ValidationError
+from core.models import (
+    Appointment,
+    AppointmentType,
+    BusyBlock,
+    Location,
+    Provider,
+    Room,
+    Status,
+    TimeOff,
+    WorkingHours,
+    provider_locations,
+)
+from core.tz import local_day_bounds, local_range_bounds, local_to_utc, to_local, today_in
+
+STEP_MIN = 15  # slot step for individual types; group types step by their duration
+MAX_RANGE_DAYS = 92  # one find_slots call covers at most this many local dates
+ROUND_ROBIN_LOOKBACK = timedelta(days=60)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: datetime  # aware UTC
+    end: datetime
+    provider_id: int
+    provider_name: str
+    room_id: int | None
+    room_name: str | None
+    location_id: int
+    seats_left: int = 1  # group types: remaining capacity
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The provider (and room) picked for a start time, and why."""
+
+    provider_id: int
+    provider_name: str
+    room_id: int | None
+    room_name: str | None
+    reason: str
+    group_key: str | None = None
+    seats_left: int = 1
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A provider and room that can take an appointment of the type at `start`."""
+
+    provider_id: int
+    provider_name: str
+    start: datetime
+    end: datetime
+    block_start: datetime
+    block_end: datetime
+    room_id: int | None
+    room_name: str | None
+    group_key: str | None  # group types: the session's key; None: a fresh key per appointment
+    seats_left: int = 1
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+
+def _ts(dt: datetime) -> int:
+    return math.floor(dt.timestamp())
+
+
+def _ts_end(dt: datetime) -> int:
+    return math.ceil(dt.timestamp())
+
+
+def _dt(ts: int) -> datetime:
+    return _EPOCH + timedelta(seconds=ts)
+
+
+def fmt_day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def fmt_span(start: datetime, end: datetime, tz: str) -> str:
+    return f"{to_local(start, tz):%H:%M}-{to_local(end, tz):%H:%M}"
+
+
+def group_key_for(type_id: int, provider_id: int, start: datetime) -> str:
+    """The shared key of a group session: one per type, provider and start."""
+    return f"g:{type_id}:{provider_id}:{start.astimezone(UTC).isoformat()}"
+
+
+def require_aware(value: datetime, what: str = "The start time") -> datetime:
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{what} must be a date and time.")
+    if value.tzinfo is None:
+        raise ValidationError(f"{what} must carry a time zone (got {value:%Y-%m-%d %H:%M} without one).")
+    return value.astimezone(UTC)
+
+
+def _skills_text(skills: list[str]) -> str:
+    return ", ".join(f"'{s}'" for s in skills)
+
+
+class _Busy:
+    """Intervals [s, e) in epoch seconds with a key (group sessions share one) and a payload.
+    `clash` finds one overlapping a block in O(log n + overlaps) using a running max of ends."""
+
+    __slots__ = ("items", "starts", "maxend")
+
+    def __init__(self, items: list[tuple]):
+        items.sort(key=lambda it: it[0])
+        self.items = items
+        self.starts = [it[0] for it in items]
+        self.maxend = []
+        m = -(2**62)
+        for it in items:
+            m = max(m, it[1])
+            self.maxend.append(m)
+
+    def clash(self, s: int, e: int, key: str | None = None) -> tuple | None:
+        j = bisect_left(self.starts, e) - 1
+        items, maxend = self.items, self.maxend
+        while j >= 0 and maxend[j] > s:
+            it = items[j]
+            if it[1] > s and (key is None or it[2] != key):
+                return it
+            j -= 1
+        return None
+
+
+_EMPTY = _Busy([])
+
+
+@dataclass
+class _Provider:
+    id: int
+    name: str
+    skills: list
+    shifts: dict[int, list[tuple[time, time]]]  # weekday -> [(start, end)] local
+
+
+@dataclass
+class _Room:
+    id: int
+    name: str
+    kind: str
+
+
+# -- the engine ------------------------------------------------------------------------------
+
+
+class Engine:
+    """Availability rules for one appointment type at one location, over one session.
+
+    `Engine(session, type_id, location_id, provider_id=..., room_id=...)` validates the ids and
+    loads providers, hours and rooms; `load(first, last)` loads what holds time in that window;
+    then `slots(...)`, `fits_at(...)` and `check(...)` answer questions without more queries.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        type_id: int,
+        location_id: int,
+        *,
+        provider_id: int | None = None,
+        room_id: int | None = None,
+    ):
+        self.session = session
+        atype = session.get(AppointmentType, type_id)
+        if atype is None or not atype.active:
+            raise NotFound(f"Unknown appointment type #{type_id}.")
+        location = session.get(Location, location_id)
+        if location is None or not location.active:
+            raise NotFound(f"Unknown location #{location_id}.")
+        self.type = atype
+        self.location = location
+        self.tz = location.timezone
+        self.duration = atype.duration_min * 60
+        self.before = atype.buffer_before_min * 60
+        self.after = atype.buffer_after_min * 60
+        self.capacity = atype.capacity
+        self.step = (atype.duration_min if atype.capacity > 1 else STEP_MIN) * 60
+        self.required_skills = list(atype.required_skills or [])
+        self.providers = self._load_providers(provider_id)
+        self.rooms = self._load_rooms(room_id)
+        self.needs_room = bool(atype.room_kind) or bool(self.rooms)
+        self.loaded: tuple[int, int] | None = None
+
+    # -- static data -----------------------------------------------------------------------
+
+    def _load_providers(self, provider_id: int | None) -> list[_Provider]:
+        s, loc = self.session, self.location
+        if provider_id is not None:
+            provider = s.get(Provider, provider_id)
+            if provider is None or not provider.active:
+                raise NotFound(f"Unknown provider #{provider_id}.")
+            at_location = s.scalar(
+                select(func.count())
+                .select_from(provider_locations)
+                .where(provider_locations.c.provider_id == provider_id, provider_locations.c.location_id == loc.id)
+            )
+            if not at_location:
+                raise ValidationError(f"{provider.name} does not work at {loc.name}.")
+            missing = [k for k in self.required_skills if k not in (provider.skills or [])]
+            if missing:
+                raise ValidationError(
+                    f"{provider.name} does not have the skill {_skills_text(missing)} that {self.type.name} requires."
+                )
+            rows = [(provider.id, provider.name, provider.skills)]
+        else:
+            rows = s.execute(
+                select(Provider.id, Provider.name, Provider.skills)
+                .join(provider_locations, provider_locations.c.provider_id == Provider.id)
+                .where(provider_locations.c.location_id == loc.id, Provider.active.is_(True))
+                .order_by(Provider.name, Provider.id)
+            ).all()
+        providers = [
+            _Provider(pid, name, list(skills or []), defaultdict(list))
+            for pid, name, skills in rows
+            if all(k in (skills or []) for k in self.required_skills)
+        ]
+        if providers:
+            by_id = {p.id: p for p in providers}
+            for pid, wd, st, et in s.execute(
+                select(WorkingHours.provider_id, WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time)
+                .where(WorkingHours.provider_id.in_(by_id), WorkingHours.location_id == loc.id)
+                .order_by(WorkingHours.start_time)
+            ):
+                by_id[pid].shifts[wd].append((st, et))
+        return providers
+
+    def _load_rooms(self, room_id: int | None) -> list[_Room]:
+        s, loc, kind = self.session, self.location, self.type.room_kind
+        if room_id is not None:
+            room = s.get(Room, room_id)
+            if room is None or not room.active:
+                raise NotFound(f"Unknown room #{room_id}.")
+            if room.location_id != loc.id:
+                raise ValidationError(f"{room.name} is not at {loc.name}.")
+            if kind and room.kind != kind:
+                raise ValidationError(f"{room.name} is a {room.kind} room; {self.type.name} needs a {kind} room.")
+            return [_Room(room.id, room.name, room.kind)]
+        if not kind:
+            return []
+        rows = s.execute(
+            select(Room.id, Room.name, Room.kind)
+            .where(Room.location_id == loc.id, Room.kind == kind, Room.active.is_(True))
+            .order_by(Room.name, Room.id)
+        ).all()
+        return [_Room(*r) for r in rows]
+
+    # -- what holds time in a window ---------------------------------------------------------
+
+    def load(self, first: date, last: date, *, exclude_appointment_id: int | None = None) -> None:
+        """Load appointments, time off and busy blocks touching local dates first..last."""
+        ws, we = local_range_bounds(first, last, self.tz)
+        ws -= timedelta(seconds=self.before)
+        we += timedelta(seconds=self.after)
+        self.loaded = (_ts(ws), _ts_end(we))
+        self.exclude_appointment_id = exclude_appointment_id
+        s = self.session
+        pids = [p.id for p in self.providers]
+        self.busy: dict[int, _Busy] = {}
+        self.room_busy: dict[int, _Busy] = {}
+        self.sessions: dict[str, list] = {}  # group key -> [members, room_id]
+        per_provider: dict[int, list] = defaultdict(list)
+        group_prefix = f"g:{self.type.id}:"
+
+        def appointment_rows(column, ids):
+            q = select(
+                Appointment.id,
+                column,
+                Appointment.room_id,
+                Appointment.block_start,
+                Appointment.block_end,
+                Appointment.group_key,
+            ).where(
+                column.in_(ids),
+                # Blocks are at most one day long (database rule): the index range stays bounded.
+                Appointment.block_start >= ws - timedelta(days=1),
+                Appointment.block_start < we,
+                Appointment.block_end > ws,
+                Appointment.status != Status.CANCELLED.value,
+            )
+            if exclude_appointment_id is not None:
+                q = q.where(Appointment.id != exclude_appointment_id)
+            return s.execute(q).all()
+
+        if pids:
+            for aid, pid, rid, bs, be, key in appointment_rows(Appointment.provider_id, pids):
+                per_provider[pid].append((_ts(bs), _ts_end(be), key, ("appointment", aid)))
+                if key.startswith(group_prefix):
+                    entry = self.sessions.setdefault(key, [0, rid])
+                    entry[0] += 1
+            for pid, start_at, end_at, reason in s.execute(
+                select(TimeOff.provider_id, TimeOff.start_at, TimeOff.end_at, TimeOff.reason).where(
+                    TimeOff.provider_id.in_(pids), TimeOff.start_at < we, TimeOff.end_at > ws
+                )
+            ):
+                per_provider[pid].append((_ts(start_at), _ts_end(end_at), None, ("time_off", start_at, end_at, reason)))
+            margin = timedelta(days=1)  # all-day blocks are re-anchored to the location's local days
+            for pid, start_at, end_at, d0, d1 in s.execute(
+                select(
+                    BusyBlock.provider_id,
+                    BusyBlock.start_at,
+                    BusyBlock.end_at,
+                    BusyBlock.all_day_start,
+                    BusyBlock.all_day_end,
+                ).where(
+                    BusyBlock.provider_id.in_(pids),
+                    BusyBlock.start_at < we + margin,
+                    BusyBlock.end_at > ws - margin,
+                )
+            ):
+                if d0 is not None:
+                    end_day = d1 if d1 is not None and d1 > d0 else d0 + timedelta(days=1)
+                    start_at = local_day_bounds(d0, self.tz)[0]
+                    end_at = local_day_bounds(end_day, self.tz)[0]
+                per_provider[pid].append((_ts(start_at), _ts_end(end_at), None, ("busy", start_at, end_at, d0)))
+        self.busy = {pid: _Busy(items) for pid, items in per_provider.items()}
+        if self.rooms:
+            per_room: dict[int, list] = defaultdict(list)
+            for aid, rid, _rid, bs, be, key in appointment_rows(Appointment.room_id, [r.id for r in self.rooms]):
+                per_room[rid].append((_ts(bs), _ts_end(be), key, ("appointment", aid)))
+            self.room_busy = {rid: _Busy(items) for rid, items in per_room.items()}
+
+    # -- the rules ---------------------------------------------------------------------------
+
+    def _shifts(self, provider: _Provider, day: date) -> list[tuple[int, int]]:
+        return [
+            (_ts(local_to_utc(day, st, self.tz)), _ts(local_to_utc(day, et, self.tz)))
+            for st, et in provider.shifts.get(day.weekday(), ())
+        ]
+
+    def _key(self, provider_id: int, start_ts: int) -> str | None:
+        if self.capacity <= 1:
+            return None
+        return group_key_for(self.type.id, provider_id, _dt(start_ts))
+
+    def _pick_room(
+        self, bs: int, be: int, key: str | None, prefer: int | None = None
+    ) -> tuple[_Room | None, tuple | None]:
+        """A free room for the block (a group session's own room first, then `prefer`, then by
+        name), or (None, the clash that blocked the last room tried)."""
+        if not self.needs_room:
+            return None, None
+        preferred = prefer
+        if key is not None and key in self.sessions:
+            preferred = self.sessions[key][1]
+        rooms = sorted(self.rooms, key=lambda r: r.id != preferred) if preferred is not None else self.rooms
+        first_clash = None
+        for room in rooms:
+            clash = self.room_busy.get(room.id, _EMPTY).clash(bs, be, key)
+            if clash is None:
+                return room, None
+            first_clash = first_clash or clash
+        return None, first_clash
+
+    def _seats_left(self, key: str | None) -> int:
+        if key is None:
+            return 1
+        taken = self.sessions.get(key, (0,))[0]
+        return self.capacity - taken
+
+    def slots(self, first: date, last: date, *, now: datetime) -> list[Slot]:
+        """Every free slot on local dates first..last, sorted by start, then provider."""
+        earliest = _ts(now) + self.type.min_notice_min * 60
+        last_day = min(last, today_in(self.tz, now) + timedelta(days=self.type.horizon_days))
+        dur, before, after, step = self.duration, self.before, self.after, self.step
+        raw: list[tuple] = []
+        days = [first + timedelta(days=i) for i in range((last_day - first).days + 1)]
+        for provider in self.providers:
+            busy = self.busy.get(provider.id, _EMPTY)
+            for day in days:
+                for s0, s1 in self._shifts(provider, day):
+                    t = s0
+                    if t < earliest:  # jump to the first step at or after the earliest start
+                        t += -(-(earliest - t) // step) * step
+                    while t + dur <= s1:
+                        bs, be = t - before, t + dur + after
+                        key = self._key(provider.id, t) if self.capacity > 1 else None
+                        if busy.clash(bs, be, key) is None:
+                            seats = self._seats_left(key) if key else 1
+                            if seats > 0:
+                                room, _ = self._pick_room(bs, be, key)
+                                if room is not None or not self.needs_room:
+                                    raw.append((t, provider.name, provider.id, room, seats))
+                        t += step
+        raw.sort(key=lambda r: (r[0], r[1], r[2]))
+        cache: dict[int, datetime] = {}
+        out = []
+        loc_id = self.location.id
+        for t, name, pid, room, seats in raw:
+            start = cache.get(t)
+            if start is None:
+                start = cache[t] = _dt(t)
+            out.append(
+                Slot(
+                    start,
+                    start + timedelta(seconds=dur),
+                    pid,
+                    name,
+                    room.id if room else None,
+                    room.name if room else None,
+                    loc_id,
+                    seats,
+                )
+            )
+        return out
+
+    def check_time_rules(self, start: datetime, now: datetime) -> None:
+        """Rules that do not depend on the provider: past, minimum notice, horizon."""
+        tz, name = self.tz, self.type.name
+        if start < now:
+            raise ValidationError(
+                f"{fmt_day(to_local(start, tz).date())} {to_local(start, tz):%H:%M} is in the past; choose a later time."
+            )
+        notice = self.type.min_notice_min
+        if notice and start < now + timedelta(minutes=notice):
+            first = to_local(now + timedelta(minutes=notice), tz)
+            raise ValidationError(
+                f"{name} needs at least {notice} minutes' notice: the earliest start is "
+                f"{fmt_day(first.date())} {first:%H:%M}."
+            )
+        last_day = today_in(tz, now) + timedelta(days=self.type.horizon_days)
+        if to_local(start, tz).date() > last_day:
+            raise ValidationError(
+                f"{name} can be booked at most {self.type.horizon_days} days ahead (until {fmt_day(last_day)})."
+            )
+
+    def _provider(self, provider_id: int) -> _Provider:
+        for p in self.providers:
+            if p.id == provider_id:
+                return p
+        raise ValidationError(f"Provider #{provider_id} cannot take {self.type.name} at {self.location.name}.")
+
+    def fit(self, provider_id: int, start: datetime, *, prefer_room_id: int | None = None) -> Fit | DomainProblem:
+        """Whether this provider can take the type at `start`: a Fit, or the problem (not raised)."""
+        provider = self._provider(provider_id)
+        tz, loc = self.tz, self.location
+        t = _ts(start)
+        end_t = t + self.duration
+        end = start + timedelta(seconds=self.duration)
+        local = to_local(start, tz)
+        shifts = self._shifts(provider, local.date())
+        if not any(s0 <= t and end_t <= s1 for s0, s1 in shifts):
+            hours = ", ".join(f"{st:%H:%M}-{et:%H:%M}" for st, et in provider.shifts.get(local.weekday(), ()))
+            when = f"{fmt_day(local.date())}"
+            detail = f" ({hours})" if hours else " (not working that day)"
+            return DomainProblem(
+                ValidationError,
+                f"{fmt_span(start, end, tz)} is outside {provider.name}'s working hours at {loc.name} on {when}{detail}.",
+            )
+        bs, be = t - self.before, end_t + self.after
+        key = self._key(provider.id, t)
+        clash = self.busy.get(provider.id, _EMPTY).clash(bs, be, key)
+        if clash is not None:
+            return DomainProblem(ConflictError, self.describe_clash(provider.name, clash))
+        seats = self._seats_left(key)
+        if seats <= 0:
+            return DomainProblem(
+                ConflictError,
+                f"The {self.type.name} session with {provider.name} at {local:%H:%M} on {fmt_day(local.date())} "
+                f"is full ({self.capacity} of {self.capacity} places taken).",
+            )
+        room, room_clash = self._pick_room(bs, be, key, prefer_room_id)
+        if self.needs_room and room is None:
+            if not self.rooms:
+                return DomainProblem(
+                    ValidationError, f"{loc.name} has no {self.type.room_kind} room for {self.type.name}."
+                )
+            if len(self.rooms) == 1 and room_clash is not None:
+                return DomainProblem(ConflictError, self.describe_room_clash(self.rooms[0].name, room_clash))
+            kind = self.type.room_kind or "suitable"
+            return DomainProblem(
+                ConflictError,
+                f"No {kind} room is free {fmt_span(_dt(bs), _dt(be), tz)} at {loc.name}.",
+            )
+        return Fit(
+            provider.id,
+            provider.name,
+            start,
+            end,
+            _dt(bs),
+            _dt(be),
+            room.id if room else None,
+            room.name if room else None,
+            key,
+            seats,
+        )
+
+    def check(self, provider_id: int, start: datetime, now: datetime, *, prefer_room_id: int | None = None) -> Fit:
+        """Raise the specific error that stops this booking, or return where it fits."""
+        self.check_time_rules(start, now)
+        result = self.fit(provider_id, start, prefer_room_id=prefer_room_id)
+        if isinstance(result, DomainProblem):
+            raise result.error()
+        return result
+
+    def fits_at(self, start: datetime) -> tuple[list[Fit], list[DomainProblem]]:
+        fits, problems = [], []
+        for p in self.providers:
+            result = self.fit(p.id, start)
+            (problems if isinstance(result, DomainProblem) else fits).append(result)
+        return fits, problems
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def describe_clash(self, provider_name: str, clash: tuple) -> str:
+        payload = clash[3]
+        kind = payload[0]
+        if kind == "appointment":
+            return describe_appointment(self.session, payload[1], provider_name=provider_name)
+        if kind == "time_off":
+            _, s, e, reason = payload
+            why = f" ({reason})" if reason else ""
+            return f"{provider_name} is off {self._span_text(s, e)}{why}."
+        _, s, e, all_day = payload
+        if all_day is not None:
+            return f"{provider_name} is busy all day on {fmt_day(all_day)} in their calendar."
+        return f"{provider_name} is busy {self._span_text(s, e)} in their calendar."
+
+    def describe_room_clash(self, room_name: str, clash: tuple) -> str:
+        return describe_appointment(self.session, clash[3][1], room_name=room_name)
+
+    def _span_text(self, s: datetime, e: datetime) -> str:
+        ls, le = to_local(s, self.tz), to_local(e, self.tz)
+        if ls.date() == le.date():
+            return f"{ls:%H:%M}-{le:%H:%M} on {fmt_day(ls.date())}"
+        return f"from {fmt_day(ls.date())} {ls:%H:%M} to {fmt_day(le.date())} {le:%H:%M}"
+
+
+@dataclass(frozen=True)
+class DomainProblem:
+    kind: type
+    message: str
+
+    def error(self) -> Exception:
+        return self.kind(self.message)
+
+
+def describe_appointment(
+    session: Session, appointment_id: int, *, provider_name: str | None = None, room_name: str | None = None
+) -> str:
+    """'Dr. Rao is already booked 10:00-10:30 at Downtown' (or 'Exam 1 is already in use ...'),
+    in the conflicting appointment's own location time."""
+    appt = session.get(Appointment, appointment_id)
+    if appt is None:
+        who = provider_name or room_name or "That provider"
+        return f"{who} was just booked at that time; choose another slot."
+    location = session.get(Location, appt.location_id)
+    span = fmt_span(appt.start_at, appt.end_at, location.timezone)
+    if room_name is not None:
+        return f"{room_name} is already in use {span} at {location.name}"
+    name = provider_name or session.get(Provider, appt.provider_id).name
+    return f"{name} is already booked {span} at {location.name}"
+
+
+# -- routing ---------------------------------------------------------------------------------
+
+
+def route(engine: Engine, fits: list[Fit], *, now: datetime) -> tuple[Fit, str]:
+    """Pick one of the providers free at a start by the type's routing policy; say why."""
+    if not fits:
+        raise ValidationError("No provider is free at that time.")
+    s, atype = engine.session, engine.type
+    start = fits[0].start
+    # A group session that already has members is joined before a new one is opened.
+    joinable = [f for f in fits if f.group_key is not None and f.group_key in engine.sessions]
+    if joinable:
+        f = joinable[0]
+        return f, f"{f.provider_name}: joins the existing {atype.name} session ({f.seats_left} places left)"
+    if len(fits) == 1:
+        f = fits[0]
+        return f, f"{f.provider_name}: the only eligible provider free at that time"
+    ids = [f.provider_id for f in fits]
+    if atype.routing_policy == "least_booked":
+        day = to_local(start, engine.tz).date()
+        monday = day - timedelta(days=day.weekday())
+        ws, we = local_range_bounds(monday, monday + timedelta(days=6), engine.tz)
+        counts = dict(
+            s.execute(
+                select(Appointment.provider_id, func.count())
+                .where(
+                    Appointment.provider_id.in_(ids),
+                    Appointment.block_start >= ws - timedelta(days=1),
+                    Appointment.block_start < we,
+                    Appointment.start_at >= ws,
+                    Appointment.start_at < we,
+                    Appointment.status != Status.CANCELLED.value,
+                )
+                .group_by(Appointment.provider_id)
+            ).all()
+        )
+        best = min(fits, key=lambda f: (counts.get(f.provider_id, 0), f.provider_name, f.provider_id))
+        n = counts.get(best.provider_id, 0)
+        return best, f"{best.provider_name}: least booked this week ({n} appointment{'s' if n != 1 else ''})"
+    last = dict(
+        s.execute(
+            select(Appointment.provider_id, func.max(Appointment.id))
+            .where(
+                Appointment.provider_id.in_(ids),
+                Appointment.block_start >= now - ROUND_ROBIN_LOOKBACK,
+                Appointment.type_id == atype.id,
+                Appointment.location_id == engine.location.id,
+            )
+            .group_by(Appointment.provider_id)
+        ).all()
+    )
+    best = min(fits, key=lambda f: (last.get(f.provider_id, 0), f.provider_name, f.provider_id))
+    if best.provider_id not in last:
+        why = f"round robin, next in turn (no recent {atype.name} here yet)"
+    else:
+        why = f"round robin, next in turn (longest since their last {atype.name} here)"
+    return best, f"{best.provider_name}: {why}"
+
+
+# -- public read services --------------------------------------------------------------------
+
+
+def _now(now: datetime | None) -> datetime:
+    return require_aware(now, "`now`") if now is not None else datetime.now(UTC)
+
+
+def find_slots(
+    actor: Actor | None,
+    *,
+    type_id: int,
+    location_id: int,
+    date_from: date,
+    date_to: date,
+    provider_id: int | None = None,
+    room_id: int | None = None,
+    now: datetime | None = None,
+    exclude_appointment_id: int | None = None,
+    limit: int | None = None,
+) -> list[Slot]:
+    """Free slots for a type at a location on local dates date_from..date_to, sorted by start
+    then provider. `exclude_appointment_id` ignores that appointment's own hold (reschedule)."""
+    now = _now(now)
+    access.require(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
+    if date_to < date_from:
+        raise ValidationError(f"The end date {fmt_day(date_to)} is before the start date {fmt_day(date_from)}.")
+    if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
+        raise ValidationError(f"Choose at most {MAX_RANGE_DAYS} days at a time.")
+    with read_session() as session:
+        engine = Engine(session, type_id, location_id, provider_id=provider_id, room_id=room_id)
+        engine.load(date_from, date_to, exclude_appointment_id=exclude_appointment_id)
+        slots = engine.slots(date_from, date_to, now=now)
+    return slots[:limit] if limit is not None else slots
+
+
+def choose_provider(
+    actor: Actor | None,
+    *,
+    type_id: int,
+    location_id: int,
+    start: datetime,
+    room_id: int | None = None,
+    now: datetime | None = None,
+) -> Routing:
+    """Which provider would take a booking at `start` (no provider chosen), and why."""
+    now = _now(now)
+    start = require_aware(start)
+    access.require(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
+    with read_session() as session:
+        engine = Engine(session, type_id, location_id, room_id=room_id)
+        return routing_for(engine, start, now=now)
+
+
+def pick(
+    engine: Engine, start: datetime, *, now: datetime, exclude_appointment_id: int | None = None
+) -> tuple[Fit, str]:
+    """Check the time rules, find every provider free at `start`, pick one by policy."""
+    if not engine.providers:
+        raise ValidationError(
+            f"No provider at {engine.location.name} has the skills {engine.type.name} requires "
+            f"({_skills_text(engine.required_skills)})."
+        )
+    engine.check_time_rules(start, now)
+    day = to_local(start, engine.tz).date()
+    engine.load(day, day, exclude_appointment_id=exclude_appointment_id)
+    fits, problems = engine.fits_at(start)
+    if not fits:
+        if len(problems) == 1:
+            raise problems[0].error()
+        kind = ConflictError if all(p.kind is ConflictError for p in problems) else ValidationError
+        local = to_local(start, engine.tz)
+        reasons = "; ".join(p.message.rstrip(".") for p in problems)
+        raise kind(
+            f"No provider is free for {engine.type.name} at {local:%H:%M} on {fmt_day(local.date())} "
+            f"at {engine.location.name}: {reasons}."
+        )
+    return route(engine, fits, now=now)
+
+
+def routing_for(
+    engine: Engine, start: datetime, *, now: datetime, exclude_appointment_id: int | None = None
+) -> Routing:
+    fit, reason = pick(engine, start, now=now, exclude_appointment_id=exclude_appointment_id)
+    if fit.room_name:
+        reason += f"; room {fit.room_name}"
+    return Routing(
+        fit.provider_id, fit.provider_name, fit.room_id, fit.room_name, reason, fit.group_key, fit.seats_left
+    )

@@ -1,0 +1,386 @@
+"""Waitlist: customers waiting for a type at a location between two local dates (optionally
+with one provider). When a cancellation or reschedule frees a future slot, every matching
+entry (oldest first) gets an offer the front desk can book or dismiss; booking one offer
+withdraws the others for the same time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core import access, audit
+from core.access import A, Actor
+from core.availability import DomainProblem, Engine, fmt_day, require_aware
+from core.booking import BookingResult, _Attempt, _loaded, _run, book_in
+from core.db import read_session, unit_of_work
+from core.errors import ConflictError, DomainError, InvalidTransition, NotFound, ValidationError
+from core.models import (
+    Appointment,
+    AppointmentType,
+    Customer,
+    Location,
+    Provider,
+    WaitlistEntry,
+    WaitlistOffer,
+)
+from core.tz import local_day_bounds, to_local, today_in
+
+ACTIVE_ENTRY = ("waiting", "offered")
+MAX_OFFERS_PER_SLOT = 20
+
+
+@dataclass(frozen=True)
+class OfferView:
+    offer_id: int
+    entry_id: int
+    customer_name: str
+    type_name: str
+    provider_name: str
+    start: datetime
+    end: datetime
+    created_at: datetime
+    customer_id: int | None = None
+    type_id: int | None = None
+    provider_id: int | None = None
+    location_id: int | None = None
+
+
+def _now(now: datetime | None) -> datetime:
+    return require_aware(now, "`now`") if now is not None else datetime.now(UTC)
+
+
+def _entry_dict(entry: WaitlistEntry) -> dict:
+    return audit.jsonable(
+        {
+            "status": entry.status,
+            "customer_id": entry.customer_id,
+            "type_id": entry.type_id,
+            "provider_id": entry.provider_id,
+            "earliest_date": entry.earliest_date,
+            "latest_date": entry.latest_date,
+        }
+    )
+
+
+def add_entry(
+    actor: Actor | None,
+    *,
+    customer_id: int,
+    location_id: int,
+    type_id: int,
+    earliest_date: date,
+    latest_date: date,
+    provider_id: int | None = None,
+    notes: str | None = None,
+    now: datetime | None = None,
+) -> WaitlistEntry:
+    now = _now(now)
+    with unit_of_work() as session:
+        access.require(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_entry")
+        if latest_date < earliest_date:
+            raise ValidationError(
+                f"The latest date {fmt_day(latest_date)} is before the earliest date {fmt_day(earliest_date)}."
+            )
+        if session.get(Customer, customer_id) is None:
+            raise NotFound(f"Unknown customer #{customer_id}.")
+        engine = Engine(session, type_id, location_id, provider_id=provider_id)  # validates type/location/provider
+        today = today_in(engine.tz, now)
+        if latest_date < today:
+            raise ValidationError(f"The latest date {fmt_day(latest_date)} has already passed.")
+        entry = WaitlistEntry(
+            customer_id=customer_id,
+            location_id=location_id,
+            type_id=type_id,
+            provider_id=provider_id,
+            earliest_date=earliest_date,
+            latest_date=latest_date,
+            notes=(notes or "").strip() or None,
+            status="waiting",
+            created_at=now,
+            created_by=actor.user_id if actor else None,
+        )
+        session.add(entry)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            A.WAITLIST_MANAGE,
+            entity="waitlist_entry",
+            entity_id=entry.id,
+            location_id=location_id,
+            after=_entry_dict(entry),
+            reason="added",
+        )
+    return entry
+
+
+def cancel_entry(actor: Actor | None, entry_id: int) -> None:
+    with unit_of_work() as session:
+        entry = session.get(WaitlistEntry, entry_id)
+        if entry is None:
+            raise NotFound(f"Unknown waitlist entry #{entry_id}.")
+        access.require(actor, A.WAITLIST_MANAGE, entry.location_id, entity="waitlist_entry", entity_id=entry.id)
+        if entry.status not in ACTIVE_ENTRY:
+            raise InvalidTransition(f"This waitlist entry is already {entry.status}.")
+        before = _entry_dict(entry)
+        entry.status = "cancelled"
+        for offer in session.scalars(
+            select(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == "open")
+        ):
+            offer.status = "dismissed"
+        audit.record(
+            session,
+            actor,
+            A.WAITLIST_MANAGE,
+            entity="waitlist_entry",
+            entity_id=entry.id,
+            location_id=entry.location_id,
+            before=before,
+            after=_entry_dict(entry),
+            reason="cancelled",
+        )
+
+
+def open_offers(
+    actor: Actor | None, *, location_id: int, day: date | None = None, now: datetime | None = None
+) -> list[OfferView]:
+    """Open offers at a location whose start is still ahead (on one local day if given)."""
+    now = _now(now)
+    access.require(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_offer")
+    with read_session() as session:
+        location = session.get(Location, location_id)
+        if location is None:
+            raise NotFound(f"Unknown location #{location_id}.")
+        q = (
+            select(
+                WaitlistOffer.id,
+                WaitlistOffer.entry_id,
+                Customer.name,
+                AppointmentType.name,
+                Provider.name,
+                WaitlistOffer.start_at,
+                WaitlistOffer.end_at,
+                WaitlistOffer.created_at,
+                Customer.id,
+                AppointmentType.id,
+                Provider.id,
+                WaitlistOffer.location_id,
+            )
+            .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
+            .join(Customer, Customer.id == WaitlistEntry.customer_id)
+            .join(AppointmentType, AppointmentType.id == WaitlistEntry.type_id)
+            .join(Provider, Provider.id == WaitlistOffer.provider_id)
+            .where(
+                WaitlistOffer.location_id == location_id,
+                WaitlistOffer.status == "open",
+                WaitlistOffer.start_at > now,
+                access.location_filter(actor, WaitlistOffer.location_id),
+            )
+            .order_by(WaitlistOffer.start_at, WaitlistOffer.created_at, WaitlistOffer.id)
+        )
+        if day is not None:
+            lo, hi = local_day_bounds(day, location.timezone)
+            q = q.where(WaitlistOffer.start_at >= lo, WaitlistOffer.start_at < hi)
+        return [OfferView(*row) for row in session.execute(q)]
+
+
+def book_offer(actor: Actor | None, offer_id: int, *, now: datetime | None = None) -> BookingResult:
+    """Book the offered slot for the waiting customer; withdraw the other offers for that time.
+    When the slot is gone meanwhile, the offer is withdrawn and a ConflictError says why."""
+    now = _now(now)
+    attempt = _Attempt()
+
+    def run() -> BookingResult:
+        with unit_of_work() as session:
+            offer = session.get(WaitlistOffer, offer_id)
+            if offer is None:
+                raise NotFound(f"Unknown waitlist offer #{offer_id}.")
+            access.require(
+                actor,
+                A.APPOINTMENT_BOOK,
+                offer.location_id,
+                entity="waitlist_offer",
+                entity_id=offer.id,
+            )
+            if offer.status != "open":
+                raise InvalidTransition(f"This offer is already {offer.status}.")
+            entry = offer.entry
+            if entry.status not in ACTIVE_ENTRY:
+                raise InvalidTransition(f"The waitlist entry behind this offer is {entry.status}.")
+            appt, _reason, room_reason = book_in(
+                session,
+                actor,
+                type_id=entry.type_id,
+                location_id=offer.location_id,
+                customer_id=entry.customer_id,
+                start=offer.start_at,
+                now=now,
+                attempt=attempt,
+                provider_id=offer.provider_id,
+                source="waitlist",
+                notes=entry.notes,
+            )
+            offer.status = "booked"
+            offer.booked_appointment_id = appt.id
+            entry.status = "booked"
+            for other in session.scalars(
+                select(WaitlistOffer).where(
+                    WaitlistOffer.status == "open",
+                    WaitlistOffer.id != offer.id,
+                    or_(
+                        WaitlistOffer.entry_id == entry.id,
+                        (WaitlistOffer.provider_id == offer.provider_id)
+                        & (WaitlistOffer.start_at < offer.end_at)
+                        & (WaitlistOffer.end_at > offer.start_at),
+                    ),
+                )
+            ):
+                other.status = "dismissed" if other.entry_id == entry.id else "expired"
+                _release(session, other.entry_id)
+            audit.record(
+                session,
+                actor,
+                A.WAITLIST_MANAGE,
+                entity="waitlist_offer",
+                entity_id=offer.id,
+                location_id=offer.location_id,
+                after={"status": "booked", "appointment_id": appt.id},
+                reason="offer booked",
+            )
+            _loaded(appt)
+            reason = f"Waitlist offer for {entry.customer.name}"
+        return BookingResult(appt, reason, room_reason)
+
+    try:
+        return _run(run, attempt)
+    except ConflictError as exc:
+        _withdraw(offer_id)
+        raise ConflictError(f"{exc} The waitlist offer has been withdrawn.") from None
+
+
+def _withdraw(offer_id: int) -> None:
+    with unit_of_work() as session:
+        offer = session.get(WaitlistOffer, offer_id)
+        if offer is not None and offer.status == "open":
+            offer.status = "expired"
+            _release(session, offer.entry_id)
+
+
+def _release(session: Session, entry_id: int) -> None:
+    """An offered entry with no open offer left goes back to waiting."""
+    session.flush()
+    entry = session.get(WaitlistEntry, entry_id)
+    if entry is None or entry.status != "offered":
+        return
+    still_open = session.scalar(
+        select(WaitlistOffer.id).where(WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open").limit(1)
+    )
+    if still_open is None:
+        entry.status = "waiting"
+
+
+def dismiss_offer(actor: Actor | None, offer_id: int) -> None:
+    with unit_of_work() as session:
+        offer = session.get(WaitlistOffer, offer_id)
+        if offer is None:
+            raise NotFound(f"Unknown waitlist offer #{offer_id}.")
+        access.require(actor, A.WAITLIST_MANAGE, offer.location_id, entity="waitlist_offer", entity_id=offer.id)
+        if offer.status != "open":
+            raise InvalidTransition(f"This offer is already {offer.status}.")
+        offer.status = "dismissed"
+        _release(session, offer.entry_id)
+        audit.record(
+            session,
+            actor,
+            A.WAITLIST_MANAGE,
+            entity="waitlist_offer",
+            entity_id=offer.id,
+            location_id=offer.location_id,
+            before={"status": "open"},
+            after={"status": "dismissed"},
+            reason="offer dismissed",
+        )
+
+
+def create_offers_for_freed_slot(
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    provider_id: int | None = None,
+) -> list[WaitlistOffer]:
+    """Offer the time `appointment` held (or start/end/provider_id, for a reschedule's old
+    slot) to every matching waiting entry, oldest first, inside the caller's transaction.
+    An entry matches when it is at the location, its dates cover the local date, it wants this
+    provider or any, and the engine says the provider can take the entry's type then."""
+    start = start or appointment.start_at
+    provider_id = provider_id or appointment.provider_id
+    if start <= now:
+        return []
+    session.flush()
+    location = session.get(Location, appointment.location_id)
+    day = to_local(start, location.timezone).date()
+    entries = session.scalars(
+        select(WaitlistEntry)
+        .where(
+            WaitlistEntry.location_id == location.id,
+            WaitlistEntry.status.in_(ACTIVE_ENTRY),
+            WaitlistEntry.earliest_date <= day,
+            WaitlistEntry.latest_date >= day,
+            or_(WaitlistEntry.provider_id.is_(None), WaitlistEntry.provider_id == provider_id),
+            WaitlistEntry.customer_id != appointment.customer_id,
+        )
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+        .limit(MAX_OFFERS_PER_SLOT)
+    ).all()
+    engines: dict[int, Engine | None] = {}
+    offers = []
+    for entry in entries:
+        if entry.type_id not in engines:
+            try:
+                engine = Engine(session, entry.type_id, location.id, provider_id=provider_id)
+                engine.load(day, day, exclude_appointment_id=None)
+                engines[entry.type_id] = engine
+            except DomainError:
+                engines[entry.type_id] = None
+        engine = engines[entry.type_id]
+        if engine is None:
+            continue
+        try:
+            engine.check_time_rules(start, now)
+        except DomainError:
+            continue
+        fit = engine.fit(provider_id, start)
+        if isinstance(fit, DomainProblem):
+            continue
+        duplicate = session.scalar(
+            select(WaitlistOffer.id).where(
+                WaitlistOffer.entry_id == entry.id,
+                WaitlistOffer.start_at == start,
+                WaitlistOffer.provider_id == provider_id,
+                WaitlistOffer.status == "open",
+            )
+        )
+        if duplicate is not None:
+            continue
+        offer = WaitlistOffer(
+            entry_id=entry.id,
+            location_id=location.id,
+            provider_id=provider_id,
+            start_at=start,
+            end_at=start + timedelta(minutes=engine.type.duration_min),
+            freed_by_appointment_id=appointment.id,
+            status="open",
+            created_at=now,
+        )
+        session.add(offer)
+        entry.status = "offered"
+        offers.append(offer)
+    if offers:
+        session.flush()
+    return offers
