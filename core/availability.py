@@ -277,7 +277,7 @@ class Engine:
             if room.location_id != loc.id:
                 raise ValidationError(f"{room.name} is not at {loc.name}.")
             if kind and room.kind != kind:
-                raise ValidationError(f"{room.name} is a {room.kind} room; {self.type.name} needs a {kind} room.")
+                raise ValidationError(f"{room.name} is a '{room.kind}' room; {self.type.name} needs a '{kind}' room.")
             return [_Room(room.id, room.name, room.kind)]
         if not kind:
             return []

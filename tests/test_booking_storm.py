@@ -1,0 +1,150 @@
+"""Booking storms: many attempts at once, each on its own connection, released together by a
+barrier. Exactly one wins, every other gets a ConflictError naming the winner, and the database
+holds no overlap afterwards, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core import booking
+from core import db as core_db
+from core.db import unit_of_work
+from core.errors import ConflictError
+from core.models import AppointmentType
+from tests.factories import world
+
+NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
+T10 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # Monday 7 Jan 2030, 10:00 in New York
+ATTEMPTS = 50
+
+OVERLAPS = text(
+    """SELECT count(*) FROM appointments a JOIN appointments b
+       ON a.id < b.id AND a.status <> 'cancelled' AND b.status <> 'cancelled'
+          AND a.group_key <> b.group_key
+          AND (a.provider_id = b.provider_id OR a.room_id = b.room_id)
+          AND a.block_start < b.block_end AND b.block_start < a.block_end"""
+)
+
+
+@pytest.fixture
+def wide_pool(db, monkeypatch):
+    """Give every thread a PostgreSQL connection of its own (the app's pool keeps 30 at most);
+    the `db` fixture disposes of it with the app's engines."""
+    if db.kind == "postgresql":
+        engine = create_engine(db.url, pool_size=ATTEMPTS + 5, max_overflow=0)
+        monkeypatch.setitem(core_db._engines, db.url, engine)
+    return db
+
+
+def storm(calls: list) -> tuple[list, list]:
+    """Run the calls in threads released together; return (results, errors)."""
+    barrier = threading.Barrier(len(calls))
+    results, errors = [], []
+    lock = threading.Lock()
+
+    def worker(fn):
+        barrier.wait()
+        try:
+            out = fn()
+        except Exception as exc:  # noqa: BLE001 - every outcome is collected and asserted
+            with lock:
+                errors.append(exc)
+        else:
+            with lock:
+                results.append(out)
+
+    threads = [threading.Thread(target=worker, args=(fn,)) for fn in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a booking thread hung"
+    return results, errors
+
+
+def count(sql: str | text) -> int:
+    with unit_of_work() as s:
+        return s.execute(text(sql) if isinstance(sql, str) else sql).scalar_one()
+
+
+def test_fifty_attempts_at_one_slot_book_it_exactly_once(wide_pool):
+    w = world()
+    fd = w.actors["frontdesk"]
+    kwargs = {
+        "type_id": w.types["consult"].id,
+        "location_id": w.locations["downtown"].id,
+        "provider_id": w.providers["rao"].id,
+        "start": T10,
+        "intake": {"reason": "check-up"},
+        "now": NOW,
+    }
+    calls = [
+        (lambda i=i: booking.book(fd, customer_id=w.customers["ada" if i % 2 else "alan"].id, **kwargs))
+        for i in range(ATTEMPTS)
+    ]
+    results, errors = storm(calls)
+    assert len(results) == 1
+    assert len(errors) == ATTEMPTS - 1
+    assert all(isinstance(e, ConflictError) for e in errors), {type(e).__name__ for e in errors}
+    for e in errors:
+        assert str(e) in {
+            "Dr. Rao is already booked 10:00-10:30 at Downtown",
+            "Exam 1 is already in use 10:00-10:30 at Downtown",
+        }
+    assert count("SELECT count(*) FROM appointments") == 1
+    assert count(OVERLAPS) == 0
+
+
+def test_partially_overlapping_attempts_of_different_lengths_leave_one_booking(wide_pool):
+    """Every attempt's held block contains 10:20, so any two overlap: exactly one can win."""
+    w = world()
+    fd = w.actors["frontdesk"]
+    with unit_of_work() as s:
+        extra = [
+            AppointmentType(name=f"Long {m}", duration_min=m, buffer_before_min=b, required_skills=["general"])
+            for m, b in ((45, 0), (60, 10), (20, 5))
+        ]
+        s.add_all(extra)
+        s.flush()
+        durations = {t.id: (t.duration_min, t.buffer_before_min, 0) for t in extra}
+    durations[w.types["consult"].id] = (30, 0, 0)
+    durations[w.types["followup"].id] = (15, 5, 10)
+    point = T10 + timedelta(minutes=20)
+    attempts = []
+    for type_id, (minutes, before, after) in sorted(durations.items()):
+        # starts whose block [start - before, start + minutes + after) contains `point`
+        first = point - timedelta(minutes=minutes + after) + timedelta(minutes=5)
+        start = first
+        while start - timedelta(minutes=before) <= point:
+            attempts.append((type_id, start))
+            start += timedelta(minutes=5)
+    attempts = (attempts * 5)[:ATTEMPTS]
+    assert len(attempts) == ATTEMPTS
+    calls = [
+        (
+            lambda type_id=type_id, start=start: booking.book(
+                fd,
+                type_id=type_id,
+                location_id=w.locations["downtown"].id,
+                customer_id=w.customers["ada"].id,
+                provider_id=w.providers["rao"].id,
+                start=start,
+                now=NOW,
+            )
+        )
+        for type_id, start in attempts
+    ]
+    results, errors = storm(calls)
+    assert len(results) == 1
+    assert all(isinstance(e, ConflictError) for e in errors), {f"{type(e).__name__}: {e}" for e in errors}
+    assert len(errors) == ATTEMPTS - 1
+    winner = results[0].appointment
+    assert all(("Dr. Rao is already booked" in str(e)) or ("is already in use" in str(e)) for e in errors)
+    assert all(" at Downtown" in str(e) for e in errors)
+    assert winner.provider_id == w.providers["rao"].id
+    assert count("SELECT count(*) FROM appointments") == 1
+    assert count(OVERLAPS) == 0
