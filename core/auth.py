@@ -132,8 +132,8 @@ def authenticate(username: str, password: str, *, now: datetime | None = None) -
     now = now or utcnow()
     with read_session() as session:
         user = _find(session, username or "")
-        stored_hash = user.password_hash if user is not None else None
-    if user is None:
+        user_id, stored_hash = (user.id, user.password_hash) if user is not None else (None, None)
+    if user_id is None:
         verify_password(password or "", _dummy_hash())
         with unit_of_work() as session:
             audit.record(session, None, "auth.sign_in", entity="user", outcome="denied", reason="unknown username")
@@ -141,7 +141,7 @@ def authenticate(username: str, password: str, *, now: datetime | None = None) -
     # bcrypt runs outside the write transaction: a slow check must not hold the write lock.
     password_ok = verify_password(password or "", stored_hash)
     with unit_of_work() as session:
-        user = session.scalar(select(User).where(User.id == user.id).with_for_update())
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
         actor = actor_for(user)
         if user.locked_until is not None and not _is_locked(user, now):
             user.failed_attempts, user.locked_until = 0, None  # the lock has run out
