@@ -234,6 +234,8 @@ def book_in(
 ) -> tuple[Appointment, str | None, str | None]:
     """Book inside the caller's transaction (permission already checked). Returns the new
     appointment, the routing reason (when the provider was picked) and the room reason."""
+    from core import waitlist
+
     if session.get(Customer, customer_id) is None:
         raise NotFound(f"Unknown customer #{customer_id}.")
     engine = Engine(session, type_id, location_id, provider_id=provider_id, room_id=room_id)
@@ -272,6 +274,7 @@ def book_in(
     attempt.block_start, attempt.block_end, attempt.group_key = fit.block_start, fit.block_end, appt.group_key
     session.add(appt)
     session.flush()
+    waitlist.withdraw_offers_taken_by(session, appt)
     after = snapshot(appt) | {"intake_complete": complete, "source": source}
     _history(session, actor, appt, "created", None, after, now)
     audit.record(

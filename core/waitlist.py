@@ -282,6 +282,24 @@ def _release(session: Session, entry_id: int) -> None:
         entry.status = "waiting"
 
 
+def withdraw_offers_taken_by(session: Session, appointment: Appointment) -> None:
+    """A booking that takes an offered time withdraws the open offers for it (group sessions
+    aside: a seat taken does not fill the session)."""
+    if appointment.type is not None and appointment.type.capacity > 1:
+        return
+    taken = session.scalars(
+        select(WaitlistOffer).where(
+            WaitlistOffer.status == "open",
+            WaitlistOffer.provider_id == appointment.provider_id,
+            WaitlistOffer.start_at < appointment.block_end,
+            WaitlistOffer.end_at > appointment.block_start,
+        )
+    ).all()
+    for offer in taken:
+        offer.status = "expired"
+        _release(session, offer.entry_id)
+
+
 def dismiss_offer(actor: Actor | None, offer_id: int) -> None:
     with unit_of_work() as session:
         offer = session.get(WaitlistOffer, offer_id)
