@@ -60,6 +60,7 @@ class LocationView:
 @dataclass(frozen=True)
 class ScheduleRow:
     appointment_id: int
+    location_id: int
     start: datetime  # aware UTC
     end: datetime
     local_start: datetime  # in the location's zone
@@ -153,6 +154,90 @@ def _location(session, actor: Actor, location_id: int) -> LocationView:
     return LocationView(*row)
 
 
+def _rows_query(actor: Actor):
+    cust = aliased(Customer)
+    return (
+        select(
+            Appointment.id,
+            Appointment.start_at,
+            Appointment.end_at,
+            Appointment.status,
+            Appointment.customer_id,
+            cust.name,
+            cust.email,
+            cust.phone,
+            Appointment.type_id,
+            AppointmentType.name,
+            Appointment.provider_id,
+            Provider.name,
+            Appointment.room_id,
+            Room.name,
+            Appointment.intake_complete,
+            Appointment.notes,
+            Appointment.late_cancel,
+            Appointment.reschedule_count,
+            Appointment.location_id,
+        )
+        .join(cust, Appointment.customer_id == cust.id)
+        .join(AppointmentType, Appointment.type_id == AppointmentType.id)
+        .join(Provider, Appointment.provider_id == Provider.id)
+        .outerjoin(Room, Appointment.room_id == Room.id)
+        .where(
+            access.location_filter(actor, Appointment.location_id),
+            access.provider_filter(actor, Appointment.provider_id),
+        )
+    )
+
+
+def _row(r, loc: LocationView, *, now: datetime, contacts: bool, offered: set[int]) -> ScheduleRow:
+    status = r[3]
+    flags = []
+    if status == Status.BOOKED:
+        flags.append(FLAG_UNCONFIRMED)
+    if status in (Status.BOOKED, Status.CONFIRMED) and now > r[1] + LATE_AFTER:
+        flags.append(FLAG_LATE)
+    if r[0] in offered:
+        flags.append(FLAG_WAITLIST)
+    return ScheduleRow(
+        appointment_id=r[0],
+        location_id=loc.id,
+        start=r[1],
+        end=r[2],
+        local_start=to_local(r[1], loc.timezone),
+        local_end=to_local(r[2], loc.timezone),
+        status=status,
+        customer_id=r[4],
+        customer_name=r[5],
+        customer_email=r[6] if contacts else access.mask_email(r[6]),
+        customer_phone=r[7] if contacts else access.mask_phone(r[7]),
+        type_id=r[8],
+        type_name=r[9],
+        provider_id=r[10],
+        provider_name=r[11],
+        room_id=r[12],
+        room_name=r[13],
+        intake_complete=bool(r[14]),
+        notes=r[15],
+        late_cancel=bool(r[16]),
+        reschedule_count=r[17] or 0,
+        flags=tuple(flags),
+    )
+
+
+def _open_offers_freed_by(session, location_id: int, lo: datetime, hi: datetime) -> set[int]:
+    return set(
+        session.scalars(
+            select(WaitlistOffer.freed_by_appointment_id).where(
+                WaitlistOffer.location_id == location_id,
+                WaitlistOffer.status == "open",
+                WaitlistOffer.start_at >= lo,
+                WaitlistOffer.start_at < hi,
+                WaitlistOffer.freed_by_appointment_id.is_not(None),
+            )
+        )
+    )
+
+
 def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | None = None) -> DaySchedule:
     """Every appointment starting on `day` (local date) at the location, cancelled ones included,
     in start order. A provider sees their own appointments only; analysts see contacts masked."""
@@ -160,53 +245,11 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
     with read_session() as session:
         loc = _location(session, actor, location_id)
         lo, hi = local_day_bounds(day, loc.timezone)
-        cust = aliased(Customer)
-        query = (
-            select(
-                Appointment.id,
-                Appointment.start_at,
-                Appointment.end_at,
-                Appointment.status,
-                Appointment.customer_id,
-                cust.name,
-                cust.email,
-                cust.phone,
-                Appointment.type_id,
-                AppointmentType.name,
-                Appointment.provider_id,
-                Provider.name,
-                Appointment.room_id,
-                Room.name,
-                Appointment.intake_complete,
-                Appointment.notes,
-                Appointment.late_cancel,
-                Appointment.reschedule_count,
-            )
-            .join(cust, Appointment.customer_id == cust.id)
-            .join(AppointmentType, Appointment.type_id == AppointmentType.id)
-            .join(Provider, Appointment.provider_id == Provider.id)
-            .outerjoin(Room, Appointment.room_id == Room.id)
-            .where(
-                Appointment.location_id == loc.id,
-                Appointment.start_at >= lo,
-                Appointment.start_at < hi,
-                access.location_filter(actor, Appointment.location_id),
-                access.provider_filter(actor, Appointment.provider_id),
-            )
-            .order_by(Appointment.start_at, Provider.name, Appointment.id)
+        query = _rows_query(actor).where(
+            Appointment.location_id == loc.id, Appointment.start_at >= lo, Appointment.start_at < hi
         )
-        records = session.execute(query).all()
-        offered = set(
-            session.scalars(
-                select(WaitlistOffer.freed_by_appointment_id).where(
-                    WaitlistOffer.location_id == loc.id,
-                    WaitlistOffer.status == "open",
-                    WaitlistOffer.start_at >= lo,
-                    WaitlistOffer.start_at < hi,
-                    WaitlistOffer.freed_by_appointment_id.is_not(None),
-                )
-            )
-        )
+        records = session.execute(query.order_by(Appointment.start_at, Provider.name, Appointment.id)).all()
+        offered = _open_offers_freed_by(session, loc.id, lo, hi)
         providers = _provider_lanes(session, actor, loc.id)
         rooms = [
             tuple(r)
@@ -215,41 +258,7 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
             )
         ]
     contacts = access.can(actor, A.CONTACTS_VIEW, loc.id)
-    rows = []
-    for r in records:
-        status = r[3]
-        flags = []
-        if status == Status.BOOKED:
-            flags.append(FLAG_UNCONFIRMED)
-        if status in (Status.BOOKED, Status.CONFIRMED) and now > r[1] + LATE_AFTER:
-            flags.append(FLAG_LATE)
-        if r[0] in offered:
-            flags.append(FLAG_WAITLIST)
-        rows.append(
-            ScheduleRow(
-                appointment_id=r[0],
-                start=r[1],
-                end=r[2],
-                local_start=to_local(r[1], loc.timezone),
-                local_end=to_local(r[2], loc.timezone),
-                status=status,
-                customer_id=r[4],
-                customer_name=r[5],
-                customer_email=r[6] if contacts else access.mask_email(r[6]),
-                customer_phone=r[7] if contacts else access.mask_phone(r[7]),
-                type_id=r[8],
-                type_name=r[9],
-                provider_id=r[10],
-                provider_name=r[11],
-                room_id=r[12],
-                room_name=r[13],
-                intake_complete=bool(r[14]),
-                notes=r[15],
-                late_cancel=bool(r[16]),
-                reschedule_count=r[17] or 0,
-                flags=tuple(flags),
-            )
-        )
+    rows = [_row(r, loc, now=now, contacts=contacts, offered=offered) for r in records]
     # A provider who has appointments here but is no longer linked to the location still gets a lane.
     known = {pid for pid, _ in providers}
     for row in rows:
@@ -257,6 +266,21 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
             providers.append((row.provider_id, row.provider_name))
             known.add(row.provider_id)
     return DaySchedule(location=loc, day=day, rows=rows, providers=providers, rooms=rooms)
+
+
+def appointment_row(actor: Actor, appointment_id: int, *, now: datetime | None = None) -> ScheduleRow | None:
+    """One appointment as the schedule shows it, read fresh; None when it is not in the actor's scope."""
+    now = now or datetime.now(UTC)
+    with read_session() as session:
+        r = session.execute(_rows_query(actor).where(Appointment.id == appointment_id)).one_or_none()
+        if r is None:
+            return None
+        loc = LocationView(
+            *session.execute(select(Location.id, Location.name, Location.timezone).where(Location.id == r[18])).one()
+        )
+        lo, hi = local_day_bounds(to_local(r[1], loc.timezone).date(), loc.timezone)
+        offered = _open_offers_freed_by(session, loc.id, lo, hi)
+    return _row(r, loc, now=now, contacts=access.can(actor, A.CONTACTS_VIEW, loc.id), offered=offered)
 
 
 def _provider_lanes(session, actor: Actor, location_id: int) -> list[tuple[int, str]]:
@@ -276,6 +300,34 @@ def location_providers(actor: Actor, location_id: int) -> list[tuple[int, str]]:
         return []
     with read_session() as session:
         return _provider_lanes(session, actor, location_id)
+
+
+@dataclass(frozen=True)
+class TypeView:
+    id: int
+    name: str
+    duration_min: int
+    cancellation_window_hours: int
+    intake_fields: tuple[dict, ...]  # [{"name", "label", "required"}, ...]
+
+
+def appointment_types(actor: Actor) -> list[TypeView]:
+    """Active appointment types, by name, for the booking dialog."""
+    if not access.can(actor, A.APPOINTMENT_VIEW):
+        return []
+    with read_session() as session:
+        rows = session.execute(
+            select(
+                AppointmentType.id,
+                AppointmentType.name,
+                AppointmentType.duration_min,
+                AppointmentType.cancellation_window_hours,
+                AppointmentType.intake_fields,
+            )
+            .where(AppointmentType.active.is_(True))
+            .order_by(AppointmentType.name)
+        ).all()
+    return [TypeView(r[0], r[1], r[2], r[3], tuple(r[4] or ())) for r in rows]
 
 
 def schedule_frame(schedule: DaySchedule, *, include_cancelled: bool = True) -> pd.DataFrame:

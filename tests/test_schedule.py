@@ -228,3 +228,23 @@ def test_one_query_for_the_day_regardless_of_row_count(sqlite_db):
     assert len(day.rows) == 20
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 5  # location, appointments, offers, provider lanes, rooms
+
+
+def test_one_appointment_read_fresh_with_the_same_scope(db):
+    w = world()
+    mine = _appt(w, T0, provider="rao")
+    theirs = _appt(w, T0, provider="kim", customer="alan")
+    row = schedule.appointment_row(w.actors["frontdesk"], theirs)
+    assert row.customer_name == "Alan Turing" and row.location_id == w.locations["downtown"].id
+    assert row.time_label == "10:00–10:30"
+    assert schedule.appointment_row(w.actors["provider"], theirs) is None
+    assert schedule.appointment_row(w.actors["provider"], mine).provider_name == "Dr. Rao"
+    assert schedule.appointment_row(w.actors["harbordesk"], mine) is None
+
+
+def test_appointment_types_for_the_booking_dialog(db):
+    w = world()
+    types = schedule.appointment_types(w.actors["frontdesk"])
+    assert [t.name for t in types] == ["Consultation", "Follow-up", "Group class"]
+    assert types[0].intake_fields[0]["name"] == "reason"
+    assert schedule.appointment_types(w.actors["norole"]) == []

@@ -1,0 +1,187 @@
+"""Today's schedule: the front desk's working screen (for a provider, their own day).
+
+The schedule, its actions and the waitlist refresh themselves every REFRESH_SECONDS inside a
+fragment; dialogs open outside it, so a refresh never closes one. `?date=YYYY-MM-DD` and
+`?location=<id>` pick the first day and location shown."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import booking, schedule
+from core.access import A, Actor, can
+from core.errors import DomainError
+from core.schedule import STATUS_LABELS, DaySchedule, LocationView, day_label
+from core.tz import to_local
+from pages import today_dialogs as dlg
+from pages.ui import current_actor, require_page
+
+REFRESH_SECONDS = 30
+STATUS_COLORS = {
+    "booked": "#9aa5b1", "confirmed": "#3b82f6", "checked_in": "#f59e0b",
+    "completed": "#16a34a", "no_show": "#dc2626", "cancelled": "#e5e7eb",
+}  # fmt: skip
+QUICK_ACTIONS = {
+    A.APPOINTMENT_CONFIRM: (booking.confirm, "confirmed"),
+    A.APPOINTMENT_CHECK_IN: (booking.check_in, "checked in"),
+    A.APPOINTMENT_COMPLETE: (booking.complete, "completed"),
+    A.APPOINTMENT_NO_SHOW: (booking.mark_no_show, "marked as no-show"),
+}
+DIALOG_ACTIONS = {A.APPOINTMENT_RESCHEDULE: "reschedule", A.APPOINTMENT_CANCEL: "cancel", A.APPOINTMENT_NOTE: "notes"}
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _locations(_actor: Actor, scope: tuple) -> list[LocationView]:
+    return schedule.visible_locations(_actor)
+
+
+def _shift_day(days: int | None) -> None:
+    location = st.session_state["today_location_view"]
+    current = st.session_state.get("today_day") or schedule.default_day(location)
+    st.session_state["today_day"] = schedule.default_day(location) if days is None else current + timedelta(days=days)
+
+
+def resolve_location_and_day(actor: Actor) -> tuple[dict[int, LocationView], LocationView, date]:
+    """The location and day to show: as picked, else from the URL, else the actor's own today."""
+    locations = {loc.id: loc for loc in _locations(actor, dlg.scope_key(actor))}
+    if not locations:
+        st.info("You have no locations yet: ask an admin to add you to one.")
+        st.stop()
+    state, params = st.session_state, st.query_params
+    if state.get("today_location") not in locations:
+        wanted = int(params["location"]) if params.get("location", "").isdigit() else None
+        fallback = schedule.default_location(actor, list(locations.values()))
+        state["today_location"] = wanted if wanted in locations else fallback.id
+    location = state["today_location_view"] = locations[state["today_location"]]
+    if not isinstance(state.get("today_day"), date):
+        try:
+            state["today_day"] = date.fromisoformat(params.get("date", ""))
+        except ValueError:
+            state["today_day"] = schedule.default_day(location)
+    return locations, location, state["today_day"]
+
+
+def controls(actor: Actor, locations: dict[int, LocationView], location: LocationView) -> None:
+    cols = st.columns([3, 2, 2, 2, 1.4], vertical_alignment="bottom")
+    cols[0].selectbox("Location", list(locations), format_func=lambda i: locations[i].name, key="today_location")
+    cols[1].date_input("Date", key="today_day", format="YYYY-MM-DD")
+    with cols[2]:
+        prev_col, today_col, next_col = st.columns(3)
+        prev_col.button("◀", key="today_prev", help="Previous day", on_click=_shift_day, args=(-1,), width="stretch")
+        today_col.button("Today", key="today_now", on_click=_shift_day, args=(None,), width="stretch")
+        next_col.button("▶", key="today_next", help="Next day", on_click=_shift_day, args=(1,), width="stretch")
+    cols[3].segmented_control("Timeline by", ["Provider", "Room"], key="today_by", default="Provider")
+    if can(actor, A.APPOINTMENT_BOOK, location.id) and cols[4].button("Book", icon=":material/add:", type="primary",
+                                                                       key="today_book", width="stretch"):  # fmt: skip
+        dlg.open_dialog("book")
+
+
+def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
+    bars, lanes = schedule.timeline_frame(day_schedule, by=by)
+    if not lanes:
+        return
+    start = datetime.combine(day_schedule.day, datetime.min.time())
+    lo, hi = start + timedelta(hours=7), start + timedelta(hours=20)
+    if len(bars):
+        lo, hi = min(lo, bars["start"].min().floor("h")), max(hi, bars["end"].max().ceil("h"))
+    fig = go.Figure()
+    # An invisible point per lane keeps a provider with a free day on the chart.
+    fig.add_scatter(x=[lo] * len(lanes), y=lanes, mode="markers", marker_opacity=0, showlegend=False, hoverinfo="skip")
+    for status, group in bars.groupby("status", sort=False):
+        fig.add_bar(
+            y=group["lane"], x=(group["end"] - group["start"]).dt.total_seconds() * 1000, base=group["start"],
+            orientation="h", name=STATUS_LABELS.get(status, status), marker_color=STATUS_COLORS.get(status),
+            customdata=group[["id", "label", "status_label"]], text=group["customer"], textposition="inside",
+            insidetextanchor="start", hovertemplate="%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+        )  # fmt: skip
+    local_now = to_local(now, day_schedule.location.timezone).replace(tzinfo=None)
+    if lo <= local_now <= hi:
+        fig.add_shape(type="line", x0=local_now, x1=local_now, y0=0, y1=1, yref="paper", line={"color": "#dc2626"})
+    fig.update_layout(
+        barmode="overlay", height=90 + 44 * len(lanes), margin={"l": 0, "r": 0, "t": 8, "b": 0},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        xaxis={"type": "date", "range": [lo, hi], "tickformat": "%H:%M"},
+        yaxis={"categoryorder": "array", "categoryarray": lanes[::-1]},
+    )  # fmt: skip
+    st.plotly_chart(fig, key="today_timeline", width="stretch", config={"displayModeBar": False})
+
+
+def _select_from_table() -> None:
+    rows = st.session_state["today_table"].selection.rows
+    if rows:
+        st.session_state["today_selected"] = st.session_state["today_table_ids"][rows[0]]
+
+
+def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: bool, now: datetime) -> None:
+    rows = [r for r in day_schedule.rows if show_cancelled or r.status != "cancelled"]
+    ids = [r.appointment_id for r in rows]
+    if st.session_state.get("today_selected") not in ids:
+        st.session_state.pop("today_selected", None)
+    labels = {r.appointment_id: f"{r.time_label}  {r.customer_name} · {r.type_name} · {r.provider_name}" for r in rows}
+    selected = st.selectbox("Appointment", ids, index=None, format_func=labels.get, key="today_selected",
+                            placeholder="Pick an appointment, or click its row in the list")  # fmt: skip
+    row = day_schedule.row(selected) if selected else None
+    if row is not None:
+        contact = " · ".join(c for c in (row.customer_phone, row.customer_email) if c)
+        flags = f" · :orange[{', '.join(row.flags)}]" if row.flags else ""
+        st.markdown(f"**{row.customer_name}** {contact} — **{row.status_label}**{flags}")
+        if row.notes:
+            st.caption(f"Notes: {row.notes}")
+        actions = dlg.row_actions(actor, row, now)
+        for col, (action, label) in zip(st.columns(max(len(actions), 1)), actions, strict=False):
+            key = f"act_{action.split('.')[-1]}_{row.appointment_id}"
+            if action in QUICK_ACTIONS:
+                service, done = QUICK_ACTIONS[action]
+                col.button(label, key=key, width="stretch", on_click=dlg.attempt,
+                           args=(lambda s=service: s(actor, row.appointment_id), f"{row.customer_name} {done}."))  # fmt: skip
+            elif col.button(label, key=key, width="stretch"):
+                dlg.open_dialog(DIALOG_ACTIONS[action], appointment_id=row.appointment_id)
+    frame = schedule.schedule_frame(day_schedule, include_cancelled=show_cancelled)
+    st.session_state["today_table_ids"] = list(frame.index)
+    st.dataframe(frame, key="today_table", hide_index=True, width="stretch", on_select=_select_from_table,
+                 selection_mode="single-row", height=min(38 + 35 * len(frame), 640))  # fmt: skip
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bool) -> None:
+    actor = current_actor()  # re-read on every refresh: a revoked role stops the refreshes
+    if actor is None or not can(actor, A.APPOINTMENT_VIEW, location.id):
+        st.rerun(scope="app")
+    dlg.show_messages()
+    now = datetime.now(UTC)
+    try:
+        day_schedule = schedule.day_schedule(actor, location.id, day, now=now)
+    except DomainError as exc:
+        st.error(str(exc))
+        return
+    active = day_schedule.active_rows
+    counts = {s: sum(r.status == s for r in day_schedule.rows) for s in STATUS_LABELS}
+    late = sum(schedule.FLAG_LATE in r.flags for r in active)
+    parts = [f"{len(active)} appointment" + ("" if len(active) == 1 else "s")]
+    parts += [f"{n} {STATUS_LABELS[s].lower()}" for s, n in counts.items() if n]
+    parts += [f"{late} late"] if late else []
+    st.caption(" · ".join(parts) + f" — updated {to_local(now, location.timezone):%H:%M:%S}")
+    if not day_schedule.rows:
+        whose = "You have no" if schedule.is_provider_view(actor) else "No"
+        st.info(f"{whose} appointments at {location.name} on {day_label(day)}.", icon=":material/event_available:")
+        if can(actor, A.APPOINTMENT_BOOK, location.id) and st.button("Book one", key="today_book_empty"):
+            dlg.open_dialog("book")
+    else:
+        timeline(day_schedule, by, now)
+        appointment_panel(actor, day_schedule, show_cancelled, now)
+    dlg.waitlist_panel(actor, location, day)
+
+
+actor = require_page(A.APPOINTMENT_VIEW)
+locations, location, day = resolve_location_and_day(actor)
+title = "My day" if schedule.is_provider_view(actor) else location.name
+st.title(f"{title} · {day_label(day)}" + (" (today)" if day == schedule.default_day(location) else ""))
+controls(actor, locations, location)
+dlg.show_open_dialog(actor, location, day)
+show_cancelled = st.toggle("Show cancelled", key="today_show_cancelled")
+live_schedule(location, day, (st.session_state.get("today_by") or "Provider").lower(), show_cancelled)
+st.divider()
+dlg.customer_search_panel(actor, location)

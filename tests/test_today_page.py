@@ -1,0 +1,445 @@
+"""Today's schedule page, driven with AppTest: every action goes through the page's own buttons
+and dialogs, and the outcome is checked in the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from core import booking, waitlist
+from core.db import read_session, unit_of_work
+from core.models import Appointment, Customer
+from core.tz import local_to_utc, to_local, today_in
+from tests.factories import world
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "today.py")
+NY = "America/New_York"
+
+
+def _next_monday() -> date:
+    """A working Monday 1-2 weeks ahead: inside every type's horizon, outside cancellation windows."""
+    soon = today_in(NY) + timedelta(days=7)
+    return soon + timedelta(days=(7 - soon.weekday()) % 7)
+
+
+@pytest.fixture
+def w(sqlite_db):
+    return world()
+
+
+def _book(w, day, at, *, provider="rao", customer="ada", location="downtown", type_="consult") -> int:
+    tz = w.locations[location].timezone
+    result = booking.book(
+        w.actors["admin"],
+        type_id=w.types[type_].id,
+        location_id=w.locations[location].id,
+        customer_id=w.customers[customer].id,
+        start=local_to_utc(day, at, tz),
+        provider_id=w.providers[provider].id,
+        intake={"reason": "check-up"} if type_ == "consult" else None,
+    )
+    return result.appointment.id
+
+
+def _insert(w, start: datetime, *, provider="rao", status="booked", customer="ada") -> int:
+    """An appointment at any time, past ones included (booking refuses the past)."""
+    with unit_of_work() as s:
+        appt = Appointment(
+            location_id=w.locations["downtown"].id,
+            provider_id=w.providers[provider].id,
+            type_id=w.types["consult"].id,
+            customer_id=w.customers[customer].id,
+            start_at=start,
+            end_at=start + timedelta(minutes=30),
+            block_start=start,
+            block_end=start + timedelta(minutes=30),
+            status=status,
+        )
+        s.add(appt)
+        s.flush()
+        return appt.id
+
+
+def _page(w, user: str, day: date, location: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state["user_id"] = w.users[user].id
+    at.query_params["date"] = day.isoformat()
+    if location:
+        at.query_params["location"] = str(w.locations[location].id)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _select(at: AppTest, appointment_id: int) -> AppTest:
+    at.selectbox(key="today_selected").select(appointment_id).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _labels(at: AppTest) -> list[str]:
+    return [b.label for b in at.button]
+
+
+def _status(appointment_id: int) -> str:
+    with read_session() as s:
+        return s.scalar(select(Appointment.status).where(Appointment.id == appointment_id))
+
+
+def _toasts(at: AppTest) -> list[str]:
+    return [t.value for t in at.toast]
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_front_desk_sees_the_days_list_timeline_and_counts(w):
+    day = _next_monday()
+    first = _book(w, day, time(9))
+    _book(w, day, time(9), provider="kim", customer="alan")
+    at = _page(w, "frontdesk", day)
+    assert at.title[0].value.startswith("Downtown · ")
+    assert "2 appointments · 2 booked" in at.caption[0].value
+    frame = at.dataframe[0].value
+    assert list(frame["Customer"]) == ["Alan Turing", "Ada Lovelace"]  # same time: by provider name
+    assert list(frame.columns) == ["Time", "Customer", "Type", "Provider", "Room", "Status", "Intake", "Flags"]
+    assert frame["Time"].iloc[0] == "09:00–09:30" and frame["Flags"].iloc[0] == "unconfirmed"
+    assert len(at.get("plotly_chart")) == 1
+    assert at.selectbox(key="today_selected").options[1].startswith("09:00–09:30  Ada Lovelace")
+    _select(at, first)
+    assert "Check in" in _labels(at) and "Cancel…" in _labels(at)
+
+
+def test_an_empty_day_says_so_and_offers_to_book(w):
+    day = _next_monday()
+    at = _page(w, "frontdesk", day)
+    assert any(f"No appointments at Downtown on {day:%a} {day.day} {day:%b}." in i.value for i in at.info)
+    assert "Book one" in _labels(at)
+
+
+@pytest.mark.parametrize(
+    ("location", "user", "provider", "type_", "shown"),
+    [
+        ("downtown", "frontdesk", "rao", "followup", "10:00–10:15"),
+        ("harbor", "harbordesk", "lee", "class", "10:00–11:00"),
+    ],
+)
+def test_the_page_renders_each_location_in_its_own_time_zone(w, location, user, provider, type_, shown):
+    day = _next_monday()
+    _book(w, day, time(10), provider=provider, customer="alan", location=location, type_=type_)
+    at = _page(w, user, day)
+    assert at.selectbox(key="today_location").value == w.locations[location].id
+    assert at.dataframe[0].value["Time"].tolist() == [shown]  # local wall-clock time
+    assert at.title[0].value.startswith(w.locations[location].name)
+
+
+def test_check_in_then_complete_from_the_page(w):
+    day = _next_monday()
+    appt = _book(w, day, time(9))
+    at = _select(_page(w, "frontdesk", day), appt)
+    _click(at, f"act_check_in_{appt}")
+    assert _status(appt) == "checked_in"
+    assert "Ada Lovelace checked in." in _toasts(at)
+    assert "Complete" in _labels(at) and "Check in" not in _labels(at)
+    _click(at, f"act_complete_{appt}")
+    assert _status(appt) == "completed"
+
+
+def test_confirm_clears_the_unconfirmed_flag(w):
+    day = _next_monday()
+    appt = _book(w, day, time(9))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_confirm_{appt}")
+    assert _status(appt) == "confirmed"
+    assert at.dataframe[0].value["Flags"].tolist() == [""]
+
+
+def test_mark_no_show_once_the_appointment_has_started(w):
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    appt = _insert(w, started, status="confirmed")
+    day = to_local(started, NY).date()
+    at = _select(_page(w, "frontdesk", day), appt)
+    assert "late" in at.dataframe[0].value["Flags"].iloc[0]
+    assert "Reschedule…" not in _labels(at)  # it has started
+    _click(at, f"act_mark_no_show_{appt}")
+    assert _status(appt) == "no_show"
+
+
+def test_cancel_needs_a_reason_and_says_whether_it_is_late(w):
+    day = _next_monday()
+    appt = _book(w, day, time(11))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_cancel_{appt}")
+    assert any("Not a late cancellation" in i.value for i in at.info)
+    _click(at, "dlg_cancel_confirm")
+    assert "Give a reason for the cancellation." in _errors(at)
+    assert _status(appt) == "booked"
+    at.text_input(key="dlg_reason").input("Customer called").run()
+    _click(at, "dlg_cancel_confirm")
+    assert _status(appt) == "cancelled"
+    assert any("Cancelled Ada Lovelace's 11:00–11:30 appointment" in t for t in _toasts(at))
+    assert "dlg_cancel_confirm" not in [b.key for b in at.button]  # the dialog closed
+    assert at.dataframe[0].value.empty  # cancelled ones are hidden until asked for
+    at.toggle(key="today_show_cancelled").set_value(True).run()
+    assert at.dataframe[0].value["Status"].tolist() == ["Cancelled"]
+
+
+def test_a_late_cancellation_is_announced_before_confirming(w):
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    appt = _insert(w, soon)
+    day = to_local(soon, NY).date()
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_cancel_{appt}")
+    assert any("This is a late cancellation" in m.value for m in at.warning)
+    at.text_input(key="dlg_reason").input("Feeling unwell").run()
+    at = _click(at, "dlg_cancel_confirm")
+    assert any("(late cancellation)" in t for t in _toasts(at))
+    with read_session() as s:
+        assert s.scalar(select(Appointment.late_cancel).where(Appointment.id == appt))
+
+
+def _slot_box(at: AppTest):
+    return next(s for s in at.selectbox if s.key and s.key.startswith("dlg_slot_"))
+
+
+def _pick_slot(at: AppTest, label_start: str) -> AppTest:
+    box = _slot_box(at)
+    index = next(i for i, label in enumerate(box.options) if label.startswith(label_start))
+    box.set_value(index).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_reschedule_through_the_dialog_moves_the_appointment(w):
+    day = _next_monday()
+    appt = _book(w, day, time(10))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_reschedule_{appt}")
+    assert at.selectbox(key="dlg_provider").value == w.providers["rao"].id  # same provider by default
+    _pick_slot(at, "14:30–15:00 · Dr. Rao")
+    _click(at, "dlg_reschedule_confirm")
+    with read_session() as s:
+        moved = s.get(Appointment, appt)
+        assert moved.start_at == local_to_utc(day, time(14, 30), NY) and moved.reschedule_count == 1
+    assert any(t.startswith("Moved Ada Lovelace to") for t in _toasts(at))
+    assert at.dataframe[0].value["Time"].tolist() == ["14:30–15:00"]
+
+
+def test_reschedule_to_another_provider(w):
+    day = _next_monday()
+    appt = _book(w, day, time(10))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_reschedule_{appt}")
+    at.selectbox(key="dlg_provider").set_value(w.providers["kim"].id).run()
+    _pick_slot(at, "10:00–10:30 · Dr. Kim")
+    _click(at, "dlg_reschedule_confirm")
+    with read_session() as s:
+        assert s.get(Appointment, appt).provider_id == w.providers["kim"].id
+
+
+def _stale_slots(monkeypatch):
+    """The free times as the desk saw them before another desk booked one: a true race."""
+    from core import availability
+
+    real, seen = availability.find_slots, {}
+
+    def stale(actor, **kwargs):
+        key = tuple(sorted((k, v) for k, v in kwargs.items() if k != "now"))
+        if key not in seen:
+            seen[key] = real(actor, **kwargs)
+        return seen[key]
+
+    monkeypatch.setattr(availability, "find_slots", stale)
+
+
+def test_a_slot_lost_in_a_race_is_a_plain_conflict_and_nothing_moves(w, monkeypatch):
+    _stale_slots(monkeypatch)
+    day = _next_monday()
+    appt = _book(w, day, time(10))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_reschedule_{appt}")
+    _pick_slot(at, "14:00–14:30 · Dr. Rao")
+    _book(w, day, time(14), customer="alan")  # another desk takes 14:00 with Dr. Rao first
+    _click(at, "dlg_reschedule_confirm")
+    errors = _errors(at)
+    assert errors and "Dr. Rao" in errors[0] and "Traceback" not in errors[0]
+    assert "dlg_reschedule_confirm" in [b.key for b in at.button]  # the dialog stays open
+    with read_session() as s:
+        assert s.get(Appointment, appt).start_at == local_to_utc(day, time(10), NY)
+
+
+def test_a_picked_time_taken_by_someone_else_is_pointed_out(w):
+    day = _next_monday()
+    appt = _book(w, day, time(10))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_reschedule_{appt}")
+    _pick_slot(at, "14:00–14:30 · Dr. Rao")
+    _book(w, day, time(14), customer="alan")
+    at.run()  # any rerun of the dialog, e.g. the desk looking at another day
+    assert any("14:00–14:30 · Dr. Rao · Exam 1 was just taken" in m.value for m in at.warning)
+
+
+def test_notes_are_added_through_the_dialog(w):
+    day = _next_monday()
+    appt = _book(w, day, time(9))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_note_{appt}")
+    at.text_area(key="dlg_note").input("Prefers mornings").run()
+    _click(at, "dlg_note_save")
+    with read_session() as s:
+        assert s.get(Appointment, appt).notes == "Prefers mornings"
+    assert any("Prefers mornings" in c.value for c in at.caption)
+
+
+def test_book_a_new_customer_through_the_dialog(w):
+    day = _next_monday()
+    at = _click(_page(w, "frontdesk", day), "today_book")
+    at.selectbox(key="dlg_type").set_value(w.types["consult"].id).run()
+    at.radio(key="dlg_customer_mode").set_value("New customer").run()
+    at.text_input(key="dlg_new_name").input("Grace Hopper")
+    at.text_input(key="dlg_new_email").input("grace@navy.test")
+    at.text_input(key="dlg_new_phone").input("+1 555 010 2030").run()
+    _pick_slot(at, "11:00–11:30")
+    at.text_input(key="dlg_intake_reason").input("First visit").run()
+    _click(at, "dlg_book_confirm")
+    assert not _errors(at), _errors(at)
+    with read_session() as s:
+        grace = s.scalars(select(Customer).where(Customer.name == "Grace Hopper")).one()
+        appt = s.scalars(select(Appointment).where(Appointment.customer_id == grace.id)).one()
+        assert appt.start_at == local_to_utc(day, time(11), NY)
+        assert appt.intake_answers == {"reason": "First visit"}
+        assert grace.home_location_id == w.locations["downtown"].id
+    assert "Grace Hopper" in at.dataframe[0].value["Customer"].tolist()
+
+
+def test_book_an_existing_customer_found_by_phone(w):
+    day = _next_monday()
+    _book(w, day + timedelta(days=7), time(9), customer="alan")  # Alan is booked here next week
+    at = _click(_page(w, "frontdesk", day), "today_book")
+    at.selectbox(key="dlg_type").set_value(w.types["followup"].id).run()
+    at.text_input(key="dlg_customer_query").input("7946").run()
+    assert next(s for s in at.selectbox if s.label == "Matches").value == w.customers["alan"].id
+    at.selectbox(key="dlg_provider").set_value(w.providers["rao"].id).run()
+    _pick_slot(at, "13:00–13:15 · Dr. Rao")
+    _click(at, "dlg_book_confirm")
+    with read_session() as s:
+        booked = s.scalars(
+            select(Appointment).where(
+                Appointment.customer_id == w.customers["alan"].id, Appointment.type_id == w.types["followup"].id
+            )
+        ).one()
+        assert booked.start_at == local_to_utc(day, time(13), NY)
+
+
+def test_a_refused_booking_keeps_the_new_customer_for_the_retry(w, monkeypatch):
+    _stale_slots(monkeypatch)
+    day = _next_monday()
+    at = _click(_page(w, "frontdesk", day), "today_book")
+    at.selectbox(key="dlg_type").set_value(w.types["followup"].id).run()
+    at.radio(key="dlg_customer_mode").set_value("New customer").run()
+    at.text_input(key="dlg_new_name").input("Grace Hopper").run()
+    at.selectbox(key="dlg_provider").set_value(w.providers["rao"].id).run()
+    _pick_slot(at, "15:00–15:15 · Dr. Rao")
+    _book(w, day, time(15), customer="alan")  # taken meanwhile
+    _click(at, "dlg_book_confirm")
+    assert _errors(at)
+    _pick_slot(at, "16:00–16:15 · Dr. Rao")
+    assert any("Customer: **Grace Hopper**" in m.value for m in at.markdown)  # the dialog now books for her
+    _click(at, "dlg_book_confirm")
+    with read_session() as s:
+        assert len(s.scalars(select(Customer).where(Customer.name == "Grace Hopper")).all()) == 1
+
+
+def test_a_waitlist_offer_is_booked_with_one_click(w):
+    day = _next_monday()
+    appt = _book(w, day, time(10))
+    waitlist.add_entry(
+        w.actors["frontdesk"],
+        customer_id=w.customers["alan"].id,
+        location_id=w.locations["downtown"].id,
+        type_id=w.types["consult"].id,
+        earliest_date=day,
+        latest_date=day,
+    )
+    booking.cancel(w.actors["frontdesk"], appt, reason="Customer called")
+    at = _page(w, "frontdesk", day)
+    assert at.subheader[0].value == "Waitlist offers (1)"
+    at.toggle(key="today_show_cancelled").set_value(True).run()
+    assert at.dataframe[0].value["Flags"].tolist() == ["waitlist offer"]
+    offer = waitlist.open_offers(w.actors["frontdesk"], location_id=w.locations["downtown"].id, day=day)[0]
+    _click(at, f"offer_book_{offer.offer_id}")
+    assert "Booked Alan Turing at 10:00." in _toasts(at)
+    with read_session() as s:
+        taken = s.scalars(select(Appointment).where(Appointment.customer_id == w.customers["alan"].id)).one()
+        assert taken.start_at == local_to_utc(day, time(10), NY) and taken.status == "booked"
+
+
+def test_a_provider_sees_only_their_own_day_and_can_complete_it(w):
+    day = _next_monday()
+    mine = _book(w, day, time(9), provider="rao")
+    theirs = _book(w, day, time(9), provider="kim", customer="alan")
+    booking.check_in(w.actors["frontdesk"], mine)
+    at = _page(w, "provider", day)
+    assert at.title[0].value.startswith("My day")
+    assert at.dataframe[0].value["Customer"].tolist() == ["Ada Lovelace"]
+    options = at.selectbox(key="today_selected").options
+    assert len(options) == 1 and "Alan" not in options[0]
+    assert "Book" not in _labels(at)
+    _select(at, mine)
+    labels = _labels(at)
+    assert "Complete" in labels and "Notes…" in labels
+    assert not {"Cancel…", "Reschedule…", "Check in", "Confirm"} & set(labels)
+    assert not at.subheader or "Waitlist" not in at.subheader[0].value
+    _click(at, f"act_complete_{mine}")
+    assert _status(mine) == "completed" and _status(theirs) == "booked"
+
+
+def test_an_analyst_reads_without_actions_and_with_contacts_masked(w):
+    day = _next_monday()
+    appt = _book(w, day, time(9))
+    at = _select(_page(w, "analyst", day), appt)
+    assert "Book" not in _labels(at)
+    assert not [key for key in (b.key for b in at.button) if key and key.startswith("act_")]
+    assert any("***-00" in m.value for m in at.markdown)
+    assert not any("555 0100" in m.value for m in at.markdown)
+
+
+def test_a_refused_action_shows_its_sentence_and_changes_nothing(w):
+    day = _next_monday()
+    appt = _book(w, day, time(9))
+    at = _select(_page(w, "frontdesk", day), appt)
+    booking.cancel(w.actors["manager"], appt, reason="Clinic closed")  # someone else, meanwhile
+    _click(at, f"act_check_in_{appt}")
+    assert any("can be checked in" in e for e in _errors(at))
+    assert _status(appt) == "cancelled"
+
+
+def test_customer_search_finds_other_days_and_opens_them(w):
+    day = _next_monday()
+    later = day + timedelta(days=2)
+    appt = _book(w, later, time(9), customer="alan")
+    at = _page(w, "frontdesk", day)
+    at.text_input(key="today_customer_query").input("turing").run()
+    assert [e.label for e in at.expander][0].startswith("Alan Turing")
+    _click(at, f"goto_{appt}")
+    assert at.date_input(key="today_day").value == later
+    assert at.selectbox(key="today_selected").value == appt
+
+
+def test_next_and_previous_day_buttons(w):
+    day = _next_monday()
+    at = _click(_page(w, "frontdesk", day), "today_next")
+    assert at.date_input(key="today_day").value == day + timedelta(days=1)
+    _click(at, "today_prev")
+    _click(at, "today_prev")
+    assert at.date_input(key="today_day").value == day - timedelta(days=1)
+
+
+def test_a_user_without_a_role_is_turned_away(w):
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state["user_id"] = w.users["norole"].id
+    at.run()
+    assert [e.value for e in at.error] == ["You do not have access to this page."]
