@@ -1,9 +1,44 @@
-"""Your account: who you are, change your password, sign out."""
+"""Your account: who you are, what you may do, your password, sign out."""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from core import users
+from core.access import ROLE_LABELS
+from core.errors import DomainError
 from pages import ui
 
 actor = ui.current_actor()
+if actor is None or actor.role is None:
+    st.error("You do not have access to this page.")
+    st.stop()
+
 st.title("Account")
-st.write(actor.name if actor else "")
+ui.show_flash()
+where = "every location" if actor.all_locations else ", ".join(users.location_names(actor)) or "no location yet"
+st.markdown(
+    f"**{actor.name or actor.username}** (`{actor.username}`) · {ROLE_LABELS.get(actor.role, actor.role)} · {where}"
+)
+st.caption("An admin sets your role and locations. Ask one if something is missing.")
+
+with st.form("change_password", clear_on_submit=True):
+    st.subheader("Change your password")
+    current = st.text_input("Current password", type="password", autocomplete="current-password")
+    new = st.text_input("New password", type="password", autocomplete="new-password", help="At least 8 characters.")
+    again = st.text_input("New password again", type="password", autocomplete="new-password")
+    if st.form_submit_button("Change password", type="primary"):
+        if new != again:
+            st.error("The two new passwords differ.")
+        else:
+            try:
+                users.change_own_password(actor, current, new)
+            except DomainError as exc:
+                st.error(str(exc))
+            else:
+                ui.flash("Your password is changed. Other devices are signed out; this one stays signed in.")
+                ui.renew_sign_in()
+                st.rerun()
+
+st.subheader("Sign out")
+st.button("Sign out of this browser", icon=":material/logout:", on_click=ui.sign_out)

@@ -149,21 +149,31 @@ def _submit_sign_in(cfg: auth.CookieConfig) -> None:
 
 def sign_in_view(cfg: auth.CookieConfig) -> None:
     """The sign-in page (drawn at whatever URL was asked for, so it opens after sign-in)."""
-    st.title("Sign in")
-    if notice := st.session_state.get(_NOTICE):
-        st.warning(notice)
-    if _sso_configured() and st.user.is_logged_in:
-        st.error(f"There is no active account for {st.user.get('email')}. Ask an admin to add you.")
-        st.button("Sign out of Google", on_click=st.logout)
-        return
-    with st.form("signin", border=True):
-        st.text_input("Username", key="signin_username", autocomplete="username")
-        st.text_input("Password", type="password", key="signin_password", autocomplete="current-password")
-        st.form_submit_button("Sign in", type="primary", on_click=_submit_sign_in, args=(cfg,))
-    if error := st.session_state.pop("signin_error", None):
-        st.error(error)
-    if _sso_configured():
-        st.button("Sign in with Google", icon=":material/login:", on_click=st.login)
+    _, middle, _ = st.columns([1, 1.3, 1])
+    with middle:
+        st.title("Sign in")
+        st.caption("Appointment operations dashboard")
+        if notice := st.session_state.get(_NOTICE):
+            st.info(notice)
+        if _sso_configured() and st.user.is_logged_in:
+            st.error(f"There is no active account for {st.user.get('email')}. Ask an admin to add you.")
+            st.button("Sign out of Google", on_click=st.logout)
+            return
+        with st.form("signin"):
+            st.text_input("Username", key="signin_username", autocomplete="username")
+            st.text_input("Password", type="password", key="signin_password", autocomplete="current-password")
+            st.form_submit_button("Sign in", type="primary", on_click=_submit_sign_in, args=(cfg,), width="stretch")
+        if error := st.session_state.pop("signin_error", None):
+            st.error(error, icon=":material/lock:")
+        if _sso_configured():
+            st.button("Sign in with Google", icon=":material/login:", on_click=st.login, width="stretch")
+
+
+def renew_sign_in() -> None:
+    """Issue this browser a new cookie (a password change made the old one invalid)."""
+    user_id = st.session_state.get(USER_KEY)
+    if user_id is not None:
+        _start_session(user_id, auth.cookie_config())
 
 
 def sign_out() -> None:
@@ -185,3 +195,14 @@ def sidebar_identity(actor: Actor) -> None:
 def no_role_view() -> None:
     st.title("No role yet")
     st.info("You are signed in, but nobody has given you a role yet, so there is nothing to show. Ask an admin.")
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A message shown once, at the top of the next run (survives the rerun after a button)."""
+    st.session_state["_flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    if item := st.session_state.pop("_flash", None):
+        kind, message = item
+        getattr(st, kind)(message)
