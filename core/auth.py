@@ -230,7 +230,10 @@ def user_id_from_token(token: str | None, cfg: CookieConfig, *, now: datetime | 
     now = now or utcnow()
     try:
         claims = jwt.decode(
-            token, cfg.key, algorithms=["HS256"], options={"verify_exp": False, "require": ["exp", "uid", "sub"]}
+            token,
+            cfg.key,
+            algorithms=["HS256"],
+            options={"verify_exp": False, "verify_iat": False, "require": ["exp", "uid", "sub"]},
         )
     except jwt.PyJWTError:
         return None

@@ -1,0 +1,254 @@
+"""Sign-in: lockout counted in the database and lifted after 15 minutes, one message for an
+unknown user and a wrong password, the sign-in cookie (it only names the user), deactivation,
+single sign-on mapping, and refusing to start with a missing or default cookie key."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from sqlalchemy import select
+
+from core import auth, users
+from core.access import SYSTEM, load_actor
+from core.config import KNOWN_DEFAULT_COOKIE_KEYS, get_settings
+from core.db import read_session, unit_of_work
+from core.models import AuditLog, User
+from tests.factories import PASSWORD, world
+
+T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+KEY = "k" * 48
+CFG = auth.CookieConfig(name="apptops_auth", key=KEY, expiry_days=1)
+
+
+@pytest.fixture
+def w(sqlite_db, monkeypatch):
+    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
+    return world()
+
+
+def _user(username: str) -> User:
+    with read_session() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        s.expunge(user)
+        return user
+
+
+def _audit(action: str | None = None) -> list[tuple]:
+    with read_session() as s:
+        query = select(AuditLog.action, AuditLog.outcome, AuditLog.actor_username, AuditLog.reason).order_by(
+            AuditLog.id
+        )
+        if action:
+            query = query.where(AuditLog.action == action)
+        return list(s.execute(query))
+
+
+def test_correct_password_signs_in_and_records_it(w):
+    result = auth.authenticate("frontdesk", PASSWORD, now=T0)
+    assert result.ok and result.user_id == w.users["frontdesk"].id
+    assert _user("frontdesk").last_login_at == T0
+    assert _audit("auth.sign_in") == [("auth.sign_in", "ok", "frontdesk", "password")]
+
+
+def test_usernames_are_not_case_sensitive(w):
+    assert auth.authenticate(" FrontDesk ", PASSWORD, now=T0).ok
+
+
+def test_unknown_user_and_wrong_password_get_the_same_message(w):
+    unknown = auth.authenticate("nobody", PASSWORD, now=T0)
+    wrong = auth.authenticate("frontdesk", "not-the-password", now=T0)
+    assert not unknown.ok and not wrong.ok
+    assert unknown.message == wrong.message == auth.INVALID_CREDENTIALS
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(w):
+    for i in range(auth.MAX_FAILED_ATTEMPTS - 1):
+        result = auth.authenticate("frontdesk", "wrong", now=T0 + timedelta(seconds=i))
+        assert result.message == auth.INVALID_CREDENTIALS
+    fifth = auth.authenticate("frontdesk", "wrong", now=T0 + timedelta(seconds=10))
+    assert "locked" in fifth.message and fifth.locked_until == T0 + timedelta(seconds=10, minutes=15)
+    user = _user("frontdesk")
+    assert (user.failed_attempts, user.locked_until) == (5, T0 + timedelta(seconds=10, minutes=15))
+    # Even the right password is refused while locked, and the lock does not grow.
+    during = auth.authenticate("frontdesk", PASSWORD, now=T0 + timedelta(minutes=15))
+    assert not during.ok and "locked" in during.message
+    assert _user("frontdesk").locked_until == T0 + timedelta(seconds=10, minutes=15)
+    assert [row[1] for row in _audit("auth.lock")] == ["ok"]
+
+
+def test_the_lock_runs_out_after_fifteen_minutes(w):
+    for _ in range(auth.MAX_FAILED_ATTEMPTS):
+        auth.authenticate("frontdesk", "wrong", now=T0)
+    after = auth.authenticate("frontdesk", PASSWORD, now=T0 + auth.LOCKOUT + timedelta(seconds=1))
+    assert after.ok
+    user = _user("frontdesk")
+    assert (user.failed_attempts, user.locked_until) == (0, None)
+
+
+def test_after_the_lock_runs_out_a_fresh_five_attempts_are_counted(w):
+    for _ in range(auth.MAX_FAILED_ATTEMPTS):
+        auth.authenticate("frontdesk", "wrong", now=T0)
+    later = T0 + auth.LOCKOUT + timedelta(minutes=1)
+    assert auth.authenticate("frontdesk", "wrong", now=later).message == auth.INVALID_CREDENTIALS
+    assert _user("frontdesk").failed_attempts == 1
+
+
+def test_a_success_clears_earlier_failures(w):
+    for _ in range(auth.MAX_FAILED_ATTEMPTS - 1):
+        auth.authenticate("frontdesk", "wrong", now=T0)
+    assert auth.authenticate("frontdesk", PASSWORD, now=T0).ok
+    assert auth.authenticate("frontdesk", "wrong", now=T0).message == auth.INVALID_CREDENTIALS  # not locked
+    assert _user("frontdesk").failed_attempts == 1
+
+
+def test_locking_one_account_leaves_the_others_alone(w):
+    for _ in range(auth.MAX_FAILED_ATTEMPTS):
+        auth.authenticate("frontdesk", "wrong", now=T0)
+    assert auth.authenticate("manager", PASSWORD, now=T0).ok
+
+
+def test_an_admin_password_reset_lifts_the_lock(w):
+    for _ in range(auth.MAX_FAILED_ATTEMPTS):
+        auth.authenticate("frontdesk", "wrong", now=T0)
+    users.reset_password(w.actors["admin"], w.users["frontdesk"].id, "a-brand-new-pass")
+    assert auth.authenticate("frontdesk", "a-brand-new-pass").ok
+
+
+def test_a_deactivated_user_cannot_sign_in_and_gets_the_same_message(w):
+    users.deactivate_user(w.actors["admin"], w.users["frontdesk"].id)
+    result = auth.authenticate("frontdesk", PASSWORD, now=T0)
+    assert not result.ok and result.message == auth.INVALID_CREDENTIALS
+
+
+def test_the_cookie_names_the_user_and_nothing_else(w):
+    token, expires = auth.issue_token(w.users["frontdesk"].id, CFG, now=T0)
+    claims = jwt.decode(token, KEY, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False})
+    assert set(claims) == {"sub", "uid", "pwv", "iat", "exp"}  # no role, no locations
+    assert expires == T0 + timedelta(days=1)
+    assert auth.user_id_from_token(token, CFG, now=T0 + timedelta(hours=23)) == w.users["frontdesk"].id
+
+
+def test_an_expired_forged_or_garbled_cookie_names_nobody(w):
+    token, _ = auth.issue_token(w.users["frontdesk"].id, CFG, now=T0)
+    assert auth.user_id_from_token(token, CFG, now=T0 + timedelta(days=1, seconds=1)) is None
+    other_key = dataclasses.replace(CFG, key="z" * 48)
+    assert auth.user_id_from_token(token, other_key, now=T0) is None
+    forged = jwt.encode({"sub": "admin", "uid": w.users["admin"].id, "exp": 4102444800}, "wrong" * 8, "HS256")
+    assert auth.user_id_from_token(forged, CFG, now=T0) is None
+    assert auth.user_id_from_token("not-a-token", CFG, now=T0) is None
+    assert auth.user_id_from_token(None, CFG, now=T0) is None
+
+
+def test_a_deactivated_user_loses_access_even_with_a_valid_cookie(w):
+    token, _ = auth.issue_token(w.users["frontdesk"].id, CFG)
+    users.deactivate_user(w.actors["admin"], w.users["frontdesk"].id)
+    assert auth.user_id_from_token(token, CFG) is None
+    with read_session() as s:
+        assert load_actor(s, w.users["frontdesk"].id) is None  # what every run re-reads
+
+
+def test_a_role_change_applies_on_the_next_run_whatever_the_cookie(w):
+    token, _ = auth.issue_token(w.users["manager"].id, CFG)
+    users.set_role_and_locations(w.actors["admin"], w.users["manager"].id, role="analyst", location_names=[])
+    user_id = auth.user_id_from_token(token, CFG)
+    with read_session() as s:
+        assert load_actor(s, user_id).role == "analyst"
+
+
+def test_a_password_reset_signs_the_user_out_everywhere(w):
+    token, _ = auth.issue_token(w.users["frontdesk"].id, CFG)
+    users.reset_password(w.actors["admin"], w.users["frontdesk"].id, "another-password-1")
+    assert auth.user_id_from_token(token, CFG) is None
+    fresh, _ = auth.issue_token(w.users["frontdesk"].id, CFG)
+    assert auth.user_id_from_token(fresh, CFG) == w.users["frontdesk"].id
+
+
+def test_single_sign_on_maps_a_verified_email_to_its_user(w):
+    assert auth.sso_user_id("Manager@Example.test", email_verified=True) == w.users["manager"].id
+    assert auth.sso_user_id("stranger@example.test", email_verified=True) is None
+    assert auth.sso_user_id("manager@example.test", email_verified=False) is None
+    users.deactivate_user(w.actors["admin"], w.users["manager"].id)
+    assert auth.sso_user_id("manager@example.test", email_verified=True) is None
+    outcomes = [row[1] for row in _audit("auth.sign_in")]
+    assert outcomes == ["ok", "denied", "denied"]
+
+
+def test_failed_sign_ins_are_audited_without_the_typed_secrets(w):
+    auth.authenticate("nobody", "hunter2-secret", now=T0)
+    auth.authenticate("frontdesk", "hunter2-secret", now=T0)
+    rows = _audit("auth.sign_in")
+    assert [(r[1], r[2]) for r in rows] == [("denied", None), ("denied", "frontdesk")]
+    assert all("hunter2" not in str(r) and "nobody" not in str(r) for r in rows)
+
+
+def test_sign_out_is_audited(w):
+    auth.record_sign_out(w.users["frontdesk"].id)
+    assert _audit("auth.sign_out") == [("auth.sign_out", "ok", "frontdesk", None)]
+
+
+# --- start-up checks ------------------------------------------------------------------------
+
+
+def _settings(**changes):
+    return dataclasses.replace(get_settings(), **changes)
+
+
+@pytest.mark.parametrize("key", ["", "   "])
+def test_startup_refuses_a_missing_cookie_key_outside_demo_mode(key, tmp_path):
+    with pytest.raises(auth.StartupError, match="cookie key is not set: set AUTH_COOKIE_KEY"):
+        auth.cookie_config(_settings(cookie_key=key, demo_mode=False), tmp_path / "k")
+
+
+@pytest.mark.parametrize("key", sorted(KNOWN_DEFAULT_COOKIE_KEYS - {""}))
+def test_startup_refuses_a_known_default_cookie_key_outside_demo_mode(key, tmp_path):
+    with pytest.raises(auth.StartupError, match="well-known default"):
+        auth.cookie_config(_settings(cookie_key=key, demo_mode=False), tmp_path / "k")
+
+
+def test_startup_refuses_a_short_cookie_key(tmp_path):
+    with pytest.raises(auth.StartupError, match="too short"):
+        auth.cookie_config(_settings(cookie_key="x" * 20, demo_mode=False), tmp_path / "k")
+
+
+def test_startup_accepts_a_long_random_key(tmp_path):
+    cfg = auth.cookie_config(_settings(cookie_key=KEY, demo_mode=False, cookie_expiry_days=2), tmp_path / "k")
+    assert (cfg.key, cfg.expiry_days) == (KEY, 2)
+    assert not (tmp_path / "k").exists()
+
+
+def test_demo_mode_makes_one_random_key_per_installation(tmp_path):
+    path = tmp_path / "data" / ".demo_cookie_key"
+    first = auth.cookie_config(_settings(cookie_key="", demo_mode=True), path)
+    second = auth.cookie_config(_settings(cookie_key="changeme", demo_mode=True), path)
+    assert first.key == second.key and len(first.key) >= auth.MIN_COOKIE_KEY_LENGTH
+    assert path.read_text().strip() == first.key
+    assert path.stat().st_mode & 0o077 == 0  # readable by its owner only
+    other = auth.cookie_config(_settings(cookie_key="", demo_mode=True), tmp_path / "elsewhere")
+    assert other.key != first.key
+
+
+def test_first_admin_from_the_command_line(sqlite_db, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
+    monkeypatch.setenv("NEW_USER_PASSWORD", "first-admin-pass")
+    assert main(["create-user", "Boss", "--role", "admin", "--email", "boss@example.test"]) == 0
+    assert "Created user 'boss' with role admin." in capsys.readouterr().out
+    assert auth.authenticate("boss", "first-admin-pass").ok
+    assert main(["create-user", "boss", "--role", "admin"]) == 1
+    assert "username 'boss' is taken" in capsys.readouterr().err
+    with read_session() as s:
+        assert [r.actor_username for r in s.scalars(select(AuditLog).where(AuditLog.action == "user.create"))] == [
+            SYSTEM.username
+        ]
+
+
+def test_the_failure_count_is_kept_in_the_database(w):
+    """The count lives in the database: another process (a second replica) sees it."""
+    for _ in range(3):
+        auth.authenticate("frontdesk", "wrong", now=T0)
+    with unit_of_work() as s:
+        assert s.get(User, w.users["frontdesk"].id).failed_attempts == 3
