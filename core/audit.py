@@ -160,7 +160,8 @@ def search(actor: Actor, f: AuditFilter = AuditFilter(), *, limit: int | None = 
         rows = [_row(entry, location) for entry, location in session.execute(query)]
         # Name the users that rows are about, so "user 12" reads as "frontdesk".
         ids = {int(r["entity_id"]) for r in rows if r["entity"] == "user" and (r["entity_id"] or "").isdigit()}
-        names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids)))) if ids else {}
+        found = session.execute(select(User.id, User.username).where(User.id.in_(ids))) if ids else []
+        names = {user_id: username for user_id, username in found}
         for r in rows:
             if r["entity"] == "user" and (r["entity_id"] or "").isdigit():
                 r["entity_name"] = names.get(int(r["entity_id"]))
