@@ -65,16 +65,24 @@ def resolve_location_and_day(actor: Actor) -> tuple[dict[int, LocationView], Loc
 
 
 def controls(actor: Actor, locations: dict[int, LocationView], location: LocationView) -> None:
-    cols = st.columns([3, 2, 2, 2, 1.4], vertical_alignment="bottom")
+    cols = st.columns([2.3, 1.8, 0.6, 1.0, 0.6, 1.9, 1.3], vertical_alignment="bottom")
     cols[0].selectbox("Location", list(locations), format_func=lambda i: locations[i].name, key="today_location")
     cols[1].date_input("Date", key="today_day", format="YYYY-MM-DD")
-    with cols[2]:
-        prev_col, today_col, next_col = st.columns(3)
-        prev_col.button("◀", key="today_prev", help="Previous day", on_click=_shift_day, args=(-1,), width="stretch")
-        today_col.button("Today", key="today_now", on_click=_shift_day, args=(None,), width="stretch")
-        next_col.button("▶", key="today_next", help="Next day", on_click=_shift_day, args=(1,), width="stretch")
-    cols[3].segmented_control("Timeline by", ["Provider", "Room"], key="today_by", default="Provider")
-    if can(actor, A.APPOINTMENT_BOOK, location.id) and cols[4].button("Book", icon=":material/add:", type="primary",
+    for col, (label, shift, hint) in zip(
+        cols[2:5],
+        [("◀", -1, "Previous day"), ("Today", None, "Back to today"), ("▶", 1, "Next day")],
+        strict=True,
+    ):
+        col.button(
+            label,
+            key=f"today_{hint.split()[0].lower()}",
+            help=hint,
+            on_click=_shift_day,
+            args=(shift,),
+            width="stretch",
+        )
+    cols[5].segmented_control("Timeline by", ["Provider", "Room"], key="today_by", default="Provider")
+    if can(actor, A.APPOINTMENT_BOOK, location.id) and cols[6].button("Book", icon=":material/add:", type="primary",
                                                                        key="today_book", width="stretch"):  # fmt: skip
         dlg.open_dialog("book")
 
@@ -95,13 +103,13 @@ def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
             y=group["lane"], x=(group["end"] - group["start"]).dt.total_seconds() * 1000, base=group["start"],
             orientation="h", name=STATUS_LABELS.get(status, status), marker_color=STATUS_COLORS.get(status),
             customdata=group[["id", "label", "status_label"]], text=group["customer"], textposition="inside",
-            insidetextanchor="start", hovertemplate="%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+            insidetextanchor="start", textangle=0, hovertemplate="%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
         )  # fmt: skip
     local_now = to_local(now, day_schedule.location.timezone).replace(tzinfo=None)
     if lo <= local_now <= hi:
         fig.add_shape(type="line", x0=local_now, x1=local_now, y0=0, y1=1, yref="paper", line={"color": "#dc2626"})
     fig.update_layout(
-        barmode="overlay", height=90 + 44 * len(lanes), margin={"l": 0, "r": 0, "t": 8, "b": 0},
+        barmode="overlay", height=90 + 44 * len(lanes), uniformtext={"minsize": 9, "mode": "hide"}, margin={"l": 0, "r": 0, "t": 8, "b": 0},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         xaxis={"type": "date", "range": [lo, hi], "tickformat": "%H:%M"},
         yaxis={"categoryorder": "array", "categoryarray": lanes[::-1]},
@@ -120,9 +128,13 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
     ids = [r.appointment_id for r in rows]
     if st.session_state.get("today_selected") not in ids:
         st.session_state.pop("today_selected", None)
-    labels = {r.appointment_id: f"{r.time_label}  {r.customer_name} · {r.type_name} · {r.provider_name}" for r in rows}
+    labels = {r.appointment_id: f"{r.time_label} · {r.customer_name} · {r.type_name} · {r.provider_name}" for r in rows}
+    current = st.session_state.get("today_selected")
+    if current in labels and st.session_state.get("today_selected_label") != labels[current]:
+        st.session_state["today_selected"] = current  # moved or changed: send the browser the new label
     selected = st.selectbox("Appointment", ids, index=None, format_func=labels.get, key="today_selected",
                             placeholder="Pick an appointment, or click its row in the list")  # fmt: skip
+    st.session_state["today_selected_label"] = labels.get(selected)
     row = day_schedule.row(selected) if selected else None
     if row is not None:
         contact = " · ".join(c for c in (row.customer_phone, row.customer_email) if c)

@@ -96,7 +96,7 @@ def _slot_label(slot, tz: str, *, with_day: bool = False, seats: bool = True) ->
 
 
 def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_provider: int | None, day: date,
-                exclude: int | None = None):  # fmt: skip
+                current: schedule.ScheduleRow | None = None):  # fmt: skip
     """Provider (any or one), date, then a free time from the availability engine; the chosen Slot or None."""
     providers = providers_at(actor, scope_key(actor), location.id)
     ids = [ANY, *(pid for pid, _ in providers)]
@@ -110,11 +110,14 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
     try:
         slots = availability.find_slots(
             actor, type_id=type_id, location_id=location.id, date_from=chosen_day, date_to=chosen_day,
-            provider_id=provider_id or None, exclude_appointment_id=exclude,
+            provider_id=provider_id or None,
+            exclude_appointment_id=current.appointment_id if current else None,
         )  # fmt: skip
     except DomainError as exc:
         st.warning(str(exc))
         return None
+    if current is not None:  # moving to where it already is is no move
+        slots = [s for s in slots if (s.start, s.provider_id) != (current.start, current.provider_id)]
     if not slots:
         who = names.get(provider_id, "any provider")
         st.info(f"No free times with {who} on {day_label(chosen_day)}. Try another day or another provider.")
@@ -172,7 +175,7 @@ def reschedule_dialog(actor: Actor, location: LocationView, row: schedule.Schedu
     )
     slot = slot_picker(
         actor, location, type_id=row.type_id, default_provider=row.provider_id,
-        day=row.local_start.date(), exclude=row.appointment_id,
+        day=row.local_start.date(), current=row,
     )  # fmt: skip
     if st.button("Move appointment", type="primary", key="dlg_reschedule_confirm", disabled=slot is None) and attempt(
         lambda: booking.reschedule(

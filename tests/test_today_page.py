@@ -116,7 +116,7 @@ def test_front_desk_sees_the_days_list_timeline_and_counts(w):
     assert list(frame.columns) == ["Time", "Customer", "Type", "Provider", "Room", "Status", "Intake", "Flags"]
     assert frame["Time"].iloc[0] == "09:00–09:30" and frame["Flags"].iloc[0] == "unconfirmed"
     assert len(at.get("plotly_chart")) == 1
-    assert at.selectbox(key="today_selected").options[1].startswith("09:00–09:30  Ada Lovelace")
+    assert at.selectbox(key="today_selected").options[1].startswith("09:00–09:30 · Ada Lovelace")
     _select(at, first)
     assert "Check in" in _labels(at) and "Cancel…" in _labels(at)
 
@@ -433,8 +433,8 @@ def test_next_and_previous_day_buttons(w):
     day = _next_monday()
     at = _click(_page(w, "frontdesk", day), "today_next")
     assert at.date_input(key="today_day").value == day + timedelta(days=1)
-    _click(at, "today_prev")
-    _click(at, "today_prev")
+    _click(at, "today_previous")
+    _click(at, "today_previous")
     assert at.date_input(key="today_day").value == day - timedelta(days=1)
 
 
