@@ -30,8 +30,10 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Integer, Select, bindparam, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from core import access
@@ -184,6 +186,100 @@ class _Room:
     kind: str
 
 
+# -- prepared statements ---------------------------------------------------------------------
+# Built once per dialect with bind parameters: building SQLAlchemy statements costs more than
+# running these small indexed queries. Appointment blocks come back as epoch seconds computed
+# by the database, so no datetime is parsed for the (many) rows of a busy week.
+
+_APPT = Appointment.__table__
+_HOURS = WorkingHours.__table__
+_PROV = Provider.__table__
+_ROOM = Room.__table__
+_OFF = TimeOff.__table__
+_BUSY = BusyBlock.__table__
+
+
+def _epoch(col, dialect: str, *, ceil: bool = False):
+    if dialect == "sqlite":
+        # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); round a fractional second outwards
+        whole = cast(func.strftime("%s", col), BigInteger)
+        return whole + case((cast(func.substr(col, 21), Integer) > 0, 1), else_=0) if ceil else whole
+    seconds = extract("epoch", col)
+    return cast(func.ceil(seconds) if ceil else func.floor(seconds), BigInteger)
+
+
+@lru_cache(maxsize=4)
+def _statements(dialect: str) -> dict[str, Select]:
+    a = _APPT.c
+
+    def blocks(column):
+        return select(
+            a.id,
+            column,
+            a.room_id,
+            _epoch(a.block_start, dialect),
+            _epoch(a.block_end, dialect, ceil=True),
+            a.group_key,
+        ).where(
+            column.in_(bindparam("ids", expanding=True)),
+            # Blocks are at most one day long (database rule): the index range stays bounded.
+            a.block_start >= bindparam("lo"),
+            a.block_start < bindparam("hi"),
+            a.block_end > bindparam("ws"),
+            a.status != Status.CANCELLED.value,
+            a.id != bindparam("exclude"),
+        )
+
+    by_id = bindparam("id")
+    here = (
+        select(provider_locations.c.provider_id)
+        .where(
+            provider_locations.c.provider_id == _PROV.c.id,
+            provider_locations.c.location_id == bindparam("location_id"),
+        )
+        .exists()
+    )
+    return {
+        "type": select(AppointmentType.__table__).where(AppointmentType.__table__.c.id == by_id),
+        "location": select(Location.__table__).where(Location.__table__.c.id == by_id),
+        "room": select(_ROOM).where(_ROOM.c.id == by_id),
+        "provider": select(_PROV.c.id, _PROV.c.name, _PROV.c.skills, _PROV.c.active, here.label("here")).where(
+            _PROV.c.id == by_id
+        ),
+        "providers": select(_PROV.c.id, _PROV.c.name, _PROV.c.skills)
+        .join(provider_locations, provider_locations.c.provider_id == _PROV.c.id)
+        .where(provider_locations.c.location_id == bindparam("location_id"), _PROV.c.active.is_(True))
+        .order_by(_PROV.c.name, _PROV.c.id),
+        "hours": select(_HOURS.c.provider_id, _HOURS.c.weekday, _HOURS.c.start_time, _HOURS.c.end_time)
+        .where(
+            _HOURS.c.provider_id.in_(bindparam("ids", expanding=True)),
+            _HOURS.c.location_id == bindparam("location_id"),
+        )
+        .order_by(_HOURS.c.start_time),
+        "rooms": select(_ROOM.c.id, _ROOM.c.name, _ROOM.c.kind)
+        .where(
+            _ROOM.c.location_id == bindparam("location_id"),
+            _ROOM.c.kind == bindparam("kind"),
+            _ROOM.c.active.is_(True),
+        )
+        .order_by(_ROOM.c.name, _ROOM.c.id),
+        "provider_blocks": blocks(a.provider_id),
+        "room_blocks": blocks(a.room_id),
+        "time_off": select(_OFF.c.provider_id, _OFF.c.start_at, _OFF.c.end_at, _OFF.c.reason).where(
+            _OFF.c.provider_id.in_(bindparam("ids", expanding=True)),
+            _OFF.c.start_at < bindparam("we"),
+            _OFF.c.end_at > bindparam("ws"),
+        ),
+        "busy": select(
+            _BUSY.c.provider_id, _BUSY.c.start_at, _BUSY.c.end_at, _BUSY.c.all_day_start, _BUSY.c.all_day_end
+        ).where(
+            _BUSY.c.provider_id.in_(bindparam("ids", expanding=True)),
+            _BUSY.c.start_at < bindparam("we"),
+            _BUSY.c.end_at > bindparam("ws"),
+        ),
+    }
+
+
 # -- the engine ------------------------------------------------------------------------------
 
 
@@ -205,10 +301,11 @@ class Engine:
         room_id: int | None = None,
     ):
         self.session = session
-        atype = session.get(AppointmentType, type_id)
+        self.sql = _statements(session.get_bind().dialect.name)
+        atype = self._record("type", type_id)
         if atype is None or not atype.active:
             raise NotFound(f"Unknown appointment type #{type_id}.")
-        location = session.get(Location, location_id)
+        location = self._record("location", location_id)
         if location is None or not location.active:
             raise NotFound(f"Unknown location #{location_id}.")
         self.type = atype
@@ -227,18 +324,18 @@ class Engine:
 
     # -- static data -----------------------------------------------------------------------
 
+    def _record(self, what: str, ident: int) -> SimpleNamespace | None:
+        """A row as a read-only attribute bag (cheaper than an ORM object; same attribute names)."""
+        row = self.session.execute(self.sql[what], {"id": ident}).first()
+        return SimpleNamespace(**row._mapping) if row is not None else None
+
     def _load_providers(self, provider_id: int | None) -> list[_Provider]:
         s, loc = self.session, self.location
         if provider_id is not None:
-            provider = s.get(Provider, provider_id)
+            provider = s.execute(self.sql["provider"], {"id": provider_id, "location_id": loc.id}).first()
             if provider is None or not provider.active:
                 raise NotFound(f"Unknown provider #{provider_id}.")
-            at_location = s.scalar(
-                select(func.count())
-                .select_from(provider_locations)
-                .where(provider_locations.c.provider_id == provider_id, provider_locations.c.location_id == loc.id)
-            )
-            if not at_location:
+            if not provider.here:
                 raise ValidationError(f"{provider.name} does not work at {loc.name}.")
             missing = [k for k in self.required_skills if k not in (provider.skills or [])]
             if missing:
@@ -247,12 +344,7 @@ class Engine:
                 )
             rows = [(provider.id, provider.name, provider.skills)]
         else:
-            rows = s.execute(
-                select(Provider.id, Provider.name, Provider.skills)
-                .join(provider_locations, provider_locations.c.provider_id == Provider.id)
-                .where(provider_locations.c.location_id == loc.id, Provider.active.is_(True))
-                .order_by(Provider.name, Provider.id)
-            ).all()
+            rows = s.execute(self.sql["providers"], {"location_id": loc.id}).all()
         providers = [
             _Provider(pid, name, list(skills or []), defaultdict(list))
             for pid, name, skills in rows
@@ -260,18 +352,14 @@ class Engine:
         ]
         if providers:
             by_id = {p.id: p for p in providers}
-            for pid, wd, st, et in s.execute(
-                select(WorkingHours.provider_id, WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time)
-                .where(WorkingHours.provider_id.in_(by_id), WorkingHours.location_id == loc.id)
-                .order_by(WorkingHours.start_time)
-            ):
+            for pid, wd, st, et in s.execute(self.sql["hours"], {"ids": list(by_id), "location_id": loc.id}).all():
                 by_id[pid].shifts[wd].append((st, et))
         return providers
 
     def _load_rooms(self, room_id: int | None) -> list[_Room]:
         s, loc, kind = self.session, self.location, self.type.room_kind
         if room_id is not None:
-            room = s.get(Room, room_id)
+            room = self._record("room", room_id)
             if room is None or not room.active:
                 raise NotFound(f"Unknown room #{room_id}.")
             if room.location_id != loc.id:
@@ -281,11 +369,7 @@ class Engine:
             return [_Room(room.id, room.name, room.kind)]
         if not kind:
             return []
-        rows = s.execute(
-            select(Room.id, Room.name, Room.kind)
-            .where(Room.location_id == loc.id, Room.kind == kind, Room.active.is_(True))
-            .order_by(Room.name, Room.id)
-        ).all()
+        rows = s.execute(self.sql["rooms"], {"location_id": loc.id, "kind": kind}).all()
         return [_Room(*r) for r in rows]
 
     # -- what holds time in a window ---------------------------------------------------------
@@ -305,52 +389,21 @@ class Engine:
         per_provider: dict[int, list] = defaultdict(list)
         group_prefix = f"g:{self.type.id}:"
 
-        def appointment_rows(column, ids):
-            q = select(
-                Appointment.id,
-                column,
-                Appointment.room_id,
-                Appointment.block_start,
-                Appointment.block_end,
-                Appointment.group_key,
-            ).where(
-                column.in_(ids),
-                # Blocks are at most one day long (database rule): the index range stays bounded.
-                Appointment.block_start >= ws - timedelta(days=1),
-                Appointment.block_start < we,
-                Appointment.block_end > ws,
-                Appointment.status != Status.CANCELLED.value,
-            )
-            if exclude_appointment_id is not None:
-                q = q.where(Appointment.id != exclude_appointment_id)
-            return s.execute(q).all()
-
+        window = {"lo": ws - timedelta(days=1), "hi": we, "ws": ws, "exclude": exclude_appointment_id or -1}
         if pids:
-            for aid, pid, rid, bs, be, key in appointment_rows(Appointment.provider_id, pids):
-                per_provider[pid].append((_ts(bs), _ts_end(be), key, ("appointment", aid)))
+            for aid, pid, rid, bs, be, key in s.execute(self.sql["provider_blocks"], window | {"ids": pids}).all():
+                per_provider[pid].append((bs, be, key, ("appointment", aid)))
                 if key.startswith(group_prefix):
                     entry = self.sessions.setdefault(key, [0, rid])
                     entry[0] += 1
             for pid, start_at, end_at, reason in s.execute(
-                select(TimeOff.provider_id, TimeOff.start_at, TimeOff.end_at, TimeOff.reason).where(
-                    TimeOff.provider_id.in_(pids), TimeOff.start_at < we, TimeOff.end_at > ws
-                )
-            ):
+                self.sql["time_off"], {"ids": pids, "ws": ws, "we": we}
+            ).all():
                 per_provider[pid].append((_ts(start_at), _ts_end(end_at), None, ("time_off", start_at, end_at, reason)))
             margin = timedelta(days=1)  # all-day blocks are re-anchored to the location's local days
             for pid, start_at, end_at, d0, d1 in s.execute(
-                select(
-                    BusyBlock.provider_id,
-                    BusyBlock.start_at,
-                    BusyBlock.end_at,
-                    BusyBlock.all_day_start,
-                    BusyBlock.all_day_end,
-                ).where(
-                    BusyBlock.provider_id.in_(pids),
-                    BusyBlock.start_at < we + margin,
-                    BusyBlock.end_at > ws - margin,
-                )
-            ):
+                self.sql["busy"], {"ids": pids, "ws": ws - margin, "we": we + margin}
+            ).all():
                 if d0 is not None:
                     end_day = d1 if d1 is not None and d1 > d0 else d0 + timedelta(days=1)
                     start_at = local_day_bounds(d0, self.tz)[0]
@@ -359,17 +412,24 @@ class Engine:
         self.busy = {pid: _Busy(items) for pid, items in per_provider.items()}
         if self.rooms:
             per_room: dict[int, list] = defaultdict(list)
-            for aid, rid, _rid, bs, be, key in appointment_rows(Appointment.room_id, [r.id for r in self.rooms]):
-                per_room[rid].append((_ts(bs), _ts_end(be), key, ("appointment", aid)))
+            for aid, rid, _rid, bs, be, key in s.execute(
+                self.sql["room_blocks"], window | {"ids": [r.id for r in self.rooms]}
+            ).all():
+                per_room[rid].append((bs, be, key, ("appointment", aid)))
             self.room_busy = {rid: _Busy(items) for rid, items in per_room.items()}
 
     # -- the rules ---------------------------------------------------------------------------
 
     def _shifts(self, provider: _Provider, day: date) -> list[tuple[int, int]]:
-        return [
-            (_ts(local_to_utc(day, st, self.tz)), _ts(local_to_utc(day, et, self.tz)))
-            for st, et in provider.shifts.get(day.weekday(), ())
-        ]
+        """The provider's shifts on a local date as UTC seconds; back-to-back shifts merge."""
+        merged: list[list[int]] = []
+        for st, et in provider.shifts.get(day.weekday(), ()):  # sorted by start time
+            s0, s1 = _ts(local_to_utc(day, st, self.tz)), _ts(local_to_utc(day, et, self.tz))
+            if merged and s0 <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], s1)
+            else:
+                merged.append([s0, s1])
+        return [(a, b) for a, b in merged]
 
     def _key(self, provider_id: int, start_ts: int) -> str | None:
         if self.capacity <= 1:
@@ -406,6 +466,7 @@ class Engine:
         earliest = _ts(now) + self.type.min_notice_min * 60
         last_day = min(last, today_in(self.tz, now) + timedelta(days=self.type.horizon_days))
         dur, before, after, step = self.duration, self.before, self.after, self.step
+        group, needs_room = self.capacity > 1, self.needs_room
         raw: list[tuple] = []
         days = [first + timedelta(days=i) for i in range((last_day - first).days + 1)]
         for provider in self.providers:
@@ -417,12 +478,17 @@ class Engine:
                         t += -(-(earliest - t) // step) * step
                     while t + dur <= s1:
                         bs, be = t - before, t + dur + after
-                        key = self._key(provider.id, t) if self.capacity > 1 else None
-                        if busy.clash(bs, be, key) is None:
+                        key = self._key(provider.id, t) if group else None
+                        clash = busy.clash(bs, be, key)
+                        if clash is not None:
+                            if not group:  # every step whose block starts before the clash ends clashes too
+                                t += max(1, -(-(clash[1] - bs) // step)) * step
+                                continue
+                        else:
                             seats = self._seats_left(key) if key else 1
                             if seats > 0:
-                                room, _ = self._pick_room(bs, be, key)
-                                if room is not None or not self.needs_room:
+                                room, _ = self._pick_room(bs, be, key) if needs_room else (None, None)
+                                if room is not None or not needs_room:
                                     raw.append((t, provider.name, provider.id, room, seats))
                         t += step
         raw.sort(key=lambda r: (r[0], r[1], r[2]))

@@ -40,6 +40,7 @@ ROOM_RULE = "ex_appointments_room_overlap"
 RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure: try again
 MAX_ATTEMPTS = 3
 NOTE_MAX = 2000
+SOURCE_MAX = 30
 
 STATUS_WORDS = {
     Status.BOOKED: "booked",
@@ -319,6 +320,8 @@ def book(
     not stop the booking: the appointment is marked intake incomplete."""
     now = _now(now)
     start = require_aware(start)
+    if not source or len(source) > SOURCE_MAX:
+        raise ValidationError(f"The booking source must be 1 to {SOURCE_MAX} characters (e.g. 'front_desk').")
     attempt = _Attempt()
 
     def run() -> BookingResult:
@@ -459,6 +462,13 @@ def _is_late(appt: Appointment, now: datetime) -> bool:
     return appt.start_at - now < timedelta(hours=appt.type.cancellation_window_hours)
 
 
+def _not_cancellable(appt: Appointment) -> str:
+    return (
+        f"This appointment is already {STATUS_WORDS[Status(appt.status)]}; only booked, confirmed "
+        "or checked-in appointments can be cancelled."
+    )
+
+
 def cancel_preview(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> CancelPreview:
     """Whether cancelling now would be late, with a sentence for the confirmation dialog."""
     now = _now(now)
@@ -472,6 +482,8 @@ def cancel_preview(actor: Actor | None, appointment_id: int, *, now: datetime | 
             entity="appointment",
             entity_id=appt.id,
         )
+        if appt.status not in OPEN_STATUSES:
+            raise InvalidTransition(_not_cancellable(appt))
         hours = appt.type.cancellation_window_hours
         late = _is_late(appt, now)
         when = _when(appt)
@@ -505,10 +517,7 @@ def cancel(actor: Actor | None, appointment_id: int, *, reason: str, now: dateti
             entity_id=appt.id,
         )
         if appt.status not in OPEN_STATUSES:
-            raise InvalidTransition(
-                f"This appointment is already {STATUS_WORDS[Status(appt.status)]}; only booked, confirmed "
-                "or checked-in appointments can be cancelled."
-            )
+            raise InvalidTransition(_not_cancellable(appt))
         before = snapshot(appt)
         late = _is_late(appt, now)
         old = appt.status
