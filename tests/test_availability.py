@@ -86,6 +86,22 @@ def test_slots_are_sorted_by_start_then_provider(db):
     assert found[0].provider_name == "Dr. Kim" and found[1].provider_name == "Dr. Rao"
 
 
+def test_back_to_back_shifts_join_and_a_gap_between_shifts_is_not_offered(db):
+    w = world()
+    kim = w.providers["kim"].id
+    with unit_of_work() as s:
+        for row in s.scalars(select(WorkingHours).where(WorkingHours.provider_id == kim, WorkingHours.weekday == 0)):
+            s.delete(row)
+        s.add_all(
+            WorkingHours(provider_id=kim, location_id=w.locations["downtown"].id, weekday=0, start_time=a, end_time=b)
+            for a, b in ((time(9), time(12)), (time(12), time(13)), (time(14), time(15)))
+        )
+    found = starts(slots(w), kim)
+    assert at(11, 45) in found  # 11:45-12:15 spans the join of 09:00-12:00 and 12:00-13:00
+    assert at(12, 30) in found and at(12, 45) not in found  # would end 13:15, inside the gap
+    assert at(14) in found and at(14, 30) in found and at(14, 45) not in found
+
+
 def test_no_slots_on_a_day_off(db):
     w = world()
     assert slots(w, day=date(2030, 1, 5)) == []  # Saturday

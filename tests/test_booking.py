@@ -377,6 +377,14 @@ def test_cancel_inside_the_window_is_late(db):
     assert history(late.id)[-1].new == {"status": "cancelled", "reason": "stuck at work", "late": True}
 
 
+def test_cancel_preview_refuses_a_closed_appointment(db):
+    w = world()
+    appt = book(w, at(10)).appointment
+    booking.cancel(w.actors["frontdesk"], appt.id, reason="moved", now=NOW)
+    with pytest.raises(InvalidTransition, match="already cancelled"):
+        booking.cancel_preview(w.actors["frontdesk"], appt.id, now=NOW)
+
+
 def test_cancel_needs_a_reason(db):
     w = world()
     appt = book(w, at(10)).appointment
