@@ -6,6 +6,7 @@ fragment; dialogs open outside it, so a refresh never closes one. `?date=YYYY-MM
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 
 import plotly.graph_objects as go
@@ -19,7 +20,7 @@ from core.tz import to_local
 from pages import today_dialogs as dlg
 from pages.ui import current_actor, require_page
 
-REFRESH_SECONDS = 30
+REFRESH_SECONDS = float(os.environ.get("TODAY_REFRESH_SECONDS", "30"))  # browser tests shorten it
 STATUS_COLORS = {
     "booked": "#9aa5b1", "confirmed": "#3b82f6", "checked_in": "#f59e0b",
     "completed": "#16a34a", "no_show": "#dc2626", "cancelled": "#e5e7eb",

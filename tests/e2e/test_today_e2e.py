@@ -1,5 +1,5 @@
-"""The front desk's working screen in a real browser: sign in, reschedule through the dialog,
-see the appointment at its new time."""
+"""The front desk's working screen in a real browser: sign in, reschedule through the dialog and
+see the appointment at its new time; two screens stay in step; a refresh keeps an open dialog."""
 
 from __future__ import annotations
 
@@ -43,18 +43,33 @@ def _choose(page, scope, label: str, option: str) -> None:
     page.get_by_role("option", name=re.compile("^" + re.escape(option))).first.click()
 
 
+@pytest.fixture
+def fast_refresh(monkeypatch):
+    """Refresh the schedule every 2 s instead of 30 (set before the app server starts)."""
+    monkeypatch.setenv("TODAY_REFRESH_SECONDS", "2")
+
+
+def _go_to(page, day: date) -> None:
+    """Step to `day` with the next-day button, as the desk would."""
+    shown = today_in(NY)
+    while shown < day:
+        page.get_by_role("button", name="▶", exact=True).click()
+        shown += timedelta(days=1)
+        page.get_by_role("heading", name=f"Downtown · {shown:%a} {shown.day} {shown:%b}").wait_for()
+        wait_for_app(page)  # a click while the page is still drawing could land on a button being replaced
+
+
+def _updated_at(page) -> str:
+    return page.get_by_text(re.compile(r"updated \d\d:\d\d:\d\d")).inner_text()
+
+
 @pytest.mark.e2e
 def test_front_desk_reschedules_an_appointment_through_the_dialog(app_server, page):
     day = _next_monday()
     app_server.seed(lambda: _seed(day))
     sign_in(page, app_server.url, "frontdesk", PASSWORD)
     page.get_by_role("heading", name=re.compile(r"^Downtown · ")).wait_for()
-    shown = today_in(NY)
-    while shown < day:  # day by day, as the desk would
-        page.get_by_role("button", name="▶", exact=True).click()
-        shown += timedelta(days=1)
-        page.get_by_role("heading", name=f"Downtown · {shown:%a} {shown.day} {shown:%b}").wait_for()
-        wait_for_app(page)  # a click while the page is still drawing could land on a button being replaced
+    _go_to(page, day)
 
     _choose(page, page, "Appointment", "10:00–10:30 · Ada Lovelace")
     page.get_by_role("button", name="Reschedule…").click()
@@ -71,3 +86,34 @@ def test_front_desk_reschedules_an_appointment_through_the_dialog(app_server, pa
         "14:30–15:00 · Ada Lovelace · Consultation · Dr. Rao"
     )
     screenshot(page, "today_reschedule")
+
+
+@pytest.mark.e2e
+def test_two_desks_stay_in_step_and_a_refresh_keeps_an_open_dialog(fast_refresh, app_server, browser, page):
+    day = _next_monday()
+    app_server.seed(lambda: _seed(day))
+    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    _go_to(page, day)
+    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        sign_in(other, app_server.url, "frontdesk", PASSWORD)
+        _go_to(other, day)
+        _choose(other, other, "Appointment", "10:00–10:30 · Ada Lovelace")
+        other.get_by_role("button", name="Check in").click()
+        other.get_by_text("1 checked in").wait_for()
+    finally:
+        other.context.close()
+    page.get_by_text("1 checked in").wait_for()  # the first screen catches up by itself
+
+    _choose(page, page, "Appointment", "10:00–10:30 · Ada Lovelace")
+    page.get_by_role("button", name="Cancel…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Reason").fill("Customer called")
+    before = _updated_at(page)
+    page.wait_for_function(
+        "before => ![...document.querySelectorAll('p')].some(p => p.innerText.includes(before))", arg=before
+    )  # the schedule behind the dialog has refreshed
+    expect(dialog.get_by_label("Reason")).to_have_value("Customer called")
+    dialog.get_by_role("button", name="Cancel appointment").click()
+    dialog.wait_for(state="detached")
+    page.get_by_text(re.compile(r"Cancelled Ada Lovelace's 10:00–10:30 appointment")).wait_for()
