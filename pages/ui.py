@@ -58,6 +58,13 @@ def allowed_pages(actor: Actor | None) -> list[PageSpec]:
 def current_actor() -> Actor | None:
     """The signed-in actor, read fresh from the database on every call: a role change or a
     deactivation takes effect on the user's next click (call it inside fragments too)."""
+    if USER_KEY not in st.session_state and not st.session_state.get(_CHECKED):
+        # A page run without app.py: Streamlit's legacy pages/ directory mode runs a page file
+        # directly on a fresh process's first session. Sign in from the cookie all the same.
+        try:
+            return signed_in_actor(auth.cookie_config())
+        except auth.StartupError:
+            return None
     user_id = st.session_state.get(USER_KEY)
     if user_id is None:
         return None

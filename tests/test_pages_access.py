@@ -1,0 +1,207 @@
+"""Role x page with AppTest: the navigation holds exactly the pages a role may use; a page that is
+not in it cannot be opened (by switching, or by the hash a bookmark or a last-visited page
+carries); no role sees one message; sign-in through the form; role changes and deactivation
+apply on the next run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
+
+from core import users
+from core.config import reset_settings
+from pages.ui import PAGES, USER_KEY
+from tests.factories import PASSWORD, world
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+FILES = {"Today": "pages/today.py", "Users": "pages/admin_users.py", "Audit log": "pages/audit_log.py",
+         "Account": "pages/account.py"}  # fmt: skip
+# Written out by hand: which pages each role's navigation holds.
+EXPECTED = {
+    "frontdesk": {"Today", "Account"},
+    "harbordesk": {"Today", "Account"},
+    "provider": {"Today", "Account"},
+    "manager": {"Today", "Account"},
+    "analyst": {"Today", "Account"},
+    "admin": {"Today", "Users", "Audit log", "Account"},
+    "norole": set(),
+}
+MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Account": "Account"}
+
+
+@pytest.fixture
+def w(sqlite_db, monkeypatch):
+    monkeypatch.setenv("AUTH_COOKIE_KEY", "p" * 48)
+    monkeypatch.setenv("DEMO_MODE", "0")
+    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
+    reset_settings()
+    return world()
+
+
+def _app(user_id: int | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if user_id is not None:
+        at.session_state[USER_KEY] = user_id
+    return at.run()
+
+
+def _titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
+def _open_by_hash(at: AppTest, url_path: str) -> AppTest:
+    """Run with the page a browser would name: a bookmarked URL or the page the user was on.
+    (AppTest has no public way to do that; the hash of a page is the hash of its url_path.)
+
+    AppTest re-detects Streamlit's legacy pages/ directory mode on every run, so a url_path equal
+    to a file name in pages/ ("today", "account") runs that file directly, without app.py; only
+    the other url paths go through app.py's navigation here. Real URLs are in tests/e2e."""
+    at._page_hash = calc_hash(url_path)
+    return at.run()
+
+
+ROUTED = [p for p in PAGES if not (Path(APP).parent / "pages" / f"{p.url_path}.py").exists()]
+
+
+def test_the_registry_and_this_test_agree():
+    assert {p.title: p.file for p in PAGES} == FILES
+    assert {p.title: p.url_path for p in PAGES} == {"Today": "today", "Users": "users", "Audit log": "audit",
+                                                   "Account": "account"}  # fmt: skip
+
+
+@pytest.mark.parametrize("user", list(EXPECTED))
+def test_role_by_page_matrix(w, user):
+    for title, file in FILES.items():
+        at = _app(w.users[user].id)
+        assert not at.exception
+        if title in EXPECTED[user]:
+            at.switch_page(file).run()
+            assert not at.exception, (title, at.exception)
+            if title in MY_PAGE_TITLES:
+                assert _titles(at) == [MY_PAGE_TITLES[title]]
+        else:
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                at.switch_page(file)  # not in the navigation
+
+
+@pytest.mark.parametrize("user", list(EXPECTED))
+def test_a_page_outside_the_role_does_not_open_by_its_url(w, user):
+    for spec in ROUTED:
+        at = _open_by_hash(_app(w.users[user].id), spec.url_path)
+        assert not at.exception
+        opened = spec.title in MY_PAGE_TITLES and _titles(at) == [MY_PAGE_TITLES[spec.title]]
+        assert opened == (spec.title in EXPECTED[user]), (user, spec.title, _titles(at))
+
+
+def test_a_user_with_no_role_sees_only_the_no_role_message(w):
+    at = _app(w.users["norole"].id)
+    assert _titles(at) == ["No role yet"]
+    assert "ask an admin" in at.info[0].value.lower()
+    assert [b.label for b in at.button] == ["Sign out"]
+    for spec in ROUTED:
+        assert _titles(_open_by_hash(at, spec.url_path)) == ["No role yet"]
+
+
+def test_nobody_signed_in_sees_the_sign_in_form_at_every_url(w):
+    at = _app()
+    assert _titles(at) == ["Sign in"]
+    for spec in ROUTED:
+        assert _titles(_open_by_hash(at, spec.url_path)) == ["Sign in"]
+    assert USER_KEY not in at.session_state
+
+
+def _sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input(key="signin_username").input(username)
+    at.text_input(key="signin_password").input(password)
+    return next(b for b in at.button if b.label == "Sign in").click().run()
+
+
+def test_signing_in_through_the_form_opens_the_role_s_pages(w):
+    at = _sign_in(_app(), "admin", PASSWORD)
+    assert at.session_state[USER_KEY] == w.users["admin"].id
+    at.switch_page("pages/audit_log.py").run()
+    assert _titles(at) == ["Audit log"]
+
+
+def test_a_deep_link_survives_signing_in(w):
+    at = _open_by_hash(_app(), "audit")
+    assert _titles(at) == ["Sign in"]
+    assert _titles(_sign_in(at, "admin", PASSWORD)) == ["Audit log"]
+
+
+def test_a_deep_link_to_a_page_the_role_may_not_use_stays_closed_after_signing_in(w):
+    at = _sign_in(_open_by_hash(_app(), "users"), "frontdesk", PASSWORD)
+    assert at.session_state[USER_KEY] == w.users["frontdesk"].id
+    assert "Users" not in _titles(at)
+
+
+def test_a_wrong_password_shows_one_message_and_keeps_the_user_out(w):
+    at = _sign_in(_app(), "admin", "wrong-password")
+    assert [e.value for e in at.error] == ["Unknown username or wrong password."]
+    assert USER_KEY not in at.session_state
+    assert at.text_input(key="signin_password").value == ""
+
+
+def test_the_sixth_attempt_is_told_the_account_is_locked(w):
+    at = _app()
+    for _ in range(5):
+        at = _sign_in(at, "frontdesk", "wrong-password")
+    assert "locked until" in at.error[0].value
+    at = _sign_in(at, "frontdesk", PASSWORD)
+    assert "locked until" in at.error[0].value and USER_KEY not in at.session_state
+
+
+def test_deactivation_cuts_an_open_session_on_the_next_run(w):
+    users.set_role_and_locations(w.actors["admin"], w.users["manager"].id, role="admin", location_names=[])
+    at = _app(w.users["manager"].id)
+    at.switch_page("pages/audit_log.py").run()
+    assert _titles(at) == ["Audit log"]
+    users.deactivate_user(w.actors["admin"], w.users["manager"].id, reason="left")
+    at.run()
+    assert _titles(at) == ["Sign in"]
+    assert "deactivated" in at.info[0].value
+    assert USER_KEY not in at.session_state
+
+
+def test_a_role_change_closes_pages_on_the_next_run(w):
+    at = _app(w.users["manager"].id)
+    users.set_role_and_locations(w.actors["admin"], w.users["manager"].id, role="admin", location_names=[])
+    at.run()
+    at.switch_page("pages/admin_users.py").run()
+    assert _titles(at) == ["Users"]
+    users.set_role_and_locations(
+        w.actors["admin"], w.users["manager"].id, role="front_desk", location_names=["Downtown"]
+    )
+    at.run()  # still "on" the Users page
+    assert "Users" not in _titles(at) and not at.exception
+    with pytest.raises(ValueError):
+        _app(w.users["manager"].id).switch_page("pages/admin_users.py")
+
+
+def test_signing_out_forgets_the_user(w):
+    at = _app(w.users["admin"].id)
+    at.switch_page("pages/audit_log.py").run()
+    next(b for b in at.button if b.label == "Sign out").click().run()
+    assert _titles(at) == ["Sign in"] and USER_KEY not in at.session_state
+    assert "signed out" in at.info[0].value
+
+
+def test_a_missing_cookie_key_stops_the_app_with_a_clear_message(w, monkeypatch):
+    monkeypatch.delenv("AUTH_COOKIE_KEY")
+    reset_settings()
+    at = _app(w.users["admin"].id)
+    assert "cookie key is not set" in at.error[0].value
+    assert _titles(at) == [] and not at.exception
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(w, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    reset_settings()
+    at = _app()
+    assert at.error[0].value.startswith(
+        "Cannot connect to the database at postgresql+psycopg://nobody@127.0.0.1:1/none"
+    )
+    assert not at.exception
