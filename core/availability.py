@@ -33,7 +33,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import BigInteger, Integer, Select, bindparam, case, cast, extract, func, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    extract,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from core import access
@@ -212,16 +229,16 @@ def _epoch(col, dialect: str, *, ceil: bool = False):
 def _statements(dialect: str) -> dict[str, Select]:
     a = _APPT.c
 
-    def blocks(column):
+    def blocks(where):
         return select(
             a.id,
-            column,
+            a.provider_id,
             a.room_id,
             _epoch(a.block_start, dialect),
             _epoch(a.block_end, dialect, ceil=True),
             a.group_key,
         ).where(
-            column.in_(bindparam("ids", expanding=True)),
+            where,
             # Blocks are at most one day long (database rule): the index range stays bounded.
             a.block_start >= bindparam("lo"),
             a.block_start < bindparam("hi"),
@@ -229,6 +246,27 @@ def _statements(dialect: str) -> dict[str, Select]:
             a.status != Status.CANCELLED.value,
             a.id != bindparam("exclude"),
         )
+
+    pids, rids = bindparam("pids", expanding=True), bindparam("rids", expanding=True)
+    off = select(
+        literal_column("'time_off'").label("kind"),
+        _OFF.c.provider_id,
+        _OFF.c.start_at,
+        _OFF.c.end_at,
+        _OFF.c.reason,
+        cast(null(), Date).label("day_from"),
+        cast(null(), Date).label("day_to"),
+    ).where(_OFF.c.provider_id.in_(pids), _OFF.c.start_at < bindparam("we"), _OFF.c.end_at > bindparam("ws"))
+    # all-day blocks are re-anchored to the location's local days: look a day further each way
+    busy = select(
+        literal_column("'busy'"),
+        _BUSY.c.provider_id,
+        _BUSY.c.start_at,
+        _BUSY.c.end_at,
+        cast(null(), String),
+        _BUSY.c.all_day_start,
+        _BUSY.c.all_day_end,
+    ).where(_BUSY.c.provider_id.in_(pids), _BUSY.c.start_at < bindparam("bwe"), _BUSY.c.end_at > bindparam("bws"))
 
     by_id = bindparam("id")
     here = (
@@ -246,13 +284,17 @@ def _statements(dialect: str) -> dict[str, Select]:
         "provider": select(_PROV.c.id, _PROV.c.name, _PROV.c.skills, _PROV.c.active, here.label("here")).where(
             _PROV.c.id == by_id
         ),
-        "providers": select(_PROV.c.id, _PROV.c.name, _PROV.c.skills)
+        # providers at the location with their hours there (one row per shift, or one without)
+        "providers": select(
+            _PROV.c.id, _PROV.c.name, _PROV.c.skills, _HOURS.c.weekday, _HOURS.c.start_time, _HOURS.c.end_time
+        )
         .join(provider_locations, provider_locations.c.provider_id == _PROV.c.id)
+        .outerjoin(_HOURS, and_(_HOURS.c.provider_id == _PROV.c.id, _HOURS.c.location_id == bindparam("location_id")))
         .where(provider_locations.c.location_id == bindparam("location_id"), _PROV.c.active.is_(True))
-        .order_by(_PROV.c.name, _PROV.c.id),
+        .order_by(_PROV.c.name, _PROV.c.id, _HOURS.c.start_time),
         "hours": select(_HOURS.c.provider_id, _HOURS.c.weekday, _HOURS.c.start_time, _HOURS.c.end_time)
         .where(
-            _HOURS.c.provider_id.in_(bindparam("ids", expanding=True)),
+            _HOURS.c.provider_id == bindparam("id"),
             _HOURS.c.location_id == bindparam("location_id"),
         )
         .order_by(_HOURS.c.start_time),
@@ -263,20 +305,10 @@ def _statements(dialect: str) -> dict[str, Select]:
             _ROOM.c.active.is_(True),
         )
         .order_by(_ROOM.c.name, _ROOM.c.id),
-        "provider_blocks": blocks(a.provider_id),
-        "room_blocks": blocks(a.room_id),
-        "time_off": select(_OFF.c.provider_id, _OFF.c.start_at, _OFF.c.end_at, _OFF.c.reason).where(
-            _OFF.c.provider_id.in_(bindparam("ids", expanding=True)),
-            _OFF.c.start_at < bindparam("we"),
-            _OFF.c.end_at > bindparam("ws"),
-        ),
-        "busy": select(
-            _BUSY.c.provider_id, _BUSY.c.start_at, _BUSY.c.end_at, _BUSY.c.all_day_start, _BUSY.c.all_day_end
-        ).where(
-            _BUSY.c.provider_id.in_(bindparam("ids", expanding=True)),
-            _BUSY.c.start_at < bindparam("we"),
-            _BUSY.c.end_at > bindparam("ws"),
-        ),
+        "provider_blocks": blocks(a.provider_id.in_(pids)),
+        "room_blocks": blocks(a.room_id.in_(rids)),
+        "all_blocks": blocks(or_(a.provider_id.in_(pids), a.room_id.in_(rids))),
+        "off_and_busy": union_all(off, busy),
     }
 
 
@@ -342,19 +374,23 @@ class Engine:
                 raise ValidationError(
                     f"{provider.name} does not have the skill {_skills_text(missing)} that {self.type.name} requires."
                 )
-            rows = [(provider.id, provider.name, provider.skills)]
+            hours = s.execute(self.sql["hours"], {"id": provider_id, "location_id": loc.id}).all()
+            rows = [(provider.id, provider.name, provider.skills, *h[1:]) for h in hours] or [
+                (provider.id, provider.name, provider.skills, None, None, None)
+            ]
         else:
             rows = s.execute(self.sql["providers"], {"location_id": loc.id}).all()
-        providers = [
-            _Provider(pid, name, list(skills or []), defaultdict(list))
-            for pid, name, skills in rows
-            if all(k in (skills or []) for k in self.required_skills)
-        ]
-        if providers:
-            by_id = {p.id: p for p in providers}
-            for pid, wd, st, et in s.execute(self.sql["hours"], {"ids": list(by_id), "location_id": loc.id}).all():
-                by_id[pid].shifts[wd].append((st, et))
-        return providers
+        providers: dict[int, _Provider] = {}
+        required = self.required_skills
+        for pid, name, skills, wd, st, et in rows:
+            p = providers.get(pid)
+            if p is None:
+                if not all(k in (skills or []) for k in required):
+                    continue
+                p = providers[pid] = _Provider(pid, name, list(skills or []), defaultdict(list))
+            if wd is not None:
+                p.shifts[wd].append((st, et))
+        return list(providers.values())
 
     def _load_rooms(self, room_id: int | None) -> list[_Room]:
         s, loc, kind = self.session, self.location, self.type.room_kind
@@ -382,41 +418,44 @@ class Engine:
         self.loaded = (_ts(ws), _ts_end(we))
         self.exclude_appointment_id = exclude_appointment_id
         s = self.session
-        pids = [p.id for p in self.providers]
-        self.busy: dict[int, _Busy] = {}
-        self.room_busy: dict[int, _Busy] = {}
+        pids, rids = [p.id for p in self.providers], [r.id for r in self.rooms]
         self.sessions: dict[str, list] = {}  # group key -> [members, room_id]
         per_provider: dict[int, list] = defaultdict(list)
+        per_room: dict[int, list] = defaultdict(list)
         group_prefix = f"g:{self.type.id}:"
-
-        window = {"lo": ws - timedelta(days=1), "hi": we, "ws": ws, "exclude": exclude_appointment_id or -1}
-        if pids:
-            for aid, pid, rid, bs, be, key in s.execute(self.sql["provider_blocks"], window | {"ids": pids}).all():
-                per_provider[pid].append((bs, be, key, ("appointment", aid)))
-                if key.startswith(group_prefix):
-                    entry = self.sessions.setdefault(key, [0, rid])
-                    entry[0] += 1
-            for pid, start_at, end_at, reason in s.execute(
-                self.sql["time_off"], {"ids": pids, "ws": ws, "we": we}
-            ).all():
-                per_provider[pid].append((_ts(start_at), _ts_end(end_at), None, ("time_off", start_at, end_at, reason)))
-            margin = timedelta(days=1)  # all-day blocks are re-anchored to the location's local days
-            for pid, start_at, end_at, d0, d1 in s.execute(
-                self.sql["busy"], {"ids": pids, "ws": ws - margin, "we": we + margin}
-            ).all():
-                if d0 is not None:
-                    end_day = d1 if d1 is not None and d1 > d0 else d0 + timedelta(days=1)
-                    start_at = local_day_bounds(d0, self.tz)[0]
-                    end_at = local_day_bounds(end_day, self.tz)[0]
-                per_provider[pid].append((_ts(start_at), _ts_end(end_at), None, ("busy", start_at, end_at, d0)))
-        self.busy = {pid: _Busy(items) for pid, items in per_provider.items()}
-        if self.rooms:
-            per_room: dict[int, list] = defaultdict(list)
-            for aid, rid, _rid, bs, be, key in s.execute(
-                self.sql["room_blocks"], window | {"ids": [r.id for r in self.rooms]}
-            ).all():
-                per_room[rid].append((bs, be, key, ("appointment", aid)))
-            self.room_busy = {rid: _Busy(items) for rid, items in per_room.items()}
+        # One query for every block held by these providers or in these rooms.
+        params = {"lo": ws - timedelta(days=1), "hi": we, "ws": ws, "exclude": exclude_appointment_id or -1}
+        if pids and rids:
+            stmt, params = self.sql["all_blocks"], params | {"pids": pids, "rids": rids}
+        elif pids:
+            stmt, params = self.sql["provider_blocks"], params | {"pids": pids}
+        else:
+            stmt, params = self.sql["room_blocks"], params | {"rids": rids}
+        pid_set, rid_set = set(pids), set(rids)
+        if pids or rids:
+            for aid, pid, rid, bs, be, key in s.execute(stmt, params).all():
+                if pid in pid_set:
+                    per_provider[pid].append((bs, be, key, aid))
+                    if key.startswith(group_prefix):
+                        entry = self.sessions.setdefault(key, [0, rid])
+                        entry[0] += 1
+                if rid in rid_set:
+                    per_room[rid].append((bs, be, key, aid))
+        if pids:  # one query for their time off and calendar busy blocks
+            margin = timedelta(days=1)
+            window = {"pids": pids, "ws": ws, "we": we, "bws": ws - margin, "bwe": we + margin}
+            for kind, pid, start_at, end_at, reason, d0, d1 in s.execute(self.sql["off_and_busy"], window).all():
+                if kind == "time_off":
+                    payload = ("time_off", start_at, end_at, reason)
+                else:
+                    if d0 is not None:
+                        end_day = d1 if d1 is not None and d1 > d0 else d0 + timedelta(days=1)
+                        start_at = local_day_bounds(d0, self.tz)[0]
+                        end_at = local_day_bounds(end_day, self.tz)[0]
+                    payload = ("busy", start_at, end_at, d0)
+                per_provider[pid].append((_ts(start_at), _ts_end(end_at), None, payload))
+        self.busy: dict[int, _Busy] = {pid: _Busy(items) for pid, items in per_provider.items()}
+        self.room_busy: dict[int, _Busy] = {rid: _Busy(items) for rid, items in per_room.items()}
 
     # -- the rules ---------------------------------------------------------------------------
 
@@ -613,9 +652,9 @@ class Engine:
 
     def describe_clash(self, provider_name: str, clash: tuple) -> str:
         payload = clash[3]
+        if isinstance(payload, int):  # an appointment's id
+            return describe_appointment(self.session, payload, provider_name=provider_name)
         kind = payload[0]
-        if kind == "appointment":
-            return describe_appointment(self.session, payload[1], provider_name=provider_name)
         if kind == "time_off":
             _, s, e, reason = payload
             why = f" ({reason})" if reason else ""
@@ -626,7 +665,7 @@ class Engine:
         return f"{provider_name} is busy {self._span_text(s, e)} in their calendar."
 
     def describe_room_clash(self, room_name: str, clash: tuple) -> str:
-        return describe_appointment(self.session, clash[3][1], room_name=room_name)
+        return describe_appointment(self.session, clash[3], room_name=room_name)
 
     def _span_text(self, s: datetime, e: datetime) -> str:
         ls, le = to_local(s, self.tz), to_local(e, self.tz)
