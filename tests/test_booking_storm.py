@@ -148,3 +148,31 @@ def test_partially_overlapping_attempts_of_different_lengths_leave_one_booking(w
     assert winner.provider_id == w.providers["rao"].id
     assert count("SELECT count(*) FROM appointments") == 1
     assert count(OVERLAPS) == 0
+
+
+def test_a_group_session_never_takes_more_than_its_capacity(wide_pool):
+    """Group members share a group_key, so the overlap rule cannot count them: the capacity
+    check in the transaction (with a row lock on PostgreSQL) must hold under a storm."""
+    w = world()
+    desk = w.actors["harbordesk"]
+    start = datetime(2030, 1, 7, 10, 0, tzinfo=UTC)  # 10:00 in London
+    calls = [
+        (
+            lambda: booking.book(
+                desk,
+                type_id=w.types["class"].id,
+                location_id=w.locations["harbor"].id,
+                customer_id=w.customers["alan"].id,
+                provider_id=w.providers["lee"].id,
+                start=start,
+                now=NOW,
+            )
+        )
+        for _ in range(20)
+    ]
+    results, errors = storm(calls)
+    assert len(results) == 6
+    assert len(errors) == 14 and all(isinstance(e, ConflictError) for e in errors)
+    assert all("is full (6 of 6 places taken)" in str(e) for e in errors)
+    assert count("SELECT count(*) FROM appointments WHERE status <> 'cancelled'") == 6
+    assert count(OVERLAPS) == 0
