@@ -38,7 +38,7 @@ TARGET_PROVIDERS = 50
 BOOKINGS = 20
 
 
-def _eligible(session) -> tuple[AppointmentType, list[tuple[int, str, int]]]:
+def _eligible(session) -> tuple[AppointmentType | None, list[tuple[int, str, int]]]:
     """The type with the most eligible providers, and its locations [(id, name, providers)],
     busiest first. Eligible: active, at the location, with the skills and hours there."""
     skills = dict(session.execute(select(Provider.id, Provider.skills).where(Provider.active.is_(True))).all())
@@ -66,6 +66,8 @@ def _eligible(session) -> tuple[AppointmentType, list[tuple[int, str, int]]]:
         score = (min(total, TARGET_PROVIDERS), -len(chosen))
         if best is None or score > best[0]:
             best = (score, atype, chosen)
+    if best is None or not best[2]:
+        return None, []
     return best[1], best[2]
 
 
@@ -76,6 +78,9 @@ def main() -> None:
     use_bench_db()
     with read_session() as s:
         atype, locations = _eligible(s)
+        if atype is None:
+            print("   no appointment type with eligible providers in the benchmark database; skipped")
+            return
         type_id, type_name = atype.id, atype.name
         appointments = s.scalar(select(func.count()).select_from(Appointment))
         demo_now = s.scalar(select(func.max(Appointment.start_at))) - timedelta(days=28)

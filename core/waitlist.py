@@ -332,10 +332,11 @@ def create_offers_for_freed_slot(
     end: datetime | None = None,
     provider_id: int | None = None,
 ) -> list[WaitlistOffer]:
-    """Offer the time `appointment` held (or start/end/provider_id, for a reschedule's old
-    slot) to every matching waiting entry, oldest first, inside the caller's transaction.
-    An entry matches when it is at the location, its dates cover the local date, it wants this
-    provider or any, and the engine says the provider can take the entry's type then."""
+    """Offer the time `appointment` held (or start/provider_id, for a reschedule's old slot)
+    to every matching waiting entry, oldest first, inside the caller's transaction. An entry
+    matches when it is at the location, its dates cover the local date, it wants this provider
+    or any, and the engine says the provider can take the entry's type at that start (so an
+    offer lasts the entry's type duration; `end` is accepted for symmetry only)."""
     start = start or appointment.start_at
     provider_id = provider_id or appointment.provider_id
     if start <= now:
