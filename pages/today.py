@@ -99,7 +99,8 @@ def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
     fig = go.Figure()
     # An invisible point per lane keeps a provider with a free day on the chart.
     fig.add_scatter(x=[lo] * len(lanes), y=lanes, mode="markers", marker_opacity=0, showlegend=False, hoverinfo="skip")
-    for status, group in bars.groupby("status", sort=False):
+    order = list(STATUS_COLORS)
+    for status, group in sorted(bars.groupby("status", sort=False), key=lambda g: order.index(g[0])):
         fig.add_bar(
             y=group["lane"], x=(group["end"] - group["start"]).dt.total_seconds() * 1000, base=group["start"],
             orientation="h", name=STATUS_LABELS.get(status, status), marker_color=STATUS_COLORS.get(status),
@@ -149,13 +150,16 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
             if action in QUICK_ACTIONS:
                 service, done = QUICK_ACTIONS[action]
                 col.button(label, key=key, width="stretch", on_click=dlg.attempt,
+                           type="primary" if action == A.APPOINTMENT_CHECK_IN else "secondary",
                            args=(lambda s=service: s(actor, row.appointment_id), f"{row.customer_name} {done}."))  # fmt: skip
             elif col.button(label, key=key, width="stretch"):
                 dlg.open_dialog(DIALOG_ACTIONS[action], appointment_id=row.appointment_id)
     frame = schedule.schedule_frame(day_schedule, include_cancelled=show_cancelled)
     st.session_state["today_table_ids"] = list(frame.index)
+    widths = {"Time": 100, "Room": 90, "Status": 95, "Intake": 70, "Flags": 150}
     st.dataframe(frame, key="today_table", hide_index=True, width="stretch", on_select=_select_from_table,
-                 selection_mode="single-row", height=min(38 + 35 * len(frame), 640))  # fmt: skip
+                 selection_mode="single-row", height=min(38 + 35 * len(frame), 640),
+                 column_config={name: st.column_config.TextColumn(width=w) for name, w in widths.items()})  # fmt: skip
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import streamlit as st
 
@@ -78,7 +78,7 @@ def open_dialog(kind: str, **details) -> None:
 
 
 def close_dialog() -> None:
-    for key in (DIALOG, DIALOG_ERROR, "dlg_chosen_slot"):
+    for key in [DIALOG, DIALOG_ERROR, *(k for k in st.session_state if str(k).startswith("dlg_"))]:
         st.session_state.pop(key, None)
 
 
@@ -106,21 +106,25 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
         "Provider", ids, index=ids.index(default_provider) if default_provider in ids else 0,
         format_func=lambda pid: names.get(pid, "Any provider"), key="dlg_provider",
     )  # fmt: skip
-    chosen_day = right.date_input("Day", value=day, key="dlg_day", format="YYYY-MM-DD")
-    try:
-        slots = availability.find_slots(
-            actor, type_id=type_id, location_id=location.id, date_from=chosen_day, date_to=chosen_day,
-            provider_id=provider_id or None,
-            exclude_appointment_id=current.appointment_id if current else None,
+    st.session_state.setdefault("dlg_day", day)
+    chosen_day = right.date_input("Day", key="dlg_day", format="YYYY-MM-DD")
+
+    def search(first: date, last: date, limit: int | None = None) -> list:
+        found = availability.find_slots(
+            actor, type_id=type_id, location_id=location.id, date_from=first, date_to=last,
+            provider_id=provider_id or None, exclude_appointment_id=current.appointment_id if current else None,
+            limit=limit,
         )  # fmt: skip
+        # Moving an appointment to where it already is is no move.
+        return [s for s in found if not current or (s.start, s.provider_id) != (current.start, current.provider_id)]
+
+    try:
+        slots = search(chosen_day, chosen_day)
     except DomainError as exc:
         st.warning(str(exc))
         return None
-    if current is not None:  # moving to where it already is is no move
-        slots = [s for s in slots if (s.start, s.provider_id) != (current.start, current.provider_id)]
     if not slots:
-        who = names.get(provider_id, "any provider")
-        st.info(f"No free times with {who} on {day_label(chosen_day)}. Try another day or another provider.")
+        _next_free(search, names.get(provider_id, "any provider"), chosen_day, location.timezone)
         return None
     key = f"dlg_slot_{type_id}_{provider_id}_{chosen_day.isoformat()}"
     labels = [_slot_label(s, location.timezone) for s in slots]
@@ -135,6 +139,25 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
         return None
     st.session_state["dlg_chosen_slot"] = (key, _slot_label(slots[index], location.timezone, seats=False))
     return slots[index]
+
+
+def _set_dialog_day(day: date) -> None:
+    st.session_state["dlg_day"] = day
+
+
+def _next_free(search: Callable[..., list], who: str, day: date, tz: str) -> None:
+    """Nothing free that day: point to the next free time in the two weeks after it."""
+    try:
+        ahead = search(day + timedelta(days=1), day + timedelta(days=14), limit=2)
+    except DomainError:
+        ahead = []
+    if not ahead:
+        st.info(f"No free times with {who} on {day_label(day)} or in the two weeks after. Try another provider.")
+        return
+    first = ahead[0]
+    first_day = to_local(first.start, tz).date()
+    st.info(f"No free times with {who} on {day_label(day)}. The next is {_slot_label(first, tz, with_day=True)}.")
+    st.button(f"Show {day_label(first_day)}", key="dlg_next_free", on_click=_set_dialog_day, args=(first_day,))
 
 
 def _dismiss() -> None:

@@ -443,3 +443,16 @@ def test_a_user_without_a_role_is_turned_away(w):
     at.session_state["user_id"] = w.users["norole"].id
     at.run()
     assert [e.value for e in at.error] == ["You do not have access to this page."]
+
+
+def test_a_day_without_free_times_points_to_the_next_one(w):
+    day = _next_monday()
+    appt = _book(w, day, time(10))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_reschedule_{appt}")
+    at.date_input(key="dlg_day").set_value(day - timedelta(days=2)).run()  # a Saturday: nobody works
+    assert any(
+        i.value.startswith("No free times with Dr. Rao on Sat") and "The next is Mon" in i.value for i in at.info
+    )
+    _click(at, "dlg_next_free")
+    assert at.date_input(key="dlg_day").value == day
+    assert _slot_box(at).options[0].startswith("09:00–09:30 · Dr. Rao")
