@@ -169,7 +169,7 @@ def sign_in(page, base_url: str | None, username: str, password: str, *, expect_
     (e.g. a deep link showing the sign-in form)."""
     if base_url is not None:
         page.goto(base_url)
-    page.get_by_label("Username").fill(username)
+    page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     if expect_success:

@@ -1,0 +1,188 @@
+"""Sign-in in a real browser: the cookie carries the user across a refresh and a new tab, a URL
+opens its page once the user is known, a page outside the role stays closed, lockout and its
+expiry, deactivation cutting an open session, sign-out. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from core import users
+from core.access import SYSTEM
+from core.db import unit_of_work, utcnow
+from core.models import User
+from tests.e2e.conftest import screenshot, sign_in, wait_for_app
+from tests.factories import PASSWORD, world
+
+pytestmark = pytest.mark.e2e
+COOKIE = "apptops_auth"
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+
+
+def _first_session(page, app_server) -> None:
+    """A fresh Streamlit process runs its first session in its legacy pages/ directory mode (see
+    pages/ui.py); open the app once so the URLs below exercise the app's own navigation."""
+    _open(page, app_server.url)
+
+
+def _has_cookie(page) -> bool:
+    return any(c["name"] == COOKIE for c in page.context.cookies())
+
+
+def _heading(page, name: str):
+    return page.get_by_role("heading", name=name, exact=True)
+
+
+def test_front_desk_finds_admin_url_closed_stays_signed_in_and_opens_allowed_url(app_server, page):
+    app_server.seed(world)
+    _first_session(page, app_server)
+    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    assert _has_cookie(page)
+    nav = page.get_by_test_id("stSidebarNav")
+    assert nav.get_by_role("link", name="Account").is_visible() and nav.get_by_role("link", name="Users").count() == 0
+
+    _open(page, f"{app_server.url}/users")  # the admin page's URL, typed or bookmarked
+    page.get_by_text("Signed in as").wait_for()
+    assert _heading(page, "Users").count() == 0
+    assert page.get_by_role("button", name="Reset password").count() == 0
+    screenshot(page, "frontdesk-admin-url-closed")
+    page.keyboard.press("Escape")  # Streamlit's "page not found" notice
+
+    page.reload()
+    wait_for_app(page)
+    page.get_by_text("Signed in as Frontdesk").wait_for()
+
+    _open(page, f"{app_server.url}/account")
+    _heading(page, "Account").wait_for()
+    assert "/account" in page.url
+    screenshot(page, "frontdesk-account-by-url")
+
+
+def test_a_bookmarked_page_opens_after_sign_in_and_survives_refresh_and_new_tab(app_server, page):
+    app_server.seed(world)
+    _first_session(page, app_server)
+    _open(page, f"{app_server.url}/audit")
+    _heading(page, "Sign in").wait_for()
+    screenshot(page, "sign-in")
+    sign_in(page, None, "admin", PASSWORD)
+    _heading(page, "Audit log").wait_for()
+    assert page.url.endswith("/audit")
+
+    page.reload()
+    wait_for_app(page)
+    _heading(page, "Audit log").wait_for()
+    assert page.url.endswith("/audit")
+
+    page.close()  # closing the tab ends its session; the cookie stays with the browser
+    tab = page.context.new_page()
+    _open(tab, f"{app_server.url}/users")
+    _heading(tab, "Users").wait_for()
+    screenshot(tab, "users-page")
+
+
+def test_five_failures_lock_the_account_until_the_lock_runs_out(app_server, page):
+    w = app_server.seed(world)
+    _first_session(page, app_server)
+    for _ in range(4):
+        sign_in(page, None, "frontdesk", "wrong-password", expect_success=False)
+        page.get_by_text("Unknown username or wrong password.").wait_for()
+    sign_in(page, None, "frontdesk", "wrong-password", expect_success=False)
+    page.get_by_text("this account is locked until").wait_for()
+    sign_in(page, None, "frontdesk", PASSWORD, expect_success=False)
+    page.get_by_text("this account is locked until").wait_for()
+    assert not _has_cookie(page)
+    screenshot(page, "sign-in-locked")
+
+    def fifteen_minutes_later() -> None:
+        with unit_of_work() as s:
+            s.execute(
+                update(User)
+                .where(User.id == w.users["frontdesk"].id)
+                .values(locked_until=utcnow() - timedelta(seconds=1))
+            )
+
+    app_server.seed(fifteen_minutes_later)
+    sign_in(page, None, "frontdesk", PASSWORD)
+    assert _has_cookie(page)
+
+
+def test_deactivation_cuts_an_open_session_with_a_valid_cookie(app_server, page):
+    w = app_server.seed(world)
+    _first_session(page, app_server)
+    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    _open(page, f"{app_server.url}/account")
+    _heading(page, "Account").wait_for()
+
+    app_server.seed(lambda: users.deactivate_user(SYSTEM, w.users["frontdesk"].id, reason="left"))
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Today").click()  # the next click
+    page.get_by_text("Your session has ended").wait_for()
+    _heading(page, "Sign in").wait_for()
+    screenshot(page, "deactivated-session-ended")
+
+    page.reload()  # the cookie is no good any more either
+    wait_for_app(page)
+    _heading(page, "Sign in").wait_for()
+    assert page.get_by_text("Signed in as").count() == 0
+
+
+def test_sign_out_clears_the_cookie(app_server, page):
+    app_server.seed(world)
+    _first_session(page, app_server)
+    sign_in(page, app_server.url, "manager", PASSWORD)
+    page.get_by_role("button", name="Sign out").click()
+    _heading(page, "Sign in").wait_for()
+    page.wait_for_function(f"() => !document.cookie.includes('{COOKIE}=')")
+    page.reload()
+    wait_for_app(page)
+    _heading(page, "Sign in").wait_for()
+
+
+def test_admin_pages_in_the_browser(app_server, page):
+    """The users page: add a user, a clear error, deactivate behind a confirmation; the audit
+    log shows it all and offers the CSV."""
+    app_server.seed(world)
+    _first_session(page, app_server)
+    sign_in(page, app_server.url, "admin", PASSWORD)
+    _open(page, f"{app_server.url}/users")
+    _heading(page, "Users").wait_for()
+
+    page.get_by_role("tab", name="Add a user").click()
+    form = page.get_by_test_id("stForm").filter(has_text="Add user")
+    form.get_by_role("textbox", name="Username").fill("x")
+    form.get_by_role("button", name="Add user").click()
+    page.get_by_text("A username is 2 to 80 characters").wait_for()
+    form.get_by_role("textbox", name="Username").fill("newdesk")
+    form.get_by_role("textbox", name="Full name").fill("New Desk")
+    form.get_by_role("textbox", name="First password").fill("a-good-password")
+    form.get_by_role("button", name="Add user").click()
+    page.get_by_text("Added New Desk.").wait_for()
+
+    page.get_by_role("combobox", name="User").first.click()
+    page.get_by_role("option", name="Frontdesk (frontdesk)").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Deactivate…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("They lose access on their next click").wait_for()
+    screenshot(page, "users-confirm-deactivate")
+    dialog.get_by_role("button", name="Cancel").click()
+    wait_for_app(page)
+    assert page.get_by_text("Frontdesk is deactivated.").count() == 0
+    page.get_by_role("button", name="Deactivate…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Deactivate", exact=True).click()
+    page.get_by_text("Frontdesk is deactivated.").wait_for()
+    screenshot(page, "users-after-deactivate")
+
+    _open(page, f"{app_server.url}/audit")
+    _heading(page, "Audit log").wait_for()
+    page.get_by_role("button", name="Download CSV").wait_for()
+    screenshot(page, "audit-log")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    text = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115 - a temp file Playwright owns
+    assert "user.create" in text and "user.deactivate" in text
