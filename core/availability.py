@@ -17,10 +17,12 @@ Rules, in the location's local time:
 - Required skills: the provider has every skill the type lists. Required room kind: some active
   room of that kind at the location is free for the whole block (or the room asked for).
 
-Performance: a handful of queries (providers, hours, rooms, then one each for the appointments'
-blocks, the rooms' blocks, time off and busy blocks in the window), then interval math in
-integer seconds. `Engine` also serves the booking services inside their own transaction, so
-booking and availability apply exactly the same rules.
+Performance: six prepared queries per search (type, location, providers with their hours,
+rooms, then every block held by those providers or rooms in the window through the
+(provider_id, block_start) and (room_id, block_start) indexes, bounded below by the window start
+less one day, and time off with busy blocks), then interval math in integer seconds, jumping past
+a clash rather than testing every step. `Engine` also serves the booking services inside their
+own transaction, so booking and availability apply exactly the same rules.
 """
 
 from __future__ import annotations
