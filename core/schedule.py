@@ -110,6 +110,17 @@ class DaySchedule:
     def active_rows(self) -> list[ScheduleRow]:
         return [r for r in self.rows if r.status != Status.CANCELLED]
 
+    def summary(self) -> str:
+        """'8 appointments · 3 booked · 2 completed · 1 cancelled · 1 late'."""
+        active = self.active_rows
+        parts = [f"{len(active)} appointment" + ("" if len(active) == 1 else "s")]
+        for status, label in STATUS_LABELS.items():
+            if n := sum(r.status == status for r in self.rows):
+                parts.append(f"{n} {label.lower()}")
+        if late := sum(FLAG_LATE in r.flags for r in active):
+            parts.append(f"{late} late")
+        return " · ".join(parts)
+
 
 def visible_locations(actor: Actor | None) -> list[LocationView]:
     """Active locations the actor may see the schedule of, by name."""
