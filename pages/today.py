@@ -155,7 +155,7 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
         if row.notes:
             st.caption(f"Notes: {row.notes}")
         actions = dlg.row_actions(actor, row, now)
-        for col, (action, label) in zip(st.columns(max(len(actions), 1)), actions, strict=False):
+        for col, (action, label) in zip(st.columns(max(len(actions), 5)), actions, strict=False):
             key = f"act_{action.split('.')[-1]}_{row.appointment_id}"
             if action in QUICK_ACTIONS:
                 service, done = QUICK_ACTIONS[action]
@@ -204,5 +204,4 @@ controls(actor, locations, location)
 dlg.show_open_dialog(actor, location, day)
 show_cancelled = st.toggle("Show cancelled", key="today_show_cancelled")
 live_schedule(location, day, (st.session_state.get("today_by") or "Provider").lower(), show_cancelled)
-st.divider()
 dlg.customer_search_panel(actor, location)
