@@ -15,6 +15,7 @@ from datetime import datetime
 
 import streamlit as st
 from extra_streamlit_components.CookieManager import _component_func as _cookie_component
+from streamlit.runtime.pages_manager import PagesManager
 
 from core import access, auth
 from core.access import A, Actor
@@ -58,18 +59,22 @@ def allowed_pages(actor: Actor | None) -> list[PageSpec]:
 def current_actor() -> Actor | None:
     """The signed-in actor, read fresh from the database on every call: a role change or a
     deactivation takes effect on the user's next click (call it inside fragments too)."""
-    if USER_KEY not in st.session_state and not st.session_state.get(_CHECKED):
-        # A page run without app.py: Streamlit's legacy pages/ directory mode runs a page file
-        # directly on a fresh process's first session. Sign in from the cookie all the same.
-        try:
-            return signed_in_actor(auth.cookie_config())
-        except auth.StartupError:
-            return None
+    _leave_legacy_pages_mode()
     user_id = st.session_state.get(USER_KEY)
     if user_id is None:
         return None
     with read_session() as session:
         return access.load_actor(session, user_id)
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Because this folder is called pages/, Streamlit starts each new process in its legacy
+    "pages directory" mode: the first session may run a page file directly, without app.py (so
+    without sign-in and the role's navigation). Turn the mode off and run again through app.py,
+    which resolves the same URL. (app.py's st.navigation turns it off too, for later sessions.)"""
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def require_page(action: str) -> Actor:

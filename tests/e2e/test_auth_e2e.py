@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from core import users
+from core import auth, users
 from core.access import SYSTEM
 from core.db import unit_of_work, utcnow
 from core.models import User
@@ -84,6 +84,27 @@ def test_a_bookmarked_page_opens_after_sign_in_and_survives_refresh_and_new_tab(
     _open(tab, f"{app_server.url}/users")
     _heading(tab, "Users").wait_for()
     screenshot(tab, "users-page")
+
+
+def _bookmark_with_cookie(app_server, page, username: str) -> None:
+    w = app_server.seed(world)
+    cfg = auth.CookieConfig(COOKIE, app_server.cookie_key, 1)
+    token, _ = app_server.seed(lambda: auth.issue_token(w.users[username].id, cfg))
+    page.context.add_cookies([{"name": COOKIE, "value": token, "url": app_server.url, "sameSite": "Strict"}])
+
+
+@pytest.mark.parametrize(("url_path", "heading"), [("account", "Account"), ("audit", "Audit log")])
+def test_a_bookmark_opens_in_the_first_session_of_a_fresh_server(app_server, page, url_path, heading):
+    """Straight to a bookmark, signed in by an earlier visit's cookie, as the first session of a
+    newly started process (when Streamlit is still in its legacy pages/ directory mode)."""
+    _bookmark_with_cookie(app_server, page, "admin")
+    _open(page, f"{app_server.url}/{url_path}")
+    _heading(page, heading).wait_for()
+    nav = page.get_by_test_id("stSidebarNav")
+    assert nav.get_by_role("link", name="Users").is_visible()  # the app's navigation, not the folder's files
+    assert nav.get_by_role("link", name="ui").count() == 0 and nav.get_by_role("link", name="admin_users").count() == 0
+    page.get_by_text("Signed in as Admin").wait_for()
+    screenshot(page, f"first-session-bookmark-{url_path}")
 
 
 def test_five_failures_lock_the_account_until_the_lock_runs_out(app_server, page):
