@@ -11,12 +11,14 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from core import booking, waitlist
+from core.config import reset_settings
 from core.db import read_session, unit_of_work
 from core.models import Appointment, Customer
 from core.tz import local_to_utc, to_local, today_in
 from tests.factories import world
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "today.py")
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 NY = "America/New_York"
 
 
@@ -142,6 +144,27 @@ def test_the_page_renders_each_location_in_its_own_time_zone(w, location, user, 
     assert at.selectbox(key="today_location").value == w.locations[location].id
     assert at.dataframe[0].value["Time"].tolist() == [shown]  # local wall-clock time
     assert at.title[0].value.startswith(w.locations[location].name)
+
+
+@pytest.mark.parametrize(
+    ("location", "user", "shown"), [("downtown", "frontdesk", "09:00–09:30"), ("harbor", "harbordesk", "09:00–10:00")]
+)
+def test_the_app_opens_today_for_each_time_zone(w, monkeypatch, location, user, shown):
+    """Through app.py's sign-in and navigation, as a signed-in desk lands on it."""
+    monkeypatch.setenv("AUTH_COOKIE_KEY", "k" * 48)
+    monkeypatch.setenv("DEMO_MODE", "0")
+    reset_settings()
+    day = _next_monday()
+    provider, type_ = ("rao", "consult") if location == "downtown" else ("lee", "class")
+    _book(w, day, time(9), provider=provider, customer="alan", location=location, type_=type_)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["user_id"] = w.users[user].id
+    at.query_params["date"] = day.isoformat()
+    at.run()
+    at.switch_page("pages/today.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value.startswith(w.locations[location].name)
+    assert at.dataframe[0].value["Time"].tolist() == [shown]
 
 
 def test_check_in_then_complete_from_the_page(w):
