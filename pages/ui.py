@@ -69,10 +69,12 @@ def current_actor() -> Actor | None:
 
 def _leave_legacy_pages_mode() -> None:
     """Because this folder is called pages/, Streamlit starts each new process in its legacy
-    "pages directory" mode: the first session may run a page file directly, without app.py (so
-    without sign-in and the role's navigation). Turn the mode off and run again through app.py,
-    which resolves the same URL. (app.py's st.navigation turns it off too, for later sessions.)"""
-    if getattr(PagesManager, "uses_pages_directory", None):
+    "pages directory" mode: the first run of the first session may run a page file directly,
+    without app.py (so without sign-in and the role's navigation). Turn the mode off and run
+    again through app.py, which resolves the same URL; app.py's st.navigation keeps it off.
+    Only on a session's first run, where no click can be lost to the rerun. (AppTest re-enters
+    the mode on every run; later runs there go straight to the page, as they did before.)"""
+    if getattr(PagesManager, "uses_pages_directory", None) and not st.session_state.get(_CHECKED):
         PagesManager.uses_pages_directory = False
         st.rerun()
 

@@ -41,22 +41,19 @@ def w(sqlite_db, monkeypatch):
     return world()
 
 
-def _app(user_id: int | None = None) -> AppTest:
+def _app(user_id: int | None = None, url_path: str | None = None) -> AppTest:
+    """A new browser session, signed in as `user_id`, opening `url_path` (a bookmark) if given.
+    (AppTest has no public way to open a URL; a page's hash is the hash of its url_path.)"""
     at = AppTest.from_file(APP, default_timeout=30)
     if user_id is not None:
         at.session_state[USER_KEY] = user_id
+    if url_path is not None:
+        at._page_hash = calc_hash(url_path)
     return at.run()
 
 
 def _titles(at: AppTest) -> list[str]:
     return [t.value for t in at.title]
-
-
-def _open_by_hash(at: AppTest, url_path: str) -> AppTest:
-    """Run with the page a browser would name: a bookmarked URL or the page the user was on.
-    (AppTest has no public way to do that; the hash of a page is the hash of its url_path.)"""
-    at._page_hash = calc_hash(url_path)
-    return at.run()
 
 
 def test_the_registry_and_this_test_agree():
@@ -91,7 +88,7 @@ def _on_page(at: AppTest, title: str) -> bool:
 @pytest.mark.parametrize("user", list(EXPECTED))
 def test_a_page_opens_by_its_url_only_for_the_roles_allowed_it(w, user):
     for spec in PAGES:
-        at = _open_by_hash(_app(w.users[user].id), spec.url_path)
+        at = _app(w.users[user].id, spec.url_path)
         assert not at.exception
         opened = _on_page(at, spec.title)
         assert opened == (spec.title in EXPECTED[user]), (user, spec.title, _titles(at))
@@ -103,14 +100,14 @@ def test_a_user_with_no_role_sees_only_the_no_role_message(w):
     assert "ask an admin" in at.info[0].value.lower()
     assert [b.label for b in at.button] == ["Sign out"]
     for spec in PAGES:
-        assert _titles(_open_by_hash(at, spec.url_path)) == ["No role yet"]
+        assert _titles(_app(w.users["norole"].id, spec.url_path)) == ["No role yet"]
 
 
 def test_nobody_signed_in_sees_the_sign_in_form_at_every_url(w):
     at = _app()
     assert _titles(at) == ["Sign in"]
     for spec in PAGES:
-        assert _titles(_open_by_hash(at, spec.url_path)) == ["Sign in"]
+        assert _titles(_app(url_path=spec.url_path)) == ["Sign in"]
     assert USER_KEY not in at.session_state
 
 
@@ -128,13 +125,13 @@ def test_signing_in_through_the_form_opens_the_role_s_pages(w):
 
 
 def test_a_deep_link_survives_signing_in(w):
-    at = _open_by_hash(_app(), "audit")
+    at = _app(url_path="audit")
     assert _titles(at) == ["Sign in"]
     assert _titles(_sign_in(at, "admin", PASSWORD)) == ["Audit log"]
 
 
 def test_a_deep_link_to_a_page_the_role_may_not_use_stays_closed_after_signing_in(w):
-    at = _sign_in(_open_by_hash(_app(), "users"), "frontdesk", PASSWORD)
+    at = _sign_in(_app(url_path="users"), "frontdesk", PASSWORD)
     assert at.session_state[USER_KEY] == w.users["frontdesk"].id
     assert "Users" not in _titles(at)
 
@@ -180,6 +177,17 @@ def test_a_role_change_closes_pages_on_the_next_run(w):
     assert "Users" not in _titles(at) and not at.exception
     with pytest.raises(ValueError):
         _app(w.users["manager"].id).switch_page("pages/admin_users.py")
+
+
+def test_a_button_on_a_page_works_through_the_app(w):
+    at = _app(w.users["frontdesk"].id, "account")
+    at.text_input[0].input(PASSWORD)
+    at.text_input[1].input("new-password-1")
+    at.text_input[2].input("new-password-1")
+    next(b for b in at.button if b.label == "Change password").click().run()
+    assert [s.value for s in at.success] == [
+        "Your password is changed. Other devices are signed out; this one stays signed in."
+    ]
 
 
 def test_signing_out_forgets_the_user(w):
