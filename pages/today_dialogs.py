@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import streamlit as st
@@ -40,11 +41,14 @@ def scope_key(actor: Actor) -> tuple:
     return (actor.role, tuple(sorted(actor.location_ids or ())), actor.all_locations, actor.provider_id)
 
 
-def attempt(action: Callable[[], object], success: str | None, error_key: str = FLASH) -> bool:
-    """Run one service call: a toast on success, the refusal's own sentence (under `error_key`)
-    on failure. The service runs in one transaction, so a refusal leaves nothing half-done."""
+def attempt(
+    action: Callable[[], object], success: str | Callable[[object], str] | None, error_key: str = FLASH
+) -> bool:
+    """Run one service call: a toast on success (`success` may build it from the result), the
+    refusal's own sentence (under `error_key`) on failure. The service runs in one transaction,
+    so a refusal leaves nothing half-done."""
     try:
-        action()
+        result = action()
     except DomainError as exc:
         st.session_state[error_key] = str(exc)
         return False
@@ -54,7 +58,7 @@ def attempt(action: Callable[[], object], success: str | None, error_key: str = 
         return False
     st.session_state.pop(error_key, None)
     if success:
-        st.session_state[TOAST] = success
+        st.session_state[TOAST] = success(result) if callable(success) else success
     return True
 
 
@@ -96,8 +100,10 @@ def _slot_label(slot, tz: str, *, with_day: bool = False, seats: bool = True) ->
 
 
 def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_provider: int | None, day: date,
-                current: schedule.ScheduleRow | None = None):  # fmt: skip
-    """Provider (any or one), date, then a free time from the availability engine; the chosen Slot or None."""
+                current: schedule.ScheduleRow | None = None, route: bool = False):  # fmt: skip
+    """Provider (any or one), date, then a free time from the availability engine; the chosen Slot or None.
+    With `route` and any provider, each time is offered once and the Slot comes back without a
+    provider or room (None), for the booking service's routing to choose."""
     providers = providers_at(actor, scope_key(actor), location.id)
     ids = [ANY, *(pid for pid, _ in providers)]
     names = dict(providers)
@@ -126,10 +132,15 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
     if not slots:
         _next_free(search, names.get(provider_id, "any provider"), chosen_day, location.timezone)
         return None
+    if route and provider_id == ANY:
+        slots, labels = _by_time(slots, location.timezone)
+        keys = labels
+    else:
+        labels = [_slot_label(s, location.timezone) for s in slots]
+        keys = [_slot_label(s, location.timezone, seats=False) for s in slots]  # places left change
     key = f"dlg_slot_{type_id}_{provider_id}_{chosen_day.isoformat()}"
-    labels = [_slot_label(s, location.timezone) for s in slots]
     chosen = st.session_state.pop("dlg_chosen_slot", None)  # (picker key, label) picked on the last run
-    if chosen and chosen[0] == key and chosen[1] not in {_slot_label(s, location.timezone, seats=False) for s in slots}:
+    if chosen and chosen[0] == key and chosen[1] not in keys:
         st.warning(f"{chosen[1]} was just taken by another booking: pick another time.")
     index = st.selectbox(
         f"Time ({len(slots)} free)", range(len(slots)), index=None, placeholder="Pick a time",
@@ -137,8 +148,24 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
     )  # fmt: skip
     if index is None:
         return None
-    st.session_state["dlg_chosen_slot"] = (key, _slot_label(slots[index], location.timezone, seats=False))
+    st.session_state["dlg_chosen_slot"] = (key, keys[index])
     return slots[index]
+
+
+def _by_time(slots: list, tz: str) -> tuple[list, list[str]]:
+    """One option per start time, for the booking service to route: (slots without provider, labels)."""
+    grouped: dict = {}
+    for slot in slots:
+        grouped.setdefault(slot.start, []).append(slot)
+    out, labels = [], []
+    for group in grouped.values():
+        first = group[0]
+        names = sorted({s.provider_name for s in group})
+        who = ", ".join(names) if len(names) <= 3 else f"{len(names)} providers"
+        start, end = to_local(first.start, tz), to_local(first.end, tz)
+        labels.append(f"{start:%H:%M}–{end:%H:%M} · " + (f"any of {who}" if len(names) > 1 else who))
+        out.append(replace(first, provider_id=None, provider_name="", room_id=None, room_name=None))
+    return out, labels
 
 
 def _set_dialog_day(day: date) -> None:
@@ -264,7 +291,7 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
         st.info("There are no appointment types yet: a manager adds them under settings.")
         return
     customer_id, new_customer = _customer_picker(actor, state)
-    slot = slot_picker(actor, location, type_id=type_id, default_provider=None, day=day)
+    slot = slot_picker(actor, location, type_id=type_id, default_provider=None, day=day, route=True)
     answers = {}
     for field in by_id[type_id].intake_fields:
         label = field.get("label") or field["name"]
@@ -286,11 +313,18 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
                 actor, type_id=type_id, location_id=location.id, customer_id=customer_id, start=slot.start,
                 provider_id=slot.provider_id, room_id=slot.room_id, intake=intake or None,
             ),
-            f"Booked {by_id[type_id].name} at {_slot_label(slot, location.timezone, with_day=True)}.",
+            lambda result: _booked(by_id[type_id].name, result, location.timezone),
             DIALOG_ERROR,
         ):  # fmt: skip
             _finish()
     _dialog_error()
+
+
+def _booked(type_name: str, result, tz: str) -> str:
+    appt = result.appointment
+    start = to_local(appt.start_at, tz)
+    why = f" ({result.routing_reason})" if result.routing_reason else ""
+    return f"Booked {type_name} on {day_label(start.date())} at {start:%H:%M}{why}."
 
 
 def show_open_dialog(actor: Actor, location: LocationView, day: date) -> None:

@@ -325,10 +325,12 @@ def test_book_a_new_customer_through_the_dialog(w):
     at.text_input(key="dlg_new_name").input("Grace Hopper")
     at.text_input(key="dlg_new_email").input("grace@navy.test")
     at.text_input(key="dlg_new_phone").input("+1 555 010 2030").run()
-    _pick_slot(at, "11:00–11:30")
+    _pick_slot(at, "11:00–11:30 · any of Dr. Kim, Dr. Rao")  # any provider: one option per time
     at.text_input(key="dlg_intake_reason").input("First visit").run()
     _click(at, "dlg_book_confirm")
     assert not _errors(at), _errors(at)
+    toast = _toasts(at)[0]
+    assert toast.startswith("Booked Consultation on") and "at 11:00 (Dr." in toast  # with the routing reason
     with read_session() as s:
         grace = s.scalars(select(Customer).where(Customer.name == "Grace Hopper")).one()
         appt = s.scalars(select(Appointment).where(Appointment.customer_id == grace.id)).one()
