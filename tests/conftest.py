@@ -24,6 +24,10 @@ REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 REQUIRE_CHROMIUM = os.environ.get("REQUIRE_CHROMIUM") == "1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
+# The app refuses to start without a real cookie key outside demo mode; tests use their own.
+os.environ.setdefault("AUTH_COOKIE_KEY", "tests-only-cookie-key-0123456789abcdefghijklmnop")
+os.environ.setdefault("DEMO_MODE", "0")
+
 
 @dataclass
 class TestDB:
