@@ -298,8 +298,17 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
         answers[field["name"]] = st.text_input(
             label + (" *" if field.get("required") else ""), key=f"dlg_intake_{field['name']}"
         )
-    ready = slot is not None and (customer_id is not None or new_customer is not None)
-    if st.button("Book", type="primary", key="dlg_book_confirm", disabled=not ready):
+    missing = [
+        what
+        for what, ok in (
+            ("a customer", customer_id or (new_customer and new_customer["name"].strip())),
+            ("a time", slot),
+        )
+        if not ok
+    ]
+    if missing:
+        st.caption(f"Pick {' and '.join(missing)} to book.")
+    if st.button("Book", type="primary", key="dlg_book_confirm", disabled=bool(missing)):
         if new_customer is not None:
             created = []
             if attempt(lambda: created.append(customers.create_customer(actor, location_id=location.id, **new_customer)),
