@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import update
 
 from core import auth, users
@@ -164,6 +165,14 @@ def test_sign_out_clears_the_cookie(app_server, page):
     _heading(page, "Sign in").wait_for()
 
 
+def _deactivate_button(page):
+    """The one "Deactivate…" button, once the rerun that the user picker started has replaced
+    the previous render (until then Streamlit briefly shows both)."""
+    button = page.get_by_role("button", name="Deactivate…")
+    expect(button).to_have_count(1)
+    return button
+
+
 def test_admin_pages_in_the_browser(app_server, page):
     """The users page: add a user, a clear error, deactivate behind a confirmation; the audit
     log shows it all and offers the CSV."""
@@ -187,14 +196,14 @@ def test_admin_pages_in_the_browser(app_server, page):
     page.get_by_role("combobox", name="User").first.click()
     page.get_by_role("option", name="Frontdesk (frontdesk)").click()
     wait_for_app(page)
-    page.get_by_role("button", name="Deactivate…").click()
+    _deactivate_button(page).click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("They lose access on their next click").wait_for()
     screenshot(page, "users-confirm-deactivate")
     dialog.get_by_role("button", name="Cancel").click()
     wait_for_app(page)
     assert page.get_by_text("Frontdesk is deactivated.").count() == 0
-    page.get_by_role("button", name="Deactivate…").click()
+    _deactivate_button(page).click()
     page.get_by_role("dialog").get_by_role("button", name="Deactivate", exact=True).click()
     page.get_by_text("Frontdesk is deactivated.").wait_for()
     screenshot(page, "users-after-deactivate")
