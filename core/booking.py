@@ -306,7 +306,7 @@ def book(
     *,
     type_id: int,
     location_id: int,
-    customer_id: int,
+    customer_id: int | None = None,
     start: datetime,
     provider_id: int | None = None,
     room_id: int | None = None,
@@ -314,10 +314,15 @@ def book(
     source: str = "front_desk",
     notes: str | None = None,
     now: datetime | None = None,
+    new_customer: dict | None = None,
 ) -> BookingResult:
     """Book an appointment. Without a provider, routing picks one and says why; without a
     room, the first free room of the type's kind is taken. Missing required intake answers do
-    not stop the booking: the appointment is marked intake incomplete."""
+    not stop the booking: the appointment is marked intake incomplete. `new_customer`
+    ({name, email, phone}) instead of `customer_id` adds the customer in the same transaction,
+    so a refused booking leaves no customer behind."""
+    if (customer_id is None) == (new_customer is None):
+        raise ValidationError("Choose an existing customer or enter a new one (not both).")
     now = _now(now)
     start = require_aware(start)
     if not source or len(source) > SOURCE_MAX:
@@ -327,12 +332,17 @@ def book(
     def run() -> BookingResult:
         with unit_of_work() as session:
             access.require(actor, A.APPOINTMENT_BOOK, location_id, provider_id=provider_id, entity="appointment")
+            who = customer_id
+            if new_customer is not None:
+                from core.customers import add_customer_in
+
+                who = add_customer_in(session, actor, location_id=location_id, **new_customer).id
             appt, reason, room_reason = book_in(
                 session,
                 actor,
                 type_id=type_id,
                 location_id=location_id,
-                customer_id=customer_id,
+                customer_id=who,
                 start=start,
                 now=now,
                 attempt=attempt,

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from core import access, audit
 from core.access import A, Actor
@@ -132,37 +133,45 @@ def create_customer(
 ) -> Customer:
     """A new customer whose home is `location_id`. An email already on file is refused, so the
     desk picks the existing customer instead of creating a twin."""
-    name, email, phone = validate(name, email, phone)
     with unit_of_work() as session:
-        access.require(actor, A.CUSTOMER_MANAGE, location_id, entity="customer")
-        location = session.get(Location, location_id)
-        if location is None or not location.active:
-            raise NotFound(f"There is no active location with id {location_id}.")
-        if email is not None:
-            twin = session.execute(
-                select(Customer.id, Customer.name).where(func.lower(Customer.email) == email.lower()).limit(1)
-            ).one_or_none()
-            if twin is not None:
-                visible = session.scalar(select(Customer.id).where(Customer.id == twin.id, scope_clause(actor)))
-                who = twin.name if visible else "another customer"
-                raise ConflictError(f"{email} already belongs to {who}: search for them instead of adding them again.")
-        customer = Customer(name=name, email=email, phone=phone, home_location_id=location_id)
-        session.add(customer)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "customer.create",
-            entity="customer",
-            entity_id=customer.id,
-            location_id=location_id,
-            after={
-                "name": name,
-                "email": access.mask_email(email),
-                "phone": access.mask_phone(phone),
-                "home_location_id": location_id,
-            },
-        )
+        return add_customer_in(session, actor, name=name, email=email, phone=phone, location_id=location_id)
+
+
+def add_customer_in(
+    session: Session, actor: Actor, *, name: str, email: str | None = None, phone: str | None = None, location_id: int
+) -> Customer:
+    """`create_customer` inside the caller's transaction (e.g. a booking for a new customer,
+    so a refused booking leaves no customer behind)."""
+    name, email, phone = validate(name, email, phone)
+    access.require(actor, A.CUSTOMER_MANAGE, location_id, entity="customer")
+    location = session.get(Location, location_id)
+    if location is None or not location.active:
+        raise NotFound(f"There is no active location with id {location_id}.")
+    if email is not None:
+        twin = session.execute(
+            select(Customer.id, Customer.name).where(func.lower(Customer.email) == email.lower()).limit(1)
+        ).one_or_none()
+        if twin is not None:
+            visible = session.scalar(select(Customer.id).where(Customer.id == twin.id, scope_clause(actor)))
+            who = twin.name if visible else "another customer"
+            raise ConflictError(f"{email} already belongs to {who}: search for them instead of adding them again.")
+    customer = Customer(name=name, email=email, phone=phone, home_location_id=location_id)
+    session.add(customer)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "customer.create",
+        entity="customer",
+        entity_id=customer.id,
+        location_id=location_id,
+        after={
+            "name": name,
+            "email": access.mask_email(email),
+            "phone": access.mask_phone(phone),
+            "home_location_id": location_id,
+        },
+    )
     return customer
 
 

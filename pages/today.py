@@ -16,7 +16,7 @@ from core.access import A, Actor, can
 from core.errors import DomainError
 from core.schedule import STATUS_LABELS, DaySchedule, LocationView, day_label
 from core.tz import to_local
-from pages import today_dialogs as dlg
+from pages import today_dialogs, today_panels, today_state
 from pages.ui import current_actor, require_page
 
 REFRESH_SECONDS = float(os.environ.get("TODAY_REFRESH_SECONDS", "30"))  # browser tests shorten it
@@ -46,7 +46,7 @@ def _shift_day(days: int | None) -> None:
 
 def resolve_location_and_day(actor: Actor) -> tuple[dict[int, LocationView], LocationView, date]:
     """The location and day to show: as picked, else from the URL, else the actor's own today."""
-    locations = {loc.id: loc for loc in _locations(actor, dlg.scope_key(actor))}
+    locations = {loc.id: loc for loc in _locations(actor, today_state.scope_key(actor))}
     if not locations:
         st.info("You have no locations yet: ask an admin to add you to one.")
         st.stop()
@@ -84,7 +84,7 @@ def controls(actor: Actor, locations: dict[int, LocationView], location: Locatio
     cols[5].segmented_control("Timeline by", ["Provider", "Room"], key="today_by", default="Provider")
     if can(actor, A.APPOINTMENT_BOOK, location.id) and cols[6].button("Book", icon=":material/add:", type="primary",
                                                                        key="today_book", width="stretch"):  # fmt: skip
-        dlg.open_dialog("book")
+        today_state.open_dialog("book")
 
 
 def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
@@ -154,16 +154,16 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
         st.markdown(f"**{row.customer_name}** {contact} — **{row.status_label}**{flags}")
         if row.notes:
             st.caption(f"Notes: {row.notes}")
-        actions = dlg.row_actions(actor, row, now)
+        actions = today_state.row_actions(actor, row, now)
         for col, (action, label) in zip(st.columns(max(len(actions), 5)), actions, strict=False):
             key = f"act_{action.split('.')[-1]}_{row.appointment_id}"
             if action in QUICK_ACTIONS:
                 service, done = QUICK_ACTIONS[action]
-                col.button(label, key=key, width="stretch", on_click=dlg.attempt,
+                col.button(label, key=key, width="stretch", on_click=today_state.attempt,
                            type="primary" if action == A.APPOINTMENT_CHECK_IN else "secondary",
                            args=(lambda s=service: s(actor, row.appointment_id), f"{row.customer_name} {done}."))  # fmt: skip
             elif col.button(label, key=key, width="stretch"):
-                dlg.open_dialog(DIALOG_ACTIONS[action], appointment_id=row.appointment_id)
+                today_state.open_dialog(DIALOG_ACTIONS[action], appointment_id=row.appointment_id)
     frame = schedule.schedule_frame(day_schedule, include_cancelled=show_cancelled)
     st.session_state["today_table_ids"] = list(frame.index)
     widths = {"Time": 100, "Room": 90, "Status": 95, "Intake": 70, "Flags": 150}
@@ -177,7 +177,7 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
     actor = current_actor()  # re-read on every refresh: a revoked role stops the refreshes
     if actor is None or not can(actor, A.APPOINTMENT_VIEW, location.id):
         st.rerun(scope="app")
-    dlg.show_messages()
+    today_state.show_messages()
     now = datetime.now(UTC)
     try:
         day_schedule = schedule.day_schedule(actor, location.id, day, now=now)
@@ -189,11 +189,11 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
         whose = "You have no" if schedule.is_provider_view(actor) else "No"
         st.info(f"{whose} appointments at {location.name} on {day_label(day)}.", icon=":material/event_available:")
         if can(actor, A.APPOINTMENT_BOOK, location.id) and st.button("Book one", key="today_book_empty"):
-            dlg.open_dialog("book")
+            today_state.open_dialog("book")
     else:
         timeline(day_schedule, by, now)
         appointment_panel(actor, day_schedule, show_cancelled, now)
-    dlg.waitlist_panel(actor, location, day)
+    today_panels.waitlist_panel(actor, location, day)
 
 
 actor = require_page(A.APPOINTMENT_VIEW)
@@ -201,7 +201,7 @@ locations, location, day = resolve_location_and_day(actor)
 title = "My day" if schedule.is_provider_view(actor) else location.name
 st.title(f"{title} · {day_label(day)}" + (" (today)" if day == schedule.default_day(location) else ""))
 controls(actor, locations, location)
-dlg.show_open_dialog(actor, location, day)
+today_dialogs.show_open_dialog(actor, location, day)
 show_cancelled = st.toggle("Show cancelled", key="today_show_cancelled")
 live_schedule(location, day, (st.session_state.get("today_by") or "Provider").lower(), show_cancelled)
-dlg.customer_search_panel(actor, location)
+today_panels.customer_search_panel(actor, location)

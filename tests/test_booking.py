@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from core import availability, booking
 from core.db import unit_of_work
 from core.errors import ConflictError, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from core.models import Appointment, AppointmentHistory, AppointmentType, AuditLog, BusyBlock, TimeOff
+from core.models import Appointment, AppointmentHistory, AppointmentType, AuditLog, BusyBlock, Customer, TimeOff
 from tests.factories import world
 
 NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
@@ -130,6 +130,32 @@ def test_a_clash_is_refused_with_the_conflict_named_and_nothing_written(db):
     assert str(err.value) == "Dr. Rao is already booked 10:00-10:30 at Downtown"
     assert count_appointments() == 1
     assert len(audit_rows()) == before
+
+
+def test_a_new_customer_is_added_with_the_booking_and_not_without_it(db):
+    w = world()
+    book(w, at(10))
+    grace = {"name": "Grace Hopper", "email": "grace@example.test", "phone": "+1 555 0199"}
+    with pytest.raises(ConflictError):
+        booking.book(
+            w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations["downtown"].id,
+            provider_id=w.providers["rao"].id, start=at(10), now=NOW, new_customer=grace,
+        )  # fmt: skip
+    with unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(Customer).where(Customer.name == "Grace Hopper")) == 0
+    result = booking.book(
+        w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations["downtown"].id,
+        provider_id=w.providers["rao"].id, start=at(11), now=NOW, new_customer=grace,
+    )  # fmt: skip
+    assert result.appointment.customer.name == "Grace Hopper"
+    assert result.appointment.customer.home_location_id == w.locations["downtown"].id
+    assert [r.action for r in audit_rows()][-2:] == ["customer.create", "appointment.book"]
+
+
+def test_booking_needs_exactly_one_of_customer_and_new_customer(db):
+    w = world()
+    with pytest.raises(ValidationError, match="existing customer or enter a new one"):
+        book(w, at(10), new_customer={"name": "Twice"})
 
 
 def test_a_room_clash_names_the_room(db):

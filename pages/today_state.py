@@ -1,0 +1,118 @@
+"""State and helpers shared by today's schedule and its dialogs and panels: the open dialog,
+messages, cached pick lists, and which actions a row offers. Every button is one core service
+call; a refused action shows its sentence and changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import streamlit as st
+
+from core import schedule
+from core.access import A, Actor, can_act_on_appointment
+from core.errors import DomainError
+from core.schedule import day_label
+from core.tz import to_local
+
+log = logging.getLogger(__name__)
+
+DIALOG = "today_dialog"  # {"kind": ..., "appointment_id": ..., ...} while a dialog is open
+TOAST = "today_toast"
+FLASH = "today_flash"
+DIALOG_ERROR = "today_dialog_error"
+ANY = 0  # "any provider" in provider pickers
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def providers_at(_actor: Actor, scope: tuple, location_id: int) -> list[tuple[int, str]]:
+    return schedule.location_providers(_actor, location_id)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def types_for(_actor: Actor, scope: tuple) -> list[schedule.TypeView]:
+    return schedule.appointment_types(_actor)
+
+
+def scope_key(actor: Actor) -> tuple:
+    """What cached lists depend on: the actor's role and scope, never only their id."""
+    return (actor.role, tuple(sorted(actor.location_ids or ())), actor.all_locations, actor.provider_id)
+
+
+def attempt(
+    action: Callable[[], object], success: str | Callable[[object], str] | None, error_key: str = FLASH
+) -> bool:
+    """Run one service call: a toast on success (`success` may build it from the result), the
+    refusal's own sentence (under `error_key`) on failure. The service runs in one transaction,
+    so a refusal leaves nothing half-done."""
+    try:
+        result = action()
+    except DomainError as exc:
+        st.session_state[error_key] = str(exc)
+        return False
+    except Exception:  # noqa: BLE001 - the desk gets a sentence, the log gets the traceback
+        log.exception("today: action failed")
+        st.session_state[error_key] = "Something went wrong and nothing was changed. Try again, or reload the page."
+        return False
+    st.session_state.pop(error_key, None)
+    if success:
+        st.session_state[TOAST] = success(result) if callable(success) else success
+    return True
+
+
+def show_messages() -> None:
+    """The pending toast, and the last refusal on the page (kept until the next action)."""
+    if toast := st.session_state.pop(TOAST, None):
+        st.toast(toast, icon=":material/check_circle:")
+    if flash := st.session_state.get(FLASH):
+        st.error(flash, icon=":material/error:")
+
+
+def _dialog_error() -> None:
+    if error := st.session_state.get(DIALOG_ERROR):
+        st.error(error, icon=":material/error:")
+
+
+def open_dialog(kind: str, **details) -> None:
+    st.session_state.pop(DIALOG_ERROR, None)
+    st.session_state[DIALOG] = {"kind": kind, **details}
+    st.rerun(scope="app")  # dialogs live outside the refreshing fragment
+
+
+def close_dialog() -> None:
+    for key in [DIALOG, DIALOG_ERROR, *(k for k in st.session_state if str(k).startswith("dlg_"))]:
+        st.session_state.pop(key, None)
+
+
+def _finish() -> None:
+    close_dialog()
+    st.rerun(scope="app")
+
+
+def _slot_label(slot, tz: str, *, with_day: bool = False, seats: bool = True) -> str:
+    start, end = to_local(slot.start, tz), to_local(slot.end, tz)
+    room = f" · {slot.room_name}" if slot.room_name else ""
+    seats = f" · {slot.seats_left} places left" if seats and slot.seats_left > 1 else ""
+    day = f"{day_label(start.date())} " if with_day else ""
+    return f"{day}{start:%H:%M}–{end:%H:%M} · {slot.provider_name}{room}{seats}"
+
+
+def row_actions(actor: Actor, row: schedule.ScheduleRow, now: datetime) -> list[tuple[str, str]]:
+    """(action, button label) the actor may take on this appointment now, in the order shown;
+    the service checks again."""
+    status, waiting = row.status, row.status in ("booked", "confirmed")
+    candidates = [
+        (A.APPOINTMENT_CONFIRM, "Confirm", status == "booked" and now < row.start),
+        (A.APPOINTMENT_CHECK_IN, "Check in", waiting),
+        (A.APPOINTMENT_COMPLETE, "Complete", status == "checked_in"),
+        (A.APPOINTMENT_NO_SHOW, "No-show", waiting and now >= row.start),
+        (A.APPOINTMENT_RESCHEDULE, "Reschedule…", waiting and now < row.start),
+        (A.APPOINTMENT_CANCEL, "Cancel…", row.is_open),
+        (A.APPOINTMENT_NOTE, "Notes…", True),
+    ]
+    return [
+        (action, label)
+        for action, label, fits in candidates
+        if fits and can_act_on_appointment(actor, action, row.location_id, row.provider_id)
+    ]
