@@ -35,9 +35,18 @@ allowed = ui.allowed_pages(actor)
 if allowed:
     ui.sidebar_identity(actor)
     sections: dict[str, list[st.Page]] = {}
-    for spec in allowed:
-        page = st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+    pages = [st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path) for spec in allowed]
+    for spec, page in zip(allowed, pages, strict=True):
         sections.setdefault(spec.section, []).append(page)
+
+    # Streamlit serves its default page at "/" only, so a bookmark of the first page's own URL
+    # (/today) would say "Page not found". A hidden default that forwards keeps every page's
+    # URL real.
+    def forward() -> None:
+        st.switch_page(pages[0], query_params=st.query_params.to_dict())
+
+    home = st.Page(forward, title="Home", url_path="home", default=True, visibility="hidden")
+    sections[allowed[0].section].insert(0, home)
     st.navigation(sections).run()
 else:
     # Signed out, or signed in without a role: one view, drawn at every page's URL, so that a

@@ -216,3 +216,16 @@ def test_admin_pages_in_the_browser(app_server, page):
         page.get_by_role("button", name="Download CSV").click()
     text = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115 - a temp file Playwright owns
     assert "user.create" in text and "user.deactivate" in text
+
+
+def test_a_bookmark_of_the_first_page_opens_it_without_a_not_found_notice(app_server, page):
+    """Streamlit serves its default page only at "/"; the app's hidden home page forwards, so
+    /today (the front desk's first page) is a real URL and "/" lands on it too."""
+    _bookmark_with_cookie(app_server, page, "frontdesk")
+    _first_session(page, app_server)
+    assert page.url.endswith("/today")
+    for _ in range(2):
+        _open(page, f"{app_server.url}/today")
+        page.get_by_text("Signed in as Frontdesk").wait_for()
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        assert page.url.endswith("/today")
