@@ -764,7 +764,8 @@ def route(engine: Engine, fits: list[Fit], *, now: datetime) -> tuple[Fit, str]:
 # -- public read services --------------------------------------------------------------------
 
 
-def _now(now: datetime | None) -> datetime:
+def resolve_now(now: datetime | None) -> datetime:
+    """The clock services use: `now` when a caller (a test, a replay) pins it, else the real one."""
     return require_aware(now, "`now`") if now is not None else datetime.now(UTC)
 
 
@@ -783,7 +784,7 @@ def find_slots(
 ) -> list[Slot]:
     """Free slots for a type at a location on local dates date_from..date_to, sorted by start
     then provider. `exclude_appointment_id` ignores that appointment's own hold (reschedule)."""
-    now = _now(now)
+    now = resolve_now(now)
     access.require(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
     if date_to < date_from:
         raise ValidationError(f"The end date {fmt_day(date_to)} is before the start date {fmt_day(date_from)}.")
@@ -806,7 +807,7 @@ def choose_provider(
     now: datetime | None = None,
 ) -> Routing:
     """Which provider would take a booking at `start` (no provider chosen), and why."""
-    now = _now(now)
+    now = resolve_now(now)
     start = require_aware(start)
     access.require(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
     with read_session() as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import access, audit
 from core.access import A, Actor
-from core.availability import Engine, Fit, describe_appointment, fmt_day, pick, require_aware
+from core.availability import Engine, Fit, describe_appointment, fmt_day, pick, require_aware, resolve_now
 from core.db import constraint_name, read_session, unit_of_work
 from core.errors import ConflictError, InvalidTransition, NotFound, ValidationError
 from core.models import (
@@ -81,10 +81,6 @@ class _Attempt:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _now(now: datetime | None) -> datetime:
-    return require_aware(now, "`now`") if now is not None else datetime.now(UTC)
 
 
 def _manual(actor: Actor | None) -> bool:
@@ -323,7 +319,7 @@ def book(
     so a refused booking leaves no customer behind."""
     if (customer_id is None) == (new_customer is None):
         raise ValidationError("Choose an existing customer or enter a new one (not both).")
-    now = _now(now)
+    now = resolve_now(now)
     start = require_aware(start)
     if not source or len(source) > SOURCE_MAX:
         raise ValidationError(f"The booking source must be 1 to {SOURCE_MAX} characters (e.g. 'front_desk').")
@@ -372,7 +368,7 @@ def _change_status(
     now: datetime | None,
     check: Callable[[Appointment, datetime], None] | None = None,
 ) -> Appointment:
-    now = _now(now)
+    now = resolve_now(now)
     with unit_of_work() as session:
         appt = _get(session, appointment_id)
         access.require(
@@ -481,7 +477,7 @@ def _not_cancellable(appt: Appointment) -> str:
 
 def cancel_preview(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> CancelPreview:
     """Whether cancelling now would be late, with a sentence for the confirmation dialog."""
-    now = _now(now)
+    now = resolve_now(now)
     with read_session() as session:
         appt = _get(session, appointment_id)
         access.require(
@@ -512,7 +508,7 @@ def cancel(actor: Actor | None, appointment_id: int, *, reason: str, now: dateti
     future slot is offered to matching waitlist entries in the same transaction."""
     from core import waitlist
 
-    now = _now(now)
+    now = resolve_now(now)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Give a reason for the cancellation.")
@@ -579,7 +575,7 @@ def reschedule(
     Refused inside the type's reschedule notice. The old slot is offered to the waitlist."""
     from core import waitlist
 
-    now = _now(now)
+    now = resolve_now(now)
     new_start = require_aware(new_start, "The new start time")
     attempt = _Attempt(appointment_id=appointment_id)
 
@@ -657,7 +653,7 @@ def reschedule(
 
 def add_note(actor: Actor | None, appointment_id: int, *, note: str, now: datetime | None = None) -> Appointment:
     """Append a note to the appointment (providers: their own appointments only)."""
-    now = _now(now)
+    now = resolve_now(now)
     note = (note or "").strip()
     if not note:
         raise ValidationError("The note is empty.")

@@ -6,14 +6,14 @@ withdraws the others for the same time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import access, audit
 from core.access import A, Actor
-from core.availability import DomainProblem, Engine, fmt_day, require_aware
+from core.availability import DomainProblem, Engine, fmt_day, resolve_now
 from core.booking import BookingResult, _Attempt, _loaded, _run, book_in
 from core.db import read_session, unit_of_work
 from core.errors import ConflictError, DomainError, InvalidTransition, NotFound, ValidationError
@@ -48,10 +48,6 @@ class OfferView:
     location_id: int | None = None
 
 
-def _now(now: datetime | None) -> datetime:
-    return require_aware(now, "`now`") if now is not None else datetime.now(UTC)
-
-
 def _entry_dict(entry: WaitlistEntry) -> dict:
     return audit.jsonable(
         {
@@ -77,7 +73,7 @@ def add_entry(
     notes: str | None = None,
     now: datetime | None = None,
 ) -> WaitlistEntry:
-    now = _now(now)
+    now = resolve_now(now)
     with unit_of_work() as session:
         access.require(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_entry")
         if latest_date < earliest_date:
@@ -148,7 +144,7 @@ def open_offers(
     actor: Actor | None, *, location_id: int, day: date | None = None, now: datetime | None = None
 ) -> list[OfferView]:
     """Open offers at a location whose start is still ahead (on one local day if given)."""
-    now = _now(now)
+    now = resolve_now(now)
     access.require(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_offer")
     with read_session() as session:
         location = session.get(Location, location_id)
@@ -190,7 +186,7 @@ def open_offers(
 def book_offer(actor: Actor | None, offer_id: int, *, now: datetime | None = None) -> BookingResult:
     """Book the offered slot for the waiting customer; withdraw the other offers for that time.
     When the slot is gone meanwhile, the offer is withdrawn and a ConflictError says why."""
-    now = _now(now)
+    now = resolve_now(now)
     attempt = _Attempt()
 
     def run() -> BookingResult:
