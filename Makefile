@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+HOST ?= 127.0.0.1
 
 .PHONY: run test lint format bench clean-db
 
@@ -16,7 +17,7 @@ $(STAMP): requirements.txt
 ## run: the app on the embedded SQLite database, seeded with demo data when empty
 run: $(STAMP)
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python -m core seed-demo --if-empty
-	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/streamlit run app.py --server.port $(PORT)
+	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(HOST)
 
 ## test: every test (PostgreSQL and Chromium tests skip with a reason when absent)
 test: $(STAMP)
