@@ -4,16 +4,17 @@ expiry, deactivation cutting an open session, sign-out. Screenshots go to test-a
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from core import auth, users
 from core.access import SYSTEM
 from core.db import unit_of_work, utcnow
-from core.models import User
+from core.models import AuditLog, User
 from tests.e2e.conftest import screenshot, sign_in, wait_for_app
 from tests.factories import PASSWORD, world
 
@@ -108,16 +109,37 @@ def test_a_bookmark_opens_in_the_first_session_of_a_fresh_server(app_server, pag
     screenshot(page, f"first-session-bookmark-{url_path}")
 
 
+def _sign_in_attempts(app_server) -> int:
+    def count() -> int:
+        with unit_of_work() as s:
+            return s.scalar(
+                select(func.count()).select_from(AuditLog).where(AuditLog.action.in_(("auth.sign_in", "auth.lock")))
+            )
+
+    return app_server.seed(count)
+
+
+def _attempt(app_server, page, password: str, answer: str) -> None:
+    """One sign-in attempt, waited for until the server has recorded it and the page shows its
+    answer (the previous attempt's message can still be on screen while this one runs)."""
+    before = _sign_in_attempts(app_server)
+    sign_in(page, None, "frontdesk", password, expect_success=False)
+    done = threading.Event()
+    for _ in range(200):
+        if _sign_in_attempts(app_server) > before or done.wait(0.05):
+            break
+    assert _sign_in_attempts(app_server) == before + 1
+    wait_for_app(page)
+    page.get_by_text(answer).wait_for()
+
+
 def test_five_failures_lock_the_account_until_the_lock_runs_out(app_server, page):
     w = app_server.seed(world)
     _first_session(page, app_server)
     for _ in range(4):
-        sign_in(page, None, "frontdesk", "wrong-password", expect_success=False)
-        page.get_by_text("Unknown username or wrong password.").wait_for()
-    sign_in(page, None, "frontdesk", "wrong-password", expect_success=False)
-    page.get_by_text("this account is locked until").wait_for()
-    sign_in(page, None, "frontdesk", PASSWORD, expect_success=False)
-    page.get_by_text("this account is locked until").wait_for()
+        _attempt(app_server, page, "wrong-password", "Unknown username or wrong password.")
+    _attempt(app_server, page, "wrong-password", "this account is locked until")
+    _attempt(app_server, page, PASSWORD, "this account is locked until")
     assert not _has_cookie(page)
     screenshot(page, "sign-in-locked")
 
