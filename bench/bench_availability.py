@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from bench.common import BENCH_DB, report, timed, use_bench_db
+from bench.common import open_bench_db, report, timed
 from core import availability, booking
 from core.access import SYSTEM
 from core.db import read_session, unit_of_work
@@ -72,10 +72,8 @@ def _eligible(session) -> tuple[AppointmentType | None, list[tuple[int, str, int
 
 
 def main() -> None:
-    if not BENCH_DB.exists():
-        print(f"   no benchmark database at {BENCH_DB}: run `make bench` (it seeds the database first)")
+    if not open_bench_db():
         return
-    use_bench_db()
     with read_session() as s:
         atype, locations = _eligible(s)
         if atype is None:

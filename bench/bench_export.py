@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bench.common import BENCH_DB, use_bench_db
+from bench.common import open_bench_db
 from core import export
 from core.access import SYSTEM
 from core.db import read_session
@@ -23,10 +23,8 @@ def _export(date_from, date_to) -> tuple[int, float]:
 
 
 def main() -> None:
-    if not BENCH_DB.exists():
-        print(f"   no benchmark database at {BENCH_DB}: run `make bench` (it seeds the database first)")
+    if not open_bench_db():
         return
-    use_bench_db()
     with read_session() as s:
         # The demo's "now" is four weeks before its last appointment.
         today = (s.scalar(select(func.max(Appointment.start_at))) - timedelta(days=28)).date()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.common import BENCH_DB, report, timed, use_bench_db
+from bench.common import open_bench_db, report, timed
 from core import schedule
 from core.access import actor_for
 from core.db import read_session, unit_of_work
@@ -113,10 +113,8 @@ def _desk_user(session, location_id: int) -> User:
 
 
 def main() -> None:
-    if not BENCH_DB.exists():
-        print(f"   no benchmark database at {BENCH_DB}: run `make bench` (it seeds the database first)")
+    if not open_bench_db():
         return
-    use_bench_db()
     with read_session() as s:
         location_id, day = _busiest_day(s)
         appointments = s.scalar(select(func.count()).select_from(Appointment))

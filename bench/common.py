@@ -24,6 +24,16 @@ def use_bench_db() -> str:
     return url
 
 
+def open_bench_db() -> bool:
+    """Point the settings at the benchmark database; False (with a line saying why) when
+    bench_seed has not built it yet."""
+    if not BENCH_DB.exists():
+        print(f"   no benchmark database at {BENCH_DB}: run `make bench` (it seeds the database first)")
+        return False
+    use_bench_db()
+    return True
+
+
 def timed(fn: Callable[[], object], repeat: int = 20, warmup: int = 2) -> dict[str, float]:
     """Run fn; return median / p90 / min in milliseconds."""
     for _ in range(warmup):
