@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 8501
 HOST ?= 127.0.0.1
 
@@ -14,25 +15,30 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 ## run: the app on the embedded SQLite database, seeded with demo data when empty
 run: $(STAMP)
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python -m core seed-demo --if-empty
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(HOST)
 
 ## test: every test (PostgreSQL and Chromium tests skip with a reason when absent)
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 ## bench: the benchmark figures
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 clean-db:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import auth, migrate
-from core.config import get_settings
-from core.db import check_connection, get_engine
-from core.errors import DomainError
+from core.base import migrate
+from core.base.config import get_settings
+from core.base.db import check_connection, get_engine
+from core.base.errors import DomainError
+from core.security import auth
 from pages import ui
 
 st.set_page_config(page_title="Appointment operations", page_icon=":material/event_available:", layout="wide")

@@ -18,10 +18,8 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 
 from bench.common import open_bench_db, report, timed
-from core import availability, booking
-from core.access import SYSTEM
-from core.db import read_session, unit_of_work
-from core.models import (
+from core.base.db import read_session, unit_of_work
+from core.base.models import (
     Appointment,
     AppointmentType,
     Customer,
@@ -32,7 +30,9 @@ from core.models import (
     WorkingHours,
     provider_locations,
 )
-from core.tz import local_to_utc, today_in
+from core.base.tz import local_to_utc, today_in
+from core.scheduling import availability, booking
+from core.security.access import SYSTEM
 
 TARGET_PROVIDERS = 50
 BOOKINGS = 20

@@ -9,10 +9,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bench.common import open_bench_db
-from core import export
-from core.access import SYSTEM
-from core.db import read_session
-from core.models import Appointment
+from core.base.db import read_session
+from core.base.models import Appointment
+from core.reports import export
+from core.security.access import SYSTEM
 
 
 def _export(date_from, date_to) -> tuple[int, float]:

@@ -12,9 +12,10 @@ import time
 from sqlalchemy import func, select
 
 from bench.common import BENCH_APPOINTMENTS, BENCH_DB, use_bench_db
-from core import demo, migrate
-from core.db import dispose_engines, get_engine
-from core.models import Appointment
+from core import demo
+from core.base import migrate
+from core.base.db import dispose_engines, get_engine
+from core.base.models import Appointment
 
 
 def _existing_count() -> int | None:

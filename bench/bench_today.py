@@ -17,11 +17,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.common import open_bench_db, report, timed
-from core import schedule
-from core.access import actor_for
-from core.db import read_session, unit_of_work
-from core.models import Appointment, AppointmentType, Customer, Location, Provider, Role, User
-from core.tz import local_day_bounds, local_to_utc
+from core.base.db import read_session, unit_of_work
+from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Role, User
+from core.base.tz import local_day_bounds, local_to_utc
+from core.scheduling import schedule
+from core.security.access import actor_for
 
 TARGET = 300
 PER_PROVIDER = 30  # 20-minute appointments from 08:00 to 18:00
@@ -131,7 +131,7 @@ def main() -> None:
     print(f"   {name} ({tz}) on {day}: {rows} appointments ({added} added now), {appointments:,} in the database")
 
     query = timed(lambda: schedule.day_schedule(actor, location_id, day, now=datetime.now(UTC)), repeat=20)
-    report("schedule query (core.schedule.day_schedule)", query)
+    report("schedule query (core.scheduling.schedule.day_schedule)", query)
 
     from streamlit.testing.v1 import AppTest
 

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.config import ROOT, reset_settings
-from core.db import dispose_engines
+from core.base.config import ROOT, reset_settings
+from core.base.db import dispose_engines
 
 BENCH_DB = Path(os.environ.get("BENCH_DB", ROOT / "data" / "bench.db"))
 BENCH_APPOINTMENTS = int(os.environ.get("BENCH_APPOINTMENTS", "1000000"))

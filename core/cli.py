@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import os
 import sys
 from datetime import date
 
-from core.errors import DomainError
+from core.base.errors import DomainError
 
 
 def _date(value: str) -> date:
@@ -20,7 +21,7 @@ def _date(value: str) -> date:
 
 
 def cmd_init_db(args) -> int:
-    from core import migrate
+    from core.base import migrate
 
     migrate.upgrade()
     print(f"Database is at schema revision {migrate.current_revision()}.")
@@ -28,7 +29,8 @@ def cmd_init_db(args) -> int:
 
 
 def cmd_seed_demo(args) -> int:
-    from core import demo, migrate
+    from core import demo
+    from core.base import migrate
 
     migrate.upgrade()
     if args.if_empty and not demo.is_empty():
@@ -40,9 +42,9 @@ def cmd_seed_demo(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core import export
-    from core.access import SYSTEM
-    from core.db import read_session
+    from core.base.db import read_session
+    from core.reports import export
+    from core.security.access import SYSTEM
 
     out = (
         open(args.output, "w", newline="")  # noqa: SIM115 - closed below; stdout is not ours
@@ -76,9 +78,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_create_user(args) -> int:
-    from core import migrate, users
-    from core.access import SYSTEM
-    from core.db import unit_of_work
+    from core.base import migrate
+    from core.people import users
+    from core.security.access import SYSTEM
 
     migrate.upgrade()
     password = args.password or os.environ.get("NEW_USER_PASSWORD")
@@ -88,20 +90,22 @@ def cmd_create_user(args) -> int:
         password = getpass.getpass("Password: ")
         if password != getpass.getpass("Again: "):
             raise DomainError("The two passwords differ.")
-    with unit_of_work() as session:
-        user = users.create_user(
-            session,
-            SYSTEM,
-            username=args.username,
-            name=args.name or args.username,
-            email=args.email,
-            password=password,
-            role=args.role,
-            location_names=args.location or [],
-            all_locations=args.all_locations,
-        )
-        print(f"Created user '{user.username}' with role {user.role or 'none'}.")
+    user = users.add_user(
+        SYSTEM,
+        username=args.username,
+        name=args.name or args.username,
+        email=args.email,
+        password=password,
+        role=args.role,
+        location_names=args.location or [],
+        all_locations=args.all_locations,
+    )
+    print(f"Created user '{user.username}' with role {user.role or 'none'}.")
     return 0
+
+
+# Capabilities add their commands in a module of their own with `register(subparsers)`.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,12 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--all-locations", action="store_true")
     p.set_defaults(func=cmd_create_user)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from core.db import check_connection
+    from core.base.db import check_connection
 
     try:
         check_connection()

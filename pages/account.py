@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import users
-from core.access import ROLE_LABELS
-from core.errors import DomainError
+from core.base.errors import DomainError
+from core.people import users
+from core.security.access import ROLE_LABELS
 from pages import ui
 
 actor = ui.current_actor()

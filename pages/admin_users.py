@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import users
-from core.access import ROLE_LABELS, A
-from core.errors import DomainError
+from core.base.errors import DomainError
+from core.people import users
+from core.security.access import GLOBAL_ROLES, ROLE_LABELS, A
 from pages import ui
 
 actor = ui.require_page(A.USERS_MANAGE)
@@ -70,9 +70,7 @@ table = pd.DataFrame(
             "Name": u.name,
             "Email": u.email or "",
             "Role": role_label(u.role) if u.role else "No role",
-            "Locations": "Every location"
-            if u.all_locations or u.role in ("admin", "analyst")
-            else ", ".join(u.locations),
+            "Locations": "Every location" if u.all_locations or u.role in GLOBAL_ROLES else ", ".join(u.locations),
             "Status": status(u),
             "Last sign-in (UTC)": u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never",
         }

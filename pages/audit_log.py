@@ -8,10 +8,10 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from core import audit
-from core.access import A
-from core.db import utcnow
-from core.errors import DomainError
+from core.base.db import utcnow
+from core.base.errors import DomainError
+from core.reports import audit_log
+from core.security.access import A
 from pages import ui
 
 actor = ui.require_page(A.AUDIT_VIEW)
@@ -21,7 +21,7 @@ st.caption(
     "Entries cannot be edited or deleted: the database refuses it."
 )
 
-options = audit.filter_options(actor)
+options = audit_log.filter_options(actor)
 ANY = None
 
 
@@ -40,10 +40,10 @@ outcome = outcome_col.selectbox(
 )  # fmt: skip
 dates = dates_col.date_input("Dates (UTC)", value=(today - timedelta(days=30), today), key="audit_dates")
 date_from, date_to = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, dates)
-filters = audit.AuditFilter(username, action, entity, outcome, date_from, date_to or date_from)
+filters = audit_log.AuditFilter(username, action, entity, outcome, date_from, date_to or date_from)
 
 try:
-    rows, total = audit.search(actor, filters)
+    rows, total = audit_log.search(actor, filters)
 except DomainError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
@@ -79,7 +79,7 @@ summary, download = st.columns([3, 1], vertical_alignment="center")
 summary.caption(f"Showing {shown} matching entries. The CSV has every matching entry.")
 download.download_button(
     f"Download CSV ({total} rows)",
-    data=lambda: audit.export_csv(actor, filters),  # built on click, and the export is audited
+    data=lambda: audit_log.export_csv(actor, filters),  # built on click, and the export is audited
     file_name=f"audit-log-{today.isoformat()}.csv",
     mime="text/csv",
     icon=":material/download:",

@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
 
-from core import booking, schedule
-from core.access import A, Actor, can
-from core.errors import DomainError
-from core.schedule import STATUS_LABELS, DaySchedule, LocationView, day_label
-from core.tz import to_local
+from core.base.errors import DomainError
+from core.base.tz import to_local
+from core.scheduling import booking, schedule
+from core.scheduling.schedule import STATUS_LABELS, DaySchedule, LocationView, day_label
+from core.security.access import A, Actor, can
 from pages import today_dialogs, today_panels, today_state
 from pages.ui import current_actor, require_page
 

@@ -7,21 +7,22 @@ from datetime import date
 
 import streamlit as st
 
-from core import booking, customers, schedule
-from core.access import Actor
-from core.errors import DomainError
-from core.schedule import LocationView, day_label
-from core.tz import to_local
+from core.base.errors import DomainError
+from core.base.tz import to_local
+from core.people import customers
+from core.scheduling import booking, schedule
+from core.scheduling.schedule import LocationView, day_label
+from core.security.access import Actor
 from pages.today_slots import slot_picker
 from pages.today_state import (
     DIALOG,
     DIALOG_ERROR,
-    _dialog_error,
-    _finish,
-    _slot_label,
     attempt,
     close_dialog,
+    dialog_error,
+    finish,
     scope_key,
+    slot_label,
     types_for,
 )
 
@@ -42,7 +43,7 @@ def cancel_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     reason = st.text_input("Reason", key="dlg_reason", placeholder="e.g. customer called, feeling unwell")
     keep, go = st.columns(2)
     if keep.button("Keep appointment", key="dlg_keep", width="stretch"):
-        _finish()
+        finish()
     if go.button("Cancel appointment", type="primary", key="dlg_cancel_confirm", width="stretch"):
         late = " (late cancellation)" if preview.late else ""
         if not reason.strip():
@@ -52,8 +53,8 @@ def cancel_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
             f"Cancelled {row.customer_name}'s {row.time_label} appointment{late}.",
             DIALOG_ERROR,
         ):
-            _finish()
-    _dialog_error()
+            finish()
+    dialog_error()
 
 
 @st.dialog("Reschedule", width="medium", on_dismiss=_dismiss)
@@ -70,11 +71,11 @@ def reschedule_dialog(actor: Actor, location: LocationView, row: schedule.Schedu
         lambda: booking.reschedule(
             actor, row.appointment_id, new_start=slot.start, provider_id=slot.provider_id, room_id=slot.room_id
         ),
-        f"Moved {row.customer_name} to {_slot_label(slot, location.timezone, with_day=True)}.",
+        f"Moved {row.customer_name} to {slot_label(slot, location.timezone, with_day=True)}.",
         DIALOG_ERROR,
     ):
-        _finish()
-    _dialog_error()
+        finish()
+    dialog_error()
 
 
 @st.dialog("Notes", on_dismiss=_dismiss)
@@ -88,8 +89,8 @@ def notes_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     if st.button("Save note", type="primary", key="dlg_note_save", disabled=not note.strip()) and attempt(
         lambda: booking.add_note(actor, row.appointment_id, note=note.strip()), "Note saved.", DIALOG_ERROR
     ):
-        _finish()
-    _dialog_error()
+        finish()
+    dialog_error()
 
 
 def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None]:
@@ -158,8 +159,8 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
             lambda result: _booked(by_id[type_id].name, result, location.timezone),
             DIALOG_ERROR,
         ):  # fmt: skip
-            _finish()
-    _dialog_error()
+            finish()
+    dialog_error()
 
 
 def _booked(type_name: str, result, tz: str) -> str:

@@ -6,11 +6,12 @@ from datetime import date
 
 import streamlit as st
 
-from core import customers, schedule, waitlist
-from core.access import A, Actor, can
-from core.errors import DomainError
-from core.schedule import LocationView, day_label
-from core.tz import to_local
+from core.base.errors import DomainError
+from core.base.tz import to_local
+from core.people import customers
+from core.scheduling import schedule, waitlist
+from core.scheduling.schedule import LocationView, day_label
+from core.security.access import A, Actor, can
 from pages.today_state import attempt, open_dialog
 
 

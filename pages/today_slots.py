@@ -8,16 +8,16 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from core import availability, schedule
-from core.access import Actor
-from core.errors import DomainError
-from core.schedule import LocationView, day_label
-from core.tz import to_local
+from core.base.errors import DomainError
+from core.base.tz import to_local
+from core.scheduling import availability, schedule
+from core.scheduling.schedule import LocationView, day_label
+from core.security.access import Actor
 from pages.today_state import (
     ANY,
-    _slot_label,
     providers_at,
     scope_key,
+    slot_label,
 )
 
 
@@ -58,8 +58,8 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
         slots, labels = _by_time(slots, location.timezone)
         keys = labels
     else:
-        labels = [_slot_label(s, location.timezone) for s in slots]
-        keys = [_slot_label(s, location.timezone, seats=False) for s in slots]  # places left change
+        labels = [slot_label(s, location.timezone) for s in slots]
+        keys = [slot_label(s, location.timezone, seats=False) for s in slots]  # places left change
     key = f"dlg_slot_{type_id}_{provider_id}_{chosen_day.isoformat()}"
     chosen = st.session_state.pop("dlg_chosen_slot", None)  # (picker key, label) picked on the last run
     if chosen and chosen[0] == key and chosen[1] not in keys:
@@ -105,5 +105,5 @@ def _next_free(search: Callable[..., list], who: str, day: date, tz: str) -> Non
         return
     first = ahead[0]
     first_day = to_local(first.start, tz).date()
-    st.info(f"No free times with {who} on {day_label(day)}. The next is {_slot_label(first, tz, with_day=True)}.")
+    st.info(f"No free times with {who} on {day_label(day)}. The next is {slot_label(first, tz, with_day=True)}.")
     st.button(f"Show {day_label(first_day)}", key="dlg_next_free", on_click=_set_dialog_day, args=(first_day,))

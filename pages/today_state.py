@@ -10,11 +10,11 @@ from datetime import datetime
 
 import streamlit as st
 
-from core import schedule
-from core.access import A, Actor, can_act_on_appointment
-from core.errors import DomainError
-from core.schedule import day_label
-from core.tz import to_local
+from core.base.errors import DomainError
+from core.base.tz import to_local
+from core.scheduling import schedule, transitions
+from core.scheduling.schedule import day_label
+from core.security.access import Actor, can_act_on_appointment
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def show_messages() -> None:
         st.error(flash, icon=":material/error:")
 
 
-def _dialog_error() -> None:
+def dialog_error() -> None:
     if error := st.session_state.get(DIALOG_ERROR):
         st.error(error, icon=":material/error:")
 
@@ -85,12 +85,12 @@ def close_dialog() -> None:
         st.session_state.pop(key, None)
 
 
-def _finish() -> None:
+def finish() -> None:
     close_dialog()
     st.rerun(scope="app")
 
 
-def _slot_label(slot, tz: str, *, with_day: bool = False, seats: bool = True) -> str:
+def slot_label(slot, tz: str, *, with_day: bool = False, seats: bool = True) -> str:
     start, end = to_local(slot.start, tz), to_local(slot.end, tz)
     room = f" · {slot.room_name}" if slot.room_name else ""
     seats = f" · {slot.seats_left} places left" if seats and slot.seats_left > 1 else ""
@@ -99,20 +99,10 @@ def _slot_label(slot, tz: str, *, with_day: bool = False, seats: bool = True) ->
 
 
 def row_actions(actor: Actor, row: schedule.ScheduleRow, now: datetime) -> list[tuple[str, str]]:
-    """(action, button label) the actor may take on this appointment now, in the order shown;
-    the service checks again."""
-    status, waiting = row.status, row.status in ("booked", "confirmed")
-    candidates = [
-        (A.APPOINTMENT_CONFIRM, "Confirm", status == "booked" and now < row.start),
-        (A.APPOINTMENT_CHECK_IN, "Check in", waiting),
-        (A.APPOINTMENT_COMPLETE, "Complete", status == "checked_in"),
-        (A.APPOINTMENT_NO_SHOW, "No-show", waiting and now >= row.start),
-        (A.APPOINTMENT_RESCHEDULE, "Reschedule…", waiting and now < row.start),
-        (A.APPOINTMENT_CANCEL, "Cancel…", row.is_open),
-        (A.APPOINTMENT_NOTE, "Notes…", True),
-    ]
+    """(action, button label) the actor may take on this appointment now, in the order shown,
+    from core's transition table; the service checks again."""
     return [
-        (action, label)
-        for action, label, fits in candidates
-        if fits and can_act_on_appointment(actor, action, row.location_id, row.provider_id)
+        (t.action, t.label)
+        for t in transitions.available(row.status, row.start, now)
+        if can_act_on_appointment(actor, t.action, row.location_id, row.provider_id)
     ]

@@ -17,10 +17,10 @@ import streamlit as st
 from extra_streamlit_components.CookieManager import _component_func as _cookie_component
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import access, auth
-from core.access import A, Actor
-from core.config import ROOT, get_settings
-from core.db import read_session
+from core.base.config import ROOT, get_settings
+from core.base.db import read_session
+from core.security import access, auth
+from core.security.access import A, Actor
 
 USER_KEY = "user_id"
 _CHECKED = "_auth_cookie_checked"  # the opening request's cookie has been looked at

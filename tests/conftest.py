@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from core import migrate
-from core.config import reset_settings
-from core.db import dispose_engines, get_engine
+from core.base import migrate
+from core.base.config import reset_settings
+from core.base.db import dispose_engines, get_engine
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"

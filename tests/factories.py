@@ -8,10 +8,10 @@ from datetime import time
 
 from sqlalchemy.orm import Session
 
-from core.access import Actor, actor_for
-from core.db import unit_of_work
-from core.models import AppointmentType, Customer, Location, Provider, Role, Room, User, WorkingHours
-from core.passwords import hash_password
+from core.base.db import unit_of_work
+from core.base.models import AppointmentType, Customer, Location, Provider, Role, Room, User, WorkingHours
+from core.security.access import Actor, actor_for
+from core.security.passwords import hash_password
 
 PASSWORD = "correct-horse-42"
 

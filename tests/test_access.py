@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import access
-from core.access import ALL_ACTIONS, A, Actor, can, can_act_on_appointment
-from core.db import read_session, unit_of_work
-from core.errors import PermissionDenied
-from core.models import AuditLog, Location, User
+from core.base.db import read_session, unit_of_work
+from core.base.errors import PermissionDenied
+from core.base.models import AuditLog, Location, User
+from core.security import access
+from core.security.access import ALL_ACTIONS, A, Actor, can, can_act_on_appointment
+from core.security.service import check, service
 from tests.factories import world
 
 # Y = allowed. Columns: front desk, provider, manager, analyst, admin. DESIGN.md's role table.
@@ -168,19 +169,23 @@ def _denials() -> list[AuditLog]:
 def test_a_refused_attempt_is_audited_with_a_clear_message(db):
     w = world()
     with pytest.raises(PermissionDenied, match="may not manage users: the front desk role does not allow it"):
-        access.require(w.actors["frontdesk"], A.USERS_MANAGE, entity="user", entity_id=3)
+        check(w.actors["frontdesk"], A.USERS_MANAGE, entity="user", entity_id=3)
     (row,) = _denials()
     assert (row.actor_username, row.role, row.action, row.entity, row.entity_id) == (
         "frontdesk", "front_desk", A.USERS_MANAGE, "user", "3",
     )  # fmt: skip
 
 
-def test_a_refusal_inside_a_unit_of_work_is_audited_after_the_rollback(db):
+def test_a_refusal_inside_a_service_is_audited_after_the_rollback(db):
     w = world()
     harbor = w.locations["harbor"].id
-    with pytest.raises(PermissionDenied, match="outside your locations"), unit_of_work() as s:
-        s.add(Location(name="Should vanish", timezone="UTC"))
-        access.require(w.actors["frontdesk"], A.APPOINTMENT_BOOK, harbor, entity="appointment")
+    with (
+        pytest.raises(PermissionDenied, match="outside your locations"),
+        service(w.actors["frontdesk"], A.APPOINTMENT_BOOK, entity="appointment") as tx,
+    ):
+        tx.session.add(Location(name="Should vanish", timezone="UTC"))
+        tx.session.flush()
+        tx.require(harbor)
     with read_session() as s:
         assert s.scalar(select(Location).where(Location.name == "Should vanish")) is None
     (row,) = _denials()

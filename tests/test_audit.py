@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from core import audit, users
-from core.access import SYSTEM
-from core.audit import AuditFilter
-from core.db import read_session, unit_of_work
-from core.errors import PermissionDenied, ValidationError
-from core.models import AuditLog, Location, User
+from core.base.db import read_session, unit_of_work
+from core.base.errors import PermissionDenied, ValidationError
+from core.base.models import AuditLog, Location, User
+from core.people import users
+from core.reports import audit_log
+from core.reports.audit_log import AuditFilter
+from core.security import audit
+from core.security.access import SYSTEM
 from tests.factories import world
 
 
@@ -141,35 +143,37 @@ def _history(w) -> None:
 def test_search_filters_by_user_action_entity_outcome_and_date(w):
     _history(w)
     admin = w.actors["admin"]
-    rows, total = audit.search(admin)
+    rows, total = audit_log.search(admin)
     assert total == 4 and [r["action"] for r in rows][0] == "users.manage"  # newest first
-    assert audit.search(admin, AuditFilter(username="system"))[1] == 1
-    assert [r["action"] for r in audit.search(admin, AuditFilter(action="user.deactivate"))[0]] == ["user.deactivate"]
-    assert audit.search(admin, AuditFilter(entity="user"))[1] == 4
-    assert audit.search(admin, AuditFilter(outcome="denied"))[0][0]["user"] == "harbordesk"
+    assert audit_log.search(admin, AuditFilter(username="system"))[1] == 1
+    assert [r["action"] for r in audit_log.search(admin, AuditFilter(action="user.deactivate"))[0]] == [
+        "user.deactivate"
+    ]
+    assert audit_log.search(admin, AuditFilter(entity="user"))[1] == 4
+    assert audit_log.search(admin, AuditFilter(outcome="denied"))[0][0]["user"] == "harbordesk"
     today = datetime.now(UTC).date()
-    assert audit.search(admin, AuditFilter(date_from=today, date_to=today))[1] == 4
-    assert audit.search(admin, AuditFilter(date_from=today + timedelta(days=1)))[1] == 0
-    assert audit.search(admin, AuditFilter(date_to=today - timedelta(days=1)))[1] == 0
+    assert audit_log.search(admin, AuditFilter(date_from=today, date_to=today))[1] == 4
+    assert audit_log.search(admin, AuditFilter(date_from=today + timedelta(days=1)))[1] == 0
+    assert audit_log.search(admin, AuditFilter(date_to=today - timedelta(days=1)))[1] == 0
     with pytest.raises(ValidationError, match="before the start date"):
-        audit.search(admin, AuditFilter(date_from=today, date_to=today - timedelta(days=1)))
+        audit_log.search(admin, AuditFilter(date_from=today, date_to=today - timedelta(days=1)))
 
 
 def test_search_names_the_users_rows_are_about(w):
     _history(w)
-    rows, _ = audit.search(w.actors["admin"], AuditFilter(action="user.deactivate"))
+    rows, _ = audit_log.search(w.actors["admin"], AuditFilter(action="user.deactivate"))
     assert rows[0]["entity_name"] == "frontdesk"
 
 
 def test_search_pages_but_counts_everything(w):
     _history(w)
-    rows, total = audit.search(w.actors["admin"], limit=2)
+    rows, total = audit_log.search(w.actors["admin"], limit=2)
     assert (len(rows), total) == (2, 4)
 
 
 def test_filter_menus_list_what_occurs(w):
     _history(w)
-    options = audit.filter_options(w.actors["admin"])
+    options = audit_log.filter_options(w.actors["admin"])
     assert options["user"] == ["admin", "harbordesk", "system"]
     assert options["action"] == ["user.deactivate", "user.reactivate", "user.set_role", "users.manage"]
     assert options["entity"] == ["user"]
@@ -178,21 +182,21 @@ def test_filter_menus_list_what_occurs(w):
 @pytest.mark.parametrize("who", ["frontdesk", "provider", "manager", "analyst", "norole"])
 def test_only_admins_read_the_audit_log(w, who):
     with pytest.raises(PermissionDenied):
-        audit.search(w.actors[who])
+        audit_log.search(w.actors[who])
     with pytest.raises(PermissionDenied):
-        audit.export_csv(w.actors[who])
+        audit_log.export_csv(w.actors[who])
     assert _count("denied") == 2
 
 
 def test_csv_export_has_every_matching_row_and_is_itself_audited(w):
     _history(w)
-    data = audit.export_csv(w.actors["admin"], AuditFilter(outcome="ok"))
+    data = audit_log.export_csv(w.actors["admin"], AuditFilter(outcome="ok"))
     rows = list(csv.DictReader(io.StringIO(data)))
     assert [r["action"] for r in rows] == ["user.set_role", "user.reactivate", "user.deactivate"]
-    assert list(rows[0]) == audit.EXPORT_COLUMNS
+    assert list(rows[0]) == audit_log.EXPORT_COLUMNS
     assert rows[2]["before"] == '{"active": true}' and rows[2]["entity_name"] == "frontdesk"
     assert datetime.fromisoformat(rows[0]["at_utc"]).tzinfo is not None
-    (export,) = audit.search(w.actors["admin"], AuditFilter(action="audit.export"))[0]
+    (export,) = audit_log.search(w.actors["admin"], AuditFilter(action="audit.export"))[0]
     assert export["after"] == {"filters": {"outcome": "ok"}, "rows": 3} and export["user"] == "admin"
 
 

@@ -11,11 +11,12 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from core import auth, users
-from core.access import SYSTEM, load_actor
-from core.config import KNOWN_DEFAULT_COOKIE_KEYS, get_settings
-from core.db import read_session, unit_of_work
-from core.models import AuditLog, User
+from core.base.config import KNOWN_DEFAULT_COOKIE_KEYS, get_settings
+from core.base.db import read_session, unit_of_work
+from core.base.models import AuditLog, User
+from core.people import users
+from core.security import auth
+from core.security.access import SYSTEM, load_actor
 from tests.factories import PASSWORD, world
 
 T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from core import availability, booking
-from core.db import unit_of_work
-from core.errors import NotFound, PermissionDenied, ValidationError
-from core.models import AppointmentType, AuditLog, BusyBlock, Provider, TimeOff, WorkingHours
+from core.base.db import unit_of_work
+from core.base.errors import NotFound, PermissionDenied, ValidationError
+from core.base.models import AppointmentType, AuditLog, BusyBlock, Provider, TimeOff, WorkingHours
+from core.scheduling import availability, booking
 from tests.factories import world
 
 NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)  # Wednesday

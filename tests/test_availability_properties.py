@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, text
 
-from core import availability, booking
-from core.db import unit_of_work
-from core.errors import DomainError
-from core.models import Appointment, AppointmentHistory, AppointmentType, TimeOff, WaitlistOffer, WorkingHours
-from core.tz import local_day_bounds, local_to_utc
+from core.base.db import unit_of_work
+from core.base.errors import DomainError
+from core.base.models import Appointment, AppointmentHistory, AppointmentType, TimeOff, WaitlistOffer, WorkingHours
+from core.base.tz import local_day_bounds, local_to_utc
+from core.scheduling import availability, booking
 from tests.factories import world
 
 DAYS = [

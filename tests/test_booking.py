@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import availability, booking
-from core.db import unit_of_work
-from core.errors import ConflictError, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from core.models import Appointment, AppointmentHistory, AppointmentType, AuditLog, BusyBlock, Customer, TimeOff
+from core.base.db import unit_of_work
+from core.base.errors import ConflictError, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from core.base.models import Appointment, AppointmentHistory, AppointmentType, AuditLog, BusyBlock, Customer, TimeOff
+from core.scheduling import availability, booking
 from tests.factories import world
 
 NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from core import booking
-from core import db as core_db
-from core.db import unit_of_work
-from core.errors import ConflictError
-from core.models import AppointmentType
+from core.base import db as core_db
+from core.base.db import unit_of_work
+from core.base.errors import ConflictError
+from core.base.models import AppointmentType
+from core.scheduling import booking
 from tests.factories import world
 
 NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)

@@ -8,12 +8,14 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from core import demo, migrate
+import core.demo.builder
+from core import demo
+from core.base import migrate
+from core.base.config import ROOT, reset_settings
+from core.base.db import dispose_engines, read_session
+from core.base.models import Appointment
 from core.cli import build_parser, main
-from core.config import ROOT, reset_settings
-from core.db import dispose_engines, read_session
-from core.models import Appointment
-from core.passwords import hash_password
+from core.security.passwords import hash_password
 
 UNREACHABLE = {
     "postgresql": "postgresql+psycopg://nobody@127.0.0.1:1/x",
@@ -36,7 +38,9 @@ def _use(url: str, monkeypatch) -> None:
 @pytest.fixture
 def fast_hashes(monkeypatch):
     """The CLI seeds with bcrypt's real cost; tests do not need to wait for it."""
-    monkeypatch.setattr(demo, "hash_password", lambda password, rounds=12: hash_password(password, rounds=4))
+    monkeypatch.setattr(
+        core.demo.builder, "hash_password", lambda password, rounds=12: hash_password(password, rounds=4)
+    )
 
 
 def test_the_top_level_help_lists_every_command(capsys):

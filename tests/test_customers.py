@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.customers import create_customer, get_customer, search_customers
-from core.db import read_session, unit_of_work
-from core.errors import ConflictError, PermissionDenied, ValidationError
-from core.models import Appointment, AuditLog, Customer
+from core.base.db import read_session, unit_of_work
+from core.base.errors import ConflictError, PermissionDenied, ValidationError
+from core.base.models import Appointment, AuditLog, Customer
+from core.people.customers import create_customer, get_customer, search_customers
 from tests.factories import world
 
 T0 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York

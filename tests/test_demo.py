@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from core import demo, migrate
-from core.db import constraint_name, get_engine, read_session, unit_of_work
-from core.errors import ValidationError
-from core.models import (
+from core import demo
+from core.base import migrate
+from core.base.db import constraint_name, get_engine, read_session, unit_of_work
+from core.base.errors import ValidationError
+from core.base.models import (
     Appointment,
     AppointmentHistory,
     AppointmentType,
@@ -24,7 +25,7 @@ from core.models import (
     WaitlistEntry,
     WorkingHours,
 )
-from core.passwords import verify_password
+from core.security.passwords import verify_password
 
 # A Friday in March: the year behind it holds both DST changes of 2025 in New York and London,
 # and New York's 2026 spring-forward; London's falls in the weeks ahead.

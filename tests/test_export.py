@@ -1,5 +1,5 @@
 """Appointment export: the CSV columns, a window of each location's local dates, scope and masking,
-clear errors, and an audit row for every export; through core.export and `python -m core`."""
+clear errors, and an audit row for every export; through core.reports.export and `python -m core`."""
 
 import csv
 import io
@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core import demo, export
-from core.access import SYSTEM
+from core import demo
+from core.base.db import read_session, unit_of_work
+from core.base.errors import NotFound, PermissionDenied, ValidationError
+from core.base.models import Appointment, AuditLog, Location
 from core.cli import main
-from core.db import read_session, unit_of_work
-from core.errors import NotFound, PermissionDenied, ValidationError
-from core.models import Appointment, AuditLog, Location
+from core.reports import export
+from core.security.access import SYSTEM
 from tests.factories import world
 
 REQUIRED = [

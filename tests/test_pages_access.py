@@ -11,8 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from core import users
-from core.config import reset_settings
+from core.base.config import reset_settings
+from core.people import users
 from pages.ui import PAGES, USER_KEY
 from tests.factories import PASSWORD, world
 

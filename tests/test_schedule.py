@@ -4,10 +4,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from core import schedule
-from core.db import unit_of_work
-from core.errors import PermissionDenied
-from core.models import Appointment, Customer, WaitlistEntry, WaitlistOffer
+from core.base.db import unit_of_work
+from core.base.errors import PermissionDenied
+from core.base.models import Appointment, Customer, WaitlistEntry, WaitlistOffer
+from core.scheduling import schedule
 from tests.factories import world
 
 DAY = date(2030, 1, 7)  # a Monday

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core import migrate
-from core.db import constraint_name, unit_of_work
-from core.models import Appointment, AuditLog
+from core.base import migrate
+from core.base.db import constraint_name, unit_of_work
+from core.base.models import Appointment, AuditLog
 from tests.factories import world
 
 T0 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York

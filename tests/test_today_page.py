@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core import booking, waitlist
-from core.config import reset_settings
-from core.db import read_session, unit_of_work
-from core.models import Appointment, Customer
-from core.tz import local_to_utc, to_local, today_in
+from core.base.config import reset_settings
+from core.base.db import read_session, unit_of_work
+from core.base.models import Appointment, Customer
+from core.base.tz import local_to_utc, to_local, today_in
+from core.scheduling import booking, waitlist
 from tests.factories import world
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "today.py")
@@ -268,7 +268,7 @@ def test_reschedule_to_another_provider(w):
 
 def _stale_slots(monkeypatch):
     """The free times as the desk saw them before another desk booked one: a true race."""
-    from core import availability
+    from core.scheduling import availability
 
     real, seen = availability.find_slots, {}
 

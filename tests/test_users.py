@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from core import access, auth, users
-from core.access import PERMISSIONS, A
-from core.db import read_session
-from core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from core.models import AuditLog, Role, User
+from core.base.db import read_session
+from core.base.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from core.base.models import AuditLog, Role, User
+from core.people import users
+from core.security import access, auth
+from core.security.access import PERMISSIONS, A
 from tests.factories import PASSWORD, world
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core import booking, waitlist
-from core.db import unit_of_work
-from core.errors import ConflictError, InvalidTransition, PermissionDenied, ValidationError
-from core.models import AuditLog, Customer, TimeOff, WaitlistEntry, WaitlistOffer
+from core.base.db import unit_of_work
+from core.base.errors import ConflictError, InvalidTransition, PermissionDenied, ValidationError
+from core.base.models import AuditLog, Customer, TimeOff, WaitlistEntry, WaitlistOffer
+from core.scheduling import booking, waitlist
 from tests.factories import world
 
 NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)

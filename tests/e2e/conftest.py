@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from core.config import ROOT, reset_settings
-from core.db import dispose_engines
+from core.base.config import ROOT, reset_settings
+from core.base.db import dispose_engines
 
 ARTIFACTS = ROOT / "test-artifacts"
 START_TIMEOUT_S = 60

@@ -11,10 +11,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select, update
 
-from core import auth, users
-from core.access import SYSTEM
-from core.db import unit_of_work, utcnow
-from core.models import AuditLog, User
+from core.base.db import unit_of_work, utcnow
+from core.base.models import AuditLog, User
+from core.people import users
+from core.security import auth
+from core.security.access import SYSTEM
 from tests.e2e.conftest import screenshot, sign_in, wait_for_app
 from tests.factories import PASSWORD, world
 

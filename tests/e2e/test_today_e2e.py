@@ -9,8 +9,8 @@ from datetime import date, time, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from core import booking
-from core.tz import local_to_utc, today_in
+from core.base.tz import local_to_utc, today_in
+from core.scheduling import booking
 from tests.e2e.conftest import screenshot, sign_in, wait_for_app
 from tests.factories import PASSWORD, world
 

@@ -11,13 +11,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core import access, audit
-from core.access import A, Actor
-from core.availability import DomainProblem, Engine, fmt_day, resolve_now
-from core.booking import BookingResult, _Attempt, _loaded, _run, book_in
-from core.db import read_session, unit_of_work
-from core.errors import ConflictError, DomainError, InvalidTransition, NotFound, ValidationError
-from core.models import (
+from core.base.db import read_session, unit_of_work
+from core.base.errors import ConflictError, DomainError, InvalidTransition, NotFound, ValidationError
+from core.base.events import subscribe
+from core.base.models import (
     Appointment,
     AppointmentType,
     Customer,
@@ -26,7 +23,14 @@ from core.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from core.tz import local_day_bounds, to_local, today_in
+from core.base.tz import local_day_bounds, to_local, today_in
+from core.scheduling.availability import DomainProblem, Engine, fmt_day, resolve_now
+from core.scheduling.booking import BookingResult, book_in, loaded
+from core.scheduling.conflicts import Attempt, run_booking
+from core.scheduling.events import AppointmentBooked, SlotFreed
+from core.security import access, audit
+from core.security.access import A, Actor
+from core.security.service import check, service
 
 ACTIVE_ENTRY = ("waiting", "offered")
 MAX_OFFERS_PER_SLOT = 20
@@ -74,8 +78,8 @@ def add_entry(
     now: datetime | None = None,
 ) -> WaitlistEntry:
     now = resolve_now(now)
-    with unit_of_work() as session:
-        access.require(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_entry")
+    with service(actor, A.WAITLIST_MANAGE, entity="waitlist_entry", location_id=location_id) as tx:
+        session = tx.session
         if latest_date < earliest_date:
             raise ValidationError(
                 f"The latest date {fmt_day(latest_date)} is before the earliest date {fmt_day(earliest_date)}."
@@ -100,25 +104,15 @@ def add_entry(
         )
         session.add(entry)
         session.flush()
-        audit.record(
-            session,
-            actor,
-            A.WAITLIST_MANAGE,
-            entity="waitlist_entry",
-            entity_id=entry.id,
-            location_id=location_id,
-            after=_entry_dict(entry),
-            reason="added",
-        )
+        tx.audit(entity_id=entry.id, after=_entry_dict(entry), reason="added")
     return entry
 
 
 def cancel_entry(actor: Actor | None, entry_id: int) -> None:
-    with unit_of_work() as session:
-        entry = session.get(WaitlistEntry, entry_id)
-        if entry is None:
-            raise NotFound(f"Unknown waitlist entry #{entry_id}.")
-        access.require(actor, A.WAITLIST_MANAGE, entry.location_id, entity="waitlist_entry", entity_id=entry.id)
+    with service(actor, A.WAITLIST_MANAGE, entity="waitlist_entry") as tx:
+        session = tx.session
+        entry = tx.get(WaitlistEntry, entry_id, what="waitlist entry")
+        tx.require(entry.location_id, entity_id=entry.id)
         if entry.status not in ACTIVE_ENTRY:
             raise InvalidTransition(f"This waitlist entry is already {entry.status}.")
         before = _entry_dict(entry)
@@ -127,17 +121,7 @@ def cancel_entry(actor: Actor | None, entry_id: int) -> None:
             select(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == "open")
         ):
             offer.status = "dismissed"
-        audit.record(
-            session,
-            actor,
-            A.WAITLIST_MANAGE,
-            entity="waitlist_entry",
-            entity_id=entry.id,
-            location_id=entry.location_id,
-            before=before,
-            after=_entry_dict(entry),
-            reason="cancelled",
-        )
+        tx.audit(before=before, after=_entry_dict(entry), reason="cancelled")
 
 
 def open_offers(
@@ -145,7 +129,7 @@ def open_offers(
 ) -> list[OfferView]:
     """Open offers at a location whose start is still ahead (on one local day if given)."""
     now = resolve_now(now)
-    access.require(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_offer")
+    check(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_offer")
     with read_session() as session:
         location = session.get(Location, location_id)
         if location is None:
@@ -187,28 +171,20 @@ def book_offer(actor: Actor | None, offer_id: int, *, now: datetime | None = Non
     """Book the offered slot for the waiting customer; withdraw the other offers for that time.
     When the slot is gone meanwhile, the offer is withdrawn and a ConflictError says why."""
     now = resolve_now(now)
-    attempt = _Attempt()
+    attempt = Attempt()
 
     def run() -> BookingResult:
-        with unit_of_work() as session:
-            offer = session.get(WaitlistOffer, offer_id)
-            if offer is None:
-                raise NotFound(f"Unknown waitlist offer #{offer_id}.")
-            access.require(
-                actor,
-                A.APPOINTMENT_BOOK,
-                offer.location_id,
-                entity="waitlist_offer",
-                entity_id=offer.id,
-            )
+        with service(actor, A.APPOINTMENT_BOOK, entity="waitlist_offer") as tx:
+            session = tx.session
+            offer = tx.get(WaitlistOffer, offer_id, what="waitlist offer")
+            tx.require(offer.location_id, entity_id=offer.id)
             if offer.status != "open":
                 raise InvalidTransition(f"This offer is already {offer.status}.")
             entry = offer.entry
             if entry.status not in ACTIVE_ENTRY:
                 raise InvalidTransition(f"The waitlist entry behind this offer is {entry.status}.")
             appt, _reason, room_reason = book_in(
-                session,
-                actor,
+                tx,
                 type_id=entry.type_id,
                 location_id=offer.location_id,
                 customer_id=entry.customer_id,
@@ -236,22 +212,20 @@ def book_offer(actor: Actor | None, offer_id: int, *, now: datetime | None = Non
             ):
                 other.status = "dismissed" if other.entry_id == entry.id else "expired"
                 _release(session, other.entry_id)
-            audit.record(
-                session,
-                actor,
-                A.WAITLIST_MANAGE,
+            tx.audit(
+                action=A.WAITLIST_MANAGE,
                 entity="waitlist_offer",
                 entity_id=offer.id,
                 location_id=offer.location_id,
                 after={"status": "booked", "appointment_id": appt.id},
                 reason="offer booked",
             )
-            _loaded(appt)
+            loaded(appt)
             reason = f"Waitlist offer for {entry.customer.name}"
         return BookingResult(appt, reason, room_reason)
 
     try:
-        return _run(run, attempt)
+        return run_booking(run, attempt)
     except ConflictError as exc:
         _withdraw(offer_id)
         raise ConflictError(f"{exc} The waitlist offer has been withdrawn.") from None
@@ -297,26 +271,14 @@ def withdraw_offers_taken_by(session: Session, appointment: Appointment) -> None
 
 
 def dismiss_offer(actor: Actor | None, offer_id: int) -> None:
-    with unit_of_work() as session:
-        offer = session.get(WaitlistOffer, offer_id)
-        if offer is None:
-            raise NotFound(f"Unknown waitlist offer #{offer_id}.")
-        access.require(actor, A.WAITLIST_MANAGE, offer.location_id, entity="waitlist_offer", entity_id=offer.id)
+    with service(actor, A.WAITLIST_MANAGE, entity="waitlist_offer") as tx:
+        offer = tx.get(WaitlistOffer, offer_id, what="waitlist offer")
+        tx.require(offer.location_id, entity_id=offer.id)
         if offer.status != "open":
             raise InvalidTransition(f"This offer is already {offer.status}.")
         offer.status = "dismissed"
-        _release(session, offer.entry_id)
-        audit.record(
-            session,
-            actor,
-            A.WAITLIST_MANAGE,
-            entity="waitlist_offer",
-            entity_id=offer.id,
-            location_id=offer.location_id,
-            before={"status": "open"},
-            after={"status": "dismissed"},
-            reason="offer dismissed",
-        )
+        _release(tx.session, offer.entry_id)
+        tx.audit(before={"status": "open"}, after={"status": "dismissed"}, reason="offer dismissed")
 
 
 def create_offers_for_freed_slot(
@@ -399,3 +361,19 @@ def create_offers_for_freed_slot(
     if offers:
         session.flush()
     return offers
+
+
+# -- what booking publishes ------------------------------------------------------------------
+
+
+@subscribe(AppointmentBooked)
+def _on_booked(session: Session, event: AppointmentBooked) -> None:
+    withdraw_offers_taken_by(session, session.get(Appointment, event.appointment_id))
+
+
+@subscribe(SlotFreed)
+def _on_slot_freed(session: Session, event: SlotFreed) -> None:
+    appointment = session.get(Appointment, event.appointment_id)
+    create_offers_for_freed_slot(
+        session, appointment, now=event.at, start=event.start, end=event.end, provider_id=event.provider_id
+    )

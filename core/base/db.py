@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
@@ -18,16 +17,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from core.config import get_settings
-from core.errors import DatabaseUnavailable, PermissionDenied
-
-# How many units of work enclose the current code; a denied attempt inside one is audited
-# after its rollback (a second writer on SQLite would wait for the first).
-_uow_depth: ContextVar[int] = ContextVar("uow_depth", default=0)
-
-
-def in_unit_of_work() -> bool:
-    return _uow_depth.get() > 0
+from core.base.config import get_settings
+from core.base.errors import DatabaseUnavailable
 
 
 class UTCDateTime(TypeDecorator):
@@ -128,28 +119,13 @@ def read_session(engine: Engine | None = None) -> Iterator[Session]:
 def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
     """One write transaction: committed when the block ends, rolled back on any error."""
     engine = engine or get_engine()
-    write_engine = engine.execution_options(write=True)
-    token = _uow_depth.set(_uow_depth.get() + 1)
-    try:
-        with Session(write_engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-    except PermissionDenied as exc:
-        _uow_depth.reset(token)
-        token = None
-        if exc.denial is not None and not in_unit_of_work():
-            from core.audit import write_denial
-
-            write_denial(exc.denial)
-            exc.denial = None
-        raise
-    finally:
-        if token is not None:
-            _uow_depth.reset(token)
+    with Session(engine.execution_options(write=True), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 def constraint_name(exc: BaseException) -> str | None:

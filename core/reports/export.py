@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from core import access, audit
-from core.access import A, Actor
-from core.errors import NotFound, ValidationError
-from core.models import Appointment, AppointmentType, Customer, Location, Provider
-from core.tz import local_day_bounds
+from core.base.errors import NotFound, ValidationError
+from core.base.models import Appointment, AppointmentType, Customer, Location, Provider
+from core.base.tz import local_day_bounds
+from core.security import access
+from core.security.access import A, Actor
+from core.security.service import check, service
 
 COLUMNS = [
     "appointment_id", "external_id", "location", "provider", "provider_email", "appointment_type",
@@ -45,7 +46,7 @@ def export_query(
         if loc is None:
             names = ", ".join(session.scalars(select(Location.name).order_by(Location.name)))
             raise NotFound(f"No location named '{location}'. Known locations: {names}.")
-    access.require(actor, A.EXPORT_APPOINTMENTS, loc.id if loc else None, entity="appointment")
+    check(actor, A.EXPORT_APPOINTMENTS, loc.id if loc else None, entity="appointment")
     query = (
         select(
             Appointment.id,
@@ -148,13 +149,8 @@ def export_csv(session: Session, actor: Actor, **filters) -> tuple[str, int]:
 
 
 def record_export(actor: Actor, rows: int, filters: dict) -> None:
-    from core.db import unit_of_work
-
-    with unit_of_work() as session:
-        audit.record(
-            session,
-            actor,
-            "export.appointments",
-            entity="appointment",
+    with service(actor, A.EXPORT_APPOINTMENTS, entity="appointment") as tx:
+        tx.audit(
+            action="export.appointments",
             after={"rows": rows, **filters},
         )

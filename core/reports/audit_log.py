@@ -1,99 +1,22 @@
-"""Append-only audit trail. `record` adds the row to the caller's session, so it commits or
-rolls back with the change itself; denied attempts get their own transaction, since the
-change they guard never happens."""
+"""Reading the audit trail: the audit log page's search, its filter menus and CSV export."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from enum import Enum
-from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from core import access
-from core.access import A, Actor
-from core.db import read_session
-from core.errors import ValidationError
-from core.models import AuditLog, Location, User
-
-log = logging.getLogger(__name__)
-
-
-def jsonable(value: Any) -> Any:
-    """Make before/after values JSON-safe: datetimes as ISO strings, sets as sorted lists."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(jsonable(v) for v in value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
-
-def record(
-    session: Session,
-    actor: Actor | None,
-    action: str,
-    *,
-    entity: str | None = None,
-    entity_id: object = None,
-    location_id: int | None = None,
-    before: dict | None = None,
-    after: dict | None = None,
-    reason: str | None = None,
-    outcome: str = "ok",
-) -> AuditLog:
-    row = AuditLog(
-        actor_id=actor.user_id if actor else None,
-        actor_username=actor.username if actor else None,
-        role=actor.role if actor else None,
-        action=action,
-        entity=entity,
-        entity_id=None if entity_id is None else str(entity_id),
-        location_id=location_id,
-        before=jsonable(before) if before is not None else None,
-        after=jsonable(after) if after is not None else None,
-        reason=reason,
-        outcome=outcome,
-    )
-    session.add(row)
-    return row
-
-
-def write_denial(denial: dict) -> None:
-    """Record a denied attempt in a transaction of its own."""
-    from core.db import unit_of_work
-
-    try:
-        with unit_of_work() as session:
-            record(
-                session,
-                denial["actor"],
-                denial["action"],
-                entity=denial.get("entity"),
-                entity_id=denial.get("entity_id"),
-                location_id=denial.get("location_id"),
-                reason=denial.get("reason"),
-                outcome="denied",
-            )
-    except Exception:  # a failed denial record must never hide the denial itself
-        log.exception("could not record denied attempt %s", denial.get("action"))
-
-
-# --- reading the trail (the audit log page) ------------------------------------------------
+from core.base.db import read_session, unit_of_work
+from core.base.errors import ValidationError
+from core.base.models import AuditLog, Location, User
+from core.security import access
+from core.security.access import A, Actor
+from core.security.audit import record
+from core.security.service import check
 
 PAGE_LIMIT = 500
 EXPORT_COLUMNS = ["id", "at_utc", "user", "role", "action", "outcome", "entity", "entity_id", "entity_name",
@@ -116,7 +39,7 @@ class AuditFilter:
 
 
 def _where(actor: Actor, f: AuditFilter) -> list:
-    access.require(actor, A.AUDIT_VIEW, entity="audit_log")
+    check(actor, A.AUDIT_VIEW, entity="audit_log")
     if f.date_from and f.date_to and f.date_to < f.date_from:
         raise ValidationError(f"The end date {f.date_to} is before the start date {f.date_from}.")
     clauses = [] if actor.all_locations else [access.location_filter(actor, AuditLog.location_id)]
@@ -170,7 +93,7 @@ def search(actor: Actor, f: AuditFilter = AuditFilter(), *, limit: int | None = 
 
 def filter_options(actor: Actor) -> dict[str, list[str]]:
     """The users, actions and entities that occur in the trail, for the filter menus."""
-    access.require(actor, A.AUDIT_VIEW, entity="audit_log")
+    check(actor, A.AUDIT_VIEW, entity="audit_log")
     with read_session() as session:
 
         def distinct(column) -> list[str]:
@@ -193,8 +116,6 @@ def export_csv(actor: Actor, f: AuditFilter = AuditFilter()) -> str:
             "before": json.dumps(row["before"], sort_keys=True) if row["before"] is not None else "",
             "after": json.dumps(row["after"], sort_keys=True) if row["after"] is not None else "",
         })  # fmt: skip
-    from core.db import unit_of_work
-
     with unit_of_work() as session:
         record(session, actor, "audit.export", entity="audit_log", after={"filters": f.describe(), "rows": total})
     return out.getvalue()

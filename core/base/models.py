@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.base.db import UTCDateTime, utcnow
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'scheduling.db'}"
 GOOGLE_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 

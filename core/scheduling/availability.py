@@ -2,7 +2,7 @@
 
 Rules, in the location's local time:
 - A slot is [start, start + duration) inside one of the provider's weekly shifts (WorkingHours)
-  on that local date; shifts are built per local date and converted with `core.tz.local_to_utc`,
+  on that local date; shifts are built per local date and converted with `core.base.tz.local_to_utc`,
   so DST days (23/25 hours) come out right. Slots step through a shift from its start in real
   (UTC) minutes: every 15 minutes for individual types, every `duration` minutes for group types
   (so that people converge on the same sessions).
@@ -55,11 +55,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from core import access
-from core.access import A, Actor
-from core.db import read_session
-from core.errors import ConflictError, NotFound, ValidationError
-from core.models import (
+from core.base.db import read_session
+from core.base.errors import ConflictError, NotFound, ValidationError
+from core.base.models import (
     Appointment,
     AppointmentType,
     BusyBlock,
@@ -71,7 +69,9 @@ from core.models import (
     WorkingHours,
     provider_locations,
 )
-from core.tz import local_day_bounds, local_range_bounds, local_to_utc, to_local, today_in
+from core.base.tz import local_day_bounds, local_range_bounds, local_to_utc, to_local, today_in
+from core.security.access import A, Actor
+from core.security.service import check
 
 STEP_MIN = 15  # slot step for individual types; group types step by their duration
 MAX_RANGE_DAYS = 92  # one find_slots call covers at most this many local dates
@@ -785,7 +785,7 @@ def find_slots(
     """Free slots for a type at a location on local dates date_from..date_to, sorted by start
     then provider. `exclude_appointment_id` ignores that appointment's own hold (reschedule)."""
     now = resolve_now(now)
-    access.require(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
+    check(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
     if date_to < date_from:
         raise ValidationError(f"The end date {fmt_day(date_to)} is before the start date {fmt_day(date_from)}.")
     if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
@@ -809,7 +809,7 @@ def choose_provider(
     """Which provider would take a booking at `start` (no provider chosen), and why."""
     now = resolve_now(now)
     start = require_aware(start)
-    access.require(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
+    check(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
     with read_session() as session:
         engine = Engine(session, type_id, location_id, room_id=room_id)
         return routing_for(engine, start, now=now)

@@ -10,8 +10,8 @@ from typing import NoReturn
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.orm import Session
 
-from core.errors import PermissionDenied
-from core.models import Role, User
+from core.base.errors import PermissionDenied
+from core.base.models import Role, User
 
 
 class A:
@@ -220,11 +220,9 @@ def deny(
     entity: str | None = None,
     entity_id: object = None,
 ) -> NoReturn:
-    """Refuse with `message` and record the denied attempt (after the rollback when inside a
-    unit of work). For rules beyond the permission table, e.g. "nobody raises their own role"."""
-    from core.audit import write_denial  # local import: audit imports access for Actor
-    from core.db import in_unit_of_work
-
+    """Refuse with `message`. The PermissionDenied carries what to record; the service wrapper
+    (core.security.service) writes it once the guarded transaction has rolled back. For rules
+    beyond the permission table too, e.g. "nobody raises their own role"."""
     denial = {
         "actor": actor,
         "action": action,
@@ -233,10 +231,7 @@ def deny(
         "location_id": location_id,
         "reason": message,
     }
-    if in_unit_of_work():
-        raise PermissionDenied(message, denial)  # audited by unit_of_work after its rollback
-    write_denial(denial)
-    raise PermissionDenied(message)
+    raise PermissionDenied(message, denial)
 
 
 def mask_email(email: str | None) -> str | None:

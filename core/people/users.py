@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from core import access, audit
-from core.access import GLOBAL_ROLES, PERMISSIONS, A, Actor
-from core.db import read_session, unit_of_work, utcnow
-from core.errors import ConflictError, NotFound, ValidationError
-from core.models import Location, Provider, Role, User
-from core.passwords import MIN_LENGTH, hash_password, verify_password
+from core.base.db import read_session, utcnow
+from core.base.errors import ConflictError, NotFound, ValidationError
+from core.base.models import Location, Provider, Role, User
+from core.security import access
+from core.security.access import GLOBAL_ROLES, PERMISSIONS, A, Actor
+from core.security.passwords import MIN_LENGTH, hash_password, verify_password
+from core.security.service import Tx, check, service
 
 PASSWORD_ROUNDS = 12  # tests lower it
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
@@ -134,8 +135,7 @@ def _keep_an_admin(session: Session, user: User, *, new_role: str | None, active
 
 
 def create_user(
-    session: Session,
-    actor: Actor,
+    tx: Tx,
     *,
     username: str,
     name: str,
@@ -146,7 +146,8 @@ def create_user(
     all_locations: bool,
     provider_id: int | None = None,
 ) -> User:
-    """Create a user inside the caller's transaction (the CLI's and `add_user`'s)."""
+    """Create a user inside the caller's service call (`add_user`'s, a bulk set-up's)."""
+    session, actor = tx.session, tx.actor
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
         raise ValidationError(
@@ -176,14 +177,14 @@ def create_user(
         session.flush()
     except IntegrityError:
         raise ConflictError(f"The username '{username}' or the email is taken.") from None
-    audit.record(session, actor, "user.create", entity="user", entity_id=user.id, after=_state(user))
+    tx.audit(action="user.create", entity_id=user.id, after=_state(user))
     return user
 
 
 def add_user(actor: Actor, **fields) -> UserView:
     """`create_user` in a transaction of its own (the users page)."""
-    with unit_of_work() as session:
-        return _view(create_user(session, actor, **fields))
+    with service(actor, A.USERS_MANAGE, entity="user") as tx:
+        return _view(create_user(tx, **fields))
 
 
 def set_role_and_locations(
@@ -196,7 +197,8 @@ def set_role_and_locations(
     provider_id: int | None = None,
     reason: str | None = None,
 ) -> UserView:
-    with unit_of_work() as session:
+    with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
+        session = tx.session
         user = _get(session, user_id)
         role = _role(role)
         locations = _locations(session, location_names)
@@ -218,13 +220,13 @@ def set_role_and_locations(
         user.role, user.all_locations, user.locations, user.provider_id = role, all_locations, locations, provider_id
         session.flush()
         if _state(user) != before:
-            audit.record(session, actor, "user.set_role", entity="user", entity_id=user.id, before=before,
-                         after=_state(user), reason=reason)  # fmt: skip
+            tx.audit(action="user.set_role", before=before, after=_state(user), reason=reason)
         return _view(user)
 
 
 def _set_active(actor: Actor, user_id: int, active: bool, reason: str | None) -> UserView:
-    with unit_of_work() as session:
+    with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
+        session = tx.session
         user = _get(session, user_id)
         _require_scope(actor, user.all_locations or user.role in GLOBAL_ROLES, {loc.id for loc in user.locations},
                        user.id)  # fmt: skip
@@ -234,8 +236,8 @@ def _set_active(actor: Actor, user_id: int, active: bool, reason: str | None) ->
         if user.active != active:
             before = {"active": user.active}
             user.active = active
-            audit.record(session, actor, "user.reactivate" if active else "user.deactivate", entity="user",
-                         entity_id=user.id, before=before, after={"active": active}, reason=reason)  # fmt: skip
+            tx.audit(action="user.reactivate" if active else "user.deactivate", before=before,
+                     after={"active": active}, reason=reason)  # fmt: skip
         return _view(user)
 
 
@@ -250,7 +252,8 @@ def reactivate_user(actor: Actor, user_id: int, *, reason: str | None = None) ->
 
 def reset_password(actor: Actor, user_id: int, new_password: str, *, reason: str | None = None) -> UserView:
     """Set a new password and lift any lockout; every earlier sign-in cookie stops working."""
-    with unit_of_work() as session:
+    with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
+        session = tx.session
         user = _get(session, user_id)
         _require_scope(actor, user.all_locations or user.role in GLOBAL_ROLES, {loc.id for loc in user.locations},
                        user.id)  # fmt: skip
@@ -258,8 +261,8 @@ def reset_password(actor: Actor, user_id: int, new_password: str, *, reason: str
         before = {"failed_attempts": user.failed_attempts, "locked_until": user.locked_until}
         user.password_hash = hash_password(new_password, PASSWORD_ROUNDS)
         user.failed_attempts, user.locked_until = 0, None
-        audit.record(session, actor, "user.reset_password", entity="user", entity_id=user.id, before=before,
-                     after={"password": "changed", "failed_attempts": 0, "locked_until": None}, reason=reason)  # fmt: skip
+        tx.audit(action="user.reset_password", before=before,
+                 after={"password": "changed", "failed_attempts": 0, "locked_until": None}, reason=reason)  # fmt: skip
         return _view(user)
 
 
@@ -267,7 +270,8 @@ def change_own_password(actor: Actor, current_password: str, new_password: str) 
     """Any signed-in user, for themselves; the current password is asked again."""
     if actor is None or actor.user_id is None:
         raise ValidationError("Sign in first.")
-    with unit_of_work() as session:
+    with service(actor, "user.change_password", entity="user", entity_id=actor.user_id) as tx:
+        session = tx.session
         user = _get(session, actor.user_id)
         if not user.active:
             raise ValidationError("This account is deactivated.")
@@ -275,12 +279,11 @@ def change_own_password(actor: Actor, current_password: str, new_password: str) 
             raise ValidationError("The current password is wrong.")
         _check_password(new_password, user.username)
         user.password_hash = hash_password(new_password, PASSWORD_ROUNDS)
-        audit.record(session, actor, "user.change_password", entity="user", entity_id=user.id,
-                     after={"password": "changed"})  # fmt: skip
+        tx.audit(action="user.change_password", after={"password": "changed"})
 
 
 def list_users(actor: Actor) -> list[UserView]:
-    access.require(actor, A.USERS_MANAGE, entity="user")
+    check(actor, A.USERS_MANAGE, entity="user")
     with read_session() as session:
         users = session.scalars(select(User).options(selectinload(User.locations)).order_by(User.username))
         return [_view(u) for u in users if actor.all_locations or any(actor.in_scope(loc.id) for loc in u.locations)]
@@ -294,6 +297,6 @@ def location_names(actor: Actor) -> list[str]:
 
 
 def provider_choices(actor: Actor) -> dict[int, str]:
-    access.require(actor, A.USERS_MANAGE, entity="user")
+    check(actor, A.USERS_MANAGE, entity="user")
     with read_session() as session:
         return {p.id: p.name for p in session.scalars(select(Provider).order_by(Provider.name))}

@@ -13,11 +13,9 @@ import pandas as pd
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
-from core import access
-from core.access import A, Actor
-from core.db import read_session
-from core.errors import NotFound
-from core.models import (
+from core.base.db import read_session
+from core.base.errors import NotFound
+from core.base.models import (
     Appointment,
     AppointmentType,
     Customer,
@@ -29,7 +27,10 @@ from core.models import (
     WaitlistOffer,
     provider_locations,
 )
-from core.tz import local_day_bounds, to_local, today_in
+from core.base.tz import local_day_bounds, to_local, today_in
+from core.security import access
+from core.security.access import A, Actor
+from core.security.service import check
 
 # A customer counts as late this long after their start time without checking in.
 LATE_AFTER = timedelta(minutes=5)
@@ -161,7 +162,7 @@ def _location(session, actor: Actor, location_id: int) -> LocationView:
     ).one_or_none()
     if row is None:
         raise NotFound(f"There is no location with id {location_id}.")
-    access.require(actor, A.APPOINTMENT_VIEW, location_id, entity="location", entity_id=location_id)
+    check(actor, A.APPOINTMENT_VIEW, location_id, entity="location", entity_id=location_id)
     return LocationView(*row)
 
 
@@ -402,7 +403,7 @@ def is_provider_view(actor: Actor | None) -> bool:
 def customer_appointments(actor: Actor, customer_id: int, *, limit: int = 20) -> list[dict]:
     """A customer's appointments the actor may see, across days: the latest first. Each is a dict
     with its location, local start, type, provider and status, for jumping to that day."""
-    access.require(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
+    check(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
     with read_session() as session:
         query = (
             select(

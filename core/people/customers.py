@@ -9,13 +9,13 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
-from sqlalchemy.orm import Session
 
-from core import access, audit
-from core.access import A, Actor
-from core.db import read_session, unit_of_work
-from core.errors import ConflictError, NotFound, ValidationError
-from core.models import Appointment, Customer, Location, Role
+from core.base.db import read_session
+from core.base.errors import ConflictError, NotFound, ValidationError
+from core.base.models import Appointment, Customer, Location, Role
+from core.security import access
+from core.security.access import A, Actor
+from core.security.service import Tx, check, service
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_CHARS_RE = re.compile(r"^[0-9+()\-. ]+$")
@@ -73,7 +73,7 @@ def scope_clause(actor: Actor | None) -> ColumnElement[bool]:
 def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[CustomerView]:
     """Customers in the actor's scope whose name, email or phone contains `query` (phone by
     digits, so '555 0100' finds '+1 (555) 0100'), by name. Fewer than 2 characters finds nothing."""
-    access.require(actor, A.CUSTOMER_VIEW, entity="customer")
+    check(actor, A.CUSTOMER_VIEW, entity="customer")
     text = (query or "").strip()
     if len(text) < 2:
         return []
@@ -133,17 +133,18 @@ def create_customer(
 ) -> Customer:
     """A new customer whose home is `location_id`. An email already on file is refused, so the
     desk picks the existing customer instead of creating a twin."""
-    with unit_of_work() as session:
-        return add_customer_in(session, actor, name=name, email=email, phone=phone, location_id=location_id)
+    with service(actor, A.CUSTOMER_MANAGE, entity="customer") as tx:
+        return add_customer_in(tx, name=name, email=email, phone=phone, location_id=location_id)
 
 
 def add_customer_in(
-    session: Session, actor: Actor, *, name: str, email: str | None = None, phone: str | None = None, location_id: int
+    tx: Tx, *, name: str, email: str | None = None, phone: str | None = None, location_id: int
 ) -> Customer:
     """`create_customer` inside the caller's transaction (e.g. a booking for a new customer,
     so a refused booking leaves no customer behind)."""
+    session, actor = tx.session, tx.actor
     name, email, phone = validate(name, email, phone)
-    access.require(actor, A.CUSTOMER_MANAGE, location_id, entity="customer")
+    tx.require(location_id, action=A.CUSTOMER_MANAGE)
     location = session.get(Location, location_id)
     if location is None or not location.active:
         raise NotFound(f"There is no active location with id {location_id}.")
@@ -158,10 +159,8 @@ def add_customer_in(
     customer = Customer(name=name, email=email, phone=phone, home_location_id=location_id)
     session.add(customer)
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "customer.create",
+    tx.audit(
+        action="customer.create",
         entity="customer",
         entity_id=customer.id,
         location_id=location_id,
@@ -177,7 +176,7 @@ def add_customer_in(
 
 def get_customer(actor: Actor, customer_id: int) -> CustomerView:
     """One customer in the actor's scope (NotFound otherwise, the same as for an unknown id)."""
-    access.require(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
+    check(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
     with read_session() as session:
         row = session.execute(
             select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.home_location_id).where(

@@ -6,8 +6,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
 
-from core.config import ROOT
-from core.db import get_engine
+from core.base.config import ROOT
+from core.base.db import get_engine
 
 
 def alembic_config() -> Config:

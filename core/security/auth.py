@@ -19,13 +19,13 @@ from pathlib import Path
 import jwt
 from sqlalchemy import func, select
 
-from core import audit
-from core.access import actor_for
-from core.config import KNOWN_DEFAULT_COOKIE_KEYS, ROOT, Settings, get_settings
-from core.db import read_session, unit_of_work, utcnow
-from core.errors import DomainError
-from core.models import User
-from core.passwords import hash_password, verify_password
+from core.base.config import KNOWN_DEFAULT_COOKIE_KEYS, ROOT, Settings, get_settings
+from core.base.db import read_session, unit_of_work, utcnow
+from core.base.errors import DomainError
+from core.base.models import User
+from core.security import audit
+from core.security.access import actor_for
+from core.security.passwords import hash_password, verify_password
 
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = timedelta(minutes=15)

@@ -39,9 +39,9 @@ from itertools import accumulate
 
 from sqlalchemy import Connection, Engine, exists, func, insert, select, text
 
-from core.db import get_engine, utcnow
-from core.errors import ValidationError
-from core.models import (
+from core.base.db import get_engine, utcnow
+from core.base.errors import ValidationError
+from core.base.models import (
     Appointment,
     AppointmentHistory,
     AppointmentType,
@@ -59,8 +59,8 @@ from core.models import (
     provider_locations,
     user_locations,
 )
-from core.passwords import hash_password
-from core.tz import local_to_utc
+from core.base.tz import local_to_utc
+from core.security.passwords import hash_password
 
 # (username, password, role): one demo user per role, printed by seed-demo and the README.
 DEMO_USERS: list[tuple[str, str, str]] = [

@@ -1,7 +1,7 @@
 from alembic import context
 
-from core.db import get_engine
-from core.models import Base
+from core.base.db import get_engine
+from core.base.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""The exceptions queue: everything that needs a human, one item per cause (`dedupe_key`)."""

@@ -1,0 +1,27 @@
+"""Booking services: book, confirm, check in, complete, no-show, cancel, reschedule, notes.
+
+Each is one service call (core.security.service): permission check, validation (the same
+`Engine` rules as the free-slot search, checked inside the write transaction), the change, an
+AppointmentHistory row, the audit row, and the domain event that tells the other capabilities
+(waitlist, queue, calendar push, reminders, rollups) what happened, all in one transaction.
+What applies from which status is `transitions`; the database's overlap rules are the guarantee
+against double booking (`conflicts`).
+"""
+
+from core.scheduling.booking.book import book, book_in
+from core.scheduling.booking.lifecycle import (
+    add_note,
+    cancel,
+    cancel_preview,
+    check_in,
+    complete,
+    confirm,
+    mark_no_show,
+)
+from core.scheduling.booking.records import BookingResult, CancelPreview, loaded, snapshot
+from core.scheduling.booking.reschedule import reschedule
+
+__all__ = [
+    "BookingResult", "CancelPreview", "add_note", "book", "book_in", "cancel", "cancel_preview", "check_in",
+    "complete", "confirm", "loaded", "mark_no_show", "reschedule", "snapshot",
+]  # fmt: skip

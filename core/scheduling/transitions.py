@@ -1,0 +1,80 @@
+"""The appointment lifecycle in one table: which action applies from which status, when, and
+with what label. Services enforce it (`refusal`), pages read it (`available`) to offer buttons.
+
+    booked -> confirmed -> checked_in -> completed
+    booked | confirmed -> no_show        (once the appointment has started)
+    booked | confirmed | checked_in -> cancelled
+    booked | confirmed -> rescheduled    (same status, new time; before it starts)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.base.models import Status
+from core.security.access import A
+
+STATUS_WORDS = {
+    Status.BOOKED: "booked",
+    Status.CONFIRMED: "confirmed",
+    Status.CHECKED_IN: "checked in",
+    Status.COMPLETED: "completed",
+    Status.NO_SHOW: "marked no-show",
+    Status.CANCELLED: "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str  # the permission, also the audit action
+    label: str  # the button
+    sources: tuple[Status, ...]
+    target: Status | None  # None: the status stays (reschedule, notes)
+    refusal: str  # "Only a booked appointment can be confirmed"
+    stamp: str | None = None  # the appointment column that records when
+    before_start: bool = False  # only until the appointment starts
+    after_start: bool = False  # only once it has started
+
+
+_WAITING = (Status.BOOKED, Status.CONFIRMED)
+_OPEN = (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN)
+
+# In the order the buttons are shown.
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(A.APPOINTMENT_CONFIRM, "Confirm", (Status.BOOKED,), Status.CONFIRMED,
+               "Only a booked appointment can be confirmed", stamp="confirmed_at", before_start=True),
+    Transition(A.APPOINTMENT_CHECK_IN, "Check in", _WAITING, Status.CHECKED_IN,
+               "Only a booked or confirmed appointment can be checked in", stamp="checked_in_at"),
+    Transition(A.APPOINTMENT_COMPLETE, "Complete", (Status.CHECKED_IN,), Status.COMPLETED,
+               "Only a checked-in appointment can be completed", stamp="completed_at"),
+    Transition(A.APPOINTMENT_NO_SHOW, "No-show", _WAITING, Status.NO_SHOW,
+               "Only a booked or confirmed appointment can be marked no-show", after_start=True),
+    Transition(A.APPOINTMENT_RESCHEDULE, "Reschedule…", _WAITING, None,
+               "Only a booked or confirmed appointment can be rescheduled", before_start=True),
+    Transition(A.APPOINTMENT_CANCEL, "Cancel…", _OPEN, Status.CANCELLED,
+               "Only booked, confirmed or checked-in appointments can be cancelled"),
+    Transition(A.APPOINTMENT_NOTE, "Notes…", tuple(Status), None, "Notes can always be added"),
+)  # fmt: skip
+BY_ACTION = {t.action: t for t in TRANSITIONS}
+
+
+def status_refusal(action: str, status: str) -> str | None:
+    """Why `action` cannot apply to an appointment in `status`, or None when it can."""
+    t = BY_ACTION[action]
+    if Status(status) in t.sources:
+        return None
+    return f"{t.refusal}; this one is {STATUS_WORDS[Status(status)]}."
+
+
+def applies(t: Transition, status: str, start: datetime, now: datetime) -> bool:
+    if Status(status) not in t.sources:
+        return False
+    if t.before_start and now >= start:
+        return False
+    return not (t.after_start and now < start)
+
+
+def available(status: str, start: datetime, now: datetime) -> list[Transition]:
+    """The transitions that apply now, in button order (permissions aside: ask `can`)."""
+    return [t for t in TRANSITIONS if applies(t, status, start, now)]
