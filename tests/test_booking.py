@@ -12,6 +12,7 @@ from core.base.db import unit_of_work
 from core.base.errors import ConflictError, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from core.base.models import Appointment, AppointmentHistory, AppointmentType, AuditLog, BusyBlock, Customer, TimeOff
 from core.scheduling import availability, booking
+from core.security.access import A
 from tests.factories import world
 
 NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
@@ -108,15 +109,20 @@ def test_group_bookings_share_a_session_until_it_is_full(db):
     w = world()
     start = datetime(2030, 1, 7, 10, tzinfo=UTC)
     results = [
-        book(w, start, "class", provider="lee", location="harbor", actor="harbordesk", customer="ada") for _ in range(6)
+        book(w, start, "class", provider="lee", location="harbor", actor="harbordesk", customer="mary")
+        for _ in range(6)
     ]
     keys = {r.appointment.group_key for r in results}
     assert keys == {f"g:{w.types['class'].id}:{w.providers['lee'].id}:{start.isoformat()}"}
     assert {r.appointment.room.name for r in results} == {"Studio"}
     with pytest.raises(ConflictError, match=r"session with Sam Lee at 10:00 .* is full \(6 of 6"):
-        book(w, start, "class", provider="lee", location="harbor", actor="harbordesk")
-    routed = book(w, start + timedelta(hours=2), "class", provider=None, location="harbor", actor="harbordesk")
-    joined = book(w, start + timedelta(hours=2), "class", provider=None, location="harbor", actor="harbordesk")
+        book(w, start, "class", provider="lee", location="harbor", actor="harbordesk", customer="mary")
+    routed = book(
+        w, start + timedelta(hours=2), "class", provider=None, location="harbor", actor="harbordesk", customer="mary"
+    )
+    joined = book(
+        w, start + timedelta(hours=2), "class", provider=None, location="harbor", actor="harbordesk", customer="mary"
+    )
     assert joined.routing_reason == "Sam Lee: joins the existing Group class session (5 places left)"
     assert joined.appointment.group_key == routed.appointment.group_key
 
@@ -192,7 +198,7 @@ def test_the_database_rule_catches_what_the_code_check_missed(db, monkeypatch):
         ({"provider_id": 999}, NotFound, "Unknown provider #999"),
         ({"room_id": 999}, NotFound, "Unknown room #999"),
         ({"customer_id": 999}, NotFound, "Unknown customer #999"),
-        ({"location_id": 999}, PermissionDenied, "outside your locations"),
+        ({"location_id": 999}, NotFound, "Unknown location #999"),
     ],
 )
 def test_unknown_ids_are_named(db, kwargs, error, message):
@@ -297,9 +303,9 @@ def test_an_analyst_cannot_book_and_the_attempt_is_audited_as_denied(db):
     assert row.action == "appointment.book" and row.actor_username == "analyst"
 
 
-def test_front_desk_of_another_location_cannot_book_here(db):
+def test_front_desk_of_another_location_cannot_book_here_and_learns_nothing_of_it(db):
     w = world()
-    with pytest.raises(PermissionDenied, match="outside your locations"):
+    with pytest.raises(NotFound, match=f"^Unknown location #{w.locations['downtown'].id}.$"):
         book(w, at(10), actor="harbordesk")
     assert [r.actor_username for r in audit_rows(outcome="denied")] == ["harbordesk"]
 
@@ -313,9 +319,9 @@ def test_a_provider_completes_and_marks_no_show_only_their_own_appointments(db):
     booking.check_in(w.actors["frontdesk"], own.id, now=at(9, 55))
     booking.check_in(w.actors["frontdesk"], other.id, now=at(9, 55))
     assert booking.complete(me, own.id, now=at(10, 30)).status == "completed"
-    with pytest.raises(PermissionDenied, match="outside your locations or your own appointments"):
+    with pytest.raises(NotFound, match=f"^Unknown appointment #{other.id}.$"):
         booking.complete(me, other.id, now=at(10, 30))
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         booking.mark_no_show(me, theirs.id, now=at(11, 30))
     own_late = book(w, at(12), provider="rao").appointment
     assert booking.mark_no_show(me, own_late.id, now=at(12, 20)).status == "no_show"
@@ -480,3 +486,24 @@ def test_notes_append_with_history_and_audit(db):
     assert len(audit_rows(action="appointment.note")) == 2
     with pytest.raises(ValidationError, match="empty"):
         booking.add_note(w.actors["frontdesk"], appt.id, note=" ", now=NOW)
+
+
+def test_ids_from_another_location_answer_like_ids_that_do_not_exist(db):
+    w = world()
+    theirs = book(w, at(10), actor="frontdesk").appointment
+    harbor = w.actors["harbordesk"]
+    mary = w.customers["mary"].id  # a Harbor customer: Downtown's desk may not book or see her
+    for call, missing in [
+        (lambda: booking.cancel(harbor, theirs.id, reason="x", now=NOW), f"Unknown appointment #{theirs.id}."),
+        (lambda: booking.cancel(harbor, 99999, reason="x", now=NOW), "Unknown appointment #99999."),
+        (lambda: book(w, at(11), customer="mary"), f"Unknown customer #{mary}."),
+        (lambda: booking.book(
+            w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations["downtown"].id,
+            customer_id=99999, provider_id=w.providers["rao"].id, start=at(11), now=NOW,
+        ), "Unknown customer #99999."),
+    ]:  # fmt: skip
+        with pytest.raises(NotFound) as err:
+            call()
+        assert str(err.value) == missing
+    denied = [r.action for r in audit_rows(outcome="denied")]
+    assert denied == [A.APPOINTMENT_CANCEL], "the out-of-scope attempt is still on record"

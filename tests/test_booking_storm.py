@@ -162,7 +162,7 @@ def test_a_group_session_never_takes_more_than_its_capacity(wide_pool):
                 desk,
                 type_id=w.types["class"].id,
                 location_id=w.locations["harbor"].id,
-                customer_id=w.customers["alan"].id,
+                customer_id=w.customers["mary"].id,
                 provider_id=w.providers["lee"].id,
                 start=start,
                 now=NOW,

@@ -53,10 +53,11 @@ def test_front_desk_finds_customers_at_home_in_their_location_only(db):
 
 def test_a_customer_with_an_appointment_at_the_location_is_found_there(db):
     w = world()
-    assert search_customers(w.actors["frontdesk"], "Ada") == []  # no home, no appointment yet
-    _appointment(w, w.customers["ada"].id)
-    assert _names(search_customers(w.actors["frontdesk"], "Ada")) == ["Ada Lovelace"]
-    assert search_customers(w.actors["harbordesk"], "Ada") == []
+    emmy = _customer("Emmy Noether")
+    assert search_customers(w.actors["frontdesk"], "Emmy") == []  # no home, no appointment yet
+    _appointment(w, emmy)
+    assert _names(search_customers(w.actors["frontdesk"], "Emmy")) == ["Emmy Noether"]
+    assert search_customers(w.actors["harbordesk"], "Emmy") == []
 
 
 def test_search_matches_name_email_and_phone_digits(db):
@@ -67,7 +68,7 @@ def test_search_matches_name_email_and_phone_digits(db):
     assert _names(search_customers(fd, "HOPP")) == ["Grace Hopper"]
     assert _names(search_customers(fd, "navy.test")) == ["Grace Hopper"]
     assert _names(search_customers(fd, "5550102030")) == ["Grace Hopper"]
-    assert _names(search_customers(fd, "555 010")) == ["Grace Hopper"]
+    assert _names(search_customers(fd, "010-20")) == ["Grace Hopper"]
     assert search_customers(fd, "g") == []
     assert search_customers(fd, "  ") == []
     assert search_customers(fd, "%") == []  # a wildcard character is matched literally

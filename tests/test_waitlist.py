@@ -100,7 +100,7 @@ def test_booking_an_offer_books_the_customer_and_withdraws_the_other_offers(db):
     appt = book(w, at(10))
     first = wait(w, customer="alan")
     with unit_of_work() as s:
-        grace = Customer(name="Grace Hopper", email="grace@example.test")
+        grace = Customer(name="Grace Hopper", email="grace@example.test", home_location_id=w.locations["downtown"].id)
         s.add(grace)
         s.flush()
         grace_id = grace.id

@@ -13,6 +13,15 @@ class NotFound(ValidationError):
     pass
 
 
+class OutOfScope(NotFound):
+    """Something outside the actor's locations, answered exactly as if it did not exist (so ids
+    reveal nothing); `denial` is still recorded, as for PermissionDenied."""
+
+    def __init__(self, message: str, denial: dict | None = None):
+        super().__init__(message)
+        self.denial = denial
+
+
 class ConflictError(DomainError):
     """The slot is taken: another appointment, a room, or a busy block."""
 

@@ -25,7 +25,7 @@ from core.base.models import (
 )
 from core.base.tz import local_day_bounds, to_local, today_in
 from core.scheduling.availability import DomainProblem, Engine, fmt_day, resolve_now
-from core.scheduling.booking import BookingResult, book_in, loaded
+from core.scheduling.booking import BookingResult, book_in, customer_in_scope, loaded
 from core.scheduling.conflicts import Attempt, run_booking
 from core.scheduling.events import AppointmentBooked, SlotFreed
 from core.security import access, audit
@@ -78,14 +78,19 @@ def add_entry(
     now: datetime | None = None,
 ) -> WaitlistEntry:
     now = resolve_now(now)
-    with service(actor, A.WAITLIST_MANAGE, entity="waitlist_entry", location_id=location_id) as tx:
+    with service(
+        actor,
+        A.WAITLIST_MANAGE,
+        entity="waitlist_entry",
+        location_id=location_id,
+        unknown=f"Unknown location #{location_id}.",
+    ) as tx:
         session = tx.session
         if latest_date < earliest_date:
             raise ValidationError(
                 f"The latest date {fmt_day(latest_date)} is before the earliest date {fmt_day(earliest_date)}."
             )
-        if session.get(Customer, customer_id) is None:
-            raise NotFound(f"Unknown customer #{customer_id}.")
+        customer_in_scope(tx, customer_id)
         engine = Engine(session, type_id, location_id, provider_id=provider_id)  # validates type/location/provider
         today = today_in(engine.tz, now)
         if latest_date < today:
@@ -111,8 +116,7 @@ def add_entry(
 def cancel_entry(actor: Actor | None, entry_id: int) -> None:
     with service(actor, A.WAITLIST_MANAGE, entity="waitlist_entry") as tx:
         session = tx.session
-        entry = tx.get(WaitlistEntry, entry_id, what="waitlist entry")
-        tx.require(entry.location_id, entity_id=entry.id)
+        entry = tx.get_in_scope(WaitlistEntry, entry_id, what="waitlist entry")
         if entry.status not in ACTIVE_ENTRY:
             raise InvalidTransition(f"This waitlist entry is already {entry.status}.")
         before = _entry_dict(entry)
@@ -176,8 +180,7 @@ def book_offer(actor: Actor | None, offer_id: int, *, now: datetime | None = Non
     def run() -> BookingResult:
         with service(actor, A.APPOINTMENT_BOOK, entity="waitlist_offer") as tx:
             session = tx.session
-            offer = tx.get(WaitlistOffer, offer_id, what="waitlist offer")
-            tx.require(offer.location_id, entity_id=offer.id)
+            offer = tx.get_in_scope(WaitlistOffer, offer_id, what="waitlist offer")
             if offer.status != "open":
                 raise InvalidTransition(f"This offer is already {offer.status}.")
             entry = offer.entry
@@ -272,8 +275,7 @@ def withdraw_offers_taken_by(session: Session, appointment: Appointment) -> None
 
 def dismiss_offer(actor: Actor | None, offer_id: int) -> None:
     with service(actor, A.WAITLIST_MANAGE, entity="waitlist_offer") as tx:
-        offer = tx.get(WaitlistOffer, offer_id, what="waitlist offer")
-        tx.require(offer.location_id, entity_id=offer.id)
+        offer = tx.get_in_scope(WaitlistOffer, offer_id, what="waitlist offer")
         if offer.status != "open":
             raise InvalidTransition(f"This offer is already {offer.status}.")
         offer.status = "dismissed"

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from core.base import events
 from core.base.db import read_session, unit_of_work
-from core.base.errors import NotFound, PermissionDenied
+from core.base.errors import NotFound, OutOfScope, PermissionDenied
 from core.base.models import AuditLog
 from core.security import access, audit
 from core.security.access import Actor
@@ -60,20 +60,37 @@ class Tx:
         provider_id: int | None = None,
         entity_id: object = None,
         action: str | None = None,
+        unknown: str | None = None,
     ) -> None:
         """The actor may do this action at this location (and, for providers, on their own
-        appointment); otherwise PermissionDenied, recorded once the transaction is rolled back."""
+        appointment); otherwise PermissionDenied, recorded once the transaction is rolled back.
+        With `unknown` ("Unknown appointment #7."), a role that may do the action but not here
+        is told exactly what it would be told if the thing did not exist."""
         if entity_id is not None:
             self.entity_id = entity_id
         self.location_id = location_id
-        access.require(
-            self.actor,
-            action or self.action,
-            location_id,
-            provider_id=provider_id,
-            entity=self.entity,
-            entity_id=self.entity_id,
-        )
+        action = action or self.action
+        try:
+            access.require(
+                self.actor, action, location_id, provider_id=provider_id, entity=self.entity, entity_id=self.entity_id
+            )
+        except PermissionDenied as exc:
+            if unknown is not None and action in access.allowed_actions(self.actor):
+                raise OutOfScope(unknown, exc.denial) from None
+            raise
+
+    def get_in_scope(
+        self, model: type[M], ident: Any, *, what: str, provider: bool = False, action: str | None = None
+    ) -> M:
+        """`get` plus `require` at the row's location (and provider, for appointments): a row
+        outside the actor's scope answers "Unknown <what> #<id>." like a missing one."""
+        unknown = f"Unknown {what} #{ident}."
+        row = self.session.get(model, ident, with_for_update=True)
+        if row is None:
+            raise NotFound(unknown)
+        provider_id = getattr(row, "provider_id", None) if provider else None
+        self.require(row.location_id, provider_id=provider_id, entity_id=ident, action=action, unknown=unknown)
+        return row
 
     def get(self, model: type[M], ident: Any, *, what: str | None = None, lock: bool = True) -> M:
         """The row, locked for this transaction (SELECT ... FOR UPDATE on PostgreSQL; SQLite's
@@ -129,6 +146,7 @@ def service(
     entity_id: object = None,
     location_id: Any = _UNCHECKED,
     provider_id: int | None = None,
+    unknown: str | None = None,
     audited: bool = True,
 ) -> Iterator[Tx]:
     """One user action in one transaction. Pass `location_id` (None for actions without a
@@ -140,12 +158,12 @@ def service(
             tx = Tx(session, actor, action, entity=entity, entity_id=entity_id)
             sa_event.listen(session, "after_begin", tx._watch_writes)
             if location_id is not _UNCHECKED:
-                tx.require(location_id, provider_id=provider_id)
+                tx.require(location_id, provider_id=provider_id, unknown=unknown)
             yield tx
             session.flush()
             if audited and tx.wrote and not tx.audited:
                 raise RuntimeError(f"service '{action}' changed the database without an audit row")
-    except PermissionDenied as exc:
+    except (PermissionDenied, OutOfScope) as exc:
         _record_denial(exc)
         raise
 
@@ -177,16 +195,20 @@ def check(
     provider_id: int | None = None,
     entity: str | None = None,
     entity_id: object = None,
+    unknown: str | None = None,
 ) -> None:
-    """`access.require` outside a transaction: a denial is recorded at once."""
+    """`access.require` outside a transaction: a denial is recorded at once. With `unknown`, a
+    role that may do the action but not here gets that NotFound sentence instead."""
     try:
         access.require(actor, action, location_id, provider_id=provider_id, entity=entity, entity_id=entity_id)
     except PermissionDenied as exc:
         _record_denial(exc)
+        if unknown is not None and action in access.allowed_actions(actor):
+            raise OutOfScope(unknown) from None
         raise
 
 
-def _record_denial(exc: PermissionDenied) -> None:
+def _record_denial(exc: PermissionDenied | OutOfScope) -> None:
     if exc.denial is not None:
         denial, exc.denial = exc.denial, None
         audit.write_denial(denial)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.base.errors import NotFound, ValidationError
-from core.base.models import Appointment, Customer, Status, new_key
+from core.base.errors import ValidationError
+from core.base.models import Appointment, Status, new_key
 from core.base.tz import to_local
 from core.people.customers import add_customer_in
 from core.scheduling.availability import Engine, Fit, pick, require_aware, resolve_now
-from core.scheduling.booking.records import SOURCE_MAX, BookingResult, history, loaded, lock_for_capacity, snapshot
+from core.scheduling.booking.records import (
+    SOURCE_MAX,
+    BookingResult,
+    customer_in_scope,
+    history,
+    loaded,
+    lock_for_capacity,
+    snapshot,
+)
 from core.scheduling.conflicts import Attempt, run_booking
 from core.scheduling.events import (
     AppointmentBooked,
@@ -64,8 +72,7 @@ def book_in(
     """Book inside the caller's service call (permission already checked). Returns the new
     appointment, the routing reason (when the provider was picked) and the room reason."""
     session, actor = tx.session, tx.actor
-    if session.get(Customer, customer_id) is None:
-        raise NotFound(f"Unknown customer #{customer_id}.")
+    customer_in_scope(tx, customer_id)
     engine = Engine(session, type_id, location_id, provider_id=provider_id, room_id=room_id)
     lock_for_capacity(session, engine, [p.id for p in engine.providers])
     routing_reason = None
@@ -146,7 +153,12 @@ def book(
 
     def run() -> BookingResult:
         with service(
-            actor, A.APPOINTMENT_BOOK, entity="appointment", location_id=location_id, provider_id=provider_id
+            actor,
+            A.APPOINTMENT_BOOK,
+            entity="appointment",
+            location_id=location_id,
+            provider_id=provider_id,
+            unknown=f"Unknown location #{location_id}.",
         ) as tx:
             who = customer_id
             if new_customer is not None:

@@ -9,8 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.models import Appointment, AppointmentHistory, Provider
+from core.base.errors import NotFound
+from core.base.models import Appointment, AppointmentHistory, Customer, Provider
 from core.base.tz import to_local
+from core.people.customers import scope_clause
 from core.scheduling.availability import Engine, fmt_day
 from core.scheduling.events import SlotFreed
 from core.security import audit
@@ -75,10 +77,17 @@ def loaded(appt: Appointment) -> Appointment:
 
 
 def locked_appointment(tx: Tx, appointment_id: int, action: str | None = None) -> Appointment:
-    """The appointment, row-locked, once the actor may act on it."""
-    appt = tx.get(Appointment, appointment_id)
-    tx.require(appt.location_id, provider_id=appt.provider_id, entity_id=appt.id, action=action)
-    return appt
+    """The appointment, row-locked, once the actor may act on it; one outside the actor's
+    locations (or, for a provider, not theirs) is answered as unknown."""
+    return tx.get_in_scope(Appointment, appointment_id, what="appointment", provider=True, action=action)
+
+
+def customer_in_scope(tx: Tx, customer_id: int) -> None:
+    """The customer exists and the actor may find them; otherwise "Unknown customer #id."
+    whichever it is, so ids reveal nothing about other locations' customers."""
+    visible = tx.session.scalar(select(Customer.id).where(Customer.id == customer_id, scope_clause(tx.actor)))
+    if visible is None:
+        raise NotFound(f"Unknown customer #{customer_id}.")
 
 
 def when_text(appt: Appointment) -> str:
