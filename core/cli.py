@@ -31,11 +31,14 @@ def cmd_init_db(args) -> int:
 def cmd_seed_demo(args) -> int:
     from core import demo
     from core.base import migrate
+    from core.demo import guard
 
     migrate.upgrade()
-    if args.if_empty and not demo.is_empty():
-        print("Database already has data; not seeding.")
-        return 0
+    if reason := guard.refusal():
+        if args.if_empty:
+            print(f"Not seeding: {reason}")
+            return 0
+        raise DomainError(reason)
     summary = demo.seed_demo(appointments=args.appointments, seed=args.seed, progress=not args.quiet)
     print(summary.describe())
     return 0
@@ -134,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--if-empty",
         action="store_true",
-        help="do nothing when the database already has data",
+        help="do nothing (exit 0) when demo data may not be added here",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_seed_demo)

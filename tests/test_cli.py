@@ -13,7 +13,7 @@ from core import demo
 from core.base import migrate
 from core.base.config import ROOT, reset_settings
 from core.base.db import dispose_engines, read_session
-from core.base.models import Appointment
+from core.base.models import Appointment, User
 from core.cli import build_parser, main
 from core.security.passwords import hash_password
 
@@ -36,7 +36,15 @@ def _use(url: str, monkeypatch) -> None:
 
 
 @pytest.fixture
-def fast_hashes(monkeypatch):
+def demo_mode(monkeypatch):
+    monkeypatch.setenv("DEMO_MODE", "1")
+    reset_settings()
+    yield
+    reset_settings()
+
+
+@pytest.fixture
+def fast_hashes(monkeypatch, demo_mode):
     """The CLI seeds with bcrypt's real cost; tests do not need to wait for it."""
     monkeypatch.setattr(
         core.demo.builder, "hash_password", lambda password, rounds=12: hash_password(password, rounds=4)
@@ -122,7 +130,7 @@ def test_seed_demo_prints_the_demo_sign_in_and_if_empty_does_not_reseed(db, fast
     assert abs(count - 300) <= 30
 
     assert main(["seed-demo", "--if-empty"]) == 0
-    assert "not seeding" in capsys.readouterr().out
+    assert "Not seeding" in capsys.readouterr().out
     assert main(["seed-demo", "--appointments", "300"]) == 1
     _, err = capsys.readouterr()
     assert len(err.strip().splitlines()) == 1 and "empty database" in err
@@ -134,3 +142,20 @@ def test_seed_demo_reports_progress_unless_quiet(db, fast_hashes, capsys):
     assert main(["seed-demo", "--appointments", "200"]) == 0
     err = capsys.readouterr().err
     assert "seed-demo:" in err and "appointments" in err
+
+
+def test_seed_demo_refuses_outside_demo_mode_and_where_users_exist(db, capsys, monkeypatch):
+    monkeypatch.setenv("DEMO_MODE", "0")
+    reset_settings()
+    assert main(["seed-demo", "--appointments", "200", "--quiet"]) == 1
+    assert "only in demo mode" in capsys.readouterr().err
+    assert main(["seed-demo", "--if-empty", "--quiet"]) == 0  # make run on a real installation: no demo, no error
+    assert "only in demo mode" in capsys.readouterr().out
+    monkeypatch.setenv("DEMO_MODE", "1")
+    reset_settings()
+    assert main(["create-user", "alice", "--password", "a-long-enough-password-1", "--role", "admin"]) == 0
+    assert main(["seed-demo", "--appointments", "200", "--quiet"]) == 1
+    assert "already has users or locations" in capsys.readouterr().err
+    with read_session() as s:
+        assert s.scalar(select(func.count()).select_from(Appointment)) == 0
+        assert s.scalar(select(func.count()).select_from(User)) == 1
