@@ -16,9 +16,9 @@ st.set_page_config(page_title="Appointment operations", page_icon=":material/eve
 
 @st.cache_resource(show_spinner="Preparing the database...")
 def prepare_database(url: str) -> str:
-    """Bring the database to the newest schema, once per process and database."""
+    """Bring the database to the newest schema (when this role may), once per process and database."""
     check_connection(url)
-    migrate.upgrade(get_engine(url))
+    migrate.ensure_current(get_engine(url))
     return url
 
 

@@ -44,6 +44,15 @@ def cmd_seed_demo(args) -> int:
     return 0
 
 
+def cmd_grant_app_role(args) -> int:
+    from core.base import grants
+    from core.base.db import get_engine
+
+    statements = grants.grant_app_role(get_engine(), args.role)
+    print(f"Granted {args.role} the app's rights ({len(statements)} statements); audit_log: SELECT and INSERT only.")
+    return 0
+
+
 def cmd_export(args) -> int:
     from core.base.db import read_session
     from core.reports import export
@@ -120,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init-db", help="create or upgrade the database schema to the newest revision")
     p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser(
+        "grant-app-role", help="PostgreSQL: give the app's login role its rights (audit log: read and append only)"
+    )
+    p.add_argument("role", help="an existing PostgreSQL role the app connects as")
+    p.set_defaults(func=cmd_grant_app_role)
 
     p = sub.add_parser("seed-demo", help="fill the database with realistic, deterministic demo data")
     p.add_argument(

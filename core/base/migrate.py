@@ -5,9 +5,11 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import DBAPIError
 
 from core.base.config import ROOT
 from core.base.db import get_engine
+from core.base.errors import DatabaseUnavailable
 
 
 def alembic_config() -> Config:
@@ -20,6 +22,24 @@ def upgrade(engine: Engine | None = None) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def ensure_current(engine: Engine | None = None) -> None:
+    """What the app does on start: nothing when the schema is at head; otherwise migrate, and
+    when its database role may not change the schema (the production set-up), say what to run."""
+    engine = engine or get_engine()
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    try:
+        upgrade(engine)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+            raise
+        raise DatabaseUnavailable(
+            f"The database schema is at revision {current or 'none'} and this version needs {head}, but the app's "
+            "database role may not change the schema: run `python -m core init-db` as the owner role."
+        ) from None
 
 
 def current_revision(engine: Engine | None = None) -> str | None:
