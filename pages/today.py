@@ -17,6 +17,7 @@ from core.scheduling import booking, schedule
 from core.scheduling.schedule import STATUS_LABELS, DaySchedule, LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import today_dialogs, today_panels, today_state
+from pages.safe import plain
 from pages.ui import current_actor, require_page
 
 REFRESH_SECONDS = float(os.environ.get("TODAY_REFRESH_SECONDS", "30"))  # browser tests shorten it
@@ -151,9 +152,9 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
     if row is not None:
         contact = " · ".join(c for c in (row.customer_phone, row.customer_email) if c)
         flags = f" · :orange[{', '.join(row.flags)}]" if row.flags else ""
-        st.markdown(f"**{row.customer_name}** {contact} — **{row.status_label}**{flags}")
+        st.markdown(f"**{plain(row.customer_name)}** {plain(contact)} — **{row.status_label}**{flags}")
         if row.notes:
-            st.caption(f"Notes: {row.notes}")
+            st.caption(f"Notes: {plain(row.notes)}")
         actions = today_state.row_actions(actor, row, now)
         for col, (action, label) in zip(st.columns(max(len(actions), 5)), actions, strict=False):
             key = f"act_{action.split('.')[-1]}_{row.appointment_id}"
@@ -187,7 +188,9 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
     st.caption(f"{day_schedule.summary()} — updated {to_local(now, location.timezone):%H:%M:%S}")
     if not day_schedule.rows:
         whose = "You have no" if schedule.is_provider_view(actor) else "No"
-        st.info(f"{whose} appointments at {location.name} on {day_label(day)}.", icon=":material/event_available:")
+        st.info(
+            f"{whose} appointments at {plain(location.name)} on {day_label(day)}.", icon=":material/event_available:"
+        )
         if can(actor, A.APPOINTMENT_BOOK, location.id) and st.button("Book one", key="today_book_empty"):
             today_state.open_dialog("book")
     else:
@@ -199,7 +202,7 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
 actor = require_page(A.APPOINTMENT_VIEW)
 locations, location, day = resolve_location_and_day(actor)
 title = "My day" if schedule.is_provider_view(actor) else location.name
-st.title(f"{title} · {day_label(day)}" + (" (today)" if day == schedule.default_day(location) else ""))
+st.title(f"{plain(title)} · {day_label(day)}" + (" (today)" if day == schedule.default_day(location) else ""))
 controls(actor, locations, location)
 today_dialogs.show_open_dialog(actor, location, day)
 show_cancelled = st.toggle("Show cancelled", key="today_show_cancelled")

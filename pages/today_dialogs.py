@@ -13,6 +13,7 @@ from core.people import customers
 from core.scheduling import booking, schedule
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import Actor
+from pages.safe import plain
 from pages.today_slots import slot_picker
 from pages.today_state import (
     DIALOG,
@@ -33,7 +34,7 @@ def _dismiss() -> None:
 
 @st.dialog("Cancel appointment", on_dismiss=_dismiss)
 def cancel_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
-    st.markdown(f"**{row.customer_name}** · {row.type_name} · {row.time_label} with {row.provider_name}")
+    st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
     try:
         preview = booking.cancel_preview(actor, row.appointment_id)
     except DomainError as exc:
@@ -80,7 +81,7 @@ def reschedule_dialog(actor: Actor, location: LocationView, row: schedule.Schedu
 
 @st.dialog("Notes", on_dismiss=_dismiss)
 def notes_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
-    st.markdown(f"**{row.customer_name}** · {row.type_name} · {row.time_label} with {row.provider_name}")
+    st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
     if row.notes:
         st.text(row.notes)
     else:
@@ -97,7 +98,7 @@ def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None
     """(existing customer id, None) or (None, new customer's fields)."""
     if state.get("customer_id"):
         found = customers.get_customer(actor, state["customer_id"])
-        st.markdown(f"Customer: **{found.label}**")
+        st.markdown(f"Customer: **{plain(found.label)}**")
         return found.id, None
     mode = st.radio("Customer", ["Find", "New customer"], horizontal=True, key="dlg_customer_mode")
     if mode == "Find":

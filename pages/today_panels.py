@@ -12,6 +12,7 @@ from core.people import customers
 from core.scheduling import schedule, waitlist
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
+from pages.safe import plain
 from pages.today_state import attempt, open_dialog
 
 
@@ -31,7 +32,8 @@ def waitlist_panel(actor: Actor, location: LocationView, day: date) -> None:
         start, end = to_local(offer.start, location.timezone), to_local(offer.end, location.timezone)
         text_col, book_col, dismiss_col = st.columns([6, 1, 1], vertical_alignment="center")
         text_col.markdown(
-            f"**{start:%H:%M}–{end:%H:%M}** {offer.type_name} with {offer.provider_name} for **{offer.customer_name}**"
+            f"**{start:%H:%M}–{end:%H:%M}** {plain(offer.type_name)} with {plain(offer.provider_name)} "
+            f"for **{plain(offer.customer_name)}**"
         )
         book_col.button(
             "Book", key=f"offer_book_{offer.offer_id}", type="primary", on_click=attempt,
@@ -59,23 +61,25 @@ def customer_search_panel(actor: Actor, location: LocationView) -> None:
         return
     matches = customers.search_customers(actor, query, limit=20)
     if not matches:
-        st.caption(f"No customer matching '{query.strip()}' at your locations.")
+        st.caption(f"No customer matching '{plain(query.strip())}' at your locations.")
         return
     for found in matches:
-        with st.expander(found.label):
+        with st.expander(plain(found.label)):
             visits = schedule.customer_appointments(actor, found.id, limit=10)
             if not visits:
                 st.caption("No appointments yet.")
             for visit in visits:
                 text_col, go_col = st.columns([5, 1], vertical_alignment="center")
-                text_col.write(
-                    f"{visit['when']} · {visit['location']} · {visit['type']} with {visit['provider']} · {visit['status']}"
+                text_col.markdown(
+                    plain(
+                        f"{visit['when']} · {visit['location']} · {visit['type']} with {visit['provider']} · {visit['status']}"
+                    )
                 )
                 go_col.button(
                     "Open day", key=f"goto_{visit['appointment_id']}", on_click=_go_to,
                     args=(visit["location_id"], visit["day"], visit["appointment_id"]),
                 )  # fmt: skip
             if can(actor, A.APPOINTMENT_BOOK, location.id) and st.button(
-                f"Book at {location.name}", key=f"book_for_{found.id}"
+                f"Book at {plain(location.name)}", key=f"book_for_{found.id}"
             ):
                 open_dialog("book", customer_id=found.id)

@@ -13,6 +13,7 @@ from core.base.tz import to_local
 from core.scheduling import availability, schedule
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import Actor
+from pages.safe import plain
 from pages.today_state import (
     ANY,
     providers_at,
@@ -63,7 +64,7 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
     key = f"dlg_slot_{type_id}_{provider_id}_{chosen_day.isoformat()}"
     chosen = st.session_state.pop("dlg_chosen_slot", None)  # (picker key, label) picked on the last run
     if chosen and chosen[0] == key and chosen[1] not in keys:
-        st.warning(f"{chosen[1]} was just taken by another booking: pick another time.")
+        st.warning(f"{plain(chosen[1])} was just taken by another booking: pick another time.")
     index = st.selectbox(
         f"Time ({len(slots)} free)", range(len(slots)), index=None, placeholder="Pick a time",
         format_func=labels.__getitem__, key=key,
@@ -101,9 +102,11 @@ def _next_free(search: Callable[..., list], who: str, day: date, tz: str) -> Non
     except DomainError:
         ahead = []
     if not ahead:
-        st.info(f"No free times with {who} on {day_label(day)} or in the two weeks after. Try another provider.")
+        st.info(f"No free times with {plain(who)} on {day_label(day)} or in the two weeks after. Try another provider.")
         return
     first = ahead[0]
     first_day = to_local(first.start, tz).date()
-    st.info(f"No free times with {who} on {day_label(day)}. The next is {slot_label(first, tz, with_day=True)}.")
+    st.info(
+        f"No free times with {plain(who)} on {day_label(day)}. The next is {plain(slot_label(first, tz, with_day=True))}."
+    )
     st.button(f"Show {day_label(first_day)}", key="dlg_next_free", on_click=_set_dialog_day, args=(first_day,))

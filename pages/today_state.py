@@ -15,6 +15,7 @@ from core.base.tz import to_local
 from core.scheduling import schedule, transitions
 from core.scheduling.schedule import day_label
 from core.security.access import Actor, can_act_on_appointment
+from pages.safe import plain
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,14 @@ def attempt(
 def show_messages() -> None:
     """The pending toast, and the last refusal on the page (kept until the next action)."""
     if toast := st.session_state.pop(TOAST, None):
-        st.toast(toast, icon=":material/check_circle:")
+        st.toast(plain(toast), icon=":material/check_circle:")
     if flash := st.session_state.get(FLASH):
-        st.error(flash, icon=":material/error:")
+        st.error(plain(flash), icon=":material/error:")
 
 
 def dialog_error() -> None:
     if error := st.session_state.get(DIALOG_ERROR):
-        st.error(error, icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
 
 
 def open_dialog(kind: str, **details) -> None:
