@@ -59,9 +59,11 @@ def resolve_location_and_day(actor: Actor) -> tuple[dict[int, LocationView], Loc
     location = state["today_location_view"] = locations[state["today_location"]]
     if not isinstance(state.get("today_day"), date):
         try:
-            state["today_day"] = date.fromisoformat(params.get("date", ""))
-        except ValueError:
+            state["today_day"] = schedule.day_in_reach(date.fromisoformat(params.get("date", "")))
+        except ValueError:  # no date, not a date, or out of reach: today, saying so when one was asked for
             state["today_day"] = schedule.default_day(location)
+            if params.get("date"):
+                state[today_state.FLASH] = f"'{params['date']}' is not a day the schedule can show; showing today."
     return locations, location, state["today_day"]
 
 

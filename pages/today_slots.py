@@ -57,22 +57,33 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
         return None
     if route and provider_id == ANY:
         slots, labels = _by_time(slots, location.timezone)
-        keys = labels
     else:
         labels = [slot_label(s, location.timezone) for s in slots]
-        keys = [slot_label(s, location.timezone, seats=False) for s in slots]  # places left change
+    # The widget's value is the slot itself (its start and provider), never its place in a list
+    # that another desk's booking can shorten: a slot that is gone is named, never swapped.
+    options = [(s.start.isoformat(), s.provider_id) for s in slots]
+    by_option, label_of = dict(zip(options, slots, strict=True)), dict(zip(options, labels, strict=True))
     key = f"dlg_slot_{type_id}_{provider_id}_{chosen_day.isoformat()}"
-    chosen = st.session_state.pop("dlg_chosen_slot", None)  # (picker key, label) picked on the last run
-    if chosen and chosen[0] == key and chosen[1] not in keys:
-        st.warning(f"{plain(chosen[1])} was just taken by another booking: pick another time.")
-    index = st.selectbox(
-        f"Time ({len(slots)} free)", range(len(slots)), index=None, placeholder="Pick a time",
-        format_func=labels.__getitem__, key=key,
+    picked = st.session_state.get(key)
+    if picked is not None and picked not in by_option:
+        st.session_state.pop(key)
+        gone = st.session_state.get("dlg_chosen_label", "That time")
+        st.warning(f"{plain(gone)} was just taken: pick another time.", icon=":material/warning:")
+    choice = st.selectbox(
+        f"Time ({len(slots)} free)", options, index=None, placeholder="Pick a time",
+        format_func=label_of.get, key=key,
     )  # fmt: skip
-    if index is None:
+    if choice is None:
         return None
-    st.session_state["dlg_chosen_slot"] = (key, keys[index])
-    return slots[index]
+    st.session_state["dlg_chosen_label"] = _short(label_of[choice])
+    return by_option[choice]
+
+
+def _short(label: str) -> str:
+    """ "10:15–10:45 · Dr. Chidi Nguyen · Exam 1" -> "10:15 with Dr. Chidi Nguyen"."""
+    parts = label.split(" · ")
+    start = parts[0].split("–")[0]
+    return f"{start} with {parts[1]}" if len(parts) > 1 and parts[1] else start
 
 
 def _by_time(slots: list, tz: str) -> tuple[list, list[str]]:

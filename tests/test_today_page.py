@@ -3,6 +3,7 @@ and dialogs, and the outcome is checked in the database."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, Customer
 from core.base.tz import local_to_utc, to_local, today_in
 from core.scheduling import booking, waitlist
+from pages.safe import plain
 from tests.factories import world
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "today.py")
@@ -98,12 +100,17 @@ def _status(appointment_id: int) -> str:
         return s.scalar(select(Appointment.status).where(Appointment.id == appointment_id))
 
 
+def _shown(markdown: str) -> str:
+    """What a person reads: user text is sent as escaped Markdown (pages.safe.plain)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def _toasts(at: AppTest) -> list[str]:
-    return [t.value for t in at.toast]
+    return [_shown(t.value) for t in at.toast]
 
 
 def _errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [_shown(e.value) for e in at.error]
 
 
 def test_front_desk_sees_the_days_list_timeline_and_counts(w):
@@ -126,7 +133,7 @@ def test_front_desk_sees_the_days_list_timeline_and_counts(w):
 def test_an_empty_day_says_so_and_offers_to_book(w):
     day = _next_monday()
     at = _page(w, "frontdesk", day)
-    assert any(f"No appointments at Downtown on {day:%a} {day.day} {day:%b}." in i.value for i in at.info)
+    assert any(f"No appointments at Downtown on {day:%a} {day.day} {day:%b}." in _shown(i.value) for i in at.info)
     assert "Book one" in _labels(at)
 
 
@@ -202,7 +209,7 @@ def test_cancel_needs_a_reason_and_says_whether_it_is_late(w):
     day = _next_monday()
     appt = _book(w, day, time(11))
     at = _click(_select(_page(w, "frontdesk", day), appt), f"act_cancel_{appt}")
-    assert any("Not a late cancellation" in i.value for i in at.info)
+    assert any("Not a late cancellation" in _shown(i.value) for i in at.info)
     _click(at, "dlg_cancel_confirm")
     assert "Give a reason for the cancellation." in _errors(at)
     assert _status(appt) == "booked"
@@ -221,7 +228,7 @@ def test_a_late_cancellation_is_announced_before_confirming(w):
     appt = _insert(w, soon)
     day = to_local(soon, NY).date()
     at = _click(_select(_page(w, "frontdesk", day), appt), f"act_cancel_{appt}")
-    assert any("This is a late cancellation" in m.value for m in at.warning)
+    assert any("This is a late cancellation" in _shown(m.value) for m in at.warning)
     at.text_input(key="dlg_reason").input("Feeling unwell").run()
     at = _click(at, "dlg_cancel_confirm")
     assert any("(late cancellation)" in t for t in _toasts(at))
@@ -235,8 +242,8 @@ def _slot_box(at: AppTest):
 
 def _pick_slot(at: AppTest, label_start: str) -> AppTest:
     box = _slot_box(at)
-    index = next(i for i, label in enumerate(box.options) if label.startswith(label_start))
-    box.set_value(index).run()
+    labels = box.format_func.__self__  # the picker's {slot: label}: its values are slots, not positions
+    box.set_value(next(slot for slot, label in labels.items() if label.startswith(label_start))).run()
     assert not at.exception, at.exception
     return at
 
@@ -303,7 +310,7 @@ def test_a_picked_time_taken_by_someone_else_is_pointed_out(w):
     _pick_slot(at, "14:00–14:30 · Dr. Rao")
     _book(w, day, time(14), customer="alan")
     at.run()  # any rerun of the dialog, e.g. the desk looking at another day
-    assert any("14:00–14:30 · Dr. Rao · Exam 1 was just taken" in m.value for m in at.warning)
+    assert any("14:00 with Dr. Rao was just taken" in _shown(m.value) for m in at.warning)
 
 
 def test_notes_are_added_through_the_dialog(w):
@@ -430,7 +437,7 @@ def test_an_analyst_reads_without_actions_and_with_contacts_masked(w):
     at = _select(_page(w, "analyst", day), appt)
     assert "Book" not in _labels(at)
     assert not [key for key in (b.key for b in at.button) if key and key.startswith("act_")]
-    assert any("***-00" in m.value for m in at.markdown)
+    assert any(plain("***-00") in m.value for m in at.markdown)  # drawn as text, not as Markdown emphasis
     assert not any("555 0100" in m.value for m in at.markdown)
 
 
@@ -478,8 +485,28 @@ def test_a_day_without_free_times_points_to_the_next_one(w):
     at = _click(_select(_page(w, "frontdesk", day), appt), f"act_reschedule_{appt}")
     at.date_input(key="dlg_day").set_value(day - timedelta(days=2)).run()  # a Saturday: nobody works
     assert any(
-        i.value.startswith("No free times with Dr. Rao on Sat") and "The next is Mon" in i.value for i in at.info
+        _shown(i.value).startswith("No free times with Dr. Rao on Sat") and "The next is Mon" in _shown(i.value)
+        for i in at.info
     )
     _click(at, "dlg_next_free")
     assert at.date_input(key="dlg_day").value == day
     assert _slot_box(at).options[0].startswith("09:00–09:30 · Dr. Rao")
+
+
+def test_a_slot_taken_by_another_desk_is_named_and_never_swapped_for_another(w):
+    day = _next_monday()
+    at = _click(_page(w, "frontdesk", day), "today_book")
+    at.selectbox(key="dlg_type").set_value(w.types["followup"].id).run()
+    at.text_input(key="dlg_customer_query").input("7946").run()
+    at.selectbox(key="dlg_provider").set_value(w.providers["rao"].id).run()
+    _pick_slot(at, "10:00–10:15 · Dr. Rao")
+    _book(w, day, time(10), provider="rao", customer="ada", type_="followup")  # the other desk, meanwhile
+    at.run()
+    assert any("10:00 with Dr. Rao was just taken" in _shown(x.value) for x in at.warning), [
+        _shown(x.value) for x in at.warning
+    ]
+    assert _slot_box(at).value is None, "the picker never moves to another time by itself"
+    assert next(b for b in at.button if b.key == "dlg_book_confirm").disabled
+    with read_session() as s:
+        alan = s.scalars(select(Appointment).where(Appointment.customer_id == w.customers["alan"].id)).all()
+    assert alan == []

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 
+from core.base import limits
 from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Appointment, Customer, Location, Role
@@ -74,7 +75,7 @@ def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[Custo
     """Customers in the actor's scope whose name, email or phone contains `query` (phone by
     digits, so '555 0100' finds '+1 (555) 0100'), by name. Fewer than 2 characters finds nothing."""
     check(actor, A.CUSTOMER_VIEW, entity="customer")
-    text = (query or "").strip()
+    text = limits.text(query, "search text", limits.SEARCH_MAX) or ""
     if len(text) < 2:
         return []
     pattern = _like(text)
@@ -104,9 +105,9 @@ def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[Custo
 
 def validate(name: str | None, email: str | None, phone: str | None) -> tuple[str, str | None, str | None]:
     """Cleaned (name, email, phone), or ValidationError with what to fix."""
-    name = (name or "").strip()
-    email = (email or "").strip() or None
-    phone = (phone or "").strip() or None
+    name = limits.text(name, "customer's name", 10**6) or ""  # NUL refused here; length below
+    email = limits.text(email, "email", 10**6)
+    phone = limits.text(phone, "phone number", 10**6)
     if not name:
         raise ValidationError("Enter the customer's name.")
     if len(name) > 200:

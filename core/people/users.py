@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from core.base import limits
 from core.base.db import read_session, utcnow
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Location, Provider, Role, User
+from core.people.customers import EMAIL_RE
 from core.security import access
 from core.security.access import GLOBAL_ROLES, PERMISSIONS, A, Actor
 from core.security.passwords import MIN_LENGTH, hash_password, verify_password
@@ -154,7 +156,10 @@ def create_user(
             "A username is 2 to 80 characters: lower-case letters, digits and . _ - @, starting with a letter or digit."
         )
     role = _role(role)
-    email = (email or "").strip() or None
+    name = limits.text(name, "name", limits.NAME_MAX)
+    email = limits.text(email, "email", limits.EMAIL_MAX)
+    if email is not None and not EMAIL_RE.match(email):
+        raise ValidationError(f"'{email}' does not look like an email address (like name@example.com).")
     if password is not None:
         _check_password(password, username)
     locations = _locations(session, location_names)
@@ -197,6 +202,7 @@ def set_role_and_locations(
     provider_id: int | None = None,
     reason: str | None = None,
 ) -> UserView:
+    reason = limits.text(reason, "reason", limits.REASON_MAX)
     with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
         session = tx.session
         user = _get(session, user_id)
@@ -225,6 +231,7 @@ def set_role_and_locations(
 
 
 def _set_active(actor: Actor, user_id: int, active: bool, reason: str | None) -> UserView:
+    reason = limits.text(reason, "reason", limits.REASON_MAX)
     with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
         session = tx.session
         user = _get(session, user_id)
@@ -252,6 +259,7 @@ def reactivate_user(actor: Actor, user_id: int, *, reason: str | None = None) ->
 
 def reset_password(actor: Actor, user_id: int, new_password: str, *, reason: str | None = None) -> UserView:
     """Set a new password and lift any lockout; every earlier sign-in cookie stops working."""
+    reason = limits.text(reason, "reason", limits.REASON_MAX)
     with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
         session = tx.session
         user = _get(session, user_id)

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
+from core.base import limits
 from core.base.db import read_session
 from core.base.errors import NotFound
 from core.base.models import (
@@ -152,6 +153,14 @@ def day_label(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b}"
 
 
+def day_in_reach(day: date) -> date:
+    """`day` if the date picker can show it (ten years either side of today), else ValueError."""
+    today = date.today()
+    if abs((day - today).days) > 3650:
+        raise ValueError(f"{day} is more than ten years away")
+    return day
+
+
 def default_day(location: LocationView, now: datetime | None = None) -> date:
     return today_in(location.timezone, now)
 
@@ -254,6 +263,7 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
     """Every appointment starting on `day` (local date) at the location, cancelled ones included,
     in start order. A provider sees their own appointments only; analysts see contacts masked."""
     now = now or datetime.now(UTC)
+    limits.day(day)
     with read_session() as session:
         loc = _location(session, actor, location_id)
         lo, hi = local_day_bounds(day, loc.timezone)

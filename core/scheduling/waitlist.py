@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.base import limits
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, DomainError, InvalidTransition, NotFound, ValidationError
 from core.base.events import subscribe
@@ -78,6 +79,9 @@ def add_entry(
     now: datetime | None = None,
 ) -> WaitlistEntry:
     now = resolve_now(now)
+    limits.day(earliest_date, "earliest date")
+    limits.day(latest_date, "latest date")
+    notes = limits.text(notes, "note", limits.NOTE_MAX)
     with service(
         actor,
         A.WAITLIST_MANAGE,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.base import limits
 from core.base.errors import ValidationError
 from core.base.models import Appointment, Status, new_key
 from core.base.tz import to_local
@@ -32,7 +33,10 @@ def _intake(atype, intake: dict | None) -> tuple[dict, bool]:
         intake = {}
     if not isinstance(intake, dict):
         raise ValidationError("Intake answers must be a mapping of field name to answer.")
-    answers = {str(k): (v.strip() if isinstance(v, str) else v) for k, v in intake.items()}
+    answers = {
+        str(k): (limits.text(v, f"answer to '{k}'", limits.NOTE_MAX) if isinstance(v, str) else v)
+        for k, v in intake.items()
+    }
     missing = [
         f.get("name")
         for f in (atype.intake_fields or [])
@@ -146,7 +150,8 @@ def book(
     if (customer_id is None) == (new_customer is None):
         raise ValidationError("Choose an existing customer or enter a new one (not both).")
     now = resolve_now(now)
-    start = require_aware(start)
+    start = limits.instant(require_aware(start), "start time")
+    notes = limits.text(notes, "note", limits.NOTE_MAX)
     if not source or len(source) > SOURCE_MAX:
         raise ValidationError(f"The booking source must be 1 to {SOURCE_MAX} characters (e.g. 'front_desk').")
     attempt = Attempt()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.base import limits
 from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import Appointment, Status
@@ -132,6 +133,7 @@ def cancel(actor: Actor | None, appointment_id: int, *, reason: str, now: dateti
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Give a reason for the cancellation.")
+    reason = limits.text(reason, "cancellation reason", limits.REASON_MAX)
     with service(actor, A.APPOINTMENT_CANCEL, entity="appointment") as tx:
         appt = locked_appointment(tx, appointment_id)
         if transitions.status_refusal(A.APPOINTMENT_CANCEL, appt.status):
@@ -167,6 +169,7 @@ def add_note(actor: Actor | None, appointment_id: int, *, note: str, now: dateti
     note = (note or "").strip()
     if not note:
         raise ValidationError("The note is empty.")
+    note = limits.text(note, "note", limits.NOTE_MAX)
     if len(note) > NOTE_MAX:
         raise ValidationError(f"A note can be at most {NOTE_MAX} characters (this one has {len(note)}).")
     with service(actor, A.APPOINTMENT_NOTE, entity="appointment") as tx:

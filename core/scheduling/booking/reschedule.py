@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.base import limits
 from core.base.errors import InvalidTransition, ValidationError
 from core.base.models import Appointment
 from core.base.tz import to_local
@@ -42,7 +43,7 @@ def reschedule(
     new provider or room; by default the same provider, and the same room when it is free).
     Refused inside the type's reschedule notice. The old slot is published as freed."""
     now = resolve_now(now)
-    new_start = require_aware(new_start, "The new start time")
+    new_start = limits.instant(require_aware(new_start, "The new start time"), "new start time")
     attempt = Attempt(appointment_id=appointment_id)
 
     def run() -> Appointment:
