@@ -170,7 +170,7 @@ def test_the_database_rule_catches_what_the_code_check_missed(db, monkeypatch):
     still names the appointment that holds the time."""
     w = world()
     book(w, at(10))
-    monkeypatch.setattr(availability._Busy, "clash", lambda self, s, e, key=None: None)
+    monkeypatch.setattr(availability.IntervalIndex, "clash", lambda self, s, e, key=None: None)
     with pytest.raises(ConflictError) as err:
         book(w, at(10, 15))
     assert str(err.value) in {
