@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
 
+from core.base import limits
 from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.scheduling import booking, schedule
@@ -59,7 +60,7 @@ def resolve_location_and_day(actor: Actor) -> tuple[dict[int, LocationView], Loc
     location = state["today_location_view"] = locations[state["today_location"]]
     if not isinstance(state.get("today_day"), date):
         try:
-            state["today_day"] = schedule.day_in_reach(date.fromisoformat(params.get("date", "")))
+            state["today_day"] = limits.day_in_reach(date.fromisoformat(params.get("date", "")))
         except ValueError:  # no date, not a date, or out of reach: today, saying so when one was asked for
             state["today_day"] = schedule.default_day(location)
             if params.get("date"):

@@ -18,6 +18,8 @@ from sqlalchemy import Engine, create_engine, text
 from core.base import migrate
 from core.base.config import reset_settings
 from core.base.db import dispose_engines, get_engine
+from core.people import users
+from tests.factories import use_database
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
@@ -37,12 +39,6 @@ class TestDB:
     @property
     def engine(self) -> Engine:
         return get_engine(self.url)
-
-
-def _use(url: str, monkeypatch) -> None:
-    dispose_engines()
-    monkeypatch.setenv("DATABASE_URL", url)
-    reset_settings()
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +114,7 @@ def db(request, tmp_path, monkeypatch, _sqlite_template) -> TestDB:
         url = _fresh_sqlite(_sqlite_template, tmp_path)
     else:
         url = _fresh_pg(request.getfixturevalue("_pg_database"))
-    _use(url, monkeypatch)
+    use_database(url, monkeypatch)
     yield TestDB(request.param, url)
     dispose_engines()
     reset_settings()
@@ -127,7 +123,7 @@ def db(request, tmp_path, monkeypatch, _sqlite_template) -> TestDB:
 @pytest.fixture
 def sqlite_db(tmp_path, monkeypatch, _sqlite_template) -> TestDB:
     url = _fresh_sqlite(_sqlite_template, tmp_path)
-    _use(url, monkeypatch)
+    use_database(url, monkeypatch)
     yield TestDB("sqlite", url)
     dispose_engines()
     reset_settings()
@@ -136,10 +132,16 @@ def sqlite_db(tmp_path, monkeypatch, _sqlite_template) -> TestDB:
 @pytest.fixture
 def pg_db(monkeypatch, _pg_database) -> TestDB:
     url = _fresh_pg(_pg_database)
-    _use(url, monkeypatch)
+    use_database(url, monkeypatch)
     yield TestDB("postgresql", url)
     dispose_engines()
     reset_settings()
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch) -> None:
+    """Users created through the services get cheap bcrypt hashes (the real cost is for production)."""
+    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,38 @@
 """A small, explicit world for tests: two locations in different time zones, rooms, providers
-with weekly hours, appointment types, customers, and one user per role."""
+with weekly hours, appointment types, customers, and one user per role; the fixed clock the
+scheduling tests share (`NOW`, `MONDAY`, `at`), booking through the real service (`book`), and
+readers of what the services wrote (`audit_rows`, `OVERLAPS`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core.base.db import unit_of_work
-from core.base.models import AppointmentType, Customer, Location, Provider, Role, Room, User, WorkingHours
+from core.base.config import reset_settings
+from core.base.db import dispose_engines, read_session, unit_of_work
+from core.base.models import AppointmentType, AuditLog, Customer, Location, Provider, Role, Room, User, WorkingHours
+from core.scheduling import booking
 from core.security.access import Actor, actor_for
 from core.security.passwords import hash_password
 
 PASSWORD = "correct-horse-42"
+
+# The scheduling tests' clock: "now" is a Wednesday, the appointments go on the Monday after.
+NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
+MONDAY = date(2030, 1, 7)
+
+# Active appointments of different group sessions whose held blocks overlap on a provider or room.
+OVERLAPS = text(
+    """SELECT count(*) FROM appointments a JOIN appointments b
+       ON a.id < b.id AND a.status <> 'cancelled' AND b.status <> 'cancelled'
+          AND a.group_key <> b.group_key
+          AND (a.provider_id = b.provider_id OR a.room_id = b.room_id)
+          AND a.block_start < b.block_end AND b.block_start < a.block_end"""
+)
 
 
 @dataclass
@@ -104,3 +123,61 @@ def world() -> World:
     """Build the world in its own committed transaction."""
     with unit_of_work() as session:
         return build_world(session)
+
+
+def use_database(url: str, monkeypatch) -> None:
+    """Point the app's settings (and so services, pages and the CLI) at the database at `url`."""
+    dispose_engines()
+    monkeypatch.setenv("DATABASE_URL", url)
+    reset_settings()
+
+
+def at(hh: int, mm: int = 0, day: date = MONDAY) -> datetime:
+    """A New York wall-clock time on `day` as UTC (January: UTC-5)."""
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=UTC) + timedelta(hours=5)
+
+
+def desk(location: str) -> str:
+    """The front-desk user of a location of the world."""
+    return "harbordesk" if location == "harbor" else "frontdesk"
+
+
+def book(
+    w: World,
+    start: datetime,
+    type_: str = "consult",
+    provider: str | None = "rao",
+    customer: str = "ada",
+    actor: str | None = None,
+    location: str = "downtown",
+    **kw,
+) -> booking.BookingResult:
+    """Book through the real service, as the location's front desk unless `actor` says otherwise."""
+    return booking.book(
+        w.actors[actor or desk(location)],
+        type_id=w.types[type_].id,
+        location_id=w.locations[location].id,
+        customer_id=w.customers[customer].id,
+        provider_id=w.providers[provider].id if provider else None,
+        start=start,
+        now=kw.pop("now", NOW),
+        **kw,
+    )
+
+
+def audit_rows(*criteria, fields: Sequence[str] | None = None, **equals) -> list:
+    """Audit rows in the order written, filtered by SQL criteria and column=value pairs: AuditLog
+    objects (usable after the session ends), or tuples of `fields` when given."""
+    query = select(AuditLog).where(*criteria, *(getattr(AuditLog, k) == v for k, v in equals.items()))
+    with read_session() as s:
+        rows = list(s.scalars(query.order_by(AuditLog.id)))
+        s.expunge_all()
+    if fields is None:
+        return rows
+    return [tuple(getattr(row, f) for f in fields) for row in rows]
+
+
+def audit_dicts(*criteria, **equals) -> list[dict]:
+    """`audit_rows` as one dict per row, keyed by column name."""
+    columns = [c.name for c in AuditLog.__table__.columns]
+    return [{c: getattr(row, c) for c in columns} for row in audit_rows(*criteria, **equals)]

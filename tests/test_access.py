@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from core.base.db import read_session, unit_of_work
 from core.base.errors import PermissionDenied
-from core.base.models import AuditLog, Location, User
+from core.base.models import Location, User
 from core.security import access
 from core.security.access import ALL_ACTIONS, A, Actor, can, can_act_on_appointment
 from core.security.service import check, service
-from tests.factories import world
+from tests.factories import audit_rows, world
 
 # Y = allowed. Columns: front desk, provider, manager, analyst, admin. DESIGN.md's role table.
 EXPECTED_TABLE = """
@@ -159,18 +159,11 @@ def test_contact_details_are_masked():
     assert access.mask_email(None) is None and access.mask_phone("") == ""
 
 
-def _denials() -> list[AuditLog]:
-    with read_session() as s:
-        rows = list(s.scalars(select(AuditLog).where(AuditLog.outcome == "denied")))
-        s.expunge_all()  # keep the loaded values after the read session ends
-        return rows
-
-
 def test_a_refused_attempt_is_audited_with_a_clear_message(db):
     w = world()
     with pytest.raises(PermissionDenied, match="may not manage users: the front desk role does not allow it"):
         check(w.actors["frontdesk"], A.USERS_MANAGE, entity="user", entity_id=3)
-    (row,) = _denials()
+    (row,) = audit_rows(outcome="denied")
     assert (row.actor_username, row.role, row.action, row.entity, row.entity_id) == (
         "frontdesk", "front_desk", A.USERS_MANAGE, "user", "3",
     )  # fmt: skip
@@ -188,7 +181,7 @@ def test_a_refusal_inside_a_service_is_audited_after_the_rollback(db):
         tx.require(harbor)
     with read_session() as s:
         assert s.scalar(select(Location).where(Location.name == "Should vanish")) is None
-    (row,) = _denials()
+    (row,) = audit_rows(outcome="denied")
     assert (row.action, row.location_id) == (A.APPOINTMENT_BOOK, harbor)
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import Enum
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from core.base.db import read_session, unit_of_work
@@ -21,19 +21,16 @@ from core.reports import audit_log
 from core.reports.audit_log import AuditFilter
 from core.security import audit
 from core.security.access import SYSTEM
-from tests.factories import world
+from tests.factories import audit_rows, world
 
 
 @pytest.fixture
-def w(db, monkeypatch):
-    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
+def w(db, fast_passwords):
     return world()
 
 
 def _count(outcome: str | None = None) -> int:
-    with read_session() as s:
-        query = select(func.count()).select_from(AuditLog)
-        return s.scalar(query.where(AuditLog.outcome == outcome) if outcome else query)
+    return len(audit_rows(**({"outcome": outcome} if outcome else {})))
 
 
 def test_n_mutations_write_n_audit_rows(w):

@@ -17,7 +17,7 @@ from core.base.models import AuditLog, User
 from core.people import users
 from core.security import auth
 from core.security.access import SYSTEM, load_actor
-from tests.factories import PASSWORD, world
+from tests.factories import PASSWORD, audit_rows, world
 
 T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 KEY = "k" * 48
@@ -25,8 +25,7 @@ CFG = auth.CookieConfig(name="apptops_auth", key=KEY, expiry_days=1)
 
 
 @pytest.fixture
-def w(sqlite_db, monkeypatch):
-    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
+def w(sqlite_db, fast_passwords):
     return world()
 
 
@@ -38,13 +37,8 @@ def _user(username: str) -> User:
 
 
 def _audit(action: str | None = None) -> list[tuple]:
-    with read_session() as s:
-        query = select(AuditLog.action, AuditLog.outcome, AuditLog.actor_username, AuditLog.reason).order_by(
-            AuditLog.id
-        )
-        if action:
-            query = query.where(AuditLog.action == action)
-        return list(s.execute(query))
+    fields = ("action", "outcome", "actor_username", "reason")
+    return audit_rows(fields=fields, **({"action": action} if action else {}))
 
 
 def test_correct_password_signs_in_and_records_it(w):
@@ -231,10 +225,9 @@ def test_demo_mode_makes_one_random_key_per_installation(tmp_path):
     assert other.key != first.key
 
 
-def test_first_admin_from_the_command_line(sqlite_db, monkeypatch, capsys):
+def test_first_admin_from_the_command_line(sqlite_db, monkeypatch, capsys, fast_passwords):
     from core.cli import main
 
-    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
     monkeypatch.setenv("NEW_USER_PASSWORD", "first-admin-pass")
     assert main(["create-user", "Boss", "--role", "admin", "--email", "boss@example.test"]) == 0
     assert "Created user 'boss' with role admin." in capsys.readouterr().out

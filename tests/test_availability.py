@@ -12,20 +12,9 @@ from core.base.db import unit_of_work
 from core.base.errors import NotFound, PermissionDenied, ValidationError
 from core.base.models import AppointmentType, AuditLog, BusyBlock, Provider, TimeOff, WorkingHours
 from core.scheduling import availability, booking
-from tests.factories import world
+from tests.factories import MONDAY, NOW, at, book, desk, world
 
-NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)  # Wednesday
-MONDAY = date(2030, 1, 7)
 T9 = datetime(2030, 1, 7, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
-
-
-def at(hh: int, mm: int = 0, day: date = MONDAY) -> datetime:
-    """A New York wall-clock time on `day` as UTC (January: UTC-5)."""
-    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=UTC) + timedelta(hours=5)
-
-
-def desk(location: str) -> str:
-    return "harbordesk" if location == "harbor" else "frontdesk"
 
 
 def slots(w, type_="consult", location="downtown", day=MONDAY, last=None, actor=None, now=NOW, **kw):
@@ -42,19 +31,6 @@ def slots(w, type_="consult", location="downtown", day=MONDAY, last=None, actor=
 
 def starts(found, provider_id=None) -> list[datetime]:
     return [s.start for s in found if provider_id is None or s.provider_id == provider_id]
-
-
-def book(w, start, type_="consult", provider="rao", customer="ada", location="downtown", **kw):
-    return booking.book(
-        w.actors[desk(location)],
-        type_id=w.types[type_].id,
-        location_id=w.locations[location].id,
-        customer_id=w.customers[customer].id,
-        provider_id=w.providers[provider].id if provider else None,
-        start=start,
-        now=kw.pop("now", NOW),
-        **kw,
-    )
 
 
 def add(*rows):

@@ -9,14 +9,14 @@ from datetime import date, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
 from core.base.db import unit_of_work
 from core.base.errors import DomainError
 from core.base.models import Appointment, AppointmentHistory, AppointmentType, TimeOff, WaitlistOffer, WorkingHours
 from core.base.tz import local_day_bounds, local_to_utc
 from core.scheduling import availability, booking
-from tests.factories import world
+from tests.factories import OVERLAPS, world
 
 DAYS = [
     ("downtown", date(2026, 3, 8)),  # New York springs forward (a 23-hour day)
@@ -31,13 +31,6 @@ PROPERTY_SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
     database=None,
-)
-OVERLAPS = text(
-    """SELECT count(*) FROM appointments a JOIN appointments b
-       ON a.id < b.id AND a.status <> 'cancelled' AND b.status <> 'cancelled'
-          AND a.group_key <> b.group_key
-          AND (a.provider_id = b.provider_id OR a.room_id = b.room_id)
-          AND a.block_start < b.block_end AND b.block_start < a.block_end"""
 )
 
 

@@ -10,39 +10,10 @@ from sqlalchemy import func, select
 
 from core.base.db import unit_of_work
 from core.base.errors import ConflictError, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from core.base.models import Appointment, AppointmentHistory, AppointmentType, AuditLog, BusyBlock, Customer, TimeOff
+from core.base.models import Appointment, AppointmentHistory, AppointmentType, BusyBlock, Customer, TimeOff
 from core.scheduling import availability, booking
 from core.security.access import A
-from tests.factories import world
-
-NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
-MONDAY = date(2030, 1, 7)
-
-
-def at(hh: int, mm: int = 0, day: date = MONDAY) -> datetime:
-    """A New York wall-clock time on `day` as UTC (January: UTC-5)."""
-    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=UTC) + timedelta(hours=5)
-
-
-def book(w, start, type_="consult", provider="rao", customer="ada", actor="frontdesk", location="downtown", **kw):
-    return booking.book(
-        w.actors[actor],
-        type_id=w.types[type_].id,
-        location_id=w.locations[location].id,
-        customer_id=w.customers[customer].id,
-        provider_id=w.providers[provider].id if provider else None,
-        start=start,
-        now=kw.pop("now", NOW),
-        **kw,
-    )
-
-
-def audit_rows(**where) -> list[AuditLog]:
-    with unit_of_work() as s:
-        q = select(AuditLog).order_by(AuditLog.id)
-        for k, v in where.items():
-            q = q.where(getattr(AuditLog, k) == v)
-        return list(s.scalars(q))
+from tests.factories import NOW, at, audit_rows, book, world
 
 
 def history(appointment_id: int) -> list[AppointmentHistory]:
@@ -176,7 +147,7 @@ def test_the_database_rule_catches_what_the_code_check_missed(db, monkeypatch):
     still names the appointment that holds the time."""
     w = world()
     book(w, at(10))
-    monkeypatch.setattr(availability._Busy, "clash", lambda self, s, e, key=None: None)
+    monkeypatch.setattr(availability.IntervalIndex, "clash", lambda self, s, e, key=None: None)
     with pytest.raises(ConflictError) as err:
         book(w, at(10, 15))
     assert str(err.value) in {

@@ -15,19 +15,10 @@ from core.base.db import unit_of_work
 from core.base.errors import ConflictError
 from core.base.models import AppointmentType
 from core.scheduling import booking
-from tests.factories import world
+from tests.factories import NOW, OVERLAPS, world
 
-NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
 T10 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # Monday 7 Jan 2030, 10:00 in New York
 ATTEMPTS = 50
-
-OVERLAPS = text(
-    """SELECT count(*) FROM appointments a JOIN appointments b
-       ON a.id < b.id AND a.status <> 'cancelled' AND b.status <> 'cancelled'
-          AND a.group_key <> b.group_key
-          AND (a.provider_id = b.provider_id OR a.room_id = b.room_id)
-          AND a.block_start < b.block_end AND b.block_start < a.block_end"""
-)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from core.base.db import dispose_engines, read_session
 from core.base.models import Appointment, User
 from core.cli import build_parser, main
 from core.security.passwords import hash_password
+from tests.factories import use_database
 
 UNREACHABLE = {
     "postgresql": "postgresql+psycopg://nobody@127.0.0.1:1/x",
@@ -27,12 +28,6 @@ def _commands() -> list[str]:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return sorted(sub.choices)
-
-
-def _use(url: str, monkeypatch) -> None:
-    dispose_engines()
-    monkeypatch.setenv("DATABASE_URL", url)
-    reset_settings()
 
 
 @pytest.fixture
@@ -70,7 +65,7 @@ def test_help_on_each_command_exits_zero(command, capsys):
 
 def test_init_db_creates_the_schema_in_an_empty_sqlite_file(tmp_path, monkeypatch, capsys):
     path = tmp_path / "fresh.db"
-    _use(f"sqlite:///{path}", monkeypatch)
+    use_database(f"sqlite:///{path}", monkeypatch)
     try:
         assert main(["init-db"]) == 0
         assert path.exists() and migrate.current_revision() == migrate.head_revision()
@@ -93,7 +88,7 @@ def test_init_db_on_an_up_to_date_database_changes_nothing(db, capsys):
     ids=lambda argv: argv[0],
 )
 def test_an_unreachable_database_is_one_line_on_stderr_and_a_failing_exit(kind, argv, monkeypatch, capsys):
-    _use(UNREACHABLE[kind], monkeypatch)
+    use_database(UNREACHABLE[kind], monkeypatch)
     try:
         code = main(argv)
     finally:

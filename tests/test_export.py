@@ -12,18 +12,18 @@ from sqlalchemy import select
 from core import demo
 from core.base.db import read_session, unit_of_work
 from core.base.errors import NotFound, PermissionDenied, ValidationError
-from core.base.models import Appointment, AuditLog, Location
+from core.base.models import Appointment, Location
 from core.cli import main
 from core.reports import export
 from core.security.access import SYSTEM
-from tests.factories import world
+from tests.factories import MONDAY, audit_dicts, world
 
 REQUIRED = [
     "appointment_id", "external_id", "location", "provider", "provider_email", "appointment_type", "customer",
     "start_utc", "end_utc", "status", "booked_at_utc", "cancelled_at_utc", "reschedule_count", "calendar_event_id",
 ]  # fmt: skip
 NY, LONDON = ZoneInfo("America/New_York"), ZoneInfo("Europe/London")
-DAY = date(2030, 1, 7)  # a Monday; New York is UTC-5, London UTC+0
+DAY = MONDAY  # New York is UTC-5, London UTC+0
 
 
 def _at(zone, day, hour, minute=0) -> datetime:
@@ -68,14 +68,8 @@ def _csv(text: str) -> tuple[list[str], list[dict]]:
     return reader.fieldnames, list(reader)
 
 
-def _audit(*where) -> list[dict]:
-    with read_session() as s:
-        query = select(AuditLog.__table__).where(*where).order_by(AuditLog.id)
-        return [dict(r._mapping) for r in s.execute(query)]
-
-
 def _exports() -> list[dict]:
-    return _audit(AuditLog.action == "export.appointments")
+    return audit_dicts(action="export.appointments")
 
 
 def test_the_cli_writes_csv_with_the_agreed_columns(booked, capsys):
@@ -175,7 +169,7 @@ def test_a_role_without_export_is_refused_and_the_attempt_audited(booked):
     w, _ = booked
     with read_session() as s, pytest.raises(PermissionDenied):
         list(export.iter_rows(s, w.actors["frontdesk"]))
-    denied = _audit(AuditLog.outcome == "denied")
+    denied = audit_dicts(outcome="denied")
     assert [(d["actor_username"], d["action"]) for d in denied] == [("frontdesk", "export.appointments")]
 
 

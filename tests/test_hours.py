@@ -8,7 +8,7 @@ from core.base.db import read_session, unit_of_work
 from core.base.models import TimeOff
 from core.base.tz import local_to_utc
 from core.scheduling import booking, hours
-from tests.factories import world
+from tests.factories import NOW, world
 
 NY = "America/New_York"
 
@@ -46,9 +46,6 @@ def test_time_off_names_its_reason():
     start, end = local_to_utc(monday, time(10), NY), local_to_utc(monday, time(11), NY)
     off = hours.Absence(start - timedelta(minutes=30), start + timedelta(minutes=15), "Dentist")
     assert hours.why_outside(start, end, 1, NY, shifts, [off]) == "on time off (Dentist)"
-
-
-NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
 
 
 def test_booked_appointments_against_stored_and_proposed_hours(db):

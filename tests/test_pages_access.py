@@ -33,10 +33,9 @@ MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Account": "Accoun
 
 
 @pytest.fixture
-def w(sqlite_db, monkeypatch):
+def w(sqlite_db, monkeypatch, fast_passwords):
     monkeypatch.setenv("AUTH_COOKIE_KEY", "p" * 48)
     monkeypatch.setenv("DEMO_MODE", "0")
-    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
     reset_settings()
     return world()
 

@@ -8,9 +8,9 @@ from core.base.db import unit_of_work
 from core.base.errors import PermissionDenied
 from core.base.models import Appointment, Customer, WaitlistEntry, WaitlistOffer
 from core.scheduling import schedule
-from tests.factories import world
+from tests.factories import MONDAY, world
 
-DAY = date(2030, 1, 7)  # a Monday
+DAY = MONDAY
 T0 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # 10:00 in New York, 15:00 in London
 
 

@@ -8,23 +8,20 @@ from sqlalchemy import func, select
 
 from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from core.base.models import AuditLog, Role, User
+from core.base.models import Role, User
 from core.people import users
 from core.security import access, auth
 from core.security.access import PERMISSIONS, A
-from tests.factories import PASSWORD, world
+from tests.factories import PASSWORD, audit_rows, world
 
 
 @pytest.fixture
-def w(db, monkeypatch):
-    monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
+def w(db, fast_passwords):
     return world()
 
 
 def _audit(outcome: str = "ok") -> list[tuple]:
-    with read_session() as s:
-        query = select(AuditLog.action, AuditLog.actor_username, AuditLog.entity_id, AuditLog.before, AuditLog.after)
-        return list(s.execute(query.where(AuditLog.outcome == outcome).order_by(AuditLog.id)))
+    return audit_rows(outcome=outcome, fields=("action", "actor_username", "entity_id", "before", "after"))
 
 
 def _user(user_id: int) -> users.UserView:

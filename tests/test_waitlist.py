@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,26 +11,7 @@ from core.base.db import unit_of_work
 from core.base.errors import ConflictError, InvalidTransition, PermissionDenied, ValidationError
 from core.base.models import AuditLog, Customer, TimeOff, WaitlistEntry, WaitlistOffer
 from core.scheduling import booking, waitlist
-from tests.factories import world
-
-NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
-MONDAY = date(2030, 1, 7)
-
-
-def at(hh: int, mm: int = 0, day: date = MONDAY) -> datetime:
-    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=UTC) + timedelta(hours=5)
-
-
-def book(w, start, type_="consult", provider="rao", customer="ada"):
-    return booking.book(
-        w.actors["frontdesk"],
-        type_id=w.types[type_].id,
-        location_id=w.locations["downtown"].id,
-        customer_id=w.customers[customer].id,
-        provider_id=w.providers[provider].id if provider else None,
-        start=start,
-        now=NOW,
-    ).appointment
+from tests.factories import MONDAY, NOW, at, book, world
 
 
 def wait(w, customer="alan", type_="consult", first=MONDAY, last=MONDAY, provider=None, actor="frontdesk"):
@@ -57,7 +38,7 @@ def entry_status(entry_id: int) -> str:
 
 def test_a_cancellation_offers_the_slot_to_matching_entries(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     entry = wait(w)
     wait(w, first=MONDAY + timedelta(days=1), last=MONDAY + timedelta(days=3))  # other dates
     wait(w, provider="kim")  # wants someone else
@@ -71,7 +52,7 @@ def test_a_cancellation_offers_the_slot_to_matching_entries(db):
 
 def test_a_shorter_type_waiting_can_take_a_freed_longer_slot(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     entry = wait(w, type_="followup")
     booking.cancel(w.actors["frontdesk"], appt.id, reason="sick", now=NOW)
     [offer] = offers(w)
@@ -80,7 +61,7 @@ def test_a_shorter_type_waiting_can_take_a_freed_longer_slot(db):
 
 def test_a_reschedule_offers_the_old_slot(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     entry = wait(w)
     booking.reschedule(w.actors["frontdesk"], appt.id, new_start=at(15), now=NOW)
     [offer] = offers(w)
@@ -89,7 +70,7 @@ def test_a_reschedule_offers_the_old_slot(db):
 
 def test_a_reschedule_that_still_covers_the_old_time_offers_nothing(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     wait(w)
     booking.reschedule(w.actors["frontdesk"], appt.id, new_start=at(10, 15), now=NOW)
     assert offers(w) == []
@@ -97,7 +78,7 @@ def test_a_reschedule_that_still_covers_the_old_time_offers_nothing(db):
 
 def test_booking_an_offer_books_the_customer_and_withdraws_the_other_offers(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     first = wait(w, customer="alan")
     with unit_of_work() as s:
         grace = Customer(name="Grace Hopper", email="grace@example.test", home_location_id=w.locations["downtown"].id)
@@ -125,7 +106,7 @@ def test_booking_an_offer_books_the_customer_and_withdraws_the_other_offers(db):
 
 def test_an_offer_whose_slot_was_taken_is_withdrawn(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     entry = wait(w)
     booking.cancel(w.actors["frontdesk"], appt.id, reason="sick", now=NOW)
     [offer] = offers(w)
@@ -140,7 +121,7 @@ def test_an_offer_whose_slot_was_taken_is_withdrawn(db):
 
 def test_booking_the_offered_time_directly_withdraws_the_offer(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     entry = wait(w)
     booking.cancel(w.actors["frontdesk"], appt.id, reason="sick", now=NOW)
     assert len(offers(w)) == 1
@@ -150,7 +131,7 @@ def test_booking_the_offered_time_directly_withdraws_the_offer(db):
 
 def test_dismissing_an_offer_puts_the_entry_back_to_waiting(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     entry = wait(w)
     booking.cancel(w.actors["frontdesk"], appt.id, reason="sick", now=NOW)
     [offer] = offers(w)
@@ -160,7 +141,7 @@ def test_dismissing_an_offer_puts_the_entry_back_to_waiting(db):
 
 def test_a_cancelled_entry_gets_no_offers(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     entry = wait(w)
     waitlist.cancel_entry(w.actors["frontdesk"], entry.id)
     booking.cancel(w.actors["frontdesk"], appt.id, reason="sick", now=NOW)
@@ -171,7 +152,7 @@ def test_a_cancelled_entry_gets_no_offers(db):
 
 def test_a_slot_freed_after_it_started_is_not_offered(db):
     w = world()
-    appt = book(w, at(10))
+    appt = book(w, at(10)).appointment
     wait(w)
     booking.cancel(w.actors["frontdesk"], appt.id, reason="left", now=at(10, 5))
     assert offers(w) == []

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from core.base.clock import utcnow as utcnow  # the models' default timestamp; kept importable here
 from core.base.config import get_settings
 from core.base.errors import DatabaseUnavailable
 
@@ -136,7 +137,3 @@ def constraint_name(exc: BaseException) -> str | None:
         return diag.constraint_name
     match = re.search(r"\b((?:ex|ck|uq|fk)_[a-z_]+)\b", str(orig))
     return match.group(1) if match else None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -61,3 +61,11 @@ def instant(value: datetime, what: str = "time") -> datetime:
             f"The {what} {value.date().isoformat()} is out of range: use a date from {FIRST_DATE.year} to {LAST_DATE.year}."
         )
     return value
+
+
+def day_in_reach(day: date) -> date:
+    """`day` if the date picker can show it (ten years either side of today), else ValueError."""
+    today = date.today()
+    if abs((day - today).days) > 3650:
+        raise ValueError(f"{day} is more than ten years away")
+    return day

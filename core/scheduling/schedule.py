@@ -2,14 +2,14 @@
 schedule for one local date (one query, scope in its WHERE clause), and the timeline lanes.
 
 Rows carry the flags the desk works from: unconfirmed (still only booked), late (start time
-passed and not checked in) and waitlist offer (a freed slot offered to someone waiting)."""
+passed and not checked in) and waitlist offer (a freed slot offered to someone waiting).
+The page's tables (`schedule_frame`, `timeline_frame`) are built in `schedule_frames`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import pandas as pd
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
@@ -29,6 +29,11 @@ from core.base.models import (
     provider_locations,
 )
 from core.base.tz import local_day_bounds, to_local, today_in
+
+# re-exported: pages use schedule.NO_ROOM, schedule.schedule_frame, schedule.timeline_frame
+from core.scheduling.schedule_frames import NO_ROOM as NO_ROOM
+from core.scheduling.schedule_frames import schedule_frame as schedule_frame
+from core.scheduling.schedule_frames import timeline_frame as timeline_frame
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check
@@ -48,8 +53,6 @@ STATUS_LABELS = {
 FLAG_UNCONFIRMED = "unconfirmed"
 FLAG_LATE = "late"
 FLAG_WAITLIST = "waitlist offer"
-
-NO_ROOM = "No room"
 
 
 @dataclass(frozen=True)
@@ -151,14 +154,6 @@ def default_location(actor: Actor | None, locations: list[LocationView]) -> Loca
 def day_label(day: date) -> str:
     """'Tue 3 Mar', the way the desk says a date."""
     return f"{day:%a} {day.day} {day:%b}"
-
-
-def day_in_reach(day: date) -> date:
-    """`day` if the date picker can show it (ten years either side of today), else ValueError."""
-    today = date.today()
-    if abs((day - today).days) > 3650:
-        raise ValueError(f"{day} is more than ten years away")
-    return day
 
 
 def default_day(location: LocationView, now: datetime | None = None) -> date:
@@ -350,60 +345,6 @@ def appointment_types(actor: Actor) -> list[TypeView]:
             .order_by(AppointmentType.name)
         ).all()
     return [TypeView(r[0], r[1], r[2], r[3], tuple(r[4] or ())) for r in rows]
-
-
-def schedule_frame(schedule: DaySchedule, *, include_cancelled: bool = True) -> pd.DataFrame:
-    """The list the page shows: one row per appointment, indexed by appointment id."""
-    columns = ["Time", "Customer", "Type", "Provider", "Room", "Status", "Intake", "Flags"]
-    records = [
-        {
-            "id": r.appointment_id,
-            "Time": r.time_label,
-            "Customer": r.customer_name,
-            "Type": r.type_name,
-            "Provider": r.provider_name,
-            "Room": r.room_name or "—",
-            "Status": r.status_label + (" (late)" if r.late_cancel and r.status == Status.CANCELLED else ""),
-            "Intake": "Done" if r.intake_complete else "Missing",
-            "Flags": ", ".join(r.flags),
-        }
-        for r in schedule.rows
-        if include_cancelled or r.status != Status.CANCELLED
-    ]
-    return pd.DataFrame.from_records(records, columns=["id", *columns]).set_index("id")
-
-
-def timeline_frame(schedule: DaySchedule, *, by: str = "provider") -> tuple[pd.DataFrame, list[str]]:
-    """Bars for the day's timeline (cancelled appointments left out) and the lane names in order.
-    `by` is "provider" or "room"; times are naive local wall-clock times of the location."""
-    if by not in ("provider", "room"):
-        raise ValueError(f"timeline by {by!r}: expected 'provider' or 'room'")
-    rows = schedule.active_rows
-    if by == "provider":
-        lanes = [name for _, name in schedule.providers]
-    else:
-        lanes = [name for _, name in schedule.rooms]
-        if any(r.room_id is None for r in rows):
-            lanes.append(NO_ROOM)
-        for r in rows:  # a room since deactivated still shows its appointments
-            if r.room_name and r.room_name not in lanes:
-                lanes.append(r.room_name)
-    records = [
-        {
-            "id": r.appointment_id,
-            "lane": (r.provider_name if by == "provider" else (r.room_name or NO_ROOM)),
-            "start": r.local_start.replace(tzinfo=None),
-            "end": r.local_end.replace(tzinfo=None),
-            "status": r.status,
-            "status_label": r.status_label,
-            "label": f"{r.time_label} {r.customer_name} · {r.type_name}",
-            "customer": r.customer_name,
-            "type": r.type_name,
-        }
-        for r in rows
-    ]
-    cols = ["id", "lane", "start", "end", "status", "status_label", "label", "customer", "type"]
-    return pd.DataFrame.from_records(records, columns=cols), lanes
 
 
 def is_provider_view(actor: Actor | None) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.base import limits
+from core.base.clock import resolve_now
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, DomainError, InvalidTransition, NotFound, ValidationError
 from core.base.events import subscribe
@@ -25,7 +26,7 @@ from core.base.models import (
     WaitlistOffer,
 )
 from core.base.tz import local_day_bounds, to_local, today_in
-from core.scheduling.availability import DomainProblem, Engine, fmt_day, resolve_now
+from core.scheduling.availability import DomainProblem, Engine, fmt_day
 from core.scheduling.booking import BookingResult, book_in, customer_in_scope, loaded
 from core.scheduling.conflicts import Attempt, run_booking
 from core.scheduling.events import AppointmentBooked, SlotFreed

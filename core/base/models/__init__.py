@@ -1,0 +1,58 @@
+"""ORM models, by area: `common` (the base and enums), `org` (locations, rooms, providers, hours,
+time off, appointment types), `appointments` (customers, appointments and their history,
+inquiries, the waitlist), `security` (users, audit log) and `ops` (exceptions queue, calendar
+sync, notifications outbox). `from core.base.models import X` works for every model.
+
+Instants are UTC (UTCDateTime); local times (working hours) are naive `time` values interpreted
+in the location's IANA time zone."""
+
+from core.base.models.appointments import (
+    Appointment,
+    AppointmentHistory,
+    Customer,
+    Inquiry,
+    WaitlistEntry,
+    WaitlistOffer,
+)
+from core.base.models.common import BLOCKING_STATUSES, NAMING, OPEN_STATUSES, Base, Role, Status, new_key
+from core.base.models.ops import BusyBlock, CalendarSyncState, ExceptionItem, NotificationOutbox
+from core.base.models.org import (
+    AppointmentType,
+    Location,
+    Provider,
+    Room,
+    TimeOff,
+    WorkingHours,
+    provider_locations,
+)
+from core.base.models.security import AuditLog, User, user_locations
+
+__all__ = [
+    "BLOCKING_STATUSES",
+    "NAMING",
+    "OPEN_STATUSES",
+    "Appointment",
+    "AppointmentHistory",
+    "AppointmentType",
+    "AuditLog",
+    "Base",
+    "BusyBlock",
+    "CalendarSyncState",
+    "Customer",
+    "ExceptionItem",
+    "Inquiry",
+    "Location",
+    "NotificationOutbox",
+    "Provider",
+    "Role",
+    "Room",
+    "Status",
+    "TimeOff",
+    "User",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WorkingHours",
+    "new_key",
+    "provider_locations",
+    "user_locations",
+]

@@ -1,0 +1,120 @@
+"""People: the demo users (one per role) and the customers of each location."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, insert, select
+
+from core.base.models import (
+    Customer,
+    Role,
+    User,
+    user_locations,
+)
+from core.demo.bulk import CUST_COLS
+from core.demo.catalogue import (
+    CHUNK,
+    DEMO_USERS,
+    FIRST_NAMES,
+    HISTORY_DAYS,
+    LAST_NAMES,
+    USER_NAMES,
+    randint,
+    randrange,
+)
+
+if TYPE_CHECKING:
+    from core.demo.builder import Builder
+    from core.demo.org import LocationPlan
+
+
+def add_users(b: Builder, conn: Connection, hashes: dict[str, str]) -> None:
+    loc = b.first_loc
+    provider = loc.providers[0]
+    existing = set(conn.scalars(select(User.username).where(User.username.in_([u for u, _, _ in DEMO_USERS]))))
+    next_id = b.next_id(conn, User)
+    b.user_rows = []
+    labels = {
+        "front_desk": "front desk",
+        "provider": "provider",
+        "manager": "manager",
+        "analyst": "analyst",
+        "admin": "admin",
+    }
+    for username, password, role in DEMO_USERS:
+        if role in (Role.FRONT_DESK, Role.MANAGER):
+            scope, locs = loc.name, [loc]
+        elif role == Role.PROVIDER:
+            scope, locs = f"{provider.name} at {', '.join(x.name for x in provider.locations)}", provider.locations
+        else:
+            scope, locs = "all locations", []
+        if username in existing:
+            b.user_rows.append((labels[role], username, "(existing user, unchanged)", ""))
+            continue
+        uid = next_id
+        next_id += 1
+        conn.execute(
+            insert(User),
+            {
+                "id": uid,
+                "username": username,
+                "name": USER_NAMES[username] or provider.name,
+                "email": f"{username}@demo.example",
+                "password_hash": hashes[username],
+                "role": role,
+                "all_locations": role in (Role.ANALYST, Role.ADMIN),
+                "provider_id": provider.id if role == Role.PROVIDER else None,
+                "active": True,
+                "created_at": b.now - timedelta(days=HISTORY_DAYS),
+            },
+        )
+        if locs:
+            conn.execute(insert(user_locations), [{"user_id": uid, "location_id": x.id} for x in locs])
+        if role == Role.FRONT_DESK:
+            b.desk_user = uid
+        b.user_rows.append((labels[role], username, password, scope))
+
+
+def add_customers(b: Builder, conn: Connection, n_cust: int) -> None:
+    rng = b.rng
+    first_id = b.next_id(conn, Customer)
+    weights = [max(1, len(loc.providers)) for loc in b.locs]
+    total = sum(weights)
+    next_id = first_id
+    span = b.now_e - b.ps_e
+    rows = []
+    for loc, w in zip(b.locs, weights, strict=True):
+        size = max(10, n_cust * w // total)
+        loc.pool = (next_id, size)
+        for j in range(size):
+            cid = next_id + j
+            first, last = FIRST_NAMES[randrange(rng, len(FIRST_NAMES))], LAST_NAMES[randrange(rng, len(LAST_NAMES))]
+            r = rng.random()
+            email = None if r < 0.05 else f"{first}.{last}{cid}@example.com".lower().replace("'", "")
+            if rng.random() < 0.07:
+                phone = None
+            elif loc.area:
+                phone = f"+1 {loc.area}-555-01{randrange(rng, 100):02d}"
+            else:
+                phone = f"+44 20 7946 0{randrange(rng, 1000):03d}"
+            # The first 60% were customers before the history starts; the rest join over the year.
+            if j < 0.6 * size:
+                created = b.ps_e - randint(rng, 86400, 1000 * 86400)
+            else:
+                created = b.ps_e + int(span * (j - 0.6 * size) / (0.4 * size))
+            rows.append((cid, f"{first} {last}", email, phone, loc.id, b.ts(created)))
+        next_id += size
+    for k in range(0, len(rows), CHUNK):
+        b.bulk(conn, Customer.__table__, CUST_COLS, rows[k : k + CHUNK])
+    b.counts["customers"] = len(rows)
+
+
+def pick_customer(b: Builder, loc: LocationPlan, at: int) -> int:
+    rng = b.rng
+    if rng.random() < 0.03:  # visiting another location of the group
+        loc = b.locs[randrange(rng, len(b.locs))]
+    base, size = loc.pool
+    frac = min(1.0, max(0.0, (at - b.ps_e) / (b.now_e - b.ps_e)))
+    return base + randrange(rng, max(1, min(size, int(size * (0.6 + 0.4 * frac)))))
