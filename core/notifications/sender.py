@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from jinja2.exceptions import TemplateError
 from sqlalchemy import or_, select, update
 
 from core.base.db import unit_of_work, utcnow
@@ -217,7 +216,7 @@ def _prepare(outbox_id: int, sender: str, now: datetime, down: set[str]) -> Read
         )  # fmt: skip
         try:
             subject, body = render(wording, values)
-        except TemplateError as exc:
+        except Exception as exc:  # noqa: BLE001 - a broken template fails this message, not the pass
             return _fail(s, row, explain("template", exc), now, permanent=True)
         row.recipient, row.subject, row.body = recipient.strip(), subject, body
         if reason := channels.not_configured(row.channel):

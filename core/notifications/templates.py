@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
-from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.base.errors import ValidationError
@@ -191,7 +191,7 @@ def render(wording: Wording, values: dict) -> tuple[str | None, str]:
     return subject, _compiled(wording.body).render(values).strip()
 
 
-def explain(part: str, exc: TemplateError) -> str:
+def explain(part: str, exc: Exception) -> str:
     """A sentence for a template error."""
     if isinstance(exc, TemplateSyntaxError):
         return f"The {part} has a mistake on line {exc.lineno}: {exc.message}."
@@ -199,7 +199,7 @@ def explain(part: str, exc: TemplateError) -> str:
         return f"The {part} uses a name that does not exist ({exc.message}). You can use: {', '.join(FIELDS)}."
     if isinstance(exc, SecurityError):
         return f"The {part} tries something templates may not do: {exc}."
-    return f"The {part} cannot be rendered: {exc}."
+    return f"The {part} cannot be rendered: {str(exc).rstrip('.')}."
 
 
 def check(channel: str, subject: str | None, body: str, values: dict | None = None) -> tuple[str | None, str]:
@@ -222,7 +222,7 @@ def check(channel: str, subject: str | None, body: str, values: dict | None = No
             continue
         try:
             _compiled(source).render(values)
-        except TemplateError as exc:
+        except Exception as exc:  # noqa: BLE001 - a template can fail in many ways (range too big, 1/0): say which
             raise ValidationError(explain(part, exc)) from None
     rendered_subject, rendered_body = render(Wording(subject, body), values)
     if rendered_subject is not None and len(rendered_subject) > SUBJECT_MAX:
