@@ -4,7 +4,7 @@ customers' opt-outs. Managers and admins (SETTINGS_MANAGE) within their location
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -190,3 +190,29 @@ def opt_outs(actor: Actor | None, customer_id: int) -> set[str]:
     check(actor, A.CUSTOMER_VIEW, None, entity="customer", entity_id=customer_id)
     with read_session() as s:
         return set(s.scalars(select(NotificationOptOut.channel).where(NotificationOptOut.customer_id == customer_id)))
+
+
+def daily(
+    actor: Actor | None, first: date, last: date, *, location_id: int | None = None
+) -> list[tuple[date, str, int]]:
+    """(UTC day the message was due, view, count) for days first..last, for the page's chart."""
+    check(actor, A.SETTINGS_MANAGE, location_id, entity="notification")
+    o = NotificationOutbox
+    day = func.date(o.due_at)
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
+    q = (
+        select(day, o.status, func.count())
+        .where(o.due_at >= start, o.due_at < end, access.location_filter(actor, o.location_id))
+        .group_by(day, o.status)
+    )
+    if location_id is not None:
+        q = q.where(o.location_id == location_id)
+    view_of = {st: view for view, statuses in VIEWS.items() for st in statuses}
+    totals: dict[tuple[date, str], int] = {}
+    with read_session() as s:
+        for d, status, n in s.execute(q):
+            d = d if isinstance(d, date) else date.fromisoformat(str(d)[:10])
+            key = (d, view_of[status])
+            totals[key] = totals.get(key, 0) + n
+    return [(d, v, n) for (d, v), n in sorted(totals.items())]

@@ -70,9 +70,9 @@ class Email:
 
     @property
     def where(self) -> str:
-        return f"{self.settings.smtp_host}:{self._port()}"
+        return f"{self.settings.smtp_host}:{self.port()}"
 
-    def _port(self) -> int:
+    def port(self) -> int:
         if self.settings.smtp_port:
             return int(self.settings.smtp_port)
         return {"tls": 465, "starttls": 587}.get(self.settings.smtp_tls, 25)
@@ -83,10 +83,10 @@ class Email:
         s = self.settings
         try:
             if s.smtp_tls == "tls":
-                conn = smtplib.SMTP_SSL(s.smtp_host, self._port(), timeout=SMTP_TIMEOUT_S,
+                conn = smtplib.SMTP_SSL(s.smtp_host, self.port(), timeout=SMTP_TIMEOUT_S,
                                         context=ssl.create_default_context())  # fmt: skip
             else:
-                conn = smtplib.SMTP(s.smtp_host, self._port(), timeout=SMTP_TIMEOUT_S)
+                conn = smtplib.SMTP(s.smtp_host, self.port(), timeout=SMTP_TIMEOUT_S)
                 if s.smtp_tls == "starttls":
                     conn.starttls(context=ssl.create_default_context())
             if s.smtp_username:
@@ -201,3 +201,11 @@ def transports(settings: Settings | None = None) -> dict[str, Email | Sms]:
 def not_configured(channel: str, settings: Settings | None = None) -> str | None:
     settings = settings or get_settings()
     return (Email if channel == "email" else Sms).configured(settings)
+
+
+def describe() -> dict[str, str]:
+    """One line per channel for the page: where messages go, or why they are only recorded."""
+    s = get_settings()
+    email = Email.configured(s) or f"sending through {s.smtp_host}:{Email(s).port()} ({s.smtp_tls}) as {s.smtp_from}"
+    sms = Sms.configured(s) or "sending through the SMS webhook"
+    return {"email": email, "sms": sms}
