@@ -30,7 +30,7 @@ from sqlalchemy import or_, select, update
 
 from core.base.db import unit_of_work, utcnow
 from core.base.jobs import job
-from core.base.models import Appointment, Status
+from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Status
 from core.notifications import channels
 from core.notifications.models import NotificationOptOut, NotificationOutbox
 from core.notifications.store import wording_of
@@ -180,7 +180,28 @@ def _fail(s, row: NotificationOutbox, message: str, now: datetime, *, permanent:
     return "retried"
 
 
-def _prepare(outbox_id: int, sender: str, now: datetime, down: set[str]) -> Ready | str:
+class _Lookups:
+    """What rarely changes, read once per pass: locations, providers, types, their wording."""
+
+    def __init__(self):
+        self.rows: dict[tuple, object] = {}
+
+    def get(self, s, model, ident):
+        key = (model, ident)
+        if key not in self.rows:
+            row = s.get(model, ident)
+            self.rows[key] = row
+            s.expunge(row)
+        return self.rows[key]
+
+    def wording(self, s, type_id: int, kind: str, channel: str):
+        key = ("wording", type_id, kind, channel)
+        if key not in self.rows:
+            self.rows[key] = wording_of(s, type_id, kind, channel)
+        return self.rows[key]
+
+
+def _prepare(outbox_id: int, sender: str, now: datetime, down: set[str], cache: _Lookups) -> Ready | str:
     """Step 1: check, render and mark `sending` (committed before anything is sent)."""
     with unit_of_work() as s:
         row = s.get(NotificationOutbox, outbox_id, with_for_update=True)
@@ -193,15 +214,18 @@ def _prepare(outbox_id: int, sender: str, now: datetime, down: set[str]) -> Read
         if verdict := _still_true(row, appt, now):
             row.status, row.last_error, row.lease_until = verdict[0], verdict[1], None
             return verdict[0]
-        customer = appt.customer
+        customer = s.get(Customer, appt.customer_id)
+        location = cache.get(s, Location, appt.location_id)
+        atype = cache.get(s, AppointmentType, appt.type_id)
+        provider = cache.get(s, Provider, appt.provider_id)
         recipient = customer.email if row.channel == "email" else customer.phone
         what = "email address" if row.channel == "email" else "phone number"
         opted_out = s.get(NotificationOptOut, (customer.id, row.channel)) is not None
-        wording = wording_of(s, appt.type_id, row.kind, row.channel)
+        wording = cache.wording(s, appt.type_id, row.kind, row.channel)
         skip = (
             f"skipped: {customer.name} has no {what}" if not (recipient or "").strip()
             else f"skipped: {customer.name} opted out of {row.channel} messages" if opted_out
-            else f"skipped: this message is switched off for {appt.type.name}" if not wording.enabled
+            else f"skipped: this message is switched off for {atype.name}" if not wording.enabled
             else None
         )  # fmt: skip
         if skip:
@@ -209,8 +233,8 @@ def _prepare(outbox_id: int, sender: str, now: datetime, down: set[str]) -> Read
             return "skipped"
         previous = row.payload.get("previous_start")
         values = context(
-            customer_name=customer.name, type_name=appt.type.name, provider_name=appt.provider.name,
-            location_name=appt.location.name, address=appt.location.address, tz=appt.location.timezone,
+            customer_name=customer.name, type_name=atype.name, provider_name=provider.name,
+            location_name=location.name, address=location.address, tz=location.timezone,
             start=appt.start_at, end=appt.end_at, offset_min=row.offset_min,
             previous_start=datetime.fromisoformat(previous) if previous else None,
         )  # fmt: skip
@@ -264,6 +288,7 @@ def send_due(now: datetime | None = None, *, sender: str | None = None, batch: i
         summary.counts["flagged"] = flagged
     transports = channels.transports()
     down: set[str] = set()
+    cache = _Lookups()
     done = 0
     try:
         while limit is None or done < limit:
@@ -284,7 +309,7 @@ def send_due(now: datetime | None = None, *, sender: str | None = None, batch: i
                         down.add(channel)
                         summary.add(_connect_failed(outbox_id, exc, now))
                         continue
-                ready = _prepare(outbox_id, sender, now, down)
+                ready = _prepare(outbox_id, sender, now, down, cache)
                 if not isinstance(ready, Ready):
                     summary.add(ready)
                     continue
