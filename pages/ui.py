@@ -42,6 +42,7 @@ class PageSpec:
 # The one page registry: a new page is one line here.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("Today", "pages/today.py", "today", A.APPOINTMENT_VIEW, ":material/today:", "Operations"),
+    PageSpec("Notifications", "pages/notifications.py", "notifications", A.SETTINGS_MANAGE, ":material/mail:", "Admin"),
     PageSpec("Users", "pages/admin_users.py", "users", A.USERS_MANAGE, ":material/group:", "Admin"),
     PageSpec("Audit log", "pages/audit_log.py", "audit", A.AUDIT_VIEW, ":material/history:", "Admin"),
     PageSpec("Account", "pages/account.py", "account", None, ":material/account_circle:", "You"),

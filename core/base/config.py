@@ -41,6 +41,15 @@ class Settings:
     google_endpoint: str
     google_credentials_file: str | None
     auth_sso: dict | None
+    # Notifications: email over SMTP and SMS through a webhook; neither set: recorded, not sent.
+    smtp_host: str | None = None
+    smtp_port: str | None = None  # checked where it is used: a typo must not stop the app
+    smtp_tls: str = "starttls"  # none | starttls | tls
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    sms_webhook_url: str | None = None
+    sms_webhook_token: str | None = None
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -72,6 +81,14 @@ def get_settings() -> Settings:
         ),
         google_credentials_file=_get(s, "GOOGLE_CREDENTIALS_FILE", "google_credentials_file", None),
         auth_sso=s.get("auth") if isinstance(s.get("auth"), dict) else None,
+        smtp_host=_get(s, "SMTP_HOST", "smtp_host", None) or None,
+        smtp_port=str(_get(s, "SMTP_PORT", "smtp_port", "") or "").strip() or None,
+        smtp_tls=str(_get(s, "SMTP_TLS", "smtp_tls", "starttls")).strip().lower(),
+        smtp_username=_get(s, "SMTP_USERNAME", "smtp_username", None) or None,
+        smtp_password=_get(s, "SMTP_PASSWORD", "smtp_password", None) or None,
+        smtp_from=_get(s, "SMTP_FROM", "smtp_from", None) or None,
+        sms_webhook_url=_get(s, "SMS_WEBHOOK_URL", "sms_webhook_url", None) or None,
+        sms_webhook_token=_get(s, "SMS_WEBHOOK_TOKEN", "sms_webhook_token", None) or None,
     )
 
 

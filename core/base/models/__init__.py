@@ -15,7 +15,7 @@ from core.base.models.appointments import (
     WaitlistOffer,
 )
 from core.base.models.common import BLOCKING_STATUSES, NAMING, OPEN_STATUSES, Base, Role, Status, new_key
-from core.base.models.ops import BusyBlock, CalendarSyncState, ExceptionItem, NotificationOutbox
+from core.base.models.ops import BusyBlock, CalendarSyncState, ExceptionItem
 from core.base.models.org import (
     AppointmentType,
     Location,
@@ -42,7 +42,6 @@ __all__ = [
     "ExceptionItem",
     "Inquiry",
     "Location",
-    "NotificationOutbox",
     "Provider",
     "Role",
     "Room",

@@ -77,20 +77,3 @@ class BusyBlock(Base):
     summary: Mapped[str | None] = mapped_column(String(255))
     etag: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class NotificationOutbox(Base):
-    __tablename__ = "notification_outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", ondelete="SET NULL"))
-    channel: Mapped[str] = mapped_column(String(20))  # email | sms
-    kind: Mapped[str] = mapped_column(String(30))  # confirmation | reminder | follow_up | cancellation
-    recipient: Mapped[str] = mapped_column(String(255))
-    payload: Mapped[dict] = mapped_column(default=dict)
-    due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed | cancelled
-    attempts: Mapped[int] = mapped_column(default=0)
-    sent_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
