@@ -68,6 +68,7 @@ from core.base.models import (
     TimeOff,
     WorkingHours,
     provider_locations,
+    type_locations,
 )
 from core.base.tz import local_day_bounds, local_range_bounds, local_to_utc, to_local, today_in
 from core.security.access import A, Actor
@@ -282,6 +283,7 @@ def _statements(dialect: str) -> dict[str, Select]:
     return {
         "type": select(AppointmentType.__table__).where(AppointmentType.__table__.c.id == by_id),
         "location": select(Location.__table__).where(Location.__table__.c.id == by_id),
+        "offered_at": select(type_locations.c.location_id).where(type_locations.c.type_id == by_id),
         "room": select(_ROOM).where(_ROOM.c.id == by_id),
         "provider": select(_PROV.c.id, _PROV.c.name, _PROV.c.skills, _PROV.c.active, here.label("here")).where(
             _PROV.c.id == by_id
@@ -342,6 +344,9 @@ class Engine:
         location = self._record("location", location_id)
         if location is None or not location.active:
             raise NotFound(f"Unknown location #{location_id}.")
+        offered = session.execute(self.sql["offered_at"], {"id": type_id}).scalars().all()
+        if offered and location_id not in offered:
+            raise ValidationError(f"{atype.name} is not offered at {location.name}.")
         self.type = atype
         self.location = location
         self.tz = location.timezone
