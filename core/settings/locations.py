@@ -103,9 +103,9 @@ def save_location(
     address = clean_optional(address, 255, "address")
     with service(actor, A.LOCATIONS_MANAGE, entity="location", entity_id=location_id, location_id=None) as tx:
         s = tx.session
-        clash = s.scalar(select(Location.id).where(func.lower(Location.name) == name.lower()))
-        if clash is not None and clash != location_id:
-            raise ConflictError(f"There is already a location named {name}.")
+        clash = s.execute(select(Location.id, Location.name).where(func.lower(Location.name) == name.lower())).first()
+        if clash is not None and clash.id != location_id:
+            raise ConflictError(f"There is already a location named {clash.name}.")
         if location_id is None:
             loc, before = Location(name=name, timezone=tz, address=address, active=True), None
             s.add(loc)

@@ -172,7 +172,6 @@ def save_type_in(tx: Tx, d: TypeInput, type_id: int | None) -> AppointmentType:
         raise ConflictError(f"There is already an appointment type named {d.name}.")
     if type_id is None:
         t, before = AppointmentType(active=True), None
-        s.add(t)
     else:
         t = tx.get(AppointmentType, type_id, what="appointment type")
         before = type_state(t)
@@ -183,6 +182,7 @@ def save_type_in(tx: Tx, d: TypeInput, type_id: int | None) -> AppointmentType:
     for f in FIELDS:
         setattr(t, f, getattr(d, f))
     t.locations = locations_by_id(s, d.location_ids)
+    s.add(t)
     s.flush()
     tx.entity_id = t.id
     if before != type_state(t):

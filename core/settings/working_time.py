@@ -146,8 +146,8 @@ def set_hours_in(tx: Tx, provider: Provider, location: Location, shifts: list[Sh
     """Replace the provider's weekly hours at a location; False when nothing changed."""
     s = tx.session
     shifts = check_shifts([Shift(location.id, x.weekday, x.start, x.end) for x in shifts], location.name)
-    before = sorted(sh for sh in hours.stored_shifts(s, provider.id) if sh.location_id == location.id)
     key = lambda sh: (sh.weekday, sh.start, sh.end)  # noqa: E731
+    before = sorted((sh for sh in hours.stored_shifts(s, provider.id) if sh.location_id == location.id), key=key)
     if sorted(map(key, before)) == sorted(map(key, shifts)):
         return False
     s.execute(
