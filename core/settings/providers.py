@@ -43,7 +43,7 @@ class ProviderView:
 
 def provider_state(p: Provider) -> dict:
     return {
-        "name": p.name, "email": p.email, "skills": list(p.skills or []), "calendar_id": p.calendar_id,
+        "name": p.name, "email": p.email, "skills": sorted(p.skills or []), "calendar_id": p.calendar_id,
         "active": p.active, "locations": [loc.name for loc in p.locations],
     }  # fmt: skip
 

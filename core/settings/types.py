@@ -57,7 +57,15 @@ FIELDS = [f for f in TypeInput.__dataclass_fields__ if f != "location_ids"]
 
 
 def type_state(t: AppointmentType) -> dict:
-    return {f: getattr(t, f) for f in FIELDS} | {"active": t.active, "locations": [loc.name for loc in t.locations]}
+    """The type as settings see it: skills sorted, intake fields with their kind (rows written
+    before settings existed compare equal to the same type saved through settings)."""
+    state = {f: getattr(t, f) for f in FIELDS}
+    state["required_skills"] = sorted(state["required_skills"] or [])
+    try:
+        state["intake_fields"] = clean_intake(state["intake_fields"])
+    except ValidationError:
+        pass  # shown as stored; saving it will say what is wrong
+    return state | {"active": t.active, "locations": [loc.name for loc in t.locations]}
 
 
 def _slug(label: str) -> str:
