@@ -7,6 +7,7 @@ and refuses a type nobody could deliver ("No provider at Downtown has the skill 
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -61,10 +62,8 @@ def type_state(t: AppointmentType) -> dict:
     before settings existed compare equal to the same type saved through settings)."""
     state = {f: getattr(t, f) for f in FIELDS}
     state["required_skills"] = sorted(state["required_skills"] or [])
-    try:
+    with suppress(ValidationError):  # otherwise shown as stored; saving it says what is wrong
         state["intake_fields"] = clean_intake(state["intake_fields"])
-    except ValidationError:
-        pass  # shown as stored; saving it will say what is wrong
     return state | {"active": t.active, "locations": [loc.name for loc in t.locations]}
 
 
