@@ -42,6 +42,30 @@ class PageSpec:
 # The one page registry: a new page is one line here.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("Today", "pages/today.py", "today", A.APPOINTMENT_VIEW, ":material/today:", "Operations"),
+    PageSpec(
+        "Providers",
+        "pages/settings_providers.py",
+        "settings-providers",
+        A.SETTINGS_MANAGE,
+        ":material/badge:",
+        "Settings",
+    ),
+    PageSpec(
+        "Appointment types",
+        "pages/settings_types.py",
+        "settings-types",
+        A.SETTINGS_MANAGE,
+        ":material/category:",
+        "Settings",
+    ),
+    PageSpec(
+        "Locations",
+        "pages/settings_locations.py",
+        "settings-locations",
+        A.LOCATIONS_MANAGE,
+        ":material/store:",
+        "Settings",
+    ),
     PageSpec("Users", "pages/admin_users.py", "users", A.USERS_MANAGE, ":material/group:", "Admin"),
     PageSpec("Audit log", "pages/audit_log.py", "audit", A.AUDIT_VIEW, ":material/history:", "Admin"),
     PageSpec("Account", "pages/account.py", "account", None, ":material/account_circle:", "You"),

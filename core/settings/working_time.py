@@ -209,7 +209,7 @@ def _tz_for(session: Session, p: Provider, location_id: int | None) -> str:
 def preview_time_off(
     actor: Actor | None, provider_id: int, *, first_day: date, last_day: date | None = None,
     start_time: time | None = None, end_time: time | None = None, location_id: int | None = None,
-    now: datetime | None = None,
+    reason: str | None = None, now: datetime | None = None,
 ) -> list[Affected]:  # fmt: skip
     """The booked appointments this time off would leave uncovered (none are changed)."""
     now = now or utcnow()
@@ -218,7 +218,7 @@ def preview_time_off(
         tz = _tz_for(s, p, location_id)
         start, end = off_span(first_day, last_day, start_time, end_time, tz)
         check_some(actor, A.SETTINGS_MANAGE, [x.id for x in p.locations], entity="provider", entity_id=p.id)
-        proposed = hours.stored_absences(s, p.id, now) + [Absence(start, end, "new time off")]
+        proposed = hours.stored_absences(s, p.id, now) + [Absence(start, end, (reason or "").strip() or "new time off")]
         return _newly_outside(s, p.id, now, absences=proposed)
 
 
