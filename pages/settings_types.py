@@ -22,11 +22,11 @@ search, inactive = list_controls("types", "Name")
 rows = types.list_types(actor, search=search, include_inactive=inactive)
 table = pd.DataFrame(
     [{"Name": t.data.name, "Minutes": t.data.duration_min,
-      "Buffers": f"{t.data.buffer_before_min} / {t.data.buffer_after_min}", "Capacity": t.data.capacity,
+      "Buffers before / after": f"{t.data.buffer_before_min} / {t.data.buffer_after_min}", "Capacity": t.data.capacity,
       "Skills": ", ".join(t.data.required_skills), "Room": t.data.room_kind or "",
       "Offered at": ", ".join(t.locations) or "Every location", "Status": "Active" if t.active else "Inactive"}
      for t in rows],
-    columns=["Name", "Minutes", "Buffers", "Capacity", "Skills", "Room", "Offered at", "Status"],
+    columns=["Name", "Minutes", "Buffers before / after", "Capacity", "Skills", "Room", "Offered at", "Status"],
 )  # fmt: skip
 if table.empty:
     st.info("No appointment types match." if search else "No appointment types yet. Add the first one below.")
