@@ -117,7 +117,7 @@ def cmd_create_user(args) -> int:
 
 
 # Capabilities add their commands in a module of their own with `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = ("core.notifications.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("core.notifications.commands", "core.settings.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from core.base.models.org import (
     TimeOff,
     WorkingHours,
     provider_locations,
+    type_locations,
 )
 from core.base.models.security import AuditLog, User, user_locations
 
@@ -53,5 +54,6 @@ __all__ = [
     "WorkingHours",
     "new_key",
     "provider_locations",
+    "type_locations",
     "user_locations",
 ]

@@ -27,6 +27,14 @@ provider_locations = Table(
     Column("location_id", ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# Where an appointment type is offered; a type with no rows here is offered at every location.
+type_locations = Table(
+    "appointment_type_locations",
+    Base.metadata,
+    Column("type_id", ForeignKey("appointment_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
+)
+
 
 class Location(Base):
     __tablename__ = "locations"
@@ -133,3 +141,6 @@ class AppointmentType(Base):
     routing_policy: Mapped[str] = mapped_column(String(20), default="round_robin")
     color: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
+
+    # Where it is offered; empty: at every location.
+    locations: Mapped[list[Location]] = relationship(secondary=type_locations, order_by="Location.name")

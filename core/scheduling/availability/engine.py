@@ -71,6 +71,9 @@ class Engine:
         location = self._record("location", location_id)
         if location is None or not location.active:
             raise NotFound(f"Unknown location #{location_id}.")
+        offered = session.execute(self.sql["offered_at"], {"id": type_id}).scalars().all()
+        if offered and location_id not in offered:
+            raise ValidationError(f"{atype.name} is not offered at {location.name}.")
         self.type = atype
         self.location = location
         self.tz = location.timezone

@@ -39,6 +39,7 @@ from core.base.models import (
     TimeOff,
     WorkingHours,
     provider_locations,
+    type_locations,
 )
 
 _APPT = Appointment.__table__
@@ -113,6 +114,7 @@ def statements(dialect: str) -> dict[str, Select]:
     return {
         "type": select(AppointmentType.__table__).where(AppointmentType.__table__.c.id == by_id),
         "location": select(Location.__table__).where(Location.__table__.c.id == by_id),
+        "offered_at": select(type_locations.c.location_id).where(type_locations.c.type_id == by_id),
         "room": select(_ROOM).where(_ROOM.c.id == by_id),
         "provider": select(_PROV.c.id, _PROV.c.name, _PROV.c.skills, _PROV.c.active, here.label("here")).where(
             _PROV.c.id == by_id

@@ -18,10 +18,12 @@ from core.scheduling.booking.lifecycle import (
     confirm,
     mark_no_show,
 )
+from core.scheduling.booking.reassign import cancel_in, reassign_in
 from core.scheduling.booking.records import BookingResult, CancelPreview, customer_in_scope, loaded, snapshot
 from core.scheduling.booking.reschedule import reschedule
 
 __all__ = [
-    "BookingResult", "CancelPreview", "add_note", "customer_in_scope", "book", "book_in", "cancel", "cancel_preview", "check_in",
-    "complete", "confirm", "loaded", "mark_no_show", "reschedule", "snapshot",
+    "BookingResult", "CancelPreview", "add_note", "book", "book_in", "cancel", "cancel_in", "cancel_preview",
+    "check_in", "complete", "confirm", "customer_in_scope", "loaded", "mark_no_show", "reassign_in", "reschedule",
+    "snapshot",
 ]  # fmt: skip
