@@ -181,3 +181,12 @@ def audit_dicts(*criteria, **equals) -> list[dict]:
     """`audit_rows` as one dict per row, keyed by column name."""
     columns = [c.name for c in AuditLog.__table__.columns]
     return [{c: getattr(row, c) for c in columns} for row in audit_rows(*criteria, **equals)]
+
+
+def many_customers(w: World, n: int, location: str = "downtown") -> list[int]:
+    """`n` new customers at a location (for storms where each attempt is someone else)."""
+    with unit_of_work() as session:
+        rows = [Customer(name=f"Storm Customer {i}", home_location_id=w.locations[location].id) for i in range(n)]
+        session.add_all(rows)
+        session.flush()
+        return [c.id for c in rows]

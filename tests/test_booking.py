@@ -61,7 +61,7 @@ def test_booking_holds_the_time_writes_history_and_audit(db):
 def test_a_room_is_assigned_and_named(db):
     w = world()
     first = book(w, at(10))
-    second = book(w, at(10), provider="kim")
+    second = book(w, at(10), provider="kim", customer="alan")
     assert first.appointment.room.name == "Exam 1" and first.room_reason == "Exam 1: first free exam room"
     assert second.appointment.room.name == "Exam 2"
     asked = book(w, at(11), room_id=w.rooms["dt2"].id)
@@ -139,7 +139,7 @@ def test_a_room_clash_names_the_room(db):
     w = world()
     book(w, at(10), room_id=w.rooms["dt1"].id)
     with pytest.raises(ConflictError, match="^Exam 1 is already in use 10:00-10:30 at Downtown$"):
-        book(w, at(10), provider="kim", room_id=w.rooms["dt1"].id)
+        book(w, at(10), provider="kim", room_id=w.rooms["dt1"].id, customer="alan")
 
 
 def test_the_database_rule_catches_what_the_code_check_missed(db, monkeypatch):
@@ -149,13 +149,13 @@ def test_the_database_rule_catches_what_the_code_check_missed(db, monkeypatch):
     book(w, at(10))
     monkeypatch.setattr(availability.IntervalIndex, "clash", lambda self, s, e, key=None: None)
     with pytest.raises(ConflictError) as err:
-        book(w, at(10, 15))
+        book(w, at(10, 15), customer="alan")
     assert str(err.value) in {
         "Dr. Rao is already booked 10:00-10:30 at Downtown",
         "Exam 1 is already in use 10:00-10:30 at Downtown",
     }
     with pytest.raises(ConflictError, match="^Exam 1 is already in use 10:00-10:30 at Downtown$"):
-        book(w, at(10), provider="kim", room_id=w.rooms["dt1"].id)
+        book(w, at(10), provider="kim", room_id=w.rooms["dt1"].id, customer="alan")
     assert count_appointments() == 1
 
 
@@ -255,7 +255,7 @@ def test_time_off_and_busy_blocks_are_refused_with_the_reason(db):
 def test_when_nobody_is_free_routing_says_why_for_each_provider(db):
     w = world()
     book(w, at(10), provider="rao")
-    book(w, at(10), provider="kim")
+    book(w, at(10), provider="kim", customer="alan")
     with pytest.raises(ConflictError, match="No provider is free for Consultation at 10:00 on Mon 7 Jan 2030") as err:
         book(w, at(10), provider=None)
     assert "Dr. Rao is already booked 10:00-10:30" in str(err.value)
@@ -284,7 +284,7 @@ def test_front_desk_of_another_location_cannot_book_here_and_learns_nothing_of_i
 def test_a_provider_completes_and_marks_no_show_only_their_own_appointments(db):
     w = world()
     own = book(w, at(10), provider="rao").appointment
-    other = book(w, at(10), provider="kim").appointment
+    other = book(w, at(10), provider="kim", customer="alan").appointment
     theirs = book(w, at(11), provider="kim").appointment
     me = w.actors["provider"]  # Dr. Rao
     booking.check_in(w.actors["frontdesk"], own.id, now=at(9, 55))

@@ -15,7 +15,7 @@ from core.base.db import unit_of_work
 from core.base.errors import ConflictError
 from core.base.models import AppointmentType
 from core.scheduling import booking
-from tests.factories import NOW, OVERLAPS, world
+from tests.factories import NOW, OVERLAPS, many_customers, world
 
 T10 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # Monday 7 Jan 2030, 10:00 in New York
 ATTEMPTS = 50
@@ -73,10 +73,8 @@ def test_fifty_attempts_at_one_slot_book_it_exactly_once(wide_pool):
         "intake": {"reason": "check-up"},
         "now": NOW,
     }
-    calls = [
-        (lambda i=i: booking.book(fd, customer_id=w.customers["ada" if i % 2 else "alan"].id, **kwargs))
-        for i in range(ATTEMPTS)
-    ]
+    customers = many_customers(w, ATTEMPTS)  # one each: the provider's and room's rules decide, not the customer's
+    calls = [(lambda c=c: booking.book(fd, customer_id=c, **kwargs)) for c in customers]
     results, errors = storm(calls)
     assert len(results) == 1
     assert len(errors) == ATTEMPTS - 1
@@ -115,19 +113,20 @@ def test_partially_overlapping_attempts_of_different_lengths_leave_one_booking(w
             start += timedelta(minutes=5)
     attempts = (attempts * 5)[:ATTEMPTS]
     assert len(attempts) == ATTEMPTS
+    customers = many_customers(w, ATTEMPTS)
     calls = [
         (
-            lambda type_id=type_id, start=start: booking.book(
+            lambda type_id=type_id, start=start, customer=customer: booking.book(
                 fd,
                 type_id=type_id,
                 location_id=w.locations["downtown"].id,
-                customer_id=w.customers["ada"].id,
+                customer_id=customer,
                 provider_id=w.providers["rao"].id,
                 start=start,
                 now=NOW,
             )
         )
-        for type_id, start in attempts
+        for (type_id, start), customer in zip(attempts, customers, strict=True)
     ]
     results, errors = storm(calls)
     assert len(results) == 1

@@ -26,6 +26,7 @@ class A:
     APPOINTMENT_CANCEL = "appointment.cancel"
     APPOINTMENT_RESCHEDULE = "appointment.reschedule"
     APPOINTMENT_NOTE = "appointment.note"
+    APPOINTMENT_OVERRIDE = "appointment.override"  # book a customer twice at once, with a reason
     WAITLIST_MANAGE = "waitlist.manage"
     CUSTOMER_VIEW = "customer.view"
     CUSTOMER_MANAGE = "customer.manage"
@@ -50,7 +51,7 @@ ACTION_LABELS = {
     A.APPOINTMENT_CONFIRM: "confirm appointments", A.APPOINTMENT_CHECK_IN: "check customers in",
     A.APPOINTMENT_COMPLETE: "complete appointments", A.APPOINTMENT_NO_SHOW: "mark no-shows",
     A.APPOINTMENT_CANCEL: "cancel appointments", A.APPOINTMENT_RESCHEDULE: "reschedule appointments",
-    A.APPOINTMENT_NOTE: "add notes to appointments", A.WAITLIST_MANAGE: "manage the waitlist",
+    A.APPOINTMENT_NOTE: "add notes to appointments", A.APPOINTMENT_OVERRIDE: "override booking rules", A.WAITLIST_MANAGE: "manage the waitlist",
     A.CUSTOMER_VIEW: "see customers", A.CUSTOMER_MANAGE: "manage customers",
     A.CONTACTS_VIEW: "see customer contact details", A.QUEUE_VIEW: "see the exceptions queue",
     A.QUEUE_RESOLVE: "resolve exceptions", A.METRICS_VIEW: "see metrics",
@@ -84,7 +85,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),  # fmt: skip
     Role.MANAGER: frozenset(
-        _FRONT_DESK | {A.METRICS_VIEW, A.EXPORT_APPOINTMENTS, A.EXPORT_CONTACTS, A.SETTINGS_MANAGE}
+        _FRONT_DESK
+        | {A.METRICS_VIEW, A.EXPORT_APPOINTMENTS, A.EXPORT_CONTACTS, A.SETTINGS_MANAGE, A.APPOINTMENT_OVERRIDE}
     ),
     # Read only, every location, contact details masked.
     Role.ANALYST: frozenset({A.APPOINTMENT_VIEW, A.METRICS_VIEW, A.EXPORT_APPOINTMENTS, A.QUEUE_VIEW}),

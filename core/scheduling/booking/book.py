@@ -17,6 +17,7 @@ from core.scheduling.booking.records import (
     history,
     loaded,
     lock_for_capacity,
+    refuse_customer_clash,
     snapshot,
 )
 from core.scheduling.conflicts import Attempt, run_booking
@@ -72,6 +73,7 @@ def book_in(
     intake: dict | None = None,
     source: str = "front_desk",
     notes: str | None = None,
+    override_reason: str | None = None,
 ) -> tuple[Appointment, str | None, str | None]:
     """Book inside the caller's service call (permission already checked). Returns the new
     appointment, the routing reason (when the provider was picked) and the room reason."""
@@ -87,6 +89,9 @@ def book_in(
         day = to_local(start, engine.tz).date()
         engine.load(day, day)
         fit = engine.check(provider_id, start, now)
+    overridden = refuse_customer_clash(
+        tx, customer_id, fit.start, fit.end, group_key=fit.group_key, override_reason=override_reason
+    )
     answers, complete = _intake(engine.type, intake)
     room_reason = _room_reason(engine, fit, room_id)
     appt = Appointment(
@@ -119,7 +124,7 @@ def book_in(
         entity_id=appt.id,
         location_id=location_id,
         after=after,
-        reason=routing_reason,
+        reason="; ".join(r for r in (routing_reason, overridden) if r) or None,
     )
     tx.publish(
         AppointmentBooked(appointment_id=appt.id, before=None, after=AppointmentState.of(appt), actor=actor, at=now)
@@ -141,6 +146,7 @@ def book(
     notes: str | None = None,
     now: datetime | None = None,
     new_customer: dict | None = None,
+    override_reason: str | None = None,
 ) -> BookingResult:
     """Book an appointment. Without a provider, routing picks one and says why; without a
     room, the first free room of the type's kind is taken. Missing required intake answers do
@@ -181,6 +187,7 @@ def book(
                 intake=intake,
                 source=source,
                 notes=notes,
+                override_reason=limits.text(override_reason, "override reason", limits.REASON_MAX),
             )
             loaded(appt)
         return BookingResult(appt, reason, room_reason)

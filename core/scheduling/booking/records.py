@@ -9,13 +9,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.errors import NotFound
-from core.base.models import Appointment, AppointmentHistory, Customer, Provider
+from core.base.errors import ConflictError, NotFound
+from core.base.models import OPEN_STATUSES, Appointment, AppointmentHistory, Customer, Provider
 from core.base.tz import to_local
 from core.people.customers import scope_clause
 from core.scheduling.availability import Engine, fmt_day
 from core.scheduling.events import SlotFreed
-from core.security import audit
+from core.security import access, audit
+from core.security.access import A
 from core.security.service import Tx
 
 NOTE_MAX = 2000
@@ -115,3 +116,57 @@ def freed_slot(appt: Appointment, start: datetime, end: datetime, provider_id: i
         end=end,
         at=now,
     )
+
+
+def refuse_customer_clash(
+    tx: Tx,
+    customer_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    group_key: str | None,
+    exclude_id: int | None = None,
+    override_reason: str | None = None,
+) -> str | None:
+    """One customer is never booked twice at the same time (members of one group session aside):
+    ConflictError naming the other appointment, unless someone allowed to override gives a
+    reason, which is returned for the audit row. The customer's row is locked first, so two
+    desks booking the same customer at once run one after the other."""
+    tx.session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    query = (
+        select(Appointment)
+        .where(
+            Appointment.customer_id == customer_id,
+            Appointment.status.in_([s.value for s in OPEN_STATUSES]),
+            Appointment.start_at < end,
+            Appointment.end_at > start,
+        )
+        .order_by(Appointment.start_at)
+        .limit(1)
+    )
+    if exclude_id is not None:
+        query = query.where(Appointment.id != exclude_id)
+    if group_key is not None:
+        query = query.where(Appointment.group_key != group_key)
+    other = tx.session.scalar(query)
+    if other is None:
+        return None
+    tz = other.location.timezone
+    who = other.provider.name if other.provider else other.location.name
+    message = (
+        f"{other.customer.name} is already booked {to_local(other.start_at, tz):%H:%M}-"
+        f"{to_local(other.end_at, tz):%H:%M} with {who}"
+        + (
+            ""
+            if to_local(other.start_at, tz).date() == to_local(start, tz).date()
+            else f" on {fmt_day(to_local(other.start_at, tz).date())}"
+        )
+        + "."
+    )
+    reason = (override_reason or "").strip()
+    if reason and access.can(tx.actor, A.APPOINTMENT_OVERRIDE, other.location_id):
+        return f"{message} Booked anyway: {reason}"
+    if reason:
+        access.deny(tx.actor, A.APPOINTMENT_OVERRIDE, f"{message} Only a manager may book over it.",
+                    location_id=other.location_id, entity="appointment", entity_id=other.id)  # fmt: skip
+    raise ConflictError(message)

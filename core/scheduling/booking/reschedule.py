@@ -16,6 +16,7 @@ from core.scheduling.booking.records import (
     loaded,
     lock_for_capacity,
     locked_appointment,
+    refuse_customer_clash,
     snapshot,
     when_text,
 )
@@ -38,6 +39,7 @@ def reschedule(
     provider_id: int | None = None,
     room_id: int | None = None,
     now: datetime | None = None,
+    override_reason: str | None = None,
 ) -> Appointment:
     """Move a booked or confirmed appointment: same appointment, new time (and optionally a
     new provider or room; by default the same provider, and the same room when it is free).
@@ -69,6 +71,10 @@ def reschedule(
             fit = engine.check(target, new_start, now, prefer_room_id=appt.room_id)
             if fit.start == appt.start_at and fit.provider_id == appt.provider_id and fit.room_id == appt.room_id:
                 raise ValidationError(f"The appointment is already at {when_text(appt)}.")
+            overridden = refuse_customer_clash(
+                tx, appt.customer_id, fit.start, fit.end, group_key=fit.group_key, exclude_id=appt.id,
+                override_reason=limits.text(override_reason, "override reason", limits.REASON_MAX),
+            )  # fmt: skip
             before, state = snapshot(appt), AppointmentState.of(appt)
             old = {"start": appt.start_at, "end": appt.end_at, "provider_id": appt.provider_id, "room_id": appt.room_id}
             appt.start_at, appt.end_at = fit.start, fit.end
@@ -81,7 +87,9 @@ def reschedule(
             tx.session.flush()
             new = {"start": appt.start_at, "end": appt.end_at, "provider_id": appt.provider_id, "room_id": appt.room_id}
             history(tx, appt, "reschedule", old, new, now)
-            tx.audit(before=before, after=snapshot(appt) | {"reschedule_count": appt.reschedule_count})
+            tx.audit(
+                before=before, after=snapshot(appt) | {"reschedule_count": appt.reschedule_count}, reason=overridden
+            )
             tx.publish(
                 AppointmentRescheduled(
                     appointment_id=appt.id, before=state, after=AppointmentState.of(appt), actor=actor, at=now
