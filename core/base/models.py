@@ -386,6 +386,9 @@ class ExceptionItem(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'assigned', 'snoozed', 'resolved')", name="status_valid"),
         Index("ix_exceptions_location_status", "location_id", "status"),
+        Index("ix_exceptions_kind_status", "kind", "status"),
+        Index("ix_exceptions_appointment", "appointment_id"),
+        Index("ix_exceptions_status_due", "status", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -401,6 +404,13 @@ class ExceptionItem(Base):
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolution: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict] = mapped_column(default=dict)
+    # Added by the queue (revision 0005): the resolver's note; when the item is due (its
+    # appointment's or offer's start, for sorting by urgency); whether its cause is still there
+    # (a hand-resolved item reopens only when its cause went away and came back); reopen count.
+    note: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    cause_active: Mapped[bool] = mapped_column(default=True)
+    reopen_count: Mapped[int] = mapped_column(default=0)
 
 
 class CalendarSyncState(Base):
