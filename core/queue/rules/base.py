@@ -11,15 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select
+from sqlalchemy import Select, and_
 from sqlalchemy.orm import Session
 
 from core.base.models import OPEN_STATUSES, Appointment
 from core.queue import kinds
 
 OPEN = [s.value for s in OPEN_STATUSES]
+LONGEST = timedelta(days=1)  # no appointment lasts longer: bounds "not over yet" to an index range
+
+
+def ahead(now: datetime):
+    """Open and not over yet, as a range of the start index."""
+    return and_(Appointment.status.in_(OPEN), Appointment.end_at > now, Appointment.start_at > now - LONGEST)
 
 
 @dataclass(frozen=True)

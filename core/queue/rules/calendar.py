@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, BusyBlock, CalendarSyncState, provider_locations
 from core.queue import kinds
-from core.queue.rules.base import OPEN, Cause, Rule, Scope, appointment_cause, scoped
+from core.queue.rules.base import Cause, Rule, Scope, ahead, appointment_cause, scoped
 
 
 class CalendarOverlap(Rule):
@@ -36,7 +36,7 @@ class CalendarOverlap(Rule):
                 & (BusyBlock.start_at < Appointment.end_at)
                 & (BusyBlock.end_at > Appointment.start_at),
             )
-            .where(Appointment.status.in_(OPEN), Appointment.end_at > now)
+            .where(ahead(now))
             .order_by(Appointment.id, BusyBlock.start_at, BusyBlock.google_event_id)
         )
         found: dict[int, Cause] = {}
@@ -60,7 +60,7 @@ class _StillAhead(Rule):
         if scope.ids is None:
             return []
         query = select(Appointment.id, Appointment.location_id, Appointment.provider_id, Appointment.start_at).where(
-            Appointment.status.in_(OPEN), Appointment.end_at > now
+            ahead(now)
         )
         return [appointment_cause(self.kind, row) for row in session.execute(scoped(query, scope))]
 

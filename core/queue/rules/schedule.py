@@ -3,48 +3,64 @@ waitlist offers for freed slots, and (clear only) undelivered notifications."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.models import Appointment, NotificationOutbox, Provider, WaitlistOffer
+from core.base.models import Appointment, Location, NotificationOutbox, TimeOff, WaitlistOffer, WorkingHours
 from core.queue import kinds
-from core.queue.rules.base import Cause, Rule, Scope, scoped
-from core.scheduling.hours import appointments_outside_hours
+from core.queue.rules.base import Cause, Rule, Scope, ahead, scoped
+from core.scheduling.hours import Absence, Shift, why_outside
 
 FAILED_OUTBOX = ("failed", "flagged")
 
 
 class OutsideHours(Rule):
-    """Open appointments from now on that no longer fit their provider's hours or time off
-    (core.scheduling.hours: the same check settings previews before a change)."""
+    """Open appointments from now on that no longer fit their provider's hours or time off, by
+    core.scheduling.hours.why_outside (the check settings previews before a change). Hours, time
+    off and appointments are read in one query each, whatever the number of providers."""
 
     kind = kinds.OUTSIDE_HOURS
 
     def find(self, session: Session, now: datetime, scope: Scope) -> list[Cause]:
-        if scope.provider_id is not None:
-            providers = [scope.provider_id]
-        elif scope.ids is not None:
-            query = select(Appointment.provider_id).distinct().where(Appointment.id.in_(sorted(scope.ids)))
-            providers = [p for p in session.scalars(query) if p is not None]
-        else:
-            providers = list(session.scalars(select(Provider.id)))
-        found = []
-        for provider_id in sorted(providers):
-            for hit in appointments_outside_hours(session, provider_id, since=now, appointment_ids=scope.ids):
-                if scope.location_ids is None or hit.location_id in scope.location_ids:
-                    found.append(
-                        Cause(
-                            self.kind,
-                            hit.appointment_id,
-                            hit.location_id,
-                            hit.appointment_id,
-                            provider_id,
-                            hit.start,
-                            {"reason": hit.reason},
-                        )  # fmt: skip
-                    )
+        query = (
+            select(
+                Appointment.id,
+                Appointment.location_id,
+                Appointment.provider_id,
+                Appointment.start_at,
+                Appointment.end_at,
+                Location.timezone,
+            )  # fmt: skip
+            .join(Location, Location.id == Appointment.location_id)
+            .where(ahead(now))
+        )
+        rows = session.execute(scoped(query, scope)).all()
+        providers = sorted({r.provider_id for r in rows if r.provider_id is not None})
+        if not providers:
+            return []
+        shifts: dict[int, list[Shift]] = defaultdict(list)
+        hours = select(WorkingHours.provider_id, WorkingHours.location_id, WorkingHours.weekday,
+                       WorkingHours.start_time, WorkingHours.end_time)  # fmt: skip
+        absences: dict[int, list[Absence]] = defaultdict(list)
+        off = select(TimeOff.provider_id, TimeOff.start_at, TimeOff.end_at, TimeOff.reason).where(TimeOff.end_at > now)
+        if len(providers) < 50:
+            hours = hours.where(WorkingHours.provider_id.in_(providers))
+            off = off.where(TimeOff.provider_id.in_(providers))
+        for pid, *shift in session.execute(hours):
+            shifts[pid].append(Shift(*shift))
+        for pid, *absence in session.execute(off):
+            absences[pid].append(Absence(*absence))
+        found, memo = [], defaultdict(dict)
+        for appt_id, location_id, provider_id, start, end, tz in sorted(rows, key=lambda r: r.start_at):
+            if provider_id is None:
+                continue
+            reason = why_outside(start, end, location_id, tz, shifts[provider_id], absences[provider_id],
+                                 memo[provider_id])  # fmt: skip
+            if reason:
+                found.append(Cause(self.kind, appt_id, location_id, appt_id, provider_id, start, {"reason": reason}))
         return found
 
 
