@@ -48,17 +48,21 @@ except DomainError as exc:
     st.stop()
 
 total = sum(by_kind.values())
-summary, chart = st.columns([1, 3])
-summary.metric("Open items", total)
-summary.metric("Assigned to me", len([i for i in items if i.assigned_to == actor.user_id and i.status != "resolved"]))
+oldest = max((now - i.detected_at for i in items if i.status != "resolved"), default=None)
+metrics = st.columns(4)
+metrics[0].metric("Open in your scope", total)
+metrics[1].metric("Shown", len(items))
+metrics[2].metric("Assigned to me", sum(i.assigned_to == actor.user_id for i in items if i.status != "resolved"))
+metrics[3].metric("Oldest", f"{oldest.days} d" if oldest and oldest.days else f"{int(oldest.total_seconds() // 3600)} h"
+                  if oldest else "—")  # fmt: skip
 if by_kind:
     order = sorted(by_kind, key=by_kind.get)
-    chart.plotly_chart(
+    st.plotly_chart(
         {"data": [{"type": "bar", "orientation": "h", "y": [kinds.label(k) for k in order],
                    "x": [by_kind[k] for k in order], "marker": {"color": "#f59e0b"}, "text": [by_kind[k] for k in order],
                    "textposition": "auto", "hovertemplate": "%{y}: %{x}<extra></extra>"}],
-         "layout": {"height": 60 + 28 * len(order), "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-                    "xaxis": {"dtick": 1 if max(by_kind.values()) < 10 else None}}},
+         "layout": {"height": 50 + 30 * len(order), "margin": {"l": 0, "r": 0, "t": 0, "b": 20},
+                    "title": None, "xaxis": {"title": {"text": "open items by kind"}}}},
         key="queue_chart", width="stretch", config={"displayModeBar": False},
     )  # fmt: skip
 
@@ -73,7 +77,7 @@ frame = reads.frame(items, now)
 st.caption(f"{len(items)} item{'s' * (len(items) != 1)}, most urgent first. Select rows for bulk actions.")
 selection = st.dataframe(frame, key="queue_table", hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="multi-row", height=min(38 + 35 * len(frame), 420),
-                         column_config={"Detail": st.column_config.TextColumn(width="large")})  # fmt: skip
+                         column_config={"Detail": st.column_config.TextColumn(width="medium")})  # fmt: skip
 selected = [int(frame.index[r]) for r in selection.selection.rows]
 resolvable = [i.id for i in items if i.id in selected and can(actor, A.QUEUE_RESOLVE, i.location_id)]
 bulk = st.columns([1.2, 1.2, 2.6])

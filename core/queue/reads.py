@@ -75,10 +75,13 @@ class ItemView:
         if self.location_name:
             parts.append(f"at {self.location_name}")
         text = " · ".join(parts)
-        extra = self.details.get("reason") or self.details.get("event")
-        if self.kind == kinds.CALENDAR_OVERLAP and extra:
-            extra = f"Google event “{extra}”"
-        return f"{text} — {extra}" if extra else text
+        return f"{text} — {self.extra()}" if self.extra() else text
+
+    def extra(self) -> str:
+        """The kind's own detail: the reason, the Google event, what Google changed."""
+        if self.kind == kinds.CALENDAR_OVERLAP and self.details.get("event"):
+            return f"Google event “{self.details['event']}”"
+        return str(self.details.get("reason") or self.details.get("summary") or "")
 
 
 def _base(actor: Actor | None):
@@ -218,14 +221,15 @@ def frame(items: Sequence[ItemView], now: datetime | None = None) -> pd.DataFram
             "Kind": i.label,
             "When": i.when(),
             "Customer": i.customer_name or "",
+            "Type": i.type_name or "",
             "Provider": i.provider_name or "",
             "Location": i.location_name or "",
             "Status": i.status,
             "Assigned to": i.assignee_name or "",
             "Age (h)": int((now - i.detected_at).total_seconds() // 3600),
-            "Detail": i.describe(),
+            "Detail": i.extra(),
         }
         for i in items
     ]
-    columns = ["Kind", "When", "Customer", "Provider", "Location", "Status", "Assigned to", "Age (h)", "Detail"]
+    columns = ["Kind", "When", "Customer", "Type", "Provider", "Location", "Status", "Assigned to", "Age (h)", "Detail"]
     return pd.DataFrame(rows, columns=["id", *columns]).set_index("id")
