@@ -17,19 +17,19 @@ from pages.ui import PAGES, USER_KEY
 from tests.factories import PASSWORD, world
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-FILES = {"Today": "pages/today.py", "Users": "pages/admin_users.py", "Audit log": "pages/audit_log.py",
-         "Account": "pages/account.py"}  # fmt: skip
+FILES = {"Today": "pages/today.py", "Queue": "pages/queue.py", "Users": "pages/admin_users.py",
+         "Audit log": "pages/audit_log.py", "Account": "pages/account.py"}  # fmt: skip
 # Written out by hand: which pages each role's navigation holds.
 EXPECTED = {
-    "frontdesk": {"Today", "Account"},
-    "harbordesk": {"Today", "Account"},
-    "provider": {"Today", "Account"},
-    "manager": {"Today", "Account"},
-    "analyst": {"Today", "Account"},
-    "admin": {"Today", "Users", "Audit log", "Account"},
+    "frontdesk": {"Today", "Queue", "Account"},
+    "harbordesk": {"Today", "Queue", "Account"},
+    "provider": {"Today", "Queue", "Account"},
+    "manager": {"Today", "Queue", "Account"},
+    "analyst": {"Today", "Queue", "Account"},
+    "admin": {"Today", "Queue", "Users", "Audit log", "Account"},
     "norole": set(),
 }
-MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Account": "Account"}
+MY_PAGE_TITLES = {"Queue": "Exceptions queue", "Users": "Users", "Audit log": "Audit log", "Account": "Account"}
 
 
 @pytest.fixture
@@ -58,8 +58,8 @@ def _titles(at: AppTest) -> list[str]:
 
 def test_the_registry_and_this_test_agree():
     assert {p.title: p.file for p in PAGES} == FILES
-    assert {p.title: p.url_path for p in PAGES} == {"Today": "today", "Users": "users", "Audit log": "audit",
-                                                   "Account": "account"}  # fmt: skip
+    assert {p.title: p.url_path for p in PAGES} == {"Today": "today", "Queue": "queue", "Users": "users",
+                                                   "Audit log": "audit", "Account": "account"}  # fmt: skip
 
 
 @pytest.mark.parametrize("user", list(EXPECTED))
