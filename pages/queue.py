@@ -62,7 +62,7 @@ if by_kind:
                    "x": [by_kind[k] for k in order], "marker": {"color": "#f59e0b"}, "text": [by_kind[k] for k in order],
                    "textposition": "auto", "hovertemplate": "%{y}: %{x}<extra></extra>"}],
          "layout": {"height": 50 + 30 * len(order), "margin": {"l": 0, "r": 0, "t": 0, "b": 20},
-                    "title": None, "xaxis": {"title": {"text": "open items by kind"}}}},
+                    "xaxis": {"dtick": 1 if max(by_kind.values()) <= 10 else None}}},
         key="queue_chart", width="stretch", config={"displayModeBar": False},
     )  # fmt: skip
 

@@ -110,9 +110,10 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
             buttons.append(("Snooze 1 day", lambda: attempt(lambda: lifecycle.snooze(actor, [item.id], tomorrow),
                                                            "Snoozed until tomorrow."), "snooze"))  # fmt: skip
             buttons.append(("Resolve…", lambda: open_dialog("resolve", ids=[item.id]), "resolve"))
-        for col, (label, click, name) in zip(st.columns(max(len(buttons), 5)), buttons, strict=False):
-            col.button(label, key=f"q_{name}_{item.id}", on_click=click, width="stretch",
-                       type="primary" if name not in ("mine", "snooze", "resolve", "reopen") else "secondary")  # fmt: skip
+        with st.container(horizontal=True):
+            for label, click, name in buttons:
+                st.button(label, key=f"q_{name}_{item.id}", on_click=click, width="content",
+                          type="primary" if name not in ("mine", "snooze", "resolve", "reopen") else "secondary")  # fmt: skip
 
 
 def _action_click(actor: Actor, item: ItemView, action: actions.FixingAction) -> Callable[[], None]:
