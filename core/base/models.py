@@ -404,9 +404,7 @@ class ExceptionItem(Base):
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolution: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict] = mapped_column(default=dict)
-    # Added by the queue (revision 0005): the resolver's note; when the item is due (its
-    # appointment's or offer's start, for sorting by urgency); whether its cause is still there
-    # (a hand-resolved item reopens only when its cause went away and came back); reopen count.
+    # Revision 0005 (core.queue.items): resolver's note, due = start (urgency), cause still there.
     note: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime | None]
     cause_active: Mapped[bool] = mapped_column(default=True)
