@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core.base.errors import DomainError
 from core.base.tz import to_local, today_in
@@ -73,9 +74,13 @@ def queue_line(actor: Actor) -> None:
         count = reads.open_count(actor)
     except DomainError:
         return
-    if count:
-        st.page_link("pages/queue.py", label=f"Exceptions queue: {count} open item{'s' * (count != 1)}",
-                     icon=":material/inbox:")  # fmt: skip
+    if not count:
+        return
+    label = f"Exceptions queue: {count} open item{'s' * (count != 1)}"
+    try:
+        st.page_link("pages/queue.py", label=label, icon=":material/inbox:")
+    except StreamlitAPIException:  # the page run on its own, outside app.py's navigation
+        st.markdown(f":material/inbox: [{label}](queue)")
 
 
 # -- one item --------------------------------------------------------------------------------

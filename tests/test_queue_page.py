@@ -137,3 +137,13 @@ def test_the_navigation_shows_the_open_count(w, monkeypatch):
     spec = next(p for p in ui.PAGES if p.url_path == "queue")
     assert ui.page_title(spec, w.actors["frontdesk"]) == "Queue (1)"
     assert ui.page_title(spec, w.actors["harbordesk"]) == "Queue"
+
+
+def test_the_today_page_says_how_many_items_wait(w):
+    appt = _appointment(w)
+    _raise(w, kinds.UNCONFIRMED, appt, appt)
+    at = AppTest.from_file(str(ROOT / "pages" / "today.py"), default_timeout=60)
+    at.session_state["user_id"] = w.users["frontdesk"].id
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Exceptions queue: 1 open item" in m.value for m in at.markdown)
