@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from core.base.db import unit_of_work, utcnow
 from core.base.models import Appointment, ExceptionItem, WaitlistOffer
 from core.queue import kinds
-from core.queue.items import OPEN_STATES, RESOLVED_BY_ITSELF, clear_item, raise_item
+from core.queue.items import OPEN_STATES, RESOLVED_BY_ITSELF, clear_item, insert_new, new_item, raise_item
 from core.queue.rules import APPOINTMENT_RULES, BY_KIND, RULES, Cause, Rule, Scope
 from core.security import audit
 from core.security.access import SYSTEM
@@ -77,9 +77,15 @@ def reconcile(
     result = PassResult()
     present = {c.key: c for c in causes}
     if rule.raises:
+        fresh = [present[k] for k in sorted(present) if k not in tracked]
+        rows = [new_item(c.kind, c.key, now, c.location_id, c.appointment_id, c.provider_id, c.details, c.due_at)
+                for c in fresh]  # fmt: skip
+        inserted = insert_new(session, rows) if rows else set()
+        if inserted:
+            result.opened[rule.kind] += len(inserted)
         for key in sorted(present):
             cause, item = present[key], tracked.get(key)
-            if item is not None and _unchanged(item, cause):
+            if key in inserted or (item is not None and _unchanged(item, cause)):
                 continue
             _, opened = raise_item(
                 session, kind=cause.kind, dedupe_key=key, now=now, location_id=cause.location_id,

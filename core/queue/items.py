@@ -50,16 +50,10 @@ def raise_item(
     if due_at is None and appointment_id is not None:
         appt = session.get(Appointment, appointment_id)
         due_at = appt.start_at if appt is not None else None
-    values = {
-        "kind": kind, "dedupe_key": dedupe_key, "status": "open", "detected_at": now, "location_id": location_id,
-        "appointment_id": appointment_id, "provider_id": provider_id, "details": details or {}, "due_at": due_at,
-        "cause_active": True, "reopen_count": 0,
-    }  # fmt: skip
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(ExceptionItem).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    inserted = session.execute(stmt.returning(ExceptionItem.id)).scalar()
+    values = new_item(kind, dedupe_key, now, location_id, appointment_id, provider_id, details, due_at)
+    inserted = insert_new(session, [values])
     item = _locked(session, dedupe_key)
-    if inserted is not None:
+    if inserted:
         return item, True
     if item.status in OPEN_STATES:
         if details is not None and item.details != details:
@@ -78,6 +72,37 @@ def raise_item(
     item.details, item.due_at, item.cause_active = details or {}, due_at, True
     session.flush()
     return item, True
+
+
+def new_item(
+    kind: str,
+    dedupe_key: str,
+    now: datetime,
+    location_id: int | None = None,
+    appointment_id: int | None = None,
+    provider_id: int | None = None,
+    details: dict | None = None,
+    due_at: datetime | None = None,
+) -> dict:
+    """The row of a newly opened item, for `insert_new`."""
+    return {
+        "kind": kind, "dedupe_key": dedupe_key, "status": "open", "detected_at": now, "location_id": location_id,
+        "appointment_id": appointment_id, "provider_id": provider_id, "details": details or {}, "due_at": due_at,
+        "cause_active": True, "reopen_count": 0,
+    }  # fmt: skip
+
+
+def insert_new(session: Session, rows: list[dict], chunk: int = 500) -> set[str]:
+    """Insert the items whose key is not there yet (INSERT ... ON CONFLICT DO NOTHING, many rows
+    a statement); the keys actually inserted. A key already there (an item resolved earlier) is
+    left for `raise_item` to reopen or not."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    inserted: set[str] = set()
+    for start in range(0, len(rows), chunk):
+        stmt = insert(ExceptionItem).values(rows[start : start + chunk])
+        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(ExceptionItem.dedupe_key)
+        inserted.update(session.execute(stmt).scalars())
+    return inserted
 
 
 def clear_item(session: Session, dedupe_key: str, *, now: datetime) -> bool:
