@@ -19,9 +19,12 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
-## run: the app on the embedded SQLite database, seeded with demo data when empty
+## run: the app on the embedded SQLite database, seeded with demo data when empty, with the
+## background worker beside it (stopped when the app stops)
 run: $(STAMP)
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python -m core seed-demo --if-empty
+	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python -m core worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(HOST)
 
 ## test: every test (PostgreSQL and Chromium tests skip with a reason when absent)

@@ -36,7 +36,8 @@ allowed = ui.allowed_pages(actor)
 if allowed:
     ui.sidebar_identity(actor)
     sections: dict[str, list[st.Page]] = {}
-    pages = [st.Page(spec.file, title=spec.title, icon=spec.icon, url_path=spec.url_path) for spec in allowed]
+    pages = [st.Page(spec.file, title=ui.page_title(spec, actor), icon=spec.icon, url_path=spec.url_path)
+             for spec in allowed]  # fmt: skip
     for spec, page in zip(allowed, pages, strict=True):
         sections.setdefault(spec.section, []).append(page)
 

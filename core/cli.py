@@ -117,7 +117,12 @@ def cmd_create_user(args) -> int:
 
 
 # Capabilities add their commands in a module of their own with `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = ("core.notifications.commands", "core.settings.commands")
+COMMAND_MODULES: tuple[str, ...] = (
+    "core.notifications.commands",
+    "core.settings.commands",
+    "core.queue.commands",
+    "core.worker",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

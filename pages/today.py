@@ -18,6 +18,7 @@ from core.scheduling import booking, schedule
 from core.scheduling.schedule import STATUS_LABELS, DaySchedule, LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import today_dialogs, today_panels, today_state
+from pages.queue_parts import queue_line
 from pages.safe import plain
 from pages.ui import current_actor, require_page
 
@@ -206,6 +207,7 @@ actor = require_page(A.APPOINTMENT_VIEW)
 locations, location, day = resolve_location_and_day(actor)
 title = "My day" if schedule.is_provider_view(actor) else location.name
 st.title(f"{plain(title)} · {day_label(day)}" + (" (today)" if day == schedule.default_day(location) else ""))
+queue_line(actor)  # "Exceptions queue: 3 open items", linking to the queue
 controls(actor, locations, location)
 today_dialogs.show_open_dialog(actor, location, day)
 show_cancelled = st.toggle("Show cancelled", key="today_show_cancelled")

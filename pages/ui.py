@@ -10,6 +10,7 @@ request), so the first run already knows the user and a deep link opens its page
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from core.base.config import ROOT, get_settings
 from core.base.db import read_session
+from core.base.errors import DomainError
+from core.queue import reads as queue_reads
 from core.security import access, auth
 from core.security.access import A, Actor
 
@@ -37,11 +40,15 @@ class PageSpec:
     action: str | None  # None: any signed-in user with a role
     icon: str
     section: str
+    badge: Callable[[Actor], int] | None = None  # a count shown after the title: "Queue (7)"
 
 
 # The one page registry: a new page is one line here.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("Today", "pages/today.py", "today", A.APPOINTMENT_VIEW, ":material/today:", "Operations"),
+    PageSpec(
+        "Queue", "pages/queue.py", "queue", A.QUEUE_VIEW, ":material/inbox:", "Operations", queue_reads.open_count
+    ),
     PageSpec("Notifications", "pages/notifications.py", "notifications", A.SETTINGS_MANAGE, ":material/mail:", "Admin"),
     PageSpec(
         "Providers",
@@ -79,6 +86,17 @@ def allowed_pages(actor: Actor | None) -> list[PageSpec]:
         return []
     actions = access.allowed_actions(actor)
     return [p for p in PAGES if (p.action is None or p.action in actions) and (ROOT / p.file).is_file()]
+
+
+def page_title(spec: PageSpec, actor: Actor | None) -> str:
+    """The title in the navigation, with the page's count when it has one and it is not zero."""
+    if spec.badge is None or actor is None:
+        return spec.title
+    try:
+        count = spec.badge(actor)
+    except DomainError:
+        return spec.title
+    return f"{spec.title} ({count})" if count else spec.title
 
 
 def current_actor() -> Actor | None:

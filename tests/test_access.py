@@ -31,7 +31,7 @@ waitlist.manage             Y   -   Y   -   Y
 customer.view               Y   Y   Y   -   Y
 customer.manage             Y   -   Y   -   Y
 contacts.view               Y   Y   Y   -   Y
-queue.view                  Y   -   Y   Y   Y
+queue.view                  Y   Y   Y   Y   Y
 queue.resolve               Y   -   Y   -   Y
 metrics.view                -   -   Y   Y   Y
 export.appointments         -   -   Y   Y   Y

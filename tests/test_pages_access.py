@@ -17,22 +17,23 @@ from pages.ui import PAGES, USER_KEY
 from tests.factories import PASSWORD, world
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-FILES = {"Today": "pages/today.py", "Providers": "pages/settings_providers.py",
+FILES = {"Today": "pages/today.py", "Queue": "pages/queue.py", "Providers": "pages/settings_providers.py",
          "Appointment types": "pages/settings_types.py", "Locations": "pages/settings_locations.py",
          "Notifications": "pages/notifications.py",
          "Users": "pages/admin_users.py", "Audit log": "pages/audit_log.py", "Account": "pages/account.py"}  # fmt: skip
 # Written out by hand: which pages each role's navigation holds.
 EXPECTED = {
-    "frontdesk": {"Today", "Account"},
-    "harbordesk": {"Today", "Account"},
-    "provider": {"Today", "Account"},
-    "manager": {"Today", "Providers", "Appointment types", "Notifications", "Account"},
-    "analyst": {"Today", "Account"},
-    "admin": {"Today", "Providers", "Appointment types", "Locations", "Notifications", "Users", "Audit log", "Account"},
+    "frontdesk": {"Today", "Queue", "Account"},
+    "harbordesk": {"Today", "Queue", "Account"},
+    "provider": {"Today", "Queue", "Account"},
+    "manager": {"Today", "Queue", "Providers", "Appointment types", "Notifications", "Account"},
+    "analyst": {"Today", "Queue", "Account"},
+    "admin": {"Today", "Queue", "Providers", "Appointment types", "Locations", "Notifications", "Users", "Audit log",
+              "Account"},
     "norole": set(),
-}
-MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Account": "Account", "Providers": "Providers",
-                  "Appointment types": "Appointment types", "Locations": "Locations",
+}  # fmt: skip
+MY_PAGE_TITLES = {"Queue": "Exceptions queue", "Users": "Users", "Audit log": "Audit log", "Account": "Account",
+                  "Providers": "Providers", "Appointment types": "Appointment types", "Locations": "Locations",
                   "Notifications": "Notifications"}  # fmt: skip
 
 
@@ -61,8 +62,9 @@ def _titles(at: AppTest) -> list[str]:
 
 def test_the_registry_and_this_test_agree():
     assert {p.title: p.file for p in PAGES} == FILES
-    assert {p.title: p.url_path for p in PAGES} == {"Today": "today", "Users": "users", "Audit log": "audit",
-                                                   "Account": "account", "Providers": "settings-providers",
+    assert {p.title: p.url_path for p in PAGES} == {"Today": "today", "Queue": "queue", "Users": "users",
+                                                   "Audit log": "audit", "Account": "account",
+                                                   "Providers": "settings-providers",
                                                    "Appointment types": "settings-types",
                                                    "Locations": "settings-locations",
                                                    "Notifications": "notifications"}  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,14 +62,26 @@ def working_stretches(shifts: Iterable[Shift], location_id: int, day: date, tz: 
 
 
 def why_outside(
-    start: datetime, end: datetime, location_id: int, tz: str, shifts: list[Shift], absences: list[Absence]
+    start: datetime,
+    end: datetime,
+    location_id: int,
+    tz: str,
+    shifts: list[Shift],
+    absences: list[Absence],
+    stretches: dict | None = None,
 ) -> str | None:
-    """Why [start, end) is not bookable working time, or None when it is."""
+    """Why [start, end) is not bookable working time, or None when it is. `stretches`: a dict
+    the caller keeps for one provider's shifts, so checking many appointments computes each
+    local day's working time once."""
     for off in absences:
         if off.start < end and off.end > start:
             return f"on time off ({off.reason})" if off.reason else "on time off"
     day = to_local(start, tz).date()
-    if not any(lo <= start and end <= hi for lo, hi in working_stretches(shifts, location_id, day, tz)):
+    if stretches is None:
+        spans = working_stretches(shifts, location_id, day, tz)
+    elif (spans := stretches.get((location_id, day, tz))) is None:
+        spans = stretches[(location_id, day, tz)] = working_stretches(shifts, location_id, day, tz)
+    if not any(lo <= start and end <= hi for lo, hi in spans):
         return "outside working hours"
     return None
 
@@ -114,6 +126,9 @@ def appointments_outside_hours(
             Appointment.provider_id == provider_id,
             Appointment.status.in_([s.value for s in OPEN_STATUSES]),
             Appointment.end_at > since,
+            # No appointment holds its provider for two days: this bound lets the (provider,
+            # block_start) index skip the provider's history instead of reading all of it.
+            Appointment.block_start > since - timedelta(days=2),
         )
         .order_by(Appointment.start_at)
     )

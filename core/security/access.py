@@ -82,6 +82,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             A.APPOINTMENT_NOTE,
             A.CUSTOMER_VIEW,
             A.CONTACTS_VIEW,
+            A.QUEUE_VIEW,  # items about their own appointments (the queue's provider_filter)
         }
     ),  # fmt: skip
     Role.MANAGER: frozenset(

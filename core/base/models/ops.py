@@ -26,6 +26,9 @@ class ExceptionItem(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'assigned', 'snoozed', 'resolved')", name="status_valid"),
         Index("ix_exceptions_location_status", "location_id", "status"),
+        Index("ix_exceptions_kind_status", "kind", "status"),
+        Index("ix_exceptions_appointment", "appointment_id"),
+        Index("ix_exceptions_status_due", "status", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -41,6 +44,11 @@ class ExceptionItem(Base):
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolution: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict] = mapped_column(default=dict)
+    # Revision 0005 (core.queue.items): resolver's note, due = start (urgency), cause still there.
+    note: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    cause_active: Mapped[bool] = mapped_column(default=True)
+    reopen_count: Mapped[int] = mapped_column(default=0)
 
 
 class CalendarSyncState(Base):

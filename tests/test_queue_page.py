@@ -1,0 +1,149 @@
+"""The queue page, driven with AppTest: an item of every kind resolved from the page, fixing
+actions inline (confirm, rebook through the time picker), the count in the navigation, and
+read-only roles seeing no buttons. Outcomes are checked in the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from core.base.config import reset_settings
+from core.base.db import read_session, unit_of_work
+from core.base.models import Appointment, ExceptionItem
+from core.queue import kinds
+from core.queue.items import raise_item
+from core.scheduling import booking
+from pages import ui
+from tests.factories import world
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE, APP = str(ROOT / "pages" / "queue.py"), str(ROOT / "app.py")
+
+
+@pytest.fixture
+def w(sqlite_db):
+    return world()
+
+
+def _appointment(w, *, hours_ahead: float = 30, customer="ada") -> int:
+    """A booked appointment (inserted directly: its time is relative to the real clock)."""
+    start = (datetime.now(UTC) + timedelta(hours=hours_ahead)).replace(microsecond=0)
+    with unit_of_work() as s:
+        appt = Appointment(location_id=w.locations["downtown"].id, provider_id=w.providers["rao"].id,
+                           type_id=w.types["consult"].id, customer_id=w.customers[customer].id, start_at=start,
+                           end_at=start + timedelta(minutes=30), block_start=start,
+                           block_end=start + timedelta(minutes=30))  # fmt: skip
+        s.add(appt)
+        s.flush()
+        return appt.id
+
+
+def _raise(w, kind: str, subject: int, appointment_id: int | None = None) -> int:
+    with unit_of_work() as s:
+        item, _ = raise_item(s, kind=kind, dedupe_key=kinds.key(kind, subject), now=datetime.now(UTC),
+                             location_id=w.locations["downtown"].id, appointment_id=appointment_id,
+                             provider_id=w.providers["rao"].id)  # fmt: skip
+        return item.id
+
+
+def _page(w, user: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["user_id"] = w.users[user].id
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _status(item_id: int) -> tuple[str, str | None, int | None]:
+    with read_session() as s:
+        item = s.get(ExceptionItem, item_id)
+        return item.status, item.resolution, item.resolved_by
+
+
+def test_an_item_of_every_kind_is_resolved_from_the_page(w):
+    appt = _appointment(w)
+    ids = {kind: _raise(w, kind, appt if k.subject == "appointment" else 1000 + n,
+                        appt if k.subject == "appointment" else None)
+           for n, (kind, k) in enumerate(kinds.KINDS.items())}  # fmt: skip
+    at = _page(w, "frontdesk")
+    assert at.metric[0].value == str(len(kinds.KINDS))
+    for kind, item_id in ids.items():
+        _click(at, f"q_resolve_{item_id}")
+        at.radio(key="qdlg_resolution").set_value("Handled outside the app")
+        at.text_area(key="qdlg_note").input(f"{kind}: sorted by phone")
+        _click(at, "qdlg_resolve")
+        assert _status(item_id) == ("resolved", "Handled outside the app", w.users["frontdesk"].id), kind
+    assert any("the queue is empty" in s.value for s in at.success)
+
+
+def test_confirm_after_a_call_from_the_page(w):
+    appt = _appointment(w)
+    item = _raise(w, kinds.UNCONFIRMED, appt, appt)
+    at = _click(_page(w, "frontdesk"), f"q_confirm_{item}")
+    assert _status(item) == ("resolved", "Fixed: Confirmed after a call", w.users["frontdesk"].id)
+    with read_session() as s:
+        assert s.get(Appointment, appt).status == "confirmed"
+    assert "Confirmed after a call: done." in [t.value for t in at.toast]
+
+
+def test_rebook_a_no_show_through_the_time_picker(w):
+    past = _appointment(w, hours_ahead=-30)
+    with unit_of_work() as s:
+        s.get(Appointment, past).status = "no_show"
+    item = _raise(w, kinds.NO_SHOW_FOLLOWUP, past, past)
+    at = _click(_page(w, "frontdesk"), f"q_rebook_{item}")
+    first = datetime.now(UTC).date() + timedelta(days=7)
+    first += timedelta(days=(7 - first.weekday()) % 7)  # a Monday: Dr. Rao works
+    at.date_input(key="qdlg_day").set_value(first).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="qdlg_slot").options
+    _click(at, "qdlg_book")
+    assert _status(item) == ("resolved", "Fixed: Rebook", w.users["frontdesk"].id)
+    with read_session() as s:
+        rebooked = s.scalars(select(Appointment).where(Appointment.id != past)).one()
+        assert (rebooked.customer_id, rebooked.source, rebooked.status) == (w.customers["ada"].id, "queue", "booked")
+
+
+def test_read_only_roles_see_items_without_buttons(w):
+    appt = _appointment(w)
+    _raise(w, kinds.UNCONFIRMED, appt, appt)
+    for user in ("analyst", "provider"):
+        at = _page(w, user)
+        assert at.metric[0].value == "1", user
+        assert not [b for b in at.button if b.key and b.key.startswith("q_")], user
+
+
+def test_the_navigation_shows_the_open_count(w, monkeypatch):
+    monkeypatch.setenv("AUTH_COOKIE_KEY", "k" * 48)
+    reset_settings()
+    appt = _appointment(w)
+    _raise(w, kinds.UNCONFIRMED, appt, appt)
+    _raise(w, kinds.INTAKE_MISSING, appt, appt)
+    booking.confirm(w.actors["frontdesk"], appt)  # the unconfirmed item resolves itself
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user_id"] = w.users["frontdesk"].id
+    at.run()
+    assert not at.exception, at.exception
+    spec = next(p for p in ui.PAGES if p.url_path == "queue")
+    assert ui.page_title(spec, w.actors["frontdesk"]) == "Queue (1)"
+    assert ui.page_title(spec, w.actors["harbordesk"]) == "Queue"
+
+
+def test_the_today_page_says_how_many_items_wait(w):
+    appt = _appointment(w)
+    _raise(w, kinds.UNCONFIRMED, appt, appt)
+    at = AppTest.from_file(str(ROOT / "pages" / "today.py"), default_timeout=60)
+    at.session_state["user_id"] = w.users["frontdesk"].id
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Exceptions queue: 1 open item" in m.value for m in at.markdown)
