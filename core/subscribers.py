@@ -2,4 +2,5 @@
 (core.base.jobs), imported once when either is first used. A capability that subscribes or
 registers adds its module here: this is the one place that knows them all."""
 
+from core.calendar_sync import fixes, push, sync  # noqa: F401 - calendar push outbox, conflict settling, sync job
 from core.scheduling import waitlist  # noqa: F401 - offers freed slots, withdraws taken offers
