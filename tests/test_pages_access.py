@@ -18,7 +18,7 @@ from tests.factories import PASSWORD, world
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FILES = {"Today": "pages/today.py", "Users": "pages/admin_users.py", "Audit log": "pages/audit_log.py",
-         "Account": "pages/account.py"}  # fmt: skip
+         "Calendar sync": "pages/calendar_sync.py", "Account": "pages/account.py"}  # fmt: skip
 # Written out by hand: which pages each role's navigation holds.
 EXPECTED = {
     "frontdesk": {"Today", "Account"},
@@ -26,10 +26,10 @@ EXPECTED = {
     "provider": {"Today", "Account"},
     "manager": {"Today", "Account"},
     "analyst": {"Today", "Account"},
-    "admin": {"Today", "Users", "Audit log", "Account"},
+    "admin": {"Today", "Users", "Audit log", "Calendar sync", "Account"},
     "norole": set(),
 }
-MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Account": "Account"}
+MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Calendar sync": "Calendar sync", "Account": "Account"}
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def _titles(at: AppTest) -> list[str]:
 def test_the_registry_and_this_test_agree():
     assert {p.title: p.file for p in PAGES} == FILES
     assert {p.title: p.url_path for p in PAGES} == {"Today": "today", "Users": "users", "Audit log": "audit",
-                                                   "Account": "account"}  # fmt: skip
+                                                   "Calendar sync": "calendar-sync", "Account": "account"}  # fmt: skip
 
 
 @pytest.mark.parametrize("user", list(EXPECTED))
