@@ -75,7 +75,7 @@ def keep_ours(actor: Actor | None, appointment_id: int, *, now: datetime | None 
             link.pushed_start, link.pushed_end = link.google_start, link.google_end
         link.state = "synced"
         link.google_etag = link.google_start = link.google_end = None
-        queue_push(tx.session, appointment_id, appt.provider_id, now)
+        queue_push(tx.session, appointment_id, appt.provider_id, now, resolves_conflict=True)
         tx.audit(
             before=before,
             after={"state": "synced", "event_id": link.event_id, "start": appt.start_at},

@@ -58,6 +58,8 @@ class CalendarPush(Base):
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Queued by "keep ours": the conflict's queue item resolves itself when this push lands.
+    resolves_conflict: Mapped[bool] = mapped_column(default=False)
 
 
 class CalendarSyncHealth(Base):

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from googleapiclient.errors import HttpError
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from core.base.db import read_session, unit_of_work, utcnow
 from core.base.events import subscribe
-from core.base.models import OPEN_STATUSES, Appointment, Status
+from core.base.models import OPEN_STATUSES, Appointment, AppointmentType, Customer, Location, Provider, Status
 from core.calendar_sync import conflicts
 from core.calendar_sync.client import CalendarApi, appointment_id_of, event_id_for, google_times, rfc3339, status_of
 from core.calendar_sync.models import CalendarLink, CalendarPush
-from core.calendar_sync.summary import event_summary
+from core.calendar_sync.summary import summary_for
 from core.scheduling.events import AppointmentChanged
 
 ACTIVE = {s.value for s in OPEN_STATUSES}
@@ -43,12 +43,17 @@ def _queue_push(session: Session, event: AppointmentChanged) -> None:
     queue_push(session, event.appointment_id, event.after.provider_id, event.at)
 
 
-def queue_push(session: Session, appointment_id: int, provider_id: int, now: datetime) -> None:
+def queue_push(
+    session: Session, appointment_id: int, provider_id: int, now: datetime, *, resolves_conflict: bool = False
+) -> None:
     row = session.get(CalendarPush, appointment_id, with_for_update=True)
     if row is None:
-        session.add(CalendarPush(appointment_id=appointment_id, provider_id=provider_id, version=1, queued_at=now))
+        row = CalendarPush(appointment_id=appointment_id, provider_id=provider_id, version=1, queued_at=now)
+        row.resolves_conflict = resolves_conflict
+        session.add(row)
     else:
         row.provider_id, row.version, row.queued_at = provider_id, row.version + 1, now
+        row.resolves_conflict = row.resolves_conflict or resolves_conflict
     session.flush()
 
 
@@ -61,14 +66,36 @@ class Wanted:
     timezone: str
 
 
-def wanted(appt: Appointment, now: datetime) -> Wanted | None | bool:
+@dataclass(frozen=True)
+class AppointmentView:
+    """What a push needs of an appointment, read in one query for many at once."""
+
+    id: int
+    status: str
+    start_at: datetime
+    end_at: datetime
+    provider_id: int
+    calendar_id: str
+    summary: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Loaded:
+    appt: AppointmentView | None
+    link: CalendarLink | None
+    version: int | None
+    resolves_conflict: bool = False
+
+
+def wanted(appt: AppointmentView, now: datetime) -> Wanted | None | bool:
     """The event the appointment should have; None: no event (cancelled); True: leave the
     event as it is (over, completed, no-show: history stays in the calendar)."""
     if appt.status == Status.CANCELLED.value:
         return None
     if appt.status not in ACTIVE or appt.end_at <= now:
         return True
-    return Wanted(appt.provider.calendar, appt.start_at, appt.end_at, event_summary(appt), appt.location.timezone)
+    return Wanted(appt.calendar_id, appt.start_at, appt.end_at, appt.summary, appt.timezone)
 
 
 def event_body(appt_id: int, w: Wanted) -> dict:
@@ -80,57 +107,110 @@ def event_body(appt_id: int, w: Wanted) -> dict:
     }
 
 
-def _load(appointment_id: int):
+def load_many(appointment_ids: list[int]) -> dict[int, Loaded]:
+    """Appointments, their links and outbox rows, in three queries."""
+    if not appointment_ids:
+        return {}
     with read_session() as s:
-        appt = s.scalar(
-            select(Appointment)
-            .where(Appointment.id == appointment_id)
-            .options(
-                joinedload(Appointment.provider),
-                joinedload(Appointment.location),
-                joinedload(Appointment.type),
-                joinedload(Appointment.customer),
+        rows = s.execute(
+            select(
+                Appointment.id,
+                Appointment.status,
+                Appointment.start_at,
+                Appointment.end_at,
+                Appointment.provider_id,
+                Provider.calendar_id,
+                Provider.email,
+                Location.timezone,
+                Location.name.label("location"),
+                AppointmentType.name.label("type"),
+                Customer.name.label("customer"),
+            )  # fmt: skip
+            .join(Provider, Provider.id == Appointment.provider_id)
+            .join(Location, Location.id == Appointment.location_id)
+            .join(AppointmentType, AppointmentType.id == Appointment.type_id)
+            .outerjoin(Customer, Customer.id == Appointment.customer_id)
+            .where(Appointment.id.in_(appointment_ids))
+        ).all()
+        links = {
+            link.appointment_id: link
+            for link in s.scalars(select(CalendarLink).where(CalendarLink.appointment_id.in_(appointment_ids)))
+        }
+        pushes = {
+            r.appointment_id: r
+            for r in s.execute(
+                select(CalendarPush.appointment_id, CalendarPush.version, CalendarPush.resolves_conflict).where(
+                    CalendarPush.appointment_id.in_(appointment_ids)
+                )
             )
-        )
-        link = s.get(CalendarLink, appointment_id)
-        version = s.scalar(select(CalendarPush.version).where(CalendarPush.appointment_id == appointment_id))
-        s.expunge_all()  # keep the loaded values past the read session's rollback
-        return appt, link, version
+        }
+        s.expunge_all()  # keep the links' values past the read session's rollback
+    views = {
+        r.id: AppointmentView(
+            r.id,
+            r.status,
+            r.start_at,
+            r.end_at,
+            r.provider_id,
+            r.calendar_id or r.email,
+            summary_for(r.type, r.customer, r.location),
+            r.timezone,
+        )  # fmt: skip
+        for r in rows
+    }
+    return {
+        i: Loaded(
+            views.get(i),
+            links.get(i),
+            pushes[i].version if i in pushes else None,
+            bool(pushes[i].resolves_conflict) if i in pushes else False,
+        )  # fmt: skip
+        for i in appointment_ids
+    }
 
 
-def push_appointment(api_for, appointment_id: int, now: datetime) -> str:
+def push_appointment(api_for, appointment_id: int, now: datetime, loaded: Loaded | None = None) -> str:
     """Bring one appointment's event in line with it. `api_for(calendar_id)` gives the client
     for a calendar. Returns what happened: inserted, updated, deleted, unchanged, held, conflict."""
-    appt, link, version = _load(appointment_id)
+    loaded = loaded or load_many([appointment_id])[appointment_id]
+    appt, link, version = loaded.appt, loaded.link, loaded.version
+    done = Outcome(appointment_id, version, loaded.resolves_conflict)
     if appt is None:
-        _done(appointment_id, version)
+        _record(done)
         return "unchanged"
     if link is not None and link.state != "synced":
-        _done(appointment_id, version)  # the queue item's fixing action queues a new push
+        _record(done)  # the queue item's fixing action queues a new push
         return "held"
     want = wanted(appt, now)
     if want is True:
-        _done(appointment_id, version)
+        _record(done)
         return "unchanged"
     if want is None:
         if link is not None and link.etag is not None:
             api_for(link.calendar_id).delete(link.event_id)
-        _record(appointment_id, version, drop_link=link is not None)
+        _record(done, drop_link=link is not None)
         return "deleted" if link is not None and link.etag is not None else "unchanged"
     generation = link.generation if link is not None else 0
     if link is not None and link.etag is not None and link.calendar_id != want.calendar_id:
         api_for(link.calendar_id).delete(link.event_id)  # moved to another provider's calendar
         link, generation = None, generation + 1
     if link is None or link.etag is None:
-        return _insert(api_for(want.calendar_id), appt, want, generation, version, now)
+        return _insert(api_for(want.calendar_id), appt, want, generation, done, now)
     if (link.pushed_start, link.pushed_end, link.pushed_summary) == (want.start, want.end, want.summary):
-        _done(appointment_id, version)
+        _record(done)
         return "unchanged"
-    return _patch(api_for(want.calendar_id), appt, want, link, version, now)
+    return _patch(api_for(want.calendar_id), appt, want, link, done, now)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    appointment_id: int
+    version: int | None
+    resolves_conflict: bool
 
 
 def _insert(
-    api: CalendarApi, appt: Appointment, want: Wanted, generation: int, version: int | None, now: datetime
+    api: CalendarApi, appt: AppointmentView, want: Wanted, generation: int, done: Outcome, now: datetime
 ) -> str:
     event_id = event_id_for(appt.id, generation)
     body = event_body(appt.id, want) | {"id": event_id}
@@ -148,16 +228,16 @@ def _insert(
         )  # fmt: skip
         if ev.get("status") == "cancelled":
             conflicts.record_conflict(appt.id, link, ev, deleted=True, now=now)
-            _done(appt.id, version)
+            _record(done)
             return "conflict"
         if google_times(ev) != (want.start, want.end) or ev.get("summary") != want.summary:
             ev = api.patch(event_id, event_body(appt.id, want), ev.get("etag"))
-    _record(appt.id, version, api.calendar_id, event_id, generation, ev.get("etag"), want, appt.provider_id)
+    _record(done, Written(api.calendar_id, event_id, generation, ev.get("etag"), want, appt.provider_id))
     return "inserted"
 
 
 def _patch(
-    api: CalendarApi, appt: Appointment, want: Wanted, link: CalendarLink, version: int | None, now: datetime
+    api: CalendarApi, appt: AppointmentView, want: Wanted, link: CalendarLink, done: Outcome, now: datetime
 ) -> str:
     body = event_body(appt.id, want)
     try:
@@ -165,7 +245,7 @@ def _patch(
     except HttpError as exc:
         if status_of(exc) in (404, 410):
             conflicts.record_conflict(appt.id, link, {"status": "cancelled"}, deleted=True, now=now)
-            _done(appt.id, version)
+            _record(done)
             return "conflict"
         if status_of(exc) != 412:
             raise
@@ -176,55 +256,57 @@ def _patch(
             (link.pushed_start, link.pushed_end),
         ):
             conflicts.record_conflict(appt.id, link, ev, deleted=ev.get("status") == "cancelled", now=now)
-            _done(appt.id, version)
+            _record(done)
             return "conflict"
         if times != (want.start, want.end) or ev.get("summary") != want.summary:
             # Google changed something we do not own (or our own earlier patch landed unrecorded).
             ev = api.patch(link.event_id, body, ev.get("etag"))
-    _record(appt.id, version, link.calendar_id, link.event_id, link.generation, ev.get("etag"), want, appt.provider_id)
+    _record(done, Written(link.calendar_id, link.event_id, link.generation, ev.get("etag"), want, appt.provider_id))
     return "updated"
 
 
-def _done(appointment_id: int, version: int | None) -> None:
-    _record(appointment_id, version)
+@dataclass(frozen=True)
+class Written:
+    calendar_id: str
+    event_id: str
+    generation: int
+    etag: str
+    want: Wanted
+    provider_id: int
 
 
-def _record(
-    appointment_id: int,
-    version: int | None,
-    calendar_id: str | None = None,
-    event_id: str | None = None,
-    generation: int = 0,
-    etag: str | None = None,
-    want: Wanted | None = None,
-    provider_id: int | None = None,
-    *,
-    drop_link: bool = False,
-) -> None:
-    """Write what the push achieved, and take the outbox row off unless it changed meanwhile."""
+def _record(done: Outcome, written: Written | None = None, *, drop_link: bool = False) -> None:
+    """Write what the push achieved, and take the outbox row off unless it changed meanwhile
+    (plain statements: this runs once per pushed appointment)."""
+    aid = done.appointment_id
     with unit_of_work() as s:
-        appt = s.get(Appointment, appointment_id, with_for_update=True)
-        if etag is not None and appt is not None:
-            link = s.get(CalendarLink, appointment_id, with_for_update=True)
-            if link is None:
-                link = CalendarLink(appointment_id=appointment_id)
-                s.add(link)
-            link.provider_id, link.calendar_id, link.event_id = provider_id, calendar_id, event_id
-            link.generation, link.etag, link.state = generation, etag, "synced"
-            link.pushed_start, link.pushed_end, link.pushed_summary = want.start, want.end, want.summary
-            link.google_etag = link.google_start = link.google_end = None
-            appt.calendar_event_id, appt.calendar_etag = event_id, etag
-            conflicts.clear(s, appointment_id, now=utcnow())  # a "keep ours" push has landed
+        if written is not None:
+            w = written.want
+            values = {
+                "provider_id": written.provider_id, "calendar_id": written.calendar_id,
+                "event_id": written.event_id, "generation": written.generation, "etag": written.etag,
+                "state": "synced", "pushed_start": w.start, "pushed_end": w.end, "pushed_summary": w.summary,
+                "google_etag": None, "google_start": None, "google_end": None, "updated_at": utcnow(),
+            }  # fmt: skip
+            changed = s.execute(update(CalendarLink).where(CalendarLink.appointment_id == aid).values(**values))
+            if changed.rowcount == 0:
+                s.execute(insert(CalendarLink).values(appointment_id=aid, **values))
+            s.execute(
+                update(Appointment)
+                .where(Appointment.id == aid)
+                .values(calendar_event_id=written.event_id, calendar_etag=written.etag)
+            )
+            if done.resolves_conflict:
+                conflicts.clear(s, aid, now=utcnow())  # a "keep ours" push has landed
         elif drop_link:
-            link = s.get(CalendarLink, appointment_id, with_for_update=True)
-            if link is not None:
-                s.delete(link)
-            if appt is not None:
-                appt.calendar_event_id = appt.calendar_etag = None
-        if version is not None:
-            push = s.get(CalendarPush, appointment_id, with_for_update=True)
-            if push is not None and push.version == version:
-                s.delete(push)
+            s.execute(delete(CalendarLink).where(CalendarLink.appointment_id == aid))
+            s.execute(
+                update(Appointment).where(Appointment.id == aid).values(calendar_event_id=None, calendar_etag=None)
+            )
+        if done.version is not None:
+            s.execute(
+                delete(CalendarPush).where(CalendarPush.appointment_id == aid, CalendarPush.version == done.version)
+            )
 
 
 def note_failure(appointment_id: int, error: str) -> None:

@@ -26,6 +26,10 @@ def template() -> str:
 
 
 def event_summary(appt: Appointment) -> str:
-    first = (appt.customer.name or "").split()[0] if appt.customer and appt.customer.name else ""
-    text = template().format(type=appt.type.name, first_name=first, location=appt.location.name)
-    return text.strip(" -")[:250] or appt.type.name
+    return summary_for(appt.type.name, appt.customer.name if appt.customer else None, appt.location.name)
+
+
+def summary_for(type_name: str, customer_name: str | None, location_name: str) -> str:
+    first = customer_name.split()[0] if customer_name and customer_name.split() else ""
+    text = template().format(type=type_name, first_name=first, location=location_name)
+    return text.strip(" -")[:250] or type_name

@@ -29,13 +29,14 @@ from core.calendar_sync import conflicts
 from core.calendar_sync.client import AuthFailed, CalendarApi, NotConfigured, status_of, sync_enabled
 from core.calendar_sync.models import CalendarSyncHealth
 from core.calendar_sync.pull import Target, pull
-from core.calendar_sync.push import note_failure, pending_for, push_appointment
+from core.calendar_sync.push import load_many, note_failure, pending_for, push_appointment
 from core.queue.items import clear_item, raise_item
 from core.security.access import SYSTEM
 from core.security.audit import record
 
 LEASE = timedelta(minutes=15)
 FAILURES_BEFORE_BROKEN = 3
+LOAD_CHUNK = 200  # appointments read per query before their pushes
 Progress = Callable[[int, int, str], None]
 
 
@@ -193,9 +194,12 @@ def _sync_calendar(target: Target, apis: dict, emails: dict, now: datetime, full
     with read_session() as s:
         pending = pending_for(s, target.provider_id, now)
     pushed = conflicts_found = 0
-    for appointment_id in pending:
+    loaded: dict = {}
+    for n, appointment_id in enumerate(pending):
+        if appointment_id not in loaded:
+            loaded = load_many(pending[n : n + LOAD_CHUNK])
         try:
-            outcome = push_appointment(api_for, appointment_id, now)
+            outcome = push_appointment(api_for, appointment_id, now, loaded[appointment_id])
         except HttpError as exc:
             if status_of(exc) >= 500 or status_of(exc) == 429:
                 raise  # retries exhausted: Google is down for this calendar; try again next pass

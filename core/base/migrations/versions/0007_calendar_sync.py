@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("queued_at", core.base.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("resolves_conflict", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("appointment_id", name="pk_calendar_push_outbox"),
         sa.ForeignKeyConstraint(
             ["appointment_id"], ["appointments.id"], name="fk_calendar_push_outbox_appointment_id_appointments",
