@@ -41,7 +41,6 @@ frame = pd.DataFrame(
     [
         {
             "Provider": r.provider,
-            "Calendar": r.calendar_id,
             "Status": STATUS_LABEL.get(r.status, r.status) + (" (syncing now)" if r.syncing_now else ""),
             "Last success (UTC)": r.last_success.strftime("%Y-%m-%d %H:%M") if r.last_success else "never",
             "Pending pushes": r.pending_pushes,
@@ -49,6 +48,7 @@ frame = pd.DataFrame(
             "Busy blocks": r.busy_blocks,
             "Failed passes in a row": r.failures,
             "Last error": r.last_error or "",
+            "Calendar": r.calendar_id,
         }
         for r in rows
     ]
@@ -82,10 +82,12 @@ if not waiting.empty:
         ]
     )
     fig.update_layout(
-        barmode="group", height=80 + 40 * len(waiting), margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        title="Waiting per provider", legend={"orientation": "h"},
+        barmode="group", height=150 + 40 * len(waiting), margin={"l": 10, "r": 10, "t": 40, "b": 40},
+        title="Waiting per provider", legend={"orientation": "h", "y": -0.3, "x": 0},
+        xaxis={"tickformat": ",d", "rangemode": "tozero", "dtick": max(1, int(waiting[["Pending pushes", "Open conflicts"]].max().max()) // 5)},
     )  # fmt: skip
     st.plotly_chart(fig, width="stretch")
+    st.caption("Open conflicts (events moved or deleted in Google) are fixed from the exceptions queue.")
 
 st.subheader("Sync now")
 names = {r.provider: r for r in rows if r.status != "disconnected"}
