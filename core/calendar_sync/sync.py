@@ -14,12 +14,14 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import httplib2
 from googleapiclient.errors import HttpError
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.base.db import read_session, unit_of_work, utcnow
 from core.base.errors import NotFound
@@ -89,7 +91,14 @@ def ensure_states(provider_email: str | None = None) -> list[Target]:
         providers = list(s.scalars(query))
         if provider_email and not providers:
             raise NotFound(f"No active provider has the email {provider_email}.")
-        states = {st.provider_id: st for st in s.scalars(select(CalendarSyncState).with_for_update())}
+        known = set(s.scalars(select(CalendarSyncState.provider_id)))
+        missing = [
+            {"provider_id": p.id, "calendar_id": p.calendar, "status": "ok"} for p in providers if p.id not in known
+        ]
+        if missing:  # two workers starting at once both see them missing: the second inserts nothing
+            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            s.execute(insert(CalendarSyncState).values(missing).on_conflict_do_nothing(index_elements=["provider_id"]))
+        states = {st.provider_id: st for st in s.scalars(select(CalendarSyncState))}
         zones = dict(
             s.execute(
                 select(provider_locations.c.provider_id, func.min(Location.timezone))
@@ -99,12 +108,13 @@ def ensure_states(provider_email: str | None = None) -> list[Target]:
         )
         targets = []
         for p in providers:
-            st = states.get(p.id)
-            if st is None:
-                st = CalendarSyncState(provider_id=p.id, calendar_id=p.calendar, status="ok")
-                s.add(st)
-            elif st.calendar_id != p.calendar:
-                st.calendar_id, st.sync_token = p.calendar, None  # a new calendar: start over
+            st = states[p.id]
+            if st.calendar_id != p.calendar:  # a new calendar: start over
+                s.execute(
+                    update(CalendarSyncState)
+                    .where(CalendarSyncState.provider_id == p.id)
+                    .values(calendar_id=p.calendar, sync_token=None)
+                )
             if st.status != "disconnected":
                 targets.append(Target(p.id, p.calendar, zones.get(p.id) or "UTC", st.sync_token))
         return targets
@@ -193,6 +203,10 @@ def _sync_calendar(target: Target, apis: dict, emails: dict, now: datetime, full
     api = api_for(target.calendar_id)
     with read_session() as s:
         pending = pending_for(s, target.provider_id, now)
+        token = s.scalar(
+            select(CalendarSyncState.sync_token).where(CalendarSyncState.provider_id == target.provider_id)
+        )
+    target = replace(target, sync_token=token)  # as the last pass (maybe another worker's) left it
     pushed = conflicts_found = 0
     loaded: dict = {}
     for n, appointment_id in enumerate(pending):
