@@ -15,11 +15,13 @@ from sqlalchemy import func, select
 
 from core.base.config import ROOT, reset_settings
 from core.base.db import read_session
-from core.base.errors import InvalidTransition, PermissionDenied
+from core.base.errors import ConflictError, InvalidTransition, PermissionDenied, ValidationError
 from core.base.models import Appointment, AuditLog, BusyBlock, CalendarSyncState, ExceptionItem
 from core.calendar_sync import client, fixes, status
+from core.calendar_sync import summary as titles
 from core.calendar_sync.client import event_id_for
 from core.calendar_sync.models import CalendarLink, CalendarPush
+from core.calendar_sync.sync import run as sync_run
 from core.calendar_sync.sync import sync_pass
 from core.scheduling import booking
 from tests.calendar_emulator import CalendarEmulator
@@ -461,3 +463,45 @@ def test_cli_sync_calendar_prints_a_summary_and_refuses_an_unknown_provider(w, e
     assert "1/1 calendars synced, pushed 1" in out.out and "1/1" in out.err
     assert main(["sync-calendar", "--provider", "nobody@example.test"]) == 1
     assert "No active provider has the email nobody@example.test" in capsys.readouterr().err
+
+
+# -- configuration and the outbox ---------------------------------------------------------------
+
+
+def test_the_event_title_template_is_configurable_and_checked(w, emu, monkeypatch):
+    a1 = book(w, at(9))
+    monkeypatch.setenv("GOOGLE_CALENDAR_EVENT_SUMMARY", "{type} at {location}")
+    sync_pass(NOW)
+    assert ours(emu)[a1.id]["summary"] == "Consultation at Downtown"
+    monkeypatch.setenv("GOOGLE_CALENDAR_EVENT_SUMMARY", "{type} for {email}")
+    with pytest.raises(ValidationError, match="uses email"):
+        titles.template()
+
+
+def test_a_refused_booking_queues_no_push(w, emu):
+    book(w, at(9))
+    with pytest.raises(ConflictError):
+        book(w, at(9), customer="alan")
+    assert outbox_size() == 1
+
+
+def test_credentials_that_are_missing_or_not_a_key_are_named(w, emu, monkeypatch, tmp_path):
+    monkeypatch.setenv("GOOGLE_CREDENTIALS_FILE", str(tmp_path / "nope.json"))
+    reset_settings()
+    with pytest.raises(client.NotConfigured, match="does not exist"):
+        client.CalendarApi(RAO, subject=RAO)
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"hello": "world"}')
+    monkeypatch.setenv("GOOGLE_CREDENTIALS_FILE", str(bogus))
+    reset_settings()
+    with pytest.raises(client.NotConfigured, match="neither a service account key nor an OAuth token"):
+        client.CalendarApi(RAO, subject=RAO)
+
+
+def test_without_credentials_or_a_local_endpoint_sync_is_off(db, monkeypatch):
+    monkeypatch.delenv("GOOGLE_CALENDAR_API_ENDPOINT", raising=False)
+    monkeypatch.delenv("GOOGLE_CREDENTIALS_FILE", raising=False)
+    reset_settings()
+    with pytest.raises(client.NotConfigured, match="not configured"):
+        sync_pass(NOW)
+    assert "not configured" in sync_run(NOW)

@@ -8,7 +8,6 @@ import os
 import string
 
 from core.base.errors import ValidationError
-from core.base.models import Appointment
 
 DEFAULT_TEMPLATE = "{type} - {first_name}"
 FIELDS = {"type", "first_name", "location"}
@@ -23,10 +22,6 @@ def template() -> str:
             f"GOOGLE_CALENDAR_EVENT_SUMMARY uses {unknown}; only {{type}}, {{first_name}} and {{location}} are allowed."
         )
     return value
-
-
-def event_summary(appt: Appointment) -> str:
-    return summary_for(appt.type.name, appt.customer.name if appt.customer else None, appt.location.name)
 
 
 def summary_for(type_name: str, customer_name: str | None, location_name: str) -> str:
