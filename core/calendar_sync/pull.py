@@ -153,13 +153,13 @@ def _app_event(s: Session, link: CalendarLink, ev: dict, now: datetime) -> int:
         return 0
     times = google_times(ev)
     if not ahead:
-        link.etag = ev.get("etag")  # history, or a deletion of ours still to come
+        link.etag = appt.calendar_etag = ev.get("etag")  # history, or a deletion of ours still to come
         return 0
     if times == (appt.start_at, appt.end_at):
         conflicts.settle(s, appt, link, ev.get("etag"), now)
         return 0
     if link.state == "synced" and times == (link.pushed_start, link.pushed_end):
-        link.etag = ev.get("etag")  # Google changed what we do not own; our push is on its way
+        link.etag = appt.calendar_etag = ev.get("etag")  # Google changed what we do not own
         return 0
     if link.state == "changed" and link.google_etag == ev.get("etag"):
         return 0
