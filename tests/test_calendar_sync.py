@@ -5,24 +5,26 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.base.config import ROOT, reset_settings
-from core.base.db import read_session
+from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, InvalidTransition, PermissionDenied, ValidationError
 from core.base.models import Appointment, AuditLog, BusyBlock, CalendarSyncState, ExceptionItem
 from core.calendar_sync import client, fixes, status
 from core.calendar_sync import summary as titles
 from core.calendar_sync.client import event_id_for
 from core.calendar_sync.models import CalendarLink, CalendarPush
+from core.calendar_sync.sync import LeaseLost, claim, ensure_states, renew, sync_pass
+from core.calendar_sync.sync import owner_id as sync_owner
 from core.calendar_sync.sync import run as sync_run
-from core.calendar_sync.sync import sync_pass
 from core.scheduling import booking
 from tests.calendar_emulator import CalendarEmulator
 from tests.factories import world
@@ -505,3 +507,23 @@ def test_without_credentials_or_a_local_endpoint_sync_is_off(db, monkeypatch):
     with pytest.raises(client.NotConfigured, match="not configured"):
         sync_pass(NOW)
     assert "not configured" in sync_run(NOW)
+
+
+def test_a_calendar_lease_is_held_by_one_worker_renewed_by_it_and_taken_over_only_from_the_dead(w, emu):
+    ensure_states()
+    rao = w.providers["rao"].id
+    assert claim(rao, "elsewhere:1:aaaa")
+    assert not claim(rao, sync_owner())  # held by a live worker on another machine
+    summary = sync_pass(NOW, provider_email=RAO)
+    assert (summary.skipped, summary.synced) == (1, 0)
+    with pytest.raises(LeaseLost):
+        renew(rao, sync_owner())
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with unit_of_work() as s:
+        s.execute(
+            update(CalendarSyncState)
+            .where(CalendarSyncState.provider_id == rao)
+            .values(lease_owner=f"{socket.gethostname()}:{dead.pid}:bbbb")
+        )
+    assert sync_pass(NOW, provider_email=RAO).synced == 1  # its holder died on this machine

@@ -15,6 +15,7 @@ copy: busy blocks not in it are removed at the end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -50,20 +51,25 @@ class Target:
     sync_token: str | None
 
 
-def pull(api: CalendarApi, target: Target, now: datetime, *, full: bool = False) -> PullResult:
+def pull(
+    api: CalendarApi, target: Target, now: datetime, *, full: bool = False, on_page: Callable[[], None] | None = None
+) -> PullResult:
+    """`on_page` runs between pages (the caller renews its lease there)."""
     token = None if full else target.sync_token
     try:
-        return _pass(api, target, token, now)
+        return _pass(api, target, token, now, on_page)
     except HttpError as exc:
         if token is None or status_of(exc) != 410:
             raise
-    return _pass(api, target, None, now)  # the token expired: a full resync
+    return _pass(api, target, None, now, on_page)  # the token expired: a full resync
 
 
-def _pass(api: CalendarApi, target: Target, token: str | None, now: datetime) -> PullResult:
+def _pass(api: CalendarApi, target: Target, token: str | None, now: datetime, on_page) -> PullResult:
     result = PullResult(full=token is None)
     next_token = None
-    for page in api.pages(token, now - FULL_SYNC_PAST):
+    for n, page in enumerate(api.pages(token, now - FULL_SYNC_PAST)):
+        if n and on_page is not None:
+            on_page()
         items = page.get("items", [])
         if items:
             with unit_of_work() as s:

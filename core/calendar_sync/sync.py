@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 import httplib2
 from googleapiclient.errors import HttpError
@@ -137,6 +138,22 @@ def claim(provider_id: int, owner: str) -> bool:
         return True
 
 
+class LeaseLost(Exception):
+    """Another worker holds this calendar now (our lease ran out): stop, it carries on."""
+
+
+def renew(provider_id: int, owner: str) -> None:
+    """Extend our lease during a long pass; LeaseLost if it is no longer ours."""
+    with unit_of_work() as s:
+        done = s.execute(
+            update(CalendarSyncState)
+            .where(CalendarSyncState.provider_id == provider_id, CalendarSyncState.lease_owner == owner)
+            .values(lease_until=utcnow() + LEASE)
+        )
+    if done.rowcount != 1:
+        raise LeaseLost(f"the lease on provider {provider_id}'s calendar passed to another worker")
+
+
 def release(provider_id: int, owner: str) -> None:
     with unit_of_work() as s:
         s.execute(
@@ -173,8 +190,10 @@ def sync_pass(
             continue
         apis: dict[str, CalendarApi] = {}
         try:
-            _sync_calendar(target, apis, emails, now, full, summary)
+            _sync_calendar(target, apis, emails, now, full, summary, partial(renew, target.provider_id, owner))
             summary.synced += 1
+        except LeaseLost:
+            summary.skipped += 1  # the worker that took it over finishes the calendar
         except Exception as exc:  # noqa: BLE001 - one calendar's failure must not stop the others
             summary.errors += 1
             summary.failures.append(f"{target.calendar_id}: {_reason(exc)}")
@@ -194,7 +213,9 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _sync_calendar(target: Target, apis: dict, emails: dict, now: datetime, full: bool, summary: Summary) -> None:
+def _sync_calendar(
+    target: Target, apis: dict, emails: dict, now: datetime, full: bool, summary: Summary, keep_lease: Callable
+) -> None:
     def api_for(calendar_id: str) -> CalendarApi:
         if calendar_id not in apis:
             apis[calendar_id] = CalendarApi(calendar_id, subject=emails.get(calendar_id, calendar_id))
@@ -211,6 +232,8 @@ def _sync_calendar(target: Target, apis: dict, emails: dict, now: datetime, full
     loaded: dict = {}
     for n, appointment_id in enumerate(pending):
         if appointment_id not in loaded:
+            if n:
+                keep_lease()
             loaded = load_many(pending[n : n + LOAD_CHUNK])
         try:
             outcome = push_appointment(api_for, appointment_id, now, loaded[appointment_id])
@@ -225,7 +248,7 @@ def _sync_calendar(target: Target, apis: dict, emails: dict, now: datetime, full
             raise
         pushed += outcome in ("inserted", "updated", "deleted")
         conflicts_found += outcome == "conflict"
-    result = pull(api, target, now, full=full)
+    result = pull(api, target, now, full=full, on_page=keep_lease)
     summary.pushed += pushed
     summary.pulled += result.pulled
     summary.busy_blocks += result.busy_blocks
