@@ -25,6 +25,7 @@ import argparse
 import json
 import random
 import re
+import socket
 import threading
 from collections import Counter
 from collections.abc import Iterable
@@ -358,6 +359,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every response, which Google does not.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _send(self, status: int, body: dict | None) -> None:
         data = json.dumps(body).encode() if body is not None else b""
