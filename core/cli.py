@@ -122,6 +122,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.settings.commands",
     "core.queue.commands",
     "core.worker",
+    "core.calendar_sync.commands",
 )
 
 

@@ -3,8 +3,10 @@
 registers adds its module here: this is the one place that knows them all. Handlers of one event
 run in import order: the queue comes after the waitlist, so it sees the offers a freed slot made."""
 
+from core.calendar_sync import fixes, push, sync  # noqa: F401 - calendar push outbox, conflict settling, sync job
 from core.notifications import enqueue, sender  # noqa: F401 - writes the outbox; sends what is due
 from core.scheduling import waitlist  # noqa: F401 - offers freed slots, withdraws taken offers
 
 # isort: split
+from core.calendar_sync import queue_fixes  # noqa: F401 - accept Google's version / keep ours, in the queue
 from core.queue import subscribers as queue_subscribers  # noqa: F401 - queue detection and its job

@@ -76,6 +76,14 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec("Users", "pages/admin_users.py", "users", A.USERS_MANAGE, ":material/group:", "Admin"),
     PageSpec("Audit log", "pages/audit_log.py", "audit", A.AUDIT_VIEW, ":material/history:", "Admin"),
+    PageSpec(
+        "Calendar sync",
+        "pages/calendar_sync.py",
+        "calendar-sync",
+        A.CALENDAR_MANAGE,
+        ":material/event_repeat:",
+        "Admin",
+    ),
     PageSpec("Account", "pages/account.py", "account", None, ":material/account_circle:", "You"),
 )
 

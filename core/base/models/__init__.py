@@ -26,9 +26,11 @@ from core.base.models.org import (
     provider_locations,
     type_locations,
 )
+from core.base.models.outbox import NotificationOutbox
 from core.base.models.security import AuditLog, User, user_locations
 
 __all__ = [
+    "NotificationOutbox",
     "BLOCKING_STATUSES",
     "NAMING",
     "OPEN_STATUSES",
