@@ -102,9 +102,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_customers_external_id", table_name="customers")
     op.execute("ALTER TABLE customers DROP COLUMN external_id")  # SQLite 3.35+: no table rebuild
-    n = op.get_bind().exec_driver_sql(
-        "SELECT count(*) FROM appointments WHERE provider_id IS NULL OR type_id IS NULL OR end_at IS NULL"
-    ).scalar()
+    n = (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT count(*) FROM appointments WHERE provider_id IS NULL OR type_id IS NULL OR end_at IS NULL"
+        )
+        .scalar()
+    )
     if n:
         raise RuntimeError(f"{n} imported appointments have no provider, type or duration: delete them first")
     _alter(nullable=False)
