@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 
 from core.base.db import constraint_name, utcnow
 from core.base.errors import ConflictError
-from core.base.models import Appointment, Customer, Location, Status, new_key
+from core.base.models import Customer, Location, Status, new_key
 from core.base.tz import to_local
 from core.imports import parse as p
+from core.imports.bulk import Bulk
 from core.imports.lookups import (
     APPOINTMENT_FIELDS,
     Catalog,
@@ -43,6 +44,17 @@ from core.security.access import A, Actor
 from core.security.service import reading, service
 
 BATCH = 5_000
+INSTANTS = ("start_at", "end_at", "block_start", "block_end", "booked_at", "cancelled_at", "updated_at")
+UPDATE_COLUMNS = (*APPOINTMENT_FIELDS, "group_key", "updated_at")
+# Every column an imported appointment sets: the compared ones, its identity, and fixed values.
+CONSTANTS = {
+    "source": "import",
+    "booked_by": None,
+    "intake_answers": "{}",
+    "intake_complete": True,
+    "reschedule_count": 0,
+}
+INSERT_COLUMNS = (*UPDATE_COLUMNS, "external_id", *CONSTANTS)
 Progress = Callable[[float, str], None]
 
 
@@ -295,25 +307,27 @@ class _Import:
             self.note(0.6, f"Adding {len(keys):,} customers")
             rows = [self._customer_row(k, ids) for k in keys]
             for part_keys, part in zip(chunks(keys, BATCH), chunks(rows, BATCH), strict=True):
-                new_ids = s.scalars(insert(Customer).returning(Customer.id, sort_by_parameter_order=True), part).all()
+                new_ids = s.scalars(
+                    insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True), part
+                ).all()
                 self.customers.update(zip(part_keys, new_ids, strict=True))
         if self.customer_updates:
             s.execute(update(Customer), [{"id": k, **v} for k, v in self.customer_updates.items()])
-        now = utcnow()
+        bulk, now = Bulk(s), utcnow()
         for rows, verb in ((self.inserts, "Adding"), (self.updates, "Updating")):
-            for row in rows:
-                row["customer_id"] = self.customers[row.pop("_key")]
-                row["location_id"] = ids.get(row["location_id"], row["location_id"])
-                row["updated_at"] = now
             for n, part in enumerate(chunks(rows, BATCH)):
-                self.note(
-                    0.65 + 0.35 * n * BATCH / max(1, len(rows)), f"{verb} appointments: {n * BATCH:,} of {len(rows):,}"
-                )
+                done = n * BATCH
+                self.note(0.65 + 0.35 * done / len(rows), f"{verb} appointments: {done:,} of {len(rows):,}")
+                ready = []
+                for row in part:
+                    row["customer_id"] = self.customers[row.pop("_key")]
+                    row["location_id"] = ids.get(row["location_id"], row["location_id"])
+                    row["updated_at"] = now
+                    ready.append(bulk.convert(row, INSTANTS))
                 if verb == "Adding":
-                    s.execute(insert(Appointment.__table__), [{**row, "source": "import", "booked_by": None,
-                              "intake_answers": {}, "intake_complete": True, "reschedule_count": 0} for row in part])  # fmt: skip
+                    bulk.insert("appointments", INSERT_COLUMNS, [{**CONSTANTS, **row} for row in ready])
                 else:
-                    s.execute(update(Appointment), part)
+                    bulk.update("appointments", UPDATE_COLUMNS, ready)
         s.flush()
         return True
 

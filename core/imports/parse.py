@@ -85,7 +85,7 @@ def read_csv(data: bytes, mapping: Mapping, name: str = "the file") -> CsvFile:
         rows: list[tuple[int, list[str]]] = []
         line = reader.line_num + 1
         for values in reader:
-            if any(v.strip() for v in values):
+            if "".join(values).strip():
                 rows.append((line, values))
             line = reader.line_num + 1
     except csv.Error as exc:
@@ -102,22 +102,6 @@ def read_csv(data: bytes, mapping: Mapping, name: str = "the file") -> CsvFile:
 
 def column_indexes(header: list[str], mapping: Mapping) -> dict[str, int]:
     return {fld: header.index(col) for fld, col in mapping.columns.items()}
-
-
-def text(values: list[str], idx: dict[str, int], mapping: Mapping, name: str) -> str | None:
-    """The field's value (translated by `values`), stripped; None when unmapped or blank."""
-    i = idx.get(name)
-    if i is None or i >= len(values):
-        return None
-    raw = values[i].strip()
-    if not raw:
-        return None
-    out = mapping.translate(name, raw).strip()
-    if len(out) > TEXT_LIMITS.get(name, 10_000):
-        raise Rejected(BAD_VALUE, f"{name} is longer than {TEXT_LIMITS[name]} characters")
-    if "\x00" in out:
-        raise Rejected(BAD_VALUE, f"{name} contains a NUL character")
-    return out or None
 
 
 def required(value: str | None, name: str, mapping: Mapping) -> str:

@@ -51,7 +51,19 @@ class RowParser:
         self.day_zone: ZoneInfo | None = None  # the current row's location zone, for date-only values
 
     def text(self, values: list[str], name: str) -> str | None:
-        return p.text(values, self.idx, self.mapping, name)
+        """The field's value (translated by the mapping's `values`), stripped; None when blank."""
+        i = self.idx.get(name)
+        if i is None or i >= len(values):
+            return None
+        raw = values[i].strip()
+        if not raw:
+            return None
+        table = self.mapping.values.get(name)
+        if table is not None:
+            raw = table.get(raw, raw).strip()
+        if len(raw) > p.TEXT_LIMITS.get(name, 100):
+            raise p.Rejected(p.BAD_VALUE, f"{name} is longer than {p.TEXT_LIMITS.get(name, 100)} characters")
+        return raw or None
 
     def external_id(self, values: list[str], line: int) -> str:
         ext = p.required(self.text(values, "external_id"), "external_id", self.mapping)
