@@ -145,9 +145,9 @@ def run_import(
                 job = _Import(tx.session, mapping, csv_file, result, note, create_locations)
                 job.plan()
                 if job.write():
-                    tx.audit(action="import.appointments", entity_id=result.sha256[:16],
-                             after={"file": file_name, "sha256": result.sha256, **result.counts()})  # fmt: skip
                     tx.publish(job.event())
+                tx.audit(action="import.appointments", entity_id=result.sha256[:16],
+                             after={"file": file_name, "sha256": result.sha256, **result.counts()})  # fmt: skip
         except IntegrityError as exc:
             raise ConflictError(
                 f"The import was refused by the database rule {constraint_name(exc) or 'on appointments'}: "
