@@ -145,7 +145,7 @@ def duration(value: str | None) -> timedelta | None:
     try:
         minutes = float(value)
     except ValueError:
-        minutes = -1
+        minutes = -1.0
     if not minutes.is_integer() or not 0 < minutes <= MAX_DURATION_MIN:
         raise Rejected(BAD_VALUE, f"duration_minutes {value!r} is not a whole number of minutes from 1 to 1440")
     return timedelta(minutes=int(minutes))

@@ -15,6 +15,7 @@ from core.people.customers import EMAIL_RE
 
 DEFAULT_CANCELLATION_WINDOW = timedelta(hours=24)  # AppointmentType's default, for rows without a type
 OPEN = tuple(s.value for s in OPEN_STATUSES)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as core.reports.tabular neutralises them
 
 
 class NeedsTimezone(p.ImportFileError):
@@ -58,6 +59,8 @@ class RowParser:
         raw = values[i].strip()
         if not raw:
             return None
+        if raw[0] == "'" and raw[1:2] in FORMULA_START:
+            raw = raw[1:]  # neutralised for spreadsheets by an export: the value itself follows
         table = self.mapping.values.get(name)
         if table is not None:
             raw = table.get(raw, raw).strip()
