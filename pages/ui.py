@@ -44,6 +44,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Today", "pages/today.py", "today", A.APPOINTMENT_VIEW, ":material/today:", "Operations"),
     PageSpec("Users", "pages/admin_users.py", "users", A.USERS_MANAGE, ":material/group:", "Admin"),
     PageSpec("Audit log", "pages/audit_log.py", "audit", A.AUDIT_VIEW, ":material/history:", "Admin"),
+    PageSpec("Import", "pages/import.py", "import", A.IMPORT_APPOINTMENTS, ":material/upload_file:", "Admin"),
     PageSpec("Account", "pages/account.py", "account", None, ":material/account_circle:", "You"),
 )
 

@@ -18,7 +18,7 @@ from tests.factories import PASSWORD, world
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FILES = {"Today": "pages/today.py", "Users": "pages/admin_users.py", "Audit log": "pages/audit_log.py",
-         "Account": "pages/account.py"}  # fmt: skip
+         "Import": "pages/import.py", "Account": "pages/account.py"}  # fmt: skip
 # Written out by hand: which pages each role's navigation holds.
 EXPECTED = {
     "frontdesk": {"Today", "Account"},
@@ -26,10 +26,10 @@ EXPECTED = {
     "provider": {"Today", "Account"},
     "manager": {"Today", "Account"},
     "analyst": {"Today", "Account"},
-    "admin": {"Today", "Users", "Audit log", "Account"},
+    "admin": {"Today", "Users", "Audit log", "Import", "Account"},
     "norole": set(),
 }
-MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Account": "Account"}
+MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Import": "Import history", "Account": "Account"}
 
 
 @pytest.fixture
