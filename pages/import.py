@@ -52,6 +52,7 @@ if saved is not None:
 
 st.subheader("Map the columns")
 guess = loaded.columns if loaded else preview.guess_columns(header)
+source = f"{upload.file_id}_{saved.file_id if saved is not None and loaded else 'guess'}"  # new file or mapping: new defaults
 columns: dict[str, str] = {}
 grid = st.columns(3)
 for i, field in enumerate(FIELDS):
@@ -59,7 +60,7 @@ for i, field in enumerate(FIELDS):
     default = guess.get(field)
     label = field.replace("_", " ") + (" *" if field in REQUIRED else "")
     choice = grid[i % 3].selectbox(
-        label, options, index=options.index(default) if default in options else 0, key=f"map_{upload.name}_{field}"
+        label, options, index=options.index(default) if default in options else 0, key=f"map_{source}_{field}"
     )
     if choice != NONE:
         columns[field] = choice
@@ -84,7 +85,10 @@ if "status" in columns:
             options = [NONE, *statuses]
             current = table.get(word)
             pick = cols[i % len(cols)].selectbox(
-                f"“{word}”", options, index=options.index(current) if current in options else 0, key=f"status_{word}"
+                f"“{word}”",
+                options,
+                index=options.index(current) if current in options else 0,
+                key=f"status_{source}_{word}",
             )
             if pick != NONE:
                 table[word] = pick
@@ -105,7 +109,12 @@ try:
 except DomainError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
-st.dataframe(pd.DataFrame(rows).set_index("line"), width="stretch")
+table = pd.DataFrame(rows).set_index("line").fillna("")
+st.dataframe(
+    table[["problem", *(c for c in table.columns if c != "problem")]],
+    width="stretch",
+    column_config={"problem": st.column_config.TextColumn(width="medium")},
+)
 
 st.subheader("Check, then import")
 key = (upload.file_id, mapping.to_json(), create_locations)
@@ -131,7 +140,8 @@ if result.rejections:
     reasons = result.reasons(per_kind=3)
     chart = pd.DataFrame([(kind, n) for kind, n, _ in reasons], columns=["reason", "rows"])
     st.plotly_chart(px.bar(chart, x="rows", y="reason", orientation="h", height=80 + 40 * len(chart))
-                    .update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, yaxis_title=None), width="stretch")  # fmt: skip
+                    .update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, yaxis_title=None)
+                    .update_xaxes(tickformat=",d", dtick=1 if chart["rows"].max() <= 10 else None), width="stretch")  # fmt: skip
     for kind, n, first in reasons:
         st.text(f"{kind} ({n:,}):\n" + "\n".join(f"  {line}" for line in first))
     st.download_button("Rejected rows (CSV, with the reason)", result.rejects_csv(), file_name="rejects.csv",

@@ -44,10 +44,12 @@ def test_an_admin_uploads_maps_checks_and_imports(w):
     at.file_uploader(key="import_file").set_value(("history.csv", CSV, "text/csv")).run()
     assert not at.exception
     # Guessed from the header: Visit -> external id, Patient -> customer name, Clinic -> location, ...
-    assert at.selectbox(key="map_history.csv_external_id").value == "Visit"
-    assert at.selectbox(key="map_history.csv_status").value == "Outcome"
-    at.selectbox(key="status_Seen").set_value("completed")
-    at.selectbox(key="status_DNA").set_value("no_show").run()
+    by_label = {s.label: s for s in at.selectbox}
+    assert by_label["external id *"].value == "Visit" and by_label["status *"].value == "Outcome"
+    assert by_label["customer name"].value == "Patient" and by_label["location *"].value == "Clinic"
+    by_label["“Seen”"].set_value("completed")
+    by_label["“DNA”"].set_value("no_show")
+    at.run()
     preview = at.dataframe[1].value
     assert list(preview["start (local)"])[:2] == ["2016-04-28 09:00", "2016-04-28 10:00"]
     assert "unknown location 'Uptown'" in list(preview["problem"])[2]

@@ -31,7 +31,7 @@ HINTS = {
     "duration_minutes": ("duration", "minutes", "length", "duration minutes"),
     "booked_at": ("booked", "booked at", "booked at utc", "booking date", "created", "created at"),
     "status": ("status", "outcome", "result", "attended", "showed"),
-    "cancelled_at": ("cancelled", "cancelled at", "cancelled at utc", "cancellation date"),
+    "cancelled_at": ("cancelled", "cancelled at", "cancelled on", "cancelled at utc", "cancellation date"),
 }
 
 
@@ -96,10 +96,10 @@ def preview(
         tz = r.place.timezone
         out.append({
             "line": line, "external id": r.external_id, "location": r.place.name + (" (new)" if r.place.id < 0 else ""),
-            "customer": r.customer["name"] or r.customer["external_id"] or r.customer["email"],
+            "customer": r.customer["name"] or f"Customer {r.customer['external_id'] or r.customer['email']}",
             "provider": r.provider[1] if r.provider else "—", "type": r.type.name if r.type else "—",
             "start (local)": f"{to_local(r.start_at, tz):%Y-%m-%d %H:%M}",
-            "minutes": int((r.end_at - r.start_at).total_seconds() // 60) if r.end_at else None,
+            "minutes": str(int((r.end_at - r.start_at).total_seconds() // 60)) if r.end_at else "",
             "status": r.status, "booked (local)": f"{to_local(r.booked_at, tz):%Y-%m-%d}",
             "late cancel": "yes" if r.late_cancel else "", "problem": "",
         })  # fmt: skip
