@@ -177,6 +177,7 @@ class _Import:
         self.inserts: list[dict] = []
         self.updates: list[dict] = []
         self.days: dict[int, tuple[date, date]] = {}
+        self.group_keys: dict[int, str] = {}  # line -> the row's group key, decided once
 
     def reject(self, line: int, exc: p.Rejected) -> None:
         self.result.rejections.append(p.Rejection(line, exc.kind, str(exc), self.values.pop(line, ())))
@@ -223,6 +224,12 @@ class _Import:
         self.records = kept
 
     def _group_key(self, r: Record) -> str:
+        key = self.group_keys.get(r.line)
+        if key is None:
+            key = self.group_keys[r.line] = self._new_group_key(r)
+        return key
+
+    def _new_group_key(self, r: Record) -> str:
         if r.type and r.type.capacity > 1 and r.provider:
             return group_key_for(r.type.id, r.provider[0], r.start_at)
         old = self.existing.get(r.external_id)
