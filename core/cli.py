@@ -54,36 +54,11 @@ def cmd_grant_app_role(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core.base.db import read_session
     from core.reports import export
     from core.security.access import SYSTEM
 
-    out = (
-        open(args.output, "w", newline="")  # noqa: SIM115 - closed below; stdout is not ours
-        if args.output and args.output != "-"
-        else sys.stdout
-    )
-    try:
-        with read_session() as session:
-            rows = export.iter_rows(
-                session,
-                SYSTEM,
-                date_from=args.date_from,
-                date_to=args.date_to,
-                location=args.location,
-            )
-            n = export.write_csv(out, rows)
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    export.record_export(
-        SYSTEM,
-        n,
-        {
-            "date_from": args.date_from,
-            "date_to": args.date_to,
-            "location": args.location,
-        },
+    n = export.export_to(
+        SYSTEM, args.output, args.format, date_from=args.date_from, date_to=args.date_to, location=args.location
     )
     print(f"Exported {n} appointments.", file=sys.stderr)
     return 0
@@ -123,6 +98,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.queue.commands",
     "core.worker",
     "core.calendar_sync.commands",
+    "core.imports.commands",
 )
 
 
@@ -163,11 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_seed_demo)
 
-    p = sub.add_parser("export-appointments", help="export appointments as CSV")
+    p = sub.add_parser("export-appointments", help="export appointments as CSV or Excel (.xlsx)")
     p.add_argument("--from", dest="date_from", type=_date, help="first local date (inclusive)")
     p.add_argument("--to", dest="date_to", type=_date, help="last local date (inclusive)")
     p.add_argument("--location", help="location name")
-    p.add_argument("--format", choices=["csv"], default="csv")
+    p.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_export)
 

@@ -9,6 +9,7 @@ from core.base.errors import DomainError
 from core.people import users
 from core.security.access import GLOBAL_ROLES, ROLE_LABELS, A
 from pages import ui
+from pages.downloads import download_buttons
 
 actor = ui.require_page(A.USERS_MANAGE)
 st.title("Users")
@@ -78,6 +79,7 @@ table = pd.DataFrame(
     ]
 )
 st.dataframe(table, hide_index=True)
+download_buttons(actor, table, "users", what="users")
 
 change_tab, add_tab = st.tabs(["Change a user", "Add a user"])
 

@@ -13,6 +13,7 @@ from core.base.errors import DomainError
 from core.reports import audit_log
 from core.security.access import A
 from pages import ui
+from pages.downloads import download_buttons
 
 actor = ui.require_page(A.AUDIT_VIEW)
 st.title("Audit log")
@@ -76,7 +77,9 @@ table = pd.DataFrame(
 )
 shown = f"the newest {len(rows)} of {total}" if total > len(rows) else f"all {total}"
 summary, download = st.columns([3, 1], vertical_alignment="center")
-summary.caption(f"Showing {shown} matching entries. The CSV has every matching entry.")
+summary.caption(
+    f"Showing {shown} matching entries. Download CSV has every matching entry; the buttons below, the rows shown."
+)
 download.download_button(
     f"Download CSV ({total} rows)",
     data=lambda: audit_log.export_csv(actor, filters),  # built on click, and the export is audited
@@ -87,3 +90,4 @@ download.download_button(
     width="stretch",
 )
 st.dataframe(table, hide_index=True, height=min(38 + 35 * len(table), 640))
+download_buttons(actor, table, f"audit-log-shown-{today.isoformat()}", what="audit_log")

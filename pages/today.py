@@ -18,6 +18,7 @@ from core.scheduling import booking, schedule
 from core.scheduling.schedule import STATUS_LABELS, DaySchedule, LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import today_dialogs, today_panels, today_state
+from pages.downloads import download_buttons
 from pages.queue_parts import queue_line
 from pages.safe import plain
 from pages.ui import current_actor, require_page
@@ -175,6 +176,8 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
     st.dataframe(frame, key="today_table", hide_index=True, width="stretch", on_select=_select_from_table,
                  selection_mode="single-row", height=min(38 + 35 * len(frame), 640),
                  column_config={name: st.column_config.TextColumn(width=w) for name, w in widths.items()})  # fmt: skip
+    where = {"location": day_schedule.location.name, "day": day_schedule.day.isoformat()}
+    download_buttons(actor, frame, f"schedule-{where['location']}-{where['day']}", what="schedule", filters=where)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

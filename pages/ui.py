@@ -84,6 +84,7 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/event_repeat:",
         "Admin",
     ),
+    PageSpec("Import", "pages/import.py", "import", A.IMPORT_APPOINTMENTS, ":material/upload_file:", "Admin"),
     PageSpec("Account", "pages/account.py", "account", None, ":material/account_circle:", "You"),
 )
 

@@ -20,7 +20,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FILES = {"Today": "pages/today.py", "Queue": "pages/queue.py", "Providers": "pages/settings_providers.py",
          "Appointment types": "pages/settings_types.py", "Locations": "pages/settings_locations.py",
          "Notifications": "pages/notifications.py",
-         "Users": "pages/admin_users.py", "Calendar sync": "pages/calendar_sync.py", "Audit log": "pages/audit_log.py", "Account": "pages/account.py"}  # fmt: skip
+         "Users": "pages/admin_users.py", "Calendar sync": "pages/calendar_sync.py", "Import": "pages/import.py", "Audit log": "pages/audit_log.py", "Account": "pages/account.py"}  # fmt: skip
 # Written out by hand: which pages each role's navigation holds.
 EXPECTED = {
     "frontdesk": {"Today", "Queue", "Account"},
@@ -29,12 +29,12 @@ EXPECTED = {
     "manager": {"Today", "Queue", "Providers", "Appointment types", "Notifications", "Account"},
     "analyst": {"Today", "Queue", "Account"},
     "admin": {"Today", "Queue", "Providers", "Appointment types", "Locations", "Notifications", "Users", "Audit log",
-              "Calendar sync", "Account"},
+              "Calendar sync", "Import", "Account"},
     "norole": set(),
 }  # fmt: skip
 MY_PAGE_TITLES = {"Queue": "Exceptions queue", "Users": "Users", "Audit log": "Audit log", "Account": "Account",
                   "Providers": "Providers", "Appointment types": "Appointment types", "Locations": "Locations",
-                  "Notifications": "Notifications", "Calendar sync": "Calendar sync"}  # fmt: skip
+                  "Notifications": "Notifications", "Calendar sync": "Calendar sync", "Import": "Import history"}  # fmt: skip
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_the_registry_and_this_test_agree():
                                                    "Providers": "settings-providers",
                                                    "Appointment types": "settings-types",
                                                    "Locations": "settings-locations",
-                                                   "Notifications": "notifications", "Calendar sync": "calendar-sync"}  # fmt: skip
+                                                   "Notifications": "notifications", "Calendar sync": "calendar-sync", "Import": "import"}  # fmt: skip
 
 
 @pytest.mark.parametrize("user", list(EXPECTED))

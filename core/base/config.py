@@ -65,7 +65,7 @@ def get_settings() -> Settings:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         # A relative SQLite path is relative to the project, not the working directory.
         rel = url[len("sqlite:///") :]
-        if rel and rel != ":memory:":
+        if rel and rel != ":memory:" and not rel.startswith("file:"):  # file:...?mode=ro: a SQLite URI
             url = f"sqlite:///{ROOT / rel}"
     return Settings(
         database_url=url,

@@ -10,7 +10,7 @@ handler can undo what the old state counted and count the new one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from core.base.models import Appointment
 from core.security.access import Actor
@@ -20,7 +20,7 @@ from core.security.access import Actor
 class AppointmentState:
     status: str
     start: datetime
-    end: datetime
+    end: datetime | None  # None: imported history without a duration
     location_id: int
     provider_id: int | None
     room_id: int | None
@@ -102,4 +102,18 @@ class ProviderScheduleChanged:
 
     provider_id: int
     location_ids: tuple[int, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentsImported:
+    """An import wrote appointments directly (in bulk, without booking's per-appointment events).
+    Whatever keeps per-day figures in step (metric rollups) rebuilds the touched local days:
+    `days` maps each location to its first and last touched local date, the old dates of
+    updated appointments included; `first_day`/`last_day` span them all."""
+
+    location_ids: tuple[int, ...]
+    first_day: date | None
+    last_day: date | None
+    days: dict[int, tuple[date, date]]
     at: datetime

@@ -54,6 +54,8 @@ FLAG_UNCONFIRMED = "unconfirmed"
 FLAG_LATE = "late"
 FLAG_WAITLIST = "waitlist offer"
 
+UNKNOWN = "—"  # imported history without a provider or type
+
 
 @dataclass(frozen=True)
 class LocationView:
@@ -67,17 +69,17 @@ class ScheduleRow:
     appointment_id: int
     location_id: int
     start: datetime  # aware UTC
-    end: datetime
+    end: datetime | None  # None: imported history without a duration
     local_start: datetime  # in the location's zone
-    local_end: datetime
+    local_end: datetime | None
     status: str
     customer_id: int
     customer_name: str
     customer_email: str | None
     customer_phone: str | None
-    type_id: int
+    type_id: int | None  # imported history may have no type or provider ("—")
     type_name: str
-    provider_id: int
+    provider_id: int | None
     provider_name: str
     room_id: int | None
     room_name: str | None
@@ -93,6 +95,8 @@ class ScheduleRow:
 
     @property
     def time_label(self) -> str:
+        if self.local_end is None:
+            return f"{self.local_start:%H:%M}"
         return f"{self.local_start:%H:%M}–{self.local_end:%H:%M}"
 
     @property
@@ -195,8 +199,8 @@ def _rows_query(actor: Actor):
             Appointment.location_id,
         )
         .join(cust, Appointment.customer_id == cust.id)
-        .join(AppointmentType, Appointment.type_id == AppointmentType.id)
-        .join(Provider, Appointment.provider_id == Provider.id)
+        .outerjoin(AppointmentType, Appointment.type_id == AppointmentType.id)
+        .outerjoin(Provider, Appointment.provider_id == Provider.id)
         .outerjoin(Room, Appointment.room_id == Room.id)
         .where(
             access.location_filter(actor, Appointment.location_id),
@@ -220,16 +224,16 @@ def _row(r, loc: LocationView, *, now: datetime, contacts: bool, offered: set[in
         start=r[1],
         end=r[2],
         local_start=to_local(r[1], loc.timezone),
-        local_end=to_local(r[2], loc.timezone),
+        local_end=to_local(r[2], loc.timezone) if r[2] is not None else None,
         status=status,
         customer_id=r[4],
         customer_name=r[5],
         customer_email=r[6] if contacts else access.mask_email(r[6]),
         customer_phone=r[7] if contacts else access.mask_phone(r[7]),
         type_id=r[8],
-        type_name=r[9],
+        type_name=r[9] or UNKNOWN,
         provider_id=r[10],
-        provider_name=r[11],
+        provider_name=r[11] or UNKNOWN,
         room_id=r[12],
         room_name=r[13],
         intake_complete=bool(r[14]),
@@ -279,7 +283,7 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
     # A provider who has appointments here but is no longer linked to the location still gets a lane.
     known = {pid for pid, _ in providers}
     for row in rows:
-        if row.provider_id not in known:
+        if row.provider_id is not None and row.provider_id not in known:
             providers.append((row.provider_id, row.provider_name))
             known.add(row.provider_id)
     return DaySchedule(location=loc, day=day, rows=rows, providers=providers, rooms=rooms)
@@ -368,8 +372,8 @@ def customer_appointments(actor: Actor, customer_id: int, *, limit: int = 20) ->
                 Provider.name,
             )
             .join(Location, Appointment.location_id == Location.id)
-            .join(AppointmentType, Appointment.type_id == AppointmentType.id)
-            .join(Provider, Appointment.provider_id == Provider.id)
+            .outerjoin(AppointmentType, Appointment.type_id == AppointmentType.id)
+            .outerjoin(Provider, Appointment.provider_id == Provider.id)
             .where(
                 and_(
                     Appointment.customer_id == customer_id,
@@ -390,8 +394,8 @@ def customer_appointments(actor: Actor, customer_id: int, *, limit: int = 20) ->
                     "location": loc_name,
                     "day": local.date(),
                     "when": f"{day_label(local.date())} {local.year} {local:%H:%M}",
-                    "type": type_name,
-                    "provider": provider_name,
+                    "type": type_name or UNKNOWN,
+                    "provider": provider_name or UNKNOWN,
                     "status": STATUS_LABELS.get(status, status),
                 }
             )

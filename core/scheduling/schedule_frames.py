@@ -40,7 +40,8 @@ def timeline_frame(schedule: DaySchedule, *, by: str = "provider") -> tuple[pd.D
     `by` is "provider" or "room"; times are naive local wall-clock times of the location."""
     if by not in ("provider", "room"):
         raise ValueError(f"timeline by {by!r}: expected 'provider' or 'room'")
-    rows = schedule.active_rows
+    # Imported history without a duration (or, by provider, without one) has no bar to draw.
+    rows = [r for r in schedule.active_rows if r.local_end is not None and (by == "room" or r.provider_id is not None)]
     if by == "provider":
         lanes = [name for _, name in schedule.providers]
     else:

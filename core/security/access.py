@@ -41,6 +41,7 @@ class A:
     AUDIT_VIEW = "audit.view"
     CALENDAR_MANAGE = "calendar.manage"
     LOCATIONS_MANAGE = "locations.manage"
+    IMPORT_APPOINTMENTS = "import.appointments"  # bring in history from CSV (admins only)
 
 
 ALL_ACTIONS: tuple[str, ...] = tuple(v for k, v in vars(A).items() if k.isupper())
@@ -58,6 +59,7 @@ ACTION_LABELS = {
     A.EXPORT_APPOINTMENTS: "export appointments", A.EXPORT_CONTACTS: "export customer contact details",
     A.SETTINGS_MANAGE: "change settings", A.USERS_MANAGE: "manage users", A.AUDIT_VIEW: "see the audit log",
     A.CALENDAR_MANAGE: "manage calendar connections", A.LOCATIONS_MANAGE: "manage locations",
+    A.IMPORT_APPOINTMENTS: "import appointment history",
 }  # fmt: skip
 ROLE_LABELS = {
     Role.FRONT_DESK: "front desk", Role.PROVIDER: "provider", Role.MANAGER: "manager",

@@ -25,6 +25,7 @@ class Customer(Base):
     __table_args__ = (
         Index("ix_customers_name", "name"),
         Index("ix_customers_email", "email"),
+        Index("uq_customers_external_id", "external_id", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -33,6 +34,8 @@ class Customer(Base):
     # Where the customer was first taken on; with their appointments, this decides which
     # locations' staff may find them.
     home_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    # The customer's id in the system an import came from (unique index uq_customers_external_id).
+    external_id: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -59,14 +62,16 @@ class Appointment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
-    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    # Imported history may lack a provider, a type or a duration (end_at and the block NULL):
+    # such rows count in rates and lead time, never in utilization, availability or overlaps.
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
-    type_id: Mapped[int] = mapped_column(ForeignKey("appointment_types.id"))
+    type_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_types.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     start_at: Mapped[datetime]
-    end_at: Mapped[datetime]
-    block_start: Mapped[datetime]
-    block_end: Mapped[datetime]
+    end_at: Mapped[datetime | None]
+    block_start: Mapped[datetime | None]
+    block_end: Mapped[datetime | None]
     group_key: Mapped[str] = mapped_column(String(64), default=new_key)
     status: Mapped[str] = mapped_column(String(20), default=Status.BOOKED.value)
     booked_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -87,9 +92,9 @@ class Appointment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     location: Mapped[Location] = relationship()
-    provider: Mapped[Provider] = relationship()
+    provider: Mapped[Provider | None] = relationship()
     room: Mapped[Room | None] = relationship()
-    type: Mapped[AppointmentType] = relationship()
+    type: Mapped[AppointmentType | None] = relationship()
     customer: Mapped[Customer] = relationship()
 
 

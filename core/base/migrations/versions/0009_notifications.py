@@ -2,7 +2,7 @@
 templates and schedules, customers' opt-outs
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 Nothing wrote the old outbox table; any rows it holds are carried over with a legacy key.
 """
@@ -15,7 +15,7 @@ from alembic import op
 from core.base.db import UTCDateTime
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
