@@ -27,6 +27,7 @@ appointment.mark_no_show    Y   Y   Y   -   Y
 appointment.cancel          Y   -   Y   -   Y
 appointment.reschedule      Y   -   Y   -   Y
 appointment.note            Y   Y   Y   -   Y
+appointment.override        -   -   Y   -   Y
 waitlist.manage             Y   -   Y   -   Y
 customer.view               Y   Y   Y   -   Y
 customer.manage             Y   -   Y   -   Y

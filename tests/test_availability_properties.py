@@ -9,14 +9,14 @@ from datetime import date, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select, text
 
 from core.base.db import unit_of_work
 from core.base.errors import DomainError
 from core.base.models import Appointment, AppointmentHistory, AppointmentType, TimeOff, WaitlistOffer, WorkingHours
 from core.base.tz import local_day_bounds, local_to_utc
 from core.scheduling import availability, booking
-from tests.factories import OVERLAPS, world
+from tests.factories import OVERLAPS, many_customers, world
 
 DAYS = [
     ("downtown", date(2026, 3, 8)),  # New York springs forward (a 23-hour day)
@@ -66,18 +66,28 @@ DESK = {"downtown": "frontdesk", "harbor": "harbordesk"}
 
 
 def reset() -> None:
+    """Clear appointments and everything that refers to them (queue items, outboxes, ...)."""
     with unit_of_work() as s:
+        found = inspect(s.connection())
+        for table in found.get_table_names():
+            if table != "appointment_history" and any(
+                fk["referred_table"] == "appointments" for fk in found.get_foreign_keys(table)
+            ):
+                s.execute(text(f'DELETE FROM "{table}"'))
         for model in (WaitlistOffer, AppointmentHistory, Appointment, TimeOff):
             s.execute(delete(model))
 
 
 def try_book(w, location, type_, provider, start, now):
+    """Book for a new customer each time: availability is about providers and rooms, and a
+    customer booked elsewhere at that time is refused by another rule."""
+    (customer_id,) = many_customers(w, 1, location)
     try:
         return booking.book(
             w.actors[DESK[location]],
             type_id=w.types[type_].id,
             location_id=w.locations[location].id,
-            customer_id=w.customers["ada"].id,
+            customer_id=customer_id,
             provider_id=w.providers[provider].id if provider else None,
             start=start,
             intake={"reason": "property"},

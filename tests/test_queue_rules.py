@@ -208,8 +208,9 @@ def test_hours_or_time_off_changes_raise_outside_hours_items(w):
 def test_an_undelivered_message_resolves_once_sent(w):
     appt = book(w, now=FAR)
     with unit_of_work() as s:
-        row = NotificationOutbox(appointment_id=appt.id, channel="email", kind="reminder", recipient="ada@example.test",
-                                 due_at=FAR, status="failed", last_error="550 mailbox unavailable")  # fmt: skip
+        row = NotificationOutbox(idempotency_key=f"a{appt.id}.reminder.email.test", appointment_id=appt.id,
+                                 channel="email", kind="reminder", recipient="ada@example.test", due_at=FAR,
+                                 next_attempt_at=FAR, status="failed", last_error="550 mailbox unavailable")  # fmt: skip
         s.add(row)
         s.flush()
         raise_item(s, kind=kinds.NOTIFICATION_FAILED, dedupe_key=kinds.key(kinds.NOTIFICATION_FAILED, row.id),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from core.base import limits
@@ -31,6 +31,10 @@ from core.base.models import (
 from core.base.tz import local_day_bounds, to_local, today_in
 
 # re-exported: pages use schedule.NO_ROOM, schedule.schedule_frame, schedule.timeline_frame
+from core.scheduling.customer_history import customer_appointments as customer_appointments
+from core.scheduling.labels import STATUS_LABELS as STATUS_LABELS
+from core.scheduling.labels import UNKNOWN as UNKNOWN
+from core.scheduling.labels import day_label as day_label
 from core.scheduling.schedule_frames import NO_ROOM as NO_ROOM
 from core.scheduling.schedule_frames import schedule_frame as schedule_frame
 from core.scheduling.schedule_frames import timeline_frame as timeline_frame
@@ -41,20 +45,9 @@ from core.security.service import check
 # A customer counts as late this long after their start time without checking in.
 LATE_AFTER = timedelta(minutes=5)
 
-STATUS_LABELS = {
-    Status.BOOKED: "Booked",
-    Status.CONFIRMED: "Confirmed",
-    Status.CHECKED_IN: "Checked in",
-    Status.COMPLETED: "Completed",
-    Status.NO_SHOW: "No-show",
-    Status.CANCELLED: "Cancelled",
-}
-
 FLAG_UNCONFIRMED = "unconfirmed"
 FLAG_LATE = "late"
 FLAG_WAITLIST = "waitlist offer"
-
-UNKNOWN = "—"  # imported history without a provider or type
 
 
 @dataclass(frozen=True)
@@ -153,11 +146,6 @@ def default_location(actor: Actor | None, locations: list[LocationView]) -> Loca
         if own:
             return own[0]
     return locations[0]
-
-
-def day_label(day: date) -> str:
-    """'Tue 3 Mar', the way the desk says a date."""
-    return f"{day:%a} {day.day} {day:%b}"
 
 
 def default_day(location: LocationView, now: datetime | None = None) -> date:
@@ -353,50 +341,3 @@ def appointment_types(actor: Actor) -> list[TypeView]:
 
 def is_provider_view(actor: Actor | None) -> bool:
     return actor is not None and actor.role == Role.PROVIDER
-
-
-def customer_appointments(actor: Actor, customer_id: int, *, limit: int = 20) -> list[dict]:
-    """A customer's appointments the actor may see, across days: the latest first. Each is a dict
-    with its location, local start, type, provider and status, for jumping to that day."""
-    check(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
-    with read_session() as session:
-        query = (
-            select(
-                Appointment.id,
-                Appointment.start_at,
-                Appointment.status,
-                Location.id,
-                Location.name,
-                Location.timezone,
-                AppointmentType.name,
-                Provider.name,
-            )
-            .join(Location, Appointment.location_id == Location.id)
-            .outerjoin(AppointmentType, Appointment.type_id == AppointmentType.id)
-            .outerjoin(Provider, Appointment.provider_id == Provider.id)
-            .where(
-                and_(
-                    Appointment.customer_id == customer_id,
-                    access.location_filter(actor, Appointment.location_id),
-                    access.provider_filter(actor, Appointment.provider_id),
-                )
-            )
-            .order_by(Appointment.start_at.desc())
-            .limit(limit)
-        )
-        out = []
-        for appt_id, start, status, loc_id, loc_name, tz, type_name, provider_name in session.execute(query):
-            local = to_local(start, tz)
-            out.append(
-                {
-                    "appointment_id": appt_id,
-                    "location_id": loc_id,
-                    "location": loc_name,
-                    "day": local.date(),
-                    "when": f"{day_label(local.date())} {local.year} {local:%H:%M}",
-                    "type": type_name or UNKNOWN,
-                    "provider": provider_name or UNKNOWN,
-                    "status": STATUS_LABELS.get(status, status),
-                }
-            )
-        return out
