@@ -357,7 +357,7 @@ def test_retried_writes_never_duplicate_events(w, emu):
 
 
 def test_ten_percent_faults_converge_to_exactly_the_expected_state(w, emu):
-    appts = [book(w, at(9 + i), provider=p) for i in range(4) for p in ("rao", "kim")]
+    appts = [book(w, at(9 + i), provider=p, customer=c) for i in range(4) for p, c in (("rao", "ada"), ("kim", "alan"))]
     google_only = [emu.put_event(cal, google_event(at(8), at(8, 30), summary=f"{cal} busy")) for cal in (RAO, KIM, LEE)]
     emu.fault_rate = 0.10
     sync_pass(NOW)
@@ -432,7 +432,7 @@ def test_dst_days_and_recurring_events_are_in_the_providers_local_time(w, emu):
 
 def test_two_workers_at_once_on_postgresql_never_sync_one_calendar_twice_at_once(pg_db, emu):
     w = world()
-    appts = [book(w, at(9 + i), provider=p) for i in range(3) for p in ("rao", "kim")]
+    appts = [book(w, at(9 + i), provider=p, customer=c) for i in range(3) for p, c in (("rao", "ada"), ("kim", "alan"))]
     start = threading.Barrier(2)
     results, errors = [], []
 
