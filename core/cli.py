@@ -37,6 +37,11 @@ def cmd_seed_demo(args) -> int:
         print("Database already has data; not seeding.")
         return 0
     summary = demo.seed_demo(appointments=args.appointments, seed=args.seed, progress=not args.quiet)
+    from core.base.db import unit_of_work
+    from core.metrics.rollup import rebuild_rollups
+
+    with unit_of_work() as session:  # demo rows are inserted in bulk, without booking's events
+        rebuild_rollups(session)
     print(summary.describe())
     return 0
 
@@ -105,7 +110,7 @@ def cmd_create_user(args) -> int:
 
 
 # Capabilities add their commands in a module of their own with `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("core.metrics.commands",)
 
 
 def build_parser() -> argparse.ArgumentParser:

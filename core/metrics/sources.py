@@ -1,0 +1,165 @@
+"""What the KPIs are computed from, each read aggregated in the database with the actor's
+location scope in the WHERE clause: the rollup by provider-day, its lead-time histogram,
+inquiries counted per window, and exceptions resolved by staff."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from core.base.models import Appointment, ExceptionItem, Inquiry, Location
+from core.base.tz import local_day_bounds, zone
+from core.metrics.models import MetricDaily, MetricLead
+from core.queue.items import RESOLVED_BY_ITSELF
+from core.security import access
+from core.security.access import Actor
+
+SUMS = (
+    "appointments", "completed", "no_show", "cancelled", "late_cancel", "rescheduled", "touches", "held",
+    "booked_min", "attended_min", "no_show_min", "late_cancel_min",
+)  # fmt: skip
+GROUPS = {"location": "location_id", "provider": "provider_key", "type": "type_key"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    location_id: int | None = None
+    provider_id: int | None = None
+    type_id: int | None = None
+
+
+def scoped_locations(session: Session, actor: Actor | None, filters: Filters) -> dict[int, str]:
+    """Locations (id -> time zone) the actor may see, narrowed by the location filter."""
+    query = select(Location.id, Location.timezone).where(access.location_filter(actor, Location.id))
+    if filters.location_id is not None:
+        query = query.where(Location.id == filters.location_id)
+    return dict(session.execute(query).all())
+
+
+def _rollup_where(model, actor: Actor | None, filters: Filters, first: date, last: date) -> list:
+    conds = [access.location_filter(actor, model.location_id), model.day >= first, model.day <= last]
+    if filters.location_id is not None:
+        conds.append(model.location_id == filters.location_id)
+    if filters.provider_id is not None:
+        conds.append(model.provider_key == filters.provider_id)
+    if filters.type_id is not None:
+        conds.append(model.type_key == filters.type_id)
+    return conds
+
+
+def provider_days(
+    session: Session, actor: Actor | None, filters: Filters, first: date, last: date, by_type: bool = False
+) -> pd.DataFrame:
+    """Rollup sums per (location, provider, day[, type]) for days first..last."""
+    keys = [MetricDaily.location_id, MetricDaily.provider_key, MetricDaily.day]
+    if by_type:
+        keys.append(MetricDaily.type_key)
+    query = (
+        select(*keys, *(func.sum(getattr(MetricDaily, name)).label(name) for name in SUMS))
+        .where(*_rollup_where(MetricDaily, actor, filters, first, last))
+        .group_by(*keys)
+    )
+    columns = [k.key for k in keys] + list(SUMS)
+    frame = pd.DataFrame(session.execute(query).all(), columns=columns)
+    if not frame.empty:
+        frame[list(SUMS)] = frame[list(SUMS)].astype("int64")
+    return frame
+
+
+def lead_histogram(
+    session: Session, actor: Actor | None, filters: Filters, first: date, last: date, by: str | None = None
+) -> pd.DataFrame:
+    """(group?, lead_days, n) summed over first..last; `by` is "day" or a GROUPS key."""
+    keys = []
+    if by == "day":
+        keys.append(MetricLead.day)
+    elif by is not None:
+        keys.append(getattr(MetricLead, GROUPS[by]))
+    query = (
+        select(*keys, MetricLead.lead_days, func.sum(MetricLead.n))
+        .where(*_rollup_where(MetricLead, actor, filters, first, last))
+        .group_by(*keys, MetricLead.lead_days)
+    )
+    columns = [k.key for k in keys] + ["lead_days", "n"]
+    return pd.DataFrame(session.execute(query).all(), columns=columns)
+
+
+def _bin_case(column, zone_name: str, edges: list[date]):
+    """A CASE giving the index of the local-date bin [edges[i], edges[i+1]) of an instant."""
+    bounds = [local_day_bounds(d, zone_name)[0] for d in edges]
+    whens = [(and_(column >= bounds[i], column < bounds[i + 1]), literal(i)) for i in range(len(edges) - 1)]
+    return case(*whens, else_=literal(-1))
+
+
+def inquiry_counts(
+    session: Session, zones: dict[int, str], filters: Filters, edges: list[date], by: str | None = None
+) -> pd.DataFrame:
+    """(bin, group?, received, converted): inquiries received per local-date bin, counted in the
+    database, one query per time zone in scope."""
+    out = []
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for loc, tz in zones.items():
+        by_zone[tz].append(loc)
+    group_col = {"location": Inquiry.location_id, "type": Inquiry.type_id}.get(by) if by else None
+    for tz, locs in by_zone.items():
+        lo = local_day_bounds(edges[0], tz)[0]
+        hi = local_day_bounds(edges[-1], tz)[0]
+        bin_col = _bin_case(Inquiry.received_at, tz, edges).label("bin")
+        keys = [bin_col] + ([group_col] if group_col is not None else [])
+        query = (
+            select(*keys, func.count(), func.count(Inquiry.appointment_id))
+            .where(Inquiry.location_id.in_(locs), Inquiry.received_at >= lo, Inquiry.received_at < hi)
+            .group_by(*keys)
+        )
+        if filters.type_id is not None:
+            query = query.where(Inquiry.type_id == filters.type_id)
+        out.extend(session.execute(query).all())
+    columns = ["bin"] + (["group"] if group_col is not None else []) + ["received", "converted"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def resolved_exceptions(
+    session: Session, zones: dict[int, str], filters: Filters, first: date, last: date
+) -> pd.DataFrame:
+    """Exceptions resolved by a member of staff, placed like the rollup: (location, provider,
+    type, day) of their appointment, or of the local day they were resolved when they have none."""
+    lo = min(local_day_bounds(first, tz)[0] for tz in zones.values()) - timedelta(days=1) if zones else None
+    hi = max(local_day_bounds(last, tz)[1] for tz in zones.values()) + timedelta(days=1) if zones else None
+    columns = ["location_id", "provider_key", "type_key", "day"]
+    if not zones:
+        return pd.DataFrame(columns=columns)
+    query = (
+        select(
+            func.coalesce(Appointment.location_id, ExceptionItem.location_id),
+            func.coalesce(Appointment.provider_id, ExceptionItem.provider_id),
+            Appointment.type_id,
+            func.coalesce(Appointment.start_at, ExceptionItem.resolved_at),
+        )
+        .select_from(ExceptionItem)
+        .outerjoin(Appointment, Appointment.id == ExceptionItem.appointment_id)
+        .where(
+            ExceptionItem.resolved_by.is_not(None),
+            func.coalesce(ExceptionItem.resolution, "") != RESOLVED_BY_ITSELF,
+            func.coalesce(Appointment.location_id, ExceptionItem.location_id).in_(list(zones)),
+            func.coalesce(Appointment.start_at, ExceptionItem.resolved_at) >= lo,
+            func.coalesce(Appointment.start_at, ExceptionItem.resolved_at) < hi,
+        )
+    )
+    rows = []
+    for loc, prov, type_id, at in session.execute(query):
+        if isinstance(at, str):  # coalesce() loses the column type on SQLite
+            at = datetime.fromisoformat(at).replace(tzinfo=zone("UTC"))
+        day = at.astimezone(zone(zones[loc])).date()
+        if first <= day <= last:
+            rows.append((loc, prov or 0, type_id or 0, day))
+    frame = pd.DataFrame(rows, columns=columns)
+    if filters.provider_id is not None:
+        frame = frame[frame["provider_key"] == filters.provider_id]
+    if filters.type_id is not None:
+        frame = frame[frame["type_key"] == filters.type_id]
+    return frame
