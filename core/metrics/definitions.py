@@ -78,7 +78,7 @@ def last_full_week(today: date) -> Window:
 
 
 def rate(numerator: float, denominator: float) -> float | None:
-    return None if not denominator else numerator / denominator
+    return None if not denominator else float(numerator) / float(denominator)
 
 
 def nearest_rank(histogram: Mapping[int, int], share: float) -> int | None:

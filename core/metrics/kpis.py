@@ -33,15 +33,16 @@ def figures(
     (received, converted) inquiries (None: not applicable) and touches from the queue."""
     total = days[list(sources.SUMS)].sum() if not days.empty else pd.Series(0, index=list(sources.SUMS))
     n = int(total["appointments"])
+    keys = ["location_id", "provider_key", "day"]
+    sums = list(sources.SUMS)
     per_day = (
-        days[days["provider_key"] != 0].groupby(["location_id", "provider_key", "day"])[list(sources.SUMS)].sum()
+        days[days["provider_key"] != 0].groupby(keys, as_index=False)[sums].sum()
         if not days.empty
-        else pd.DataFrame(columns=list(sources.SUMS))
+        else pd.DataFrame(columns=keys + sums)
     )
-    avail = available.rename(columns={"provider_id": "provider_key"}).set_index(["location_id", "provider_key", "day"])
-    m = per_day.join(avail, how="outer").fillna(0)
-    if m.empty:
-        m = pd.DataFrame(columns=[*sources.SUMS, "available_min"])
+    avail = available.rename(columns={"provider_id": "provider_key"})[[*keys, "available_min"]]
+    m = per_day.merge(avail, on=keys, how="outer")
+    m[[*sums, "available_min"]] = m[[*sums, "available_min"]].fillna(0).astype("int64")
     inside = m[m["available_min"] > 0]
     outside = m[(m["available_min"] <= 0) & (m["held"] > 0)]
     avail_min = int(inside["available_min"].sum())
