@@ -22,82 +22,95 @@ KPI_KEYS = (
 )  # fmt: skip
 
 
-def figures(
-    days: pd.DataFrame,
-    available: pd.DataFrame,
-    lead: dict[int, int],
-    inquiries: tuple[int, int] | None,
-    extra_touches: int,
-) -> dict:
-    """The KPI set from provider-day rollup sums, available minutes, the lead histogram,
-    (received, converted) inquiries (None: not applicable) and touches from the queue."""
-    total = days[list(sources.SUMS)].sum() if not days.empty else pd.Series(0, index=list(sources.SUMS))
-    n = int(total["appointments"])
-    keys = ["location_id", "provider_key", "day"]
+CAPACITY = ("available_min", "booked_min", "unbooked_min", "no_show_min", "late_cancel_min", "out_held", "out_min")
+_KEYS = ["location_id", "provider_key", "day"]
+
+
+def capacity_table(days: pd.DataFrame, available: pd.DataFrame) -> pd.DataFrame:
+    """Per provider-day: available minutes and how they were used (CAPACITY), from rollup sums
+    and available minutes. A provider-day without hours only counts as outside hours; a
+    late-cancelled slot loses at most what nothing else holds."""
     sums = list(sources.SUMS)
     per_day = (
-        days[days["provider_key"] != 0].groupby(keys, as_index=False)[sums].sum()
+        days[days["provider_key"] != 0].groupby(_KEYS, as_index=False)[sums].sum()
         if not days.empty
-        else pd.DataFrame(columns=keys + sums)
+        else pd.DataFrame(columns=_KEYS + sums)
     )
-    avail = available.rename(columns={"provider_id": "provider_key"})[[*keys, "available_min"]]
-    m = per_day.merge(avail, on=keys, how="outer")
+    avail = available.rename(columns={"provider_id": "provider_key"})[[*_KEYS, "available_min"]]
+    m = per_day.merge(avail, on=_KEYS, how="outer")
     m[[*sums, "available_min"]] = m[[*sums, "available_min"]].fillna(0).astype("int64")
-    inside = m[m["available_min"] > 0]
-    outside = m[(m["available_min"] <= 0) & (m["held"] > 0)]
-    avail_min = int(inside["available_min"].sum())
-    booked = int(inside["booked_min"].sum())
-    free = (inside["available_min"] - inside["booked_min"]).clip(lower=0)
-    lost_late = inside["late_cancel_min"].clip(upper=free)
-    lost_no_show = inside["no_show_min"].clip(upper=inside[["booked_min", "available_min"]].min(axis=1))
-    unbooked = int((free - lost_late).sum())
+    inside = m["available_min"] > 0
+    booked = m["booked_min"].where(inside, 0)
+    free = (m["available_min"] - booked).clip(lower=0)
+    lost_late = m["late_cancel_min"].where(inside, 0).clip(upper=free)
+    out = m[_KEYS].copy()
+    out["available_min"] = m["available_min"]
+    out["booked_min"] = booked
+    out["unbooked_min"] = free - lost_late
+    out["no_show_min"] = m["no_show_min"].where(inside, 0).clip(upper=booked.clip(upper=m["available_min"]))
+    out["late_cancel_min"] = lost_late
+    out["out_held"] = m["held"].where(~inside, 0)
+    out["out_min"] = m["booked_min"].where(~inside, 0)
+    return out
+
+
+def figures(
+    counts: dict, cap: dict, lead: dict[int, int], inquiries: tuple[int, int] | None, extra_touches: int
+) -> dict:
+    """The KPI set from summed rollup counts (sources.SUMS), summed capacity (CAPACITY), the lead
+    histogram, (received, converted) inquiries (None: not applicable) and touches from the queue."""
+    n = int(counts["appointments"])
+    avail = int(cap["available_min"])
+    lost = {k: int(cap[f"{k}_min"]) for k in ("unbooked", "no_show", "late_cancel")}
     received, converted = inquiries if inquiries is not None else (0, 0)
-    touches = int(total["touches"]) + extra_touches
+    touches = int(counts["touches"]) + extra_touches
     return {
         "appointments": n,
-        "no_show_rate": rate(total["no_show"], total["completed"] + total["no_show"]),
-        "late_cancel_rate": rate(total["late_cancel"], n),
-        "reschedule_rate": rate(total["rescheduled"], n),
+        "no_show_rate": rate(counts["no_show"], counts["completed"] + counts["no_show"]),
+        "late_cancel_rate": rate(counts["late_cancel"], n),
+        "reschedule_rate": rate(counts["rescheduled"], n),
         "lead_time_median_days": nearest_rank(lead, 0.5),
         "lead_time_p90_days": nearest_rank(lead, 0.9),
-        "utilization": rate(booked, avail_min),
-        "capacity_leak": {
-            "unbooked": rate(unbooked, avail_min),
-            "no_show": rate(int(lost_no_show.sum()), avail_min),
-            "late_cancel": rate(int(lost_late.sum()), avail_min),
-        },
+        "utilization": rate(cap["booked_min"], avail),
+        "capacity_leak": {k: rate(v, avail) for k, v in lost.items()},
         "conversion_rate": rate(converted, received) if inquiries is not None else None,
         "admin_touch_per_100": None if not n else 100 * touches / n,
         "counts": {
-            "completed": int(total["completed"]),
-            "no_show": int(total["no_show"]),
-            "cancelled": int(total["cancelled"]),
-            "late_cancel": int(total["late_cancel"]),
-            "rescheduled": int(total["rescheduled"]),
+            **{k: int(counts[k]) for k in ("completed", "no_show", "cancelled", "late_cancel", "rescheduled")},
             "admin_touches": touches,
             "inquiries": received if inquiries is not None else None,
             "converted_inquiries": converted if inquiries is not None else None,
-        },  # fmt: skip
+        },
         "minutes": {
-            "available": avail_min,
-            "booked": booked,
-            "unbooked": unbooked,
-            "no_show": int(lost_no_show.sum()),
-            "late_cancel": int(lost_late.sum()),
-            "attended": avail_min - unbooked - int(lost_no_show.sum()) - int(lost_late.sum()),
+            "available": avail,
+            "booked": int(cap["booked_min"]),
+            **lost,
+            "attended": avail - sum(lost.values()),
         },  # fmt: skip
-        "outside_hours": {"appointments": int(outside["held"].sum()), "minutes": int(outside["booked_min"].sum())},
+        "outside_hours": {"appointments": int(cap["out_held"]), "minutes": int(cap["out_min"])},
     }
 
 
-def _slice(frame: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
+def _by_day(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    columns = list(columns)
     if frame.empty:
-        return frame
-    return frame[(frame["day"] >= first) & (frame["day"] <= last)]
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="day"))
+    return frame.groupby("day")[columns].sum().sort_index()
+
+
+def _window_sum(by_day: pd.DataFrame, first: date, last: date) -> dict:
+    part = by_day.loc[first:last] if not by_day.empty else by_day
+    return {c: int(part[c].sum()) if len(part) else 0 for c in by_day.columns}
 
 
 def _hist(frame: pd.DataFrame) -> dict[int, int]:
     return {int(k): int(v) for k, v in frame.groupby("lead_days")["n"].sum().items()} if not frame.empty else {}
+
+
+def _hist_in(lead: pd.DataFrame, first: date, last: date) -> dict[int, int]:
+    if lead.empty:
+        return {}
+    return _hist(lead[(lead["day"] >= first) & (lead["day"] <= last)])
 
 
 class Dataset:
@@ -106,23 +119,28 @@ class Dataset:
     def __init__(self, session: Session, actor: Actor | None, filters: Filters, first: date, last: date):
         self.filters, self.first, self.last = filters, first, last
         self.zones = sources.scoped_locations(session, actor, filters)
-        self.days = sources.provider_days(session, actor, filters, first, last)
-        self.available = capacity.available_minutes(session, list(self.zones), first, last, filters.provider_id)
+        days = sources.provider_days(session, actor, filters, first, last)
+        available = capacity.available_minutes(session, list(self.zones), first, last, filters.provider_id)
+        self.counts = _by_day(days, sources.SUMS)
+        self.capacity = _by_day(capacity_table(days, available), CAPACITY)
         self.lead = sources.lead_histogram(session, actor, filters, first, last, by="day")
-        self.exceptions = sources.resolved_exceptions(session, self.zones, filters, first, last)
+        exceptions = sources.resolved_exceptions(session, self.zones, filters, first, last)
+        self.exceptions = exceptions.assign(n=1)[["day", "n"]] if not exceptions.empty else exceptions
         self._session = session
 
     def windows(self, windows: list[Window]) -> list[dict]:
         inq = self._inquiries(windows)
+        ex = _by_day(self.exceptions, ["n"]) if not self.exceptions.empty else None
         out = []
         for i, w in enumerate(windows):
+            touches = _window_sum(ex, w.first, w.last)["n"] if ex is not None else 0
             out.append(
                 figures(
-                    _slice(self.days, w.first, w.last),
-                    _slice(self.available, w.first, w.last),
-                    _hist(_slice(self.lead, w.first, w.last)),
+                    _window_sum(self.counts, w.first, w.last),
+                    _window_sum(self.capacity, w.first, w.last),
+                    _hist_in(self.lead, w.first, w.last),
                     inq[i],
-                    len(_slice(self.exceptions, w.first, w.last)),
+                    touches,
                 )
             )
         return out
@@ -130,7 +148,7 @@ class Dataset:
     def _inquiries(self, windows: list[Window]) -> list[tuple[int, int] | None]:
         if self.filters.provider_id is not None or not self.zones:
             return [None if self.filters.provider_id is not None else (0, 0) for _ in windows]
-        # Windows here are consecutive or nested in consecutive weeks: count per day-run bin.
+        # Count per bin between every window edge, then add up the bins each window covers.
         edges = sorted({w.first for w in windows} | {w.last + timedelta(days=1) for w in windows})
         counts = sources.inquiry_counts(self._session, self.zones, self.filters, edges)
         counts = counts[counts["bin"] >= 0].groupby("bin")[["received", "converted"]].sum()
@@ -188,7 +206,8 @@ def _leak(f: dict) -> dict:
 
 
 def breakdown(actor: Actor | None, window: Window, by: str, filters: Filters = Filters()) -> pd.DataFrame:
-    """One row of KPIs per location, provider or type (`by`), for the window."""
+    """One row of KPIs per location, provider or type (`by`), for the window. A type's
+    utilization is its share of the providers' available minutes (no unbooked share per type)."""
     check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
     column = sources.GROUPS[by]
     with read_session() as session:
@@ -198,21 +217,37 @@ def breakdown(actor: Actor | None, window: Window, by: str, filters: Filters = F
         lead = sources.lead_histogram(session, actor, filters, window.first, window.last, by=by)
         exceptions = sources.resolved_exceptions(session, zones, filters, window.first, window.last)
         inq = _grouped_inquiries(session, zones, filters, window, by)
-    keys = sorted(set(days[column]) if not days.empty else set())
+    if days.empty:
+        return pd.DataFrame(columns=[by, *(k for k in KPI_KEYS if k != "capacity_leak")])
+    counts = days.groupby(column)[list(sources.SUMS)].sum()
+    if by == "type":
+        cap_all = capacity_table(days, available)
+        total_avail = int(cap_all["available_min"].sum())
+        hours = cap_all.loc[cap_all["available_min"] > 0, _KEYS].assign(inside=True)
+        typed = days.merge(hours, on=_KEYS, how="left")
+        typed = typed[typed["inside"].fillna(False).astype(bool) & (typed["provider_key"] != 0)]
+        caps = typed.groupby(column)[["booked_min", "no_show_min", "late_cancel_min"]].sum()
+    else:
+        caps = capacity_table(days, available).groupby(column)[list(CAPACITY)].sum()
+    touches = exceptions.groupby(column).size() if not exceptions.empty else pd.Series(dtype="int64")
+    lead_by = {k: _hist(g) for k, g in lead.groupby(column)} if not lead.empty else {}
     rows = []
-    for key in keys:
-        part = days[days[column] == key]
-        avail = available
-        if by == "location":
-            avail = available[available["location_id"] == key]
-        elif by == "provider":
-            avail = available[available["provider_id"] == key]
-        ex = exceptions[exceptions[column] == key] if not exceptions.empty else exceptions
-        hist = _hist(lead[lead[column] == key]) if not lead.empty else {}
-        f = figures(
-            part, avail, hist, None if by == "provider" or filters.provider_id else inq.get(key, (0, 0)), len(ex)
-        )
-        rows.append({by: int(key), **{k: f[k] for k in KPI_KEYS if k != "capacity_leak"}, **_leak(f)})
+    for key, c in counts.iterrows():
+        if by == "type":
+            t = caps.loc[key] if key in caps.index else pd.Series(0, index=caps.columns)
+            cap = {"available_min": total_avail, "booked_min": t["booked_min"], "unbooked_min": 0,
+                   "no_show_min": t["no_show_min"], "late_cancel_min": t["late_cancel_min"], "out_held": 0,
+                   "out_min": 0}  # fmt: skip
+        else:
+            cap = caps.loc[key].to_dict() if key in caps.index else dict.fromkeys(CAPACITY, 0)
+        inquiries = None if by == "provider" or filters.provider_id else inq.get(int(key), (0, 0))
+        f = figures(c.to_dict(), cap, lead_by.get(key, {}), inquiries, int(touches.get(key, 0)))
+        if by == "type":
+            f["capacity_leak"]["unbooked"] = None
+        minutes = {f"{k}_min": v for k, v in f["minutes"].items()}
+        if by == "type":  # capacity is the providers', not a type's
+            minutes = {k: v for k, v in minutes.items() if k in ("booked_min", "no_show_min", "late_cancel_min")}
+        rows.append({by: int(key), **{k: f[k] for k in KPI_KEYS if k != "capacity_leak"}, **_leak(f), **minutes})
     return pd.DataFrame(rows)
 
 
