@@ -42,6 +42,8 @@ class PageSpec:
 # The one page registry: a new page is one line here.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("Today", "pages/today.py", "today", A.APPOINTMENT_VIEW, ":material/today:", "Operations"),
+    PageSpec("Weekly KPIs", "pages/kpis.py", "kpis", A.METRICS_VIEW, ":material/monitoring:", "Insights"),
+    PageSpec("Utilization", "pages/utilization.py", "utilization", A.METRICS_VIEW, ":material/grid_view:", "Insights"),
     PageSpec("Users", "pages/admin_users.py", "users", A.USERS_MANAGE, ":material/group:", "Admin"),
     PageSpec("Audit log", "pages/audit_log.py", "audit", A.AUDIT_VIEW, ":material/history:", "Admin"),
     PageSpec("Account", "pages/account.py", "account", None, ":material/account_circle:", "You"),

@@ -15,6 +15,7 @@ from core.metrics import sources
 from core.metrics.definitions import Window
 from core.metrics.models import MetricDaily
 from core.metrics.sources import Filters
+from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check
 
@@ -103,3 +104,28 @@ def data_version() -> tuple:
             session.scalar(select(func.max(Inquiry.id))),
             session.scalar(select(func.max(ExceptionItem.resolved_at))),
         )
+
+
+def choices(actor: Actor | None) -> dict[str, dict[int, str]]:
+    """Names for the filters and tables: locations in the actor's scope, the providers working
+    there, and appointment types (id -> name), each sorted by name."""
+    check(actor, A.METRICS_VIEW, None, entity="metrics")
+    with read_session() as session:
+        locations = dict(
+            session.execute(
+                select(Location.id, Location.name)
+                .where(access.location_filter(actor, Location.id))
+                .order_by(Location.name)
+            ).all()
+        )
+        providers = dict(
+            session.execute(
+                select(Provider.id, Provider.name)
+                .where(Provider.locations.any(Location.id.in_(list(locations))))
+                .order_by(Provider.name)
+            ).all()
+        )
+        types = dict(
+            session.execute(select(AppointmentType.id, AppointmentType.name).order_by(AppointmentType.name)).all()
+        )
+    return {"location": locations, "provider": providers, "type": types}
