@@ -17,19 +17,20 @@ from pages.ui import PAGES, USER_KEY
 from tests.factories import PASSWORD, world
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-FILES = {"Today": "pages/today.py", "Users": "pages/admin_users.py", "Audit log": "pages/audit_log.py",
-         "Account": "pages/account.py"}  # fmt: skip
+FILES = {"Today": "pages/today.py", "Weekly KPIs": "pages/kpis.py", "Utilization": "pages/utilization.py",
+         "Users": "pages/admin_users.py", "Audit log": "pages/audit_log.py", "Account": "pages/account.py"}  # fmt: skip
 # Written out by hand: which pages each role's navigation holds.
 EXPECTED = {
     "frontdesk": {"Today", "Account"},
     "harbordesk": {"Today", "Account"},
     "provider": {"Today", "Account"},
-    "manager": {"Today", "Account"},
-    "analyst": {"Today", "Account"},
-    "admin": {"Today", "Users", "Audit log", "Account"},
+    "manager": {"Today", "Weekly KPIs", "Utilization", "Account"},
+    "analyst": {"Today", "Weekly KPIs", "Utilization", "Account"},
+    "admin": {"Today", "Weekly KPIs", "Utilization", "Users", "Audit log", "Account"},
     "norole": set(),
 }
-MY_PAGE_TITLES = {"Users": "Users", "Audit log": "Audit log", "Account": "Account"}
+MY_PAGE_TITLES = {"Weekly KPIs": "Weekly KPIs", "Utilization": "Utilization", "Users": "Users", "Audit log": "Audit log",
+                  "Account": "Account"}  # fmt: skip
 
 
 @pytest.fixture
