@@ -32,9 +32,6 @@ if filters.location_id is None:
 
 try:
     heat = mv.heatmap(actor, scope, window, filters.location_id, filters.provider_id, version)
-    by = st.segmented_control("Utilization over time by", ["location", "provider", "type"], default="provider",
-                              format_func=str.capitalize, key="util_by") or "provider"  # fmt: skip
-    weekly = mv.over_time(actor, scope, window, by, filters, version)
     providers = mv.breakdown(actor, scope, window, "provider", filters, version)
 except DomainError as exc:
     st.error(str(exc), icon=":material/error:")
@@ -62,7 +59,10 @@ else:
     st.plotly_chart(fig, width="stretch", key="util_heatmap")
     st.caption("Blank cells have no working hours. Darker = more of the available time booked.")
 
-st.subheader(f"Utilization by {by}, week by week")
+st.subheader("Utilization week by week")
+by = st.segmented_control("By", ["provider", "location", "type"], default="provider", format_func=str.capitalize,
+                          key="util_by") or "provider"  # fmt: skip
+weekly = mv.over_time(actor, scope, window, by, filters, version)
 if weekly.empty:
     st.info("No bookings or working hours in these dates for these filters.")
 else:
