@@ -59,12 +59,14 @@ def _minutes_on(shifts: list[Shift], location_id: int, day: date, tz: str, offs:
     return int(total // 60)
 
 
-def available_minutes(
-    session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None = None
-) -> pd.DataFrame:
-    """One row per (location, provider, day) with available minutes > 0, for days first..last."""
+def _plan(
+    session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None
+) -> tuple[pd.DataFrame, dict[tuple[int, int, date], int]]:
+    """Weekly minutes per (location, provider, weekday) and the exact minutes of the days that
+    differ from their weekday (DST changes, time off)."""
+    weekly_columns = ["location_id", "provider_id", "weekday", "available_min"]
     if not location_ids:
-        return pd.DataFrame(columns=FRAME_COLUMNS)
+        return pd.DataFrame(columns=weekly_columns), {}
     zones = dict(session.execute(select(Location.id, Location.timezone).where(Location.id.in_(location_ids))).all())
     query = select(
         WorkingHours.provider_id, WorkingHours.location_id, WorkingHours.weekday, WorkingHours.start_time,
@@ -75,9 +77,6 @@ def available_minutes(
     shifts: dict[tuple[int, int], list[Shift]] = defaultdict(list)
     for prov, loc, weekday, start, end in session.execute(query):
         shifts[(loc, prov)].append(Shift(loc, weekday, start, end))
-    if not shifts:
-        return pd.DataFrame(columns=FRAME_COLUMNS)
-
     weekly = []
     for (loc, prov), items in shifts.items():
         for wd in range(7):
@@ -86,12 +85,9 @@ def available_minutes(
             ]
             if spans:
                 weekly.append((loc, prov, wd, _merged_minutes(spans)))
-    weekly_df = pd.DataFrame(weekly, columns=["location_id", "provider_id", "weekday", "available_min"])
-    days = pd.DataFrame({"day": pd.date_range(first, last, freq="D").date})
-    days["weekday"] = [d.weekday() for d in days["day"]]
-    frame = days.merge(weekly_df, on="weekday")[FRAME_COLUMNS]
-
     exact: dict[tuple[int, int, date], int] = {}
+    if not shifts:
+        return pd.DataFrame(weekly, columns=weekly_columns), exact
     providers = sorted({prov for _, prov in shifts})
     absences: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     lo_all = min(local_range_bounds(first, last, tz)[0] for tz in zones.values())
@@ -102,10 +98,11 @@ def available_minutes(
         )
     ):
         absences[prov].append((off_lo, off_hi))
+    has_day = {(loc, prov, wd) for loc, prov, wd, _ in weekly}
     for loc, tz in zones.items():
         for day in _offset_change_days(tz, first, last):
             for (s_loc, prov), items in shifts.items():
-                if s_loc == loc:
+                if s_loc == loc and (loc, prov, day.weekday()) in has_day:
                     exact[(loc, prov, day)] = _minutes_on(items, loc, day, tz, absences.get(prov, []))
     for (loc, prov), items in shifts.items():
         tz = zones[loc]
@@ -114,8 +111,22 @@ def available_minutes(
             day = max(off_lo.astimezone(zone(tz)).date() - timedelta(days=1), first)
             end_day = min(off_hi.astimezone(zone(tz)).date(), last)
             while day <= end_day:
-                exact[(loc, prov, day)] = _minutes_on(items, loc, day, tz, offs)
+                if (loc, prov, day.weekday()) in has_day:
+                    exact[(loc, prov, day)] = _minutes_on(items, loc, day, tz, offs)
                 day += timedelta(days=1)
+    return pd.DataFrame(weekly, columns=weekly_columns), exact
+
+
+def available_minutes(
+    session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None = None
+) -> pd.DataFrame:
+    """One row per (location, provider, day) with available minutes > 0, for days first..last."""
+    weekly_df, exact = _plan(session, location_ids, first, last, provider_id)
+    if weekly_df.empty:
+        return pd.DataFrame(columns=FRAME_COLUMNS)
+    days = pd.DataFrame({"day": pd.date_range(first, last, freq="D").date})
+    days["weekday"] = [d.weekday() for d in days["day"]]
+    frame = days.merge(weekly_df, on="weekday")[FRAME_COLUMNS]
     if exact:
         fix = pd.DataFrame(
             [(loc, prov, day, m) for (loc, prov, day), m in exact.items()],
@@ -125,3 +136,41 @@ def available_minutes(
         frame["available_min"] = frame["exact_min"].fillna(frame["available_min"]).astype(int)
         frame = frame.drop(columns="exact_min")
     return frame[frame["available_min"] > 0].reset_index(drop=True)
+
+
+class Capacity:
+    """Available minutes of any window inside first..last without a row per provider-day: each
+    weekday's minutes times how often that weekday occurs, plus the exact days' differences."""
+
+    def __init__(self, session: Session, location_ids: list[int], first: date, last: date, provider_id=None):
+        self.weekly, exact = _plan(session, location_ids, first, last, provider_id)
+        base = {(r.location_id, r.provider_id, r.weekday): r.available_min for r in self.weekly.itertuples()}
+        self.fixes = pd.DataFrame(
+            [(loc, prov, day, m - base[(loc, prov, day.weekday())], m) for (loc, prov, day), m in exact.items()],
+            columns=["location_id", "provider_id", "day", "delta", "exact_min"],
+        )
+
+    def total(self, first: date, last: date, by: str | None = None):
+        """Available minutes in first..last: an int, or a Series by "location_id" / "provider_id"."""
+        counts = [0] * 7
+        for offset in range((last - first).days + 1):
+            counts[(first + timedelta(days=offset)).weekday()] += 1
+        weekly = self.weekly.assign(m=self.weekly["available_min"] * self.weekly["weekday"].map(lambda d: counts[d]))
+        fixes = (
+            self.fixes[(self.fixes["day"] >= first) & (self.fixes["day"] <= last)]
+            if not self.fixes.empty
+            else self.fixes
+        )
+        if by is None:
+            return int(weekly["m"].sum() + (fixes["delta"].sum() if not fixes.empty else 0))
+        series = weekly.groupby(by)["m"].sum()
+        if not fixes.empty:
+            series = series.add(fixes.groupby(by)["delta"].sum(), fill_value=0)
+        return series.astype("int64")
+
+    def days_without_hours(self) -> list[tuple[int, int, date]]:
+        """Provider-days whose weekday has hours but that have none (all time off)."""
+        if self.fixes.empty:
+            return []
+        zero = self.fixes[self.fixes["exact_min"] <= 0]
+        return [(int(r.location_id), int(r.provider_id), r.day) for r in zero.itertuples()]

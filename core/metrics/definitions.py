@@ -16,11 +16,11 @@ time zone. The previous period has the same number of days and ends the day befo
   wall-clock length they really have) minus time off overlapping them. A provider-day without
   working hours adds no available minutes; its appointments are reported apart as "outside hours".
   With a type filter, utilization is that type's share of the providers' available minutes.
-- capacity leak, per provider-day with hours, then summed, as shares of available minutes:
-  unbooked = available not held by any appointment nor lost to a late cancel; late_cancel =
-  minutes of late-cancelled appointments (at most what nothing else holds); no_show = minutes of
-  no-shows. With `attended` (the rest: minutes held by appointments that were or may still be kept)
-  the three add up to the available minutes.
+- capacity leak, as shares of the window's available minutes: late_cancel = minutes of late-
+  cancelled appointments on provider-days with hours, at most what no booking holds (a slot rebooked
+  after a late cancel is not lost twice); no_show = minutes of no-shows; unbooked = available minus
+  booked minus late_cancel. With `attended` (booked minutes that were or may still be kept) the
+  three add up to the available minutes.
 - inquiry-to-booked conversion = inquiries received in the window (local date of receipt at their
   location) that led to a booking (appointment_id set) / inquiries received. A type filter applies
   to the inquiry's type; inquiries have no provider, so with a provider filter it is null.

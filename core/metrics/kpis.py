@@ -22,43 +22,28 @@ KPI_KEYS = (
 )  # fmt: skip
 
 
-CAPACITY = ("available_min", "booked_min", "unbooked_min", "no_show_min", "late_cancel_min", "out_held", "out_min")
-_KEYS = ["location_id", "provider_key", "day"]
-
-
-def capacity_table(days: pd.DataFrame, available: pd.DataFrame) -> pd.DataFrame:
-    """Per provider-day: available minutes and how they were used (CAPACITY), from rollup sums
-    and available minutes. A provider-day without hours only counts as outside hours; a
-    late-cancelled slot loses at most what nothing else holds."""
-    sums = list(sources.SUMS)
-    per_day = (
-        days[days["provider_key"] != 0].groupby(_KEYS, as_index=False)[sums].sum()
-        if not days.empty
-        else pd.DataFrame(columns=_KEYS + sums)
-    )
-    avail = available.rename(columns={"provider_id": "provider_key"})[[*_KEYS, "available_min"]]
-    m = per_day.merge(avail, on=_KEYS, how="outer")
-    m[[*sums, "available_min"]] = m[[*sums, "available_min"]].fillna(0).astype("int64")
-    inside = m["available_min"] > 0
-    booked = m["booked_min"].where(inside, 0)
-    free = (m["available_min"] - booked).clip(lower=0)
-    lost_late = m["late_cancel_min"].where(inside, 0).clip(upper=free)
-    out = m[_KEYS].copy()
-    out["available_min"] = m["available_min"]
-    out["booked_min"] = booked
-    out["unbooked_min"] = free - lost_late
-    out["no_show_min"] = m["no_show_min"].where(inside, 0).clip(upper=booked.clip(upper=m["available_min"]))
-    out["late_cancel_min"] = lost_late
-    out["out_held"] = m["held"].where(~inside, 0)
-    out["out_min"] = m["booked_min"].where(~inside, 0)
-    return out
+def capacity_use(sums: dict, available: int) -> dict:
+    """How the available minutes were used, from binned sums (sources.HOURS_SUMS): booked, lost
+    to no-shows, lost to late cancels (at most what no booking holds), unbooked (the rest)."""
+    booked = int(sums["booked_in"])
+    free = max(available - booked, 0)
+    late = min(int(sums["late_in"]), free)
+    return {
+        "available_min": available,
+        "booked_min": booked,
+        "unbooked_min": free - late,
+        "no_show_min": min(int(sums["no_show_in"]), booked, available),
+        "late_cancel_min": late,
+        "out_held": int(sums["out_held"]),
+        "out_min": int(sums["out_min"]),
+    }
 
 
 def figures(
     counts: dict, cap: dict, lead: dict[int, int], inquiries: tuple[int, int] | None, extra_touches: int
 ) -> dict:
-    """The KPI set from summed rollup counts (sources.SUMS), summed capacity (CAPACITY), the lead
-    histogram, (received, converted) inquiries (None: not applicable) and touches from the queue."""
+    """The KPI set from summed rollup counts (sources.SUMS), `capacity_use`, the lead histogram,
+    (received, converted) inquiries (None: not applicable) and touches from the queue."""
     n = int(counts["appointments"])
     avail = int(cap["available_min"])
     lost = {k: int(cap[f"{k}_min"]) for k in ("unbooked", "no_show", "late_cancel")}
@@ -91,71 +76,56 @@ def figures(
     }
 
 
-def _by_day(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    columns = list(columns)
-    if frame.empty:
-        return pd.DataFrame(columns=columns, index=pd.Index([], name="day"))
-    return frame.groupby("day")[columns].sum().sort_index()
-
-
-def _window_sum(by_day: pd.DataFrame, first: date, last: date) -> dict:
-    part = by_day.loc[first:last] if not by_day.empty else by_day
-    return {c: int(part[c].sum()) if len(part) else 0 for c in by_day.columns}
-
-
 def _hist(frame: pd.DataFrame) -> dict[int, int]:
     return {int(k): int(v) for k, v in frame.groupby("lead_days")["n"].sum().items()} if not frame.empty else {}
 
 
-def _hist_in(lead: pd.DataFrame, first: date, last: date) -> dict[int, int]:
-    if lead.empty:
-        return {}
-    return _hist(lead[(lead["day"] >= first) & (lead["day"] <= last)])
+def edges_of(windows: list[Window]) -> list[date]:
+    return sorted({w.first for w in windows} | {w.last + timedelta(days=1) for w in windows})
 
 
 class Dataset:
-    """Everything one page or command needs for days first..last, read once."""
+    """Everything one page or command needs for some windows, read once, binned by the
+    windows' edges in the database."""
 
-    def __init__(self, session: Session, actor: Actor | None, filters: Filters, first: date, last: date):
-        self.filters, self.first, self.last = filters, first, last
+    def __init__(self, session: Session, actor: Actor | None, filters: Filters, windows: list[Window]):
+        self.filters, self.windows_ = filters, windows
+        self.edges = edges_of(windows)
+        first, last = self.edges[0], self.edges[-1] - timedelta(days=1)
         self.zones = sources.scoped_locations(session, actor, filters)
-        days = sources.provider_days(session, actor, filters, first, last)
-        available = capacity.available_minutes(session, list(self.zones), first, last, filters.provider_id)
-        self.counts = _by_day(days, sources.SUMS)
-        self.capacity = _by_day(capacity_table(days, available), CAPACITY)
-        self.lead = sources.lead_histogram(session, actor, filters, first, last, by="day")
-        exceptions = sources.resolved_exceptions(session, self.zones, filters, first, last)
-        self.exceptions = exceptions.assign(n=1)[["day", "n"]] if not exceptions.empty else exceptions
+        self.capacity = capacity.Capacity(session, list(self.zones), first, last, filters.provider_id)
+        self.sums = sources.binned_sums(session, actor, filters, self.edges,
+                                        days_without_hours=self.capacity.days_without_hours())  # fmt: skip
+        self.lead = sources.binned_lead(session, actor, filters, self.edges)
+        self.exceptions = sources.resolved_exceptions(session, self.zones, filters, first, last)
         self._session = session
 
-    def windows(self, windows: list[Window]) -> list[dict]:
-        inq = self._inquiries(windows)
-        ex = _by_day(self.exceptions, ["n"]) if not self.exceptions.empty else None
+    def _bins(self, w: Window) -> tuple[int, int]:
+        return self.edges.index(w.first), self.edges.index(w.last + timedelta(days=1))
+
+    def windows(self) -> list[dict]:
+        inq = self._inquiries()
         out = []
-        for i, w in enumerate(windows):
-            touches = _window_sum(ex, w.first, w.last)["n"] if ex is not None else 0
-            out.append(
-                figures(
-                    _window_sum(self.counts, w.first, w.last),
-                    _window_sum(self.capacity, w.first, w.last),
-                    _hist_in(self.lead, w.first, w.last),
-                    inq[i],
-                    touches,
-                )
-            )
+        for i, w in enumerate(self.windows_):
+            lo, hi = self._bins(w)
+            part = self.sums[(self.sums["bin"] >= lo) & (self.sums["bin"] < hi)]
+            sums = {c: int(part[c].sum()) for c in (*sources.SUMS, *sources.HOURS_SUMS)}
+            lead = _hist(self.lead[(self.lead["bin"] >= lo) & (self.lead["bin"] < hi)]) if not self.lead.empty else {}
+            ex = self.exceptions
+            touches = int(((ex["day"] >= w.first) & (ex["day"] <= w.last)).sum()) if not ex.empty else 0
+            cap = capacity_use(sums, self.capacity.total(w.first, w.last))
+            out.append(figures(sums, cap, lead, inq[i], touches))
         return out
 
-    def _inquiries(self, windows: list[Window]) -> list[tuple[int, int] | None]:
+    def _inquiries(self) -> list[tuple[int, int] | None]:
         if self.filters.provider_id is not None or not self.zones:
-            return [None if self.filters.provider_id is not None else (0, 0) for _ in windows]
-        # Count per bin between every window edge, then add up the bins each window covers.
-        edges = sorted({w.first for w in windows} | {w.last + timedelta(days=1) for w in windows})
-        counts = sources.inquiry_counts(self._session, self.zones, self.filters, edges)
-        counts = counts[counts["bin"] >= 0].groupby("bin")[["received", "converted"]].sum()
+            return [None if self.filters.provider_id is not None else (0, 0) for _ in self.windows_]
+        counts = sources.inquiry_counts(self._session, self.zones, self.filters, self.edges)
+        counts = counts[counts["bin"] >= 0]
         result = []
-        for w in windows:
-            lo, hi = edges.index(w.first), edges.index(w.last + timedelta(days=1))
-            part = counts.loc[[b for b in counts.index if lo <= b < hi]]
+        for w in self.windows_:
+            lo, hi = self._bins(w)
+            part = counts[(counts["bin"] >= lo) & (counts["bin"] < hi)]
             result.append((int(part["received"].sum()), int(part["converted"].sum())))
         return result
 
@@ -172,8 +142,7 @@ def kpis(actor: Actor | None, window: Window, filters: Filters = Filters()) -> d
     check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
     prev = window.previous()
     with read_session() as session:
-        data = Dataset(session, actor, filters, prev.first, window.last)
-        current, previous = data.windows([window, prev])
+        current, previous = Dataset(session, actor, filters, [window, prev]).windows()
     return _public(window, current) | {"previous": _public(prev, previous)}
 
 
@@ -186,10 +155,8 @@ def dashboard(actor: Actor | None, window: Window, filters: Filters = Filters(),
     check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
     prev = window.previous()
     trend = week_windows(window.last, weeks)
-    first = min(prev.first, trend[0].first)
     with read_session() as session:
-        data = Dataset(session, actor, filters, first, max(window.last, trend[-1].last))
-        current, previous, *weekly = data.windows([window, prev, *trend])
+        current, previous, *weekly = Dataset(session, actor, filters, [window, prev, *trend]).windows()
     rows = [
         {"week": w.first, **{k: f[k] for k in KPI_KEYS if k != "capacity_leak"}, **_leak(f)}
         for w, f in zip(trend, weekly, strict=True)
@@ -210,42 +177,29 @@ def breakdown(actor: Actor | None, window: Window, by: str, filters: Filters = F
     utilization is its share of the providers' available minutes (no unbooked share per type)."""
     check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
     column = sources.GROUPS[by]
+    edges = [window.first, window.last + timedelta(days=1)]
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
-        days = sources.provider_days(session, actor, filters, window.first, window.last, by_type=by == "type")
-        available = capacity.available_minutes(session, list(zones), window.first, window.last, filters.provider_id)
-        lead = sources.lead_histogram(session, actor, filters, window.first, window.last, by=by)
+        cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id)
+        sums = sources.binned_sums(session, actor, filters, edges, by=by, days_without_hours=cap.days_without_hours())
+        lead = sources.binned_lead(session, actor, filters, edges, by=by)
         exceptions = sources.resolved_exceptions(session, zones, filters, window.first, window.last)
         inq = _grouped_inquiries(session, zones, filters, window, by)
-    if days.empty:
+    if sums.empty:
         return pd.DataFrame(columns=[by, *(k for k in KPI_KEYS if k != "capacity_leak")])
-    counts = days.groupby(column)[list(sources.SUMS)].sum()
-    if by == "type":
-        cap_all = capacity_table(days, available)
-        total_avail = int(cap_all["available_min"].sum())
-        hours = cap_all.loc[cap_all["available_min"] > 0, _KEYS].assign(inside=True)
-        typed = days.merge(hours, on=_KEYS, how="left")
-        typed = typed[typed["inside"].fillna(False).astype(bool) & (typed["provider_key"] != 0)]
-        caps = typed.groupby(column)[["booked_min", "no_show_min", "late_cancel_min"]].sum()
-    else:
-        caps = capacity_table(days, available).groupby(column)[list(CAPACITY)].sum()
+    available = cap.total(window.first, window.last, by={"location": "location_id", "provider": "provider_id"}.get(by))
     touches = exceptions.groupby(column).size() if not exceptions.empty else pd.Series(dtype="int64")
     lead_by = {k: _hist(g) for k, g in lead.groupby(column)} if not lead.empty else {}
     rows = []
-    for key, c in counts.iterrows():
-        if by == "type":
-            t = caps.loc[key] if key in caps.index else pd.Series(0, index=caps.columns)
-            cap = {"available_min": total_avail, "booked_min": t["booked_min"], "unbooked_min": 0,
-                   "no_show_min": t["no_show_min"], "late_cancel_min": t["late_cancel_min"], "out_held": 0,
-                   "out_min": 0}  # fmt: skip
-        else:
-            cap = caps.loc[key].to_dict() if key in caps.index else dict.fromkeys(CAPACITY, 0)
+    for _, row in sums.groupby(column).sum().iterrows():
+        key = row.name
+        avail = available if by == "type" else int(available.get(key, 0))
         inquiries = None if by == "provider" or filters.provider_id else inq.get(int(key), (0, 0))
-        f = figures(c.to_dict(), cap, lead_by.get(key, {}), inquiries, int(touches.get(key, 0)))
-        if by == "type":
-            f["capacity_leak"]["unbooked"] = None
+        f = figures(row.to_dict(), capacity_use(row.to_dict(), avail), lead_by.get(key, {}), inquiries,
+                    int(touches.get(key, 0)))  # fmt: skip
         minutes = {f"{k}_min": v for k, v in f["minutes"].items()}
         if by == "type":  # capacity is the providers', not a type's
+            f["capacity_leak"]["unbooked"] = None
             minutes = {k: v for k, v in minutes.items() if k in ("booked_min", "no_show_min", "late_cancel_min")}
         rows.append({by: int(key), **{k: f[k] for k in KPI_KEYS if k != "capacity_leak"}, **_leak(f), **minutes})
     return pd.DataFrame(rows)

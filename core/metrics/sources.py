@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Integer, and_, case, cast, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from core.base.models import Appointment, ExceptionItem, Inquiry, Location
+from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
 from core.base.tz import local_day_bounds, zone
 from core.metrics.models import MetricDaily, MetricLead
 from core.queue.items import RESOLVED_BY_ITSELF
@@ -52,41 +52,82 @@ def _rollup_where(model, actor: Actor | None, filters: Filters, first: date, las
     return conds
 
 
-def provider_days(
-    session: Session, actor: Actor | None, filters: Filters, first: date, last: date, by_type: bool = False
+HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
+
+
+def _weekday(session: Session, day):
+    """Monday = 0, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("isodow", day), Integer) - 1
+    return (cast(func.strftime("%w", day), Integer) + 6) % 7
+
+
+def _day_bin(day, edges: list[date]):
+    whens = [(and_(day >= edges[i], day < edges[i + 1]), literal(i)) for i in range(len(edges) - 1)]
+    return case(*whens, else_=literal(-1))
+
+
+def binned_sums(
+    session: Session,
+    actor: Actor | None,
+    filters: Filters,
+    edges: list[date],
+    by: str | None = None,
+    days_without_hours: list[tuple[int, int, date]] = (),
 ) -> pd.DataFrame:
-    """Rollup sums per (location, provider, day[, type]) for days first..last."""
-    keys = [MetricDaily.location_id, MetricDaily.provider_key, MetricDaily.day]
-    if by_type:
-        keys.append(MetricDaily.type_key)
-    query = (
-        select(*keys, *(func.sum(getattr(MetricDaily, name)).label(name) for name in SUMS))
-        .where(*_rollup_where(MetricDaily, actor, filters, first, last))
-        .group_by(*keys)
+    """Rollup sums per bin of local dates [edges[i], edges[i+1]) (and per `by` group), with the
+    minutes split by whether the provider worked that day (a working_hours row for that weekday,
+    unless the whole day was time off): the database returns a handful of rows, whatever the
+    number of providers, days or appointments."""
+    md = MetricDaily
+    has_hours = (
+        select(WorkingHours.id)
+        .where(
+            WorkingHours.provider_id == md.provider_key,
+            WorkingHours.location_id == md.location_id,
+            WorkingHours.weekday == _weekday(session, md.day),
+        )
+        .exists()
     )
-    columns = [k.key for k in keys] + list(SUMS)
+    if days_without_hours:
+        has_hours = and_(has_hours, tuple_(md.location_id, md.provider_key, md.day).not_in(list(days_without_hours)))
+    inner = select(
+        md.location_id, md.provider_key, md.type_key, _day_bin(md.day, edges).label("bin"),
+        case((has_hours, 1), else_=0).label("hours"), *(getattr(md, name) for name in SUMS),
+    ).where(*_rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1)))  # fmt: skip
+    sub = inner.subquery()
+    keys = [sub.c.bin] + ([sub.c[GROUPS[by]]] if by else [])
+    inside, outside = sub.c.hours == 1, and_(sub.c.hours == 0, sub.c.provider_key != 0)
+    query = select(
+        *keys,
+        *(func.sum(sub.c[name]).label(name) for name in SUMS),
+        func.sum(case((inside, sub.c.booked_min), else_=0)).label("booked_in"),
+        func.sum(case((inside, sub.c.no_show_min), else_=0)).label("no_show_in"),
+        func.sum(case((inside, sub.c.late_cancel_min), else_=0)).label("late_in"),
+        func.sum(case((outside, sub.c.held), else_=0)).label("out_held"),
+        func.sum(case((outside, sub.c.booked_min), else_=0)).label("out_min"),
+    ).group_by(*keys)
+    columns = ["bin"] + ([GROUPS[by]] if by else []) + list(SUMS) + list(HOURS_SUMS)
     frame = pd.DataFrame(session.execute(query).all(), columns=columns)
-    if not frame.empty:
-        frame[list(SUMS)] = frame[list(SUMS)].astype("int64")
-    return frame
+    frame[columns] = frame[columns].fillna(0).astype("int64")
+    return frame[frame["bin"] >= 0]
 
 
-def lead_histogram(
-    session: Session, actor: Actor | None, filters: Filters, first: date, last: date, by: str | None = None
+def binned_lead(
+    session: Session, actor: Actor | None, filters: Filters, edges: list[date], by: str | None = None
 ) -> pd.DataFrame:
-    """(group?, lead_days, n) summed over first..last; `by` is "day" or a GROUPS key."""
-    keys = []
-    if by == "day":
-        keys.append(MetricLead.day)
-    elif by is not None:
-        keys.append(getattr(MetricLead, GROUPS[by]))
+    """(bin, group?, lead_days, n): the lead-time histogram per bin of local dates."""
+    ml = MetricLead
+    bin_col = _day_bin(ml.day, edges).label("bin")
+    keys = [bin_col] + ([getattr(ml, GROUPS[by])] if by else [])
     query = (
-        select(*keys, MetricLead.lead_days, func.sum(MetricLead.n))
-        .where(*_rollup_where(MetricLead, actor, filters, first, last))
-        .group_by(*keys, MetricLead.lead_days)
+        select(*keys, ml.lead_days, func.sum(ml.n))
+        .where(*_rollup_where(ml, actor, filters, edges[0], edges[-1] - timedelta(days=1)))
+        .group_by(*keys, ml.lead_days)
     )
-    columns = [k.key for k in keys] + ["lead_days", "n"]
-    return pd.DataFrame(session.execute(query).all(), columns=columns)
+    columns = ["bin"] + ([GROUPS[by]] if by else []) + ["lead_days", "n"]
+    frame = pd.DataFrame(session.execute(query).all(), columns=columns)
+    return frame[frame["bin"] >= 0] if not frame.empty else frame
 
 
 def _bin_case(column, zone_name: str, edges: list[date]):

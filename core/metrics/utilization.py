@@ -23,42 +23,42 @@ from core.security.service import check
 MAX_HEATMAP_DAYS = 92
 
 
+def periods(window: Window, freq: str) -> list[Window]:
+    """The window cut into days ("D") or Monday-to-Sunday weeks ("W", the ends may be partial)."""
+    out, first = [], window.first
+    while first <= window.last:
+        last = first if freq == "D" else min(first + timedelta(days=6 - first.weekday()), window.last)
+        out.append(Window(first, last))
+        first = last + timedelta(days=1)
+    return out
+
+
 def over_time(
     actor: Actor | None, window: Window, by: str, filters: Filters = Filters(), freq: str = "W"
 ) -> pd.DataFrame:
-    """(period, group, booked_min, available_min, utilization) per week ("W") or day ("D")."""
+    """(period, group, booked_min, available_min, utilization) per week ("W") or day ("D"). A
+    type's utilization is its share of the providers' available minutes."""
     check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
     column = sources.GROUPS[by]
+    bins = periods(window, freq)
+    edges = [p.first for p in bins] + [window.last + timedelta(days=1)]
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
-        days = sources.provider_days(session, actor, filters, window.first, window.last, by_type=by == "type")
-        avail = capacity.available_minutes(session, list(zones), window.first, window.last, filters.provider_id)
-    columns = ["period", by, "booked_min", "available_min", "utilization"]
-    if days.empty and avail.empty:
-        return pd.DataFrame(columns=columns)
-    avail = avail.rename(columns={"provider_id": "provider_key"})
-    keys = ["location_id", "provider_key", "day"]
-    has_hours = set(map(tuple, avail[keys].itertuples(index=False))) if not avail.empty else set()
-    if not days.empty:
-        inside = [(r.location_id, r.provider_key, r.day) in has_hours for r in days[keys].itertuples(index=False)]
-        days = days[inside]
-    period = _period(freq)
-    booked = days.assign(period=days["day"].map(period)).groupby(["period", column])["booked_min"].sum()
-    if by == "type":  # a type's share of everyone's available minutes
-        total = avail.assign(period=avail["day"].map(period)).groupby("period")["available_min"].sum()
-        frame = booked.reset_index().merge(total.reset_index(), on="period", how="left")
-    else:
-        available = avail.assign(period=avail["day"].map(period)).groupby(["period", column])["available_min"].sum()
-        frame = pd.concat([booked, available], axis=1).fillna(0).reset_index()
-    frame = frame.rename(columns={column: by}).fillna(0)
-    frame["utilization"] = [rate(b, a) for b, a in zip(frame["booked_min"], frame["available_min"], strict=True)]
-    return frame[columns].sort_values(["period", by]).reset_index(drop=True)
-
-
-def _period(freq: str):
-    if freq == "D":
-        return lambda d: d
-    return lambda d: d - timedelta(days=d.weekday())
+        cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id)
+        sums = sources.binned_sums(session, actor, filters, edges, by=by, days_without_hours=cap.days_without_hours())
+    rows = []
+    cap_by = {"location": "location_id", "provider": "provider_id"}.get(by)
+    for i, period in enumerate(bins):
+        available = cap.total(period.first, period.last, by=cap_by)
+        booked = sums[sums["bin"] == i].groupby(column)["booked_in"].sum() if not sums.empty else pd.Series(dtype=int)
+        keys = set(booked.index) | (set(available.index) if cap_by else set())
+        for key in sorted(keys):
+            if by == "type" and key == 0:
+                continue
+            avail = int(available.get(key, 0)) if cap_by else int(available)
+            b = int(booked.get(key, 0))
+            rows.append((period.first, int(key), b, avail, rate(b, avail)))
+    return pd.DataFrame(rows, columns=["period", by, "booked_min", "available_min", "utilization"])
 
 
 def _hour_pieces(lo: datetime, hi: datetime, tz) -> list[tuple[int, int, float]]:
