@@ -184,3 +184,14 @@ def test_imported_history_without_provider_or_type_counts_in_rates_not_in_utiliz
             lead[k] = lead.get(k, 0) + v
     assert lead == {2: 1, 4: 1, 0: 1}  # no booking date: no lead time
     assert (1, date(2030, 1, 7), 0, 0) in buckets and (1, date(2030, 1, 7), 5, 7) in buckets
+
+
+def test_a_day_entirely_on_time_off_counts_its_appointments_as_outside_hours(w):
+    with unit_of_work() as s:
+        s.add(TimeOff(provider_id=w.providers["rao"].id, start_at=local(MONDAY, 8), end_at=local(MONDAY, 18)))
+    r = kpis(SYSTEM, WEEK, Filters(location_id=w.locations["downtown"].id))
+    assert r["outside_hours"] == {"appointments": 3, "minutes": 90}  # a and b on Monday, h on Sunday
+    assert r["utilization"] == pytest.approx(60 / (4800 - 480))
+    by_provider = breakdown(SYSTEM, WEEK, "provider", Filters(location_id=w.locations["downtown"].id))
+    rao = by_provider[by_provider["provider"] == w.providers["rao"].id].iloc[0]
+    assert rao["utilization"] == 0.0 and rao["available_min"] == 1920

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import pandas as pd
 from sqlalchemy import select
@@ -34,7 +35,8 @@ def _merged_minutes(spans: list[tuple[int, int]]) -> int:
     return total
 
 
-def _offset_change_days(tz: str, first: date, last: date) -> set[date]:
+@lru_cache(maxsize=256)
+def _offset_change_days(tz: str, first: date, last: date) -> frozenset[date]:
     z = zone(tz)
     found = set()
     day = first
@@ -45,7 +47,7 @@ def _offset_change_days(tz: str, first: date, last: date) -> set[date]:
         if a != b:
             found.add(day)
         day += timedelta(days=1)
-    return found
+    return frozenset(found)
 
 
 def _minutes_on(shifts: list[Shift], location_id: int, day: date, tz: str, offs: list[tuple]) -> int:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, and_, case, cast, func, literal, select, tuple_
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
@@ -89,10 +89,8 @@ def binned_sums(
         )
         .exists()
     )
-    if days_without_hours:
-        has_hours = and_(has_hours, tuple_(md.location_id, md.provider_key, md.day).not_in(list(days_without_hours)))
     inner = select(
-        md.location_id, md.provider_key, md.type_key, _day_bin(md.day, edges).label("bin"),
+        md.location_id, md.provider_key, md.type_key, md.day, _day_bin(md.day, edges).label("bin"),
         case((has_hours, 1), else_=0).label("hours"), *(getattr(md, name) for name in SUMS),
     ).where(*_rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1)))  # fmt: skip
     sub = inner.subquery()
@@ -110,7 +108,36 @@ def binned_sums(
     columns = ["bin"] + ([GROUPS[by]] if by else []) + list(SUMS) + list(HOURS_SUMS)
     frame = pd.DataFrame(session.execute(query).all(), columns=columns)
     frame[columns] = frame[columns].fillna(0).astype("int64")
-    return frame[frame["bin"] >= 0]
+    frame = frame[frame["bin"] >= 0]
+    if days_without_hours and not frame.empty:
+        frame = _move_outside(session, frame, inner, days_without_hours, keys[1:])
+    return frame
+
+
+def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple], group_cols) -> pd.DataFrame:
+    """Provider-days whose weekday has hours but which were all time off: their minutes count
+    as outside hours. Read by simple IN lists, matched exactly here (there are few of them)."""
+    md = MetricDaily
+    wanted = set(days)
+    per_provider: dict[int, set[date]] = defaultdict(set)
+    for _, prov, day in wanted:
+        per_provider[prov].add(day)
+    query = inner.where(or_(*(and_(md.provider_key == p, md.day.in_(sorted(d))) for p, d in per_provider.items())))
+    rows = [r for r in session.execute(query).mappings() if (r["location_id"], r["provider_key"], r["day"]) in wanted]
+    rows = [r for r in rows if r["hours"] == 1 and r["bin"] >= 0]
+    if not rows:
+        return frame
+    moved = pd.DataFrame(rows)
+    keys = ["bin"] + [c.name for c in group_cols]
+    delta = moved.groupby(keys)[["booked_min", "no_show_min", "late_cancel_min", "held"]].sum()
+    frame = frame.set_index(keys)
+    for key, d in delta.iterrows():
+        frame.loc[key, "booked_in"] -= d["booked_min"]
+        frame.loc[key, "no_show_in"] -= d["no_show_min"]
+        frame.loc[key, "late_in"] -= d["late_cancel_min"]
+        frame.loc[key, "out_held"] += d["held"]
+        frame.loc[key, "out_min"] += d["booked_min"]
+    return frame.reset_index()
 
 
 def binned_lead(
