@@ -43,7 +43,7 @@ def test_insights_pages_in_the_browser(demo_app, page, username):
 
     _open(page, demo_app.url, "kpis")
     expect(page.get_by_role("heading", name="Weekly KPIs")).to_be_visible()
-    expect(page.get_by_text("No-show rate", exact=True)).to_be_visible()
+    expect(page.locator("[data-testid='stMetric']", has_text="No-show rate")).to_be_visible()
     expect(page.get_by_text("Last 12 weeks")).to_be_visible()
     page.locator(".js-plotly-plot").first.wait_for()
     page.get_by_role("tab", name="By location").click()
