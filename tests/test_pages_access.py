@@ -59,7 +59,7 @@ def _titles(at: AppTest) -> list[str]:
 
 def test_the_registry_and_this_test_agree():
     assert {p.title: p.file for p in PAGES} == FILES
-    assert {p.title: p.url_path for p in PAGES} == {"Today": "today", "Users": "users", "Audit log": "audit",
+    assert {p.title: p.url_path for p in PAGES} == {"Today": "today", "Weekly KPIs": "kpis", "Utilization": "utilization", "Users": "users", "Audit log": "audit",
                                                    "Account": "account"}  # fmt: skip
 
 
