@@ -40,6 +40,11 @@ def cmd_seed_demo(args) -> int:
             return 0
         raise DomainError(reason)
     summary = demo.seed_demo(appointments=args.appointments, seed=args.seed, progress=not args.quiet)
+    from core.base.db import unit_of_work
+    from core.metrics.rollup import rebuild_rollups
+
+    with unit_of_work() as session:  # demo rows are inserted in bulk, without booking's events
+        rebuild_rollups(session)
     print(summary.describe())
     return 0
 
@@ -99,6 +104,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.worker",
     "core.calendar_sync.commands",
     "core.imports.commands",
+    "core.metrics.commands",
 )
 
 

@@ -74,6 +74,8 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/store:",
         "Settings",
     ),
+    PageSpec("Weekly KPIs", "pages/kpis.py", "kpis", A.METRICS_VIEW, ":material/monitoring:", "Insights"),
+    PageSpec("Utilization", "pages/utilization.py", "utilization", A.METRICS_VIEW, ":material/grid_view:", "Insights"),
     PageSpec("Users", "pages/admin_users.py", "users", A.USERS_MANAGE, ":material/group:", "Admin"),
     PageSpec("Audit log", "pages/audit_log.py", "audit", A.AUDIT_VIEW, ":material/history:", "Admin"),
     PageSpec(

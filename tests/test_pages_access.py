@@ -17,7 +17,7 @@ from pages.ui import PAGES, USER_KEY
 from tests.factories import PASSWORD, world
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-FILES = {"Today": "pages/today.py", "Queue": "pages/queue.py", "Providers": "pages/settings_providers.py",
+FILES = {"Today": "pages/today.py", "Weekly KPIs": "pages/kpis.py", "Utilization": "pages/utilization.py", "Queue": "pages/queue.py", "Providers": "pages/settings_providers.py",
          "Appointment types": "pages/settings_types.py", "Locations": "pages/settings_locations.py",
          "Notifications": "pages/notifications.py",
          "Users": "pages/admin_users.py", "Calendar sync": "pages/calendar_sync.py", "Import": "pages/import.py", "Audit log": "pages/audit_log.py", "Account": "pages/account.py"}  # fmt: skip
@@ -26,13 +26,13 @@ EXPECTED = {
     "frontdesk": {"Today", "Queue", "Account"},
     "harbordesk": {"Today", "Queue", "Account"},
     "provider": {"Today", "Queue", "Account"},
-    "manager": {"Today", "Queue", "Providers", "Appointment types", "Notifications", "Account"},
-    "analyst": {"Today", "Queue", "Account"},
-    "admin": {"Today", "Queue", "Providers", "Appointment types", "Locations", "Notifications", "Users", "Audit log",
+    "manager": {"Today", "Queue", "Weekly KPIs", "Utilization", "Providers", "Appointment types", "Notifications", "Account"},
+    "analyst": {"Today", "Queue", "Weekly KPIs", "Utilization", "Account"},
+    "admin": {"Today", "Queue", "Weekly KPIs", "Utilization", "Providers", "Appointment types", "Locations", "Notifications", "Users", "Audit log",
               "Calendar sync", "Import", "Account"},
     "norole": set(),
 }  # fmt: skip
-MY_PAGE_TITLES = {"Queue": "Exceptions queue", "Users": "Users", "Audit log": "Audit log", "Account": "Account",
+MY_PAGE_TITLES = {"Weekly KPIs": "Weekly KPIs", "Utilization": "Utilization","Queue": "Exceptions queue", "Users": "Users", "Audit log": "Audit log", "Account": "Account",
                   "Providers": "Providers", "Appointment types": "Appointment types", "Locations": "Locations",
                   "Notifications": "Notifications", "Calendar sync": "Calendar sync", "Import": "Import history"}  # fmt: skip
 
@@ -67,7 +67,7 @@ def test_the_registry_and_this_test_agree():
                                                    "Providers": "settings-providers",
                                                    "Appointment types": "settings-types",
                                                    "Locations": "settings-locations",
-                                                   "Notifications": "notifications", "Calendar sync": "calendar-sync", "Import": "import"}  # fmt: skip
+                                                   "Notifications": "notifications", "Calendar sync": "calendar-sync", "Import": "import", "Weekly KPIs": "kpis", "Utilization": "utilization"}  # fmt: skip
 
 
 @pytest.mark.parametrize("user", list(EXPECTED))

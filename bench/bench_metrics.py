@@ -1,0 +1,131 @@
+"""Metrics: the KPI set for a week plus its 12-week trend, and for a whole year, from the daily rollup, against one plain status GROUP BY.
+
+Each figure is printed in milliseconds and as a ratio to `SELECT status, count(*) FROM
+appointments WHERE start_at in the window GROUP BY status` over the same appointments. "Cold"
+is the first call on a fresh engine with no application cache; the median is over repeated
+calls (still without the pages' cache). The warm figure is a rerun of the Weekly KPIs page
+(AppTest) whose reads hit the cache. The rollup is built first if the database has none (that
+time is printed too). PostgreSQL: set BENCH_PG_URL to a database seeded by the same generator
+(`python -m core seed-demo --appointments 1000000`, which also builds the rollup).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from bench.common import open_bench_db, report, timed
+from core.base import migrate
+from core.base.config import reset_settings
+from core.base.db import dispose_engines, get_engine, read_session, unit_of_work
+from core.base.models import Appointment, Location, Role, User
+from core.base.tz import local_range_bounds, today_in
+from core.metrics.definitions import Window, last_full_week
+from core.metrics.kpis import dashboard
+from core.metrics.models import MetricDaily
+from core.metrics.rollup import rebuild_rollups
+from core.security.access import SYSTEM
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "kpis.py")
+
+
+def _plain(window: Window) -> float:
+    """ms of the plain status aggregate over the window's appointments (every zone's bounds)."""
+    with read_session() as s:
+        zones = set(s.scalars(select(Location.timezone)))
+    lo = min(local_range_bounds(window.first, window.last, tz)[0] for tz in zones)
+    hi = max(local_range_bounds(window.first, window.last, tz)[1] for tz in zones)
+    query = select(Appointment.status, func.count()).where(Appointment.start_at >= lo, Appointment.start_at < hi)
+
+    def run():
+        with read_session() as s:
+            return s.execute(query.group_by(Appointment.status)).all()
+
+    return timed(run, repeat=5, warmup=1)["median_ms"]
+
+
+def _cold(fn) -> float:
+    dispose_engines()
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
+
+
+def _ensure_rollup() -> None:
+    migrate.upgrade()
+    with read_session() as s:
+        has = s.scalar(select(func.count()).select_from(MetricDaily))
+        appointments = s.scalar(select(func.count()).select_from(Appointment))
+    if has:
+        print(f"   {appointments:,} appointments, {has:,} rollup rows (reused)")
+        return
+    t0 = time.perf_counter()
+    with unit_of_work() as s:
+        counted = rebuild_rollups(s)
+    seconds = time.perf_counter() - t0
+    with read_session() as s:
+        has = s.scalar(select(func.count()).select_from(MetricDaily))
+    print(f"   rebuilt the rollup from {counted:,} appointments in {seconds:.1f} s: {has:,} rows")
+
+
+def _measure(label: str) -> None:
+    week = last_full_week(today_in("UTC"))
+    year = Window(week.last - timedelta(days=364), week.last)
+    for name, window in (("one week + 12-week trend", week), ("a whole year + 12-week trend", year)):
+        plain = _plain(window)
+        cold = _cold(lambda w=window: dashboard(SYSTEM, w))
+        figures = timed(lambda w=window: dashboard(SYSTEM, w), repeat=5, warmup=0)
+        n = dashboard(SYSTEM, window)["current"]["appointments"]
+        report(
+            f"{label} KPI set, {name} ({n:,} appointments)",
+            {"cold_ms": cold, "median_ms": figures["median_ms"], "plain_groupby_ms": plain,
+             "ratio_cold": cold / plain, "ratio_median": figures["median_ms"] / plain},
+            target="< 300 ms; year < 1x the plain aggregate",
+        )  # fmt: skip
+
+
+def _warm_page() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    with unit_of_work() as s:
+        user = s.scalar(select(User).where(User.role == Role.ANALYST, User.active.is_(True)).limit(1))
+        if user is None:
+            user = User(username="bench-metrics-analyst", name="Bench Analyst", role=Role.ANALYST)
+            s.add(user)
+            s.flush()
+        user_id = user.id
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["user_id"] = user_id
+    at.run()
+    if at.exception:
+        print(f"   the page failed: {at.exception[0].message}")
+        return
+    report("Weekly KPIs page rerun, warm cache (AppTest)", timed(at.run, repeat=10, warmup=1), target="< 150 ms")
+
+
+def main() -> None:
+    if open_bench_db():
+        _ensure_rollup()
+        _measure("SQLite")
+        _warm_page()
+    pg = os.environ.get("BENCH_PG_URL")
+    if not pg:
+        print("   PostgreSQL: set BENCH_PG_URL to a seeded database to measure it")
+        return
+    os.environ["DATABASE_URL"] = pg
+    reset_settings()
+    dispose_engines()
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
+    _ensure_rollup()
+    _measure("PostgreSQL")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The daily rollup: one row per (location, provider, appointment type, local day of start), and
+its lead-time histogram. Derived data: `rollup.rebuild_rollups` can always recompute it from the
+appointments. `provider_key` / `type_key` are the ids, or 0 for appointments without one (imported
+history), so that the bucket key is a plain unique constraint on both dialects."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.base.db import utcnow
+from core.base.models import Base
+
+NONE_KEY = 0  # provider_key / type_key of an appointment without a provider / type
+
+
+class MetricDaily(Base):
+    __tablename__ = "metric_daily"
+    __table_args__ = (
+        UniqueConstraint("location_id", "day", "provider_key", "type_key", name="uq_metric_daily_bucket"),
+        Index("ix_metric_daily_day", "day"),
+        Index("ix_metric_daily_provider_day", "provider_key", "day"),
+        Index("ix_metric_daily_updated_at", "updated_at"),  # the pages' cheap data version
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)  # local date of start, in the location's zone
+    provider_key: Mapped[int] = mapped_column(Integer)
+    type_key: Mapped[int] = mapped_column(Integer)
+    appointments: Mapped[int] = mapped_column(default=0)  # every status
+    completed: Mapped[int] = mapped_column(default=0)
+    no_show: Mapped[int] = mapped_column(default=0)
+    cancelled: Mapped[int] = mapped_column(default=0)
+    late_cancel: Mapped[int] = mapped_column(default=0)
+    rescheduled: Mapped[int] = mapped_column(default=0)  # rescheduled at least once
+    touches: Mapped[int] = mapped_column(default=0)  # staff interventions in the history
+    held: Mapped[int] = mapped_column(default=0)  # not cancelled, with provider, type and duration
+    booked_min: Mapped[int] = mapped_column(default=0)  # minutes of `held`
+    attended_min: Mapped[int] = mapped_column(default=0)  # completed or checked in
+    no_show_min: Mapped[int] = mapped_column(default=0)
+    late_cancel_min: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MetricLead(Base):
+    """How many of a bucket's appointments were booked `lead_days` local days before their start."""
+
+    __tablename__ = "metric_lead"
+    __table_args__ = (Index("ix_metric_lead_day", "day", "location_id"),)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    provider_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,277 @@
+"""Keeping the daily rollup in step with the appointments.
+
+A bucket is (location, local day of start, provider or 0, type or 0). Every appointment change
+(booking's `AppointmentChanged`, in the booking's transaction) recomputes the bucket the
+appointment left and the one it is now in, from the appointments themselves: exact whatever the
+change was (a reschedule across days or zones, a cancel, a note). The bucket row is locked first
+(inserted if missing, then SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction is
+already exclusive), so two bookings into one bucket recompute one after the other and the second
+sees the first.
+
+Writes that publish no events (CSV import of history, demo data) call `rebuild_rollups(session,
+location_ids, days)` for what they touched; `python -m core rebuild-rollups` rebuilds it all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from core.base.db import utcnow
+from core.base.events import subscribe
+from core.base.models import Appointment, AppointmentHistory, Location
+from core.base.tz import local_range_bounds, zone
+from core.metrics.definitions import TOUCH_KINDS
+from core.metrics.models import NONE_KEY, MetricDaily, MetricLead
+from core.scheduling.events import AppointmentChanged, AppointmentsImported
+
+Key = tuple[int, date, int, int]  # location, local day, provider_key, type_key
+COUNTERS = (
+    "appointments", "completed", "no_show", "cancelled", "late_cancel", "rescheduled", "touches", "held",
+    "booked_min", "attended_min", "no_show_min", "late_cancel_min",
+)  # fmt: skip
+_CHUNK = 5000
+
+_COLUMNS = (
+    Appointment.id,
+    Appointment.location_id,
+    Appointment.provider_id,
+    Appointment.type_id,
+    Appointment.start_at,
+    Appointment.end_at,
+    Appointment.booked_at,
+    Appointment.status,
+    Appointment.late_cancel,
+    Appointment.reschedule_count,
+)
+
+
+@dataclass
+class Bucket:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    lead: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _add(bucket: Bucket, row, start_local: datetime, tz, touches: int) -> None:
+    _id, _loc, provider_id, type_id, start, end, booked_at, status, late, resched, *_ = row
+    c = bucket.counts
+    c["appointments"] += 1
+    c["touches"] += touches
+    if resched:
+        c["rescheduled"] += 1
+    if booked_at is not None:
+        bucket.lead[(start_local.date() - booked_at.astimezone(tz).date()).days] += 1
+    minutes = int((end - start).total_seconds() // 60) if end is not None else None
+    usable = provider_id is not None and type_id is not None and minutes is not None
+    if status == "cancelled":
+        c["cancelled"] += 1
+        if late:
+            c["late_cancel"] += 1
+            if usable:
+                c["late_cancel_min"] += minutes
+        return
+    if status == "completed":
+        c["completed"] += 1
+    elif status == "no_show":
+        c["no_show"] += 1
+    if not usable:
+        return
+    c["held"] += 1
+    c["booked_min"] += minutes
+    if status in ("completed", "checked_in"):
+        c["attended_min"] += minutes
+    elif status == "no_show":
+        c["no_show_min"] += minutes
+
+
+def _touches(session: Session, appointment_ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for i in range(0, len(appointment_ids), _CHUNK):
+        chunk = appointment_ids[i : i + _CHUNK]
+        rows = session.execute(
+            select(AppointmentHistory.appointment_id, func.count())
+            .where(
+                AppointmentHistory.appointment_id.in_(chunk),
+                AppointmentHistory.manual.is_(True),
+                AppointmentHistory.kind.in_(TOUCH_KINDS),
+            )
+            .group_by(AppointmentHistory.appointment_id)
+        )
+        found.update(dict(rows.all()))
+    return found
+
+
+def aggregate(session: Session, rows: Iterable, zones: dict[int, str]) -> dict[Key, Bucket]:
+    """Buckets of the given appointment rows (`_COLUMNS`), touches included."""
+    rows = list(rows)
+    touches = _touches(session, [r[0] for r in rows]) if rows else {}
+    tzs = {loc: zone(name) for loc, name in zones.items()}
+    buckets: dict[Key, Bucket] = defaultdict(Bucket)
+    for row in rows:
+        tz = tzs[row[1]]
+        start_local = row[4].astimezone(tz)
+        key = (row[1], start_local.date(), row[2] or NONE_KEY, row[3] or NONE_KEY)
+        _add(buckets[key], row, start_local, tz, touches.get(row[0], 0))
+    return buckets
+
+
+def _bucket_rows(session: Session, key: Key, tz: str) -> list:
+    location_id, day, provider_key, type_key = key
+    lo, hi = local_range_bounds(day, day, tz)
+    query = select(*_COLUMNS).where(
+        Appointment.location_id == location_id, Appointment.start_at >= lo, Appointment.start_at < hi
+    )
+    query = query.where(
+        Appointment.provider_id.is_(None) if provider_key == NONE_KEY else Appointment.provider_id == provider_key,
+        Appointment.type_id.is_(None) if type_key == NONE_KEY else Appointment.type_id == type_key,
+    )
+    return list(session.execute(query))
+
+
+def _lock_bucket(session: Session, key: Key) -> MetricDaily:
+    location_id, day, provider_key, type_key = key
+    where = (
+        MetricDaily.location_id == location_id,
+        MetricDaily.day == day,
+        MetricDaily.provider_key == provider_key,
+        MetricDaily.type_key == type_key,
+    )
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    values = {"location_id": location_id, "day": day, "provider_key": provider_key, "type_key": type_key}
+    session.execute(
+        dialect_insert(MetricDaily)
+        .values(**values, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["location_id", "day", "provider_key", "type_key"])
+    )
+    return session.scalars(select(MetricDaily).where(*where).with_for_update()).one()
+
+
+def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
+    """Recompute these buckets from the appointments, inside the caller's transaction."""
+    for key in sorted(set(keys)):  # one order everywhere: no deadlock between two refreshes
+        tz = session.get(Location, key[0]).timezone
+        row = _lock_bucket(session, key)
+        bucket = aggregate(session, _bucket_rows(session, key, tz), {key[0]: tz}).get(key, Bucket())
+        for name, value in bucket.counts.items():
+            setattr(row, name, value)
+        row.updated_at = utcnow()
+        session.execute(delete(MetricLead).where(*_lead_where(key)))
+        if bucket.lead:
+            session.execute(insert(MetricLead), _lead_rows(key, bucket))
+    session.flush()
+
+
+def _lead_where(key: Key) -> tuple:
+    location_id, day, provider_key, type_key = key
+    return (
+        MetricLead.location_id == location_id,
+        MetricLead.day == day,
+        MetricLead.provider_key == provider_key,
+        MetricLead.type_key == type_key,
+    )
+
+
+def _lead_rows(key: Key, bucket: Bucket) -> list[dict]:
+    location_id, day, provider_key, type_key = key
+    return [
+        {"location_id": location_id, "day": day, "provider_key": provider_key, "type_key": type_key,
+         "lead_days": lead, "n": n}
+        for lead, n in bucket.lead.items()
+    ]  # fmt: skip
+
+
+def bucket_key(session: Session, state) -> Key:
+    tz = session.get(Location, state.location_id).timezone
+    day = state.start.astimezone(zone(tz)).date()
+    return (state.location_id, day, state.provider_id or NONE_KEY, state.type_id or NONE_KEY)
+
+
+@subscribe(AppointmentChanged)
+def _on_appointment_changed(session: Session, event: AppointmentChanged) -> None:
+    keys = {bucket_key(session, s) for s in (event.before, event.after) if s is not None}
+    refresh_buckets(session, keys)
+
+
+# -- rebuilding ------------------------------------------------------------------------------
+
+
+def _day_runs(days: list[date]) -> Iterator[tuple[date, date]]:
+    """Consecutive runs of sorted days, as (first, last)."""
+    start = prev = days[0]
+    for d in days[1:]:
+        if d != prev + timedelta(days=1):
+            yield start, prev
+            start = d
+        prev = d
+    yield start, prev
+
+
+def rebuild_rollups(
+    session: Session, location_ids: Iterable[int] | None = None, days: Iterable[date] | None = None
+) -> int:
+    """Recompute the rollup of these locations (default all) on these local days (default
+    every day), inside the caller's transaction (for writers that publish no events, such as a
+    bulk import). Returns how many appointments were counted."""
+    zones = dict(session.execute(select(Location.id, Location.timezone)).all())
+    wanted = sorted(set(location_ids)) if location_ids is not None else sorted(zones)
+    day_list = sorted(set(days)) if days is not None else None
+    counted = 0
+    for location_id in wanted:
+        if location_id not in zones:
+            continue
+        daily, lead = (MetricDaily, MetricLead)
+        stmt_d = delete(daily).where(daily.location_id == location_id)
+        stmt_l = delete(lead).where(lead.location_id == location_id)
+        query = select(*_COLUMNS).where(Appointment.location_id == location_id)
+        if day_list is not None:
+            if not day_list:
+                continue
+            runs = list(_day_runs(day_list))
+            stmt_d = stmt_d.where(or_(*(daily.day.between(a, b) for a, b in runs)))
+            stmt_l = stmt_l.where(or_(*(lead.day.between(a, b) for a, b in runs)))
+            spans = [local_range_bounds(a, b, zones[location_id]) for a, b in runs]
+            query = query.where(or_(*((Appointment.start_at >= lo) & (Appointment.start_at < hi) for lo, hi in spans)))
+        session.execute(stmt_d)
+        session.execute(stmt_l)
+        buckets = aggregate(session, session.execute(query), {location_id: zones[location_id]})
+        if day_list is not None:
+            keep = set(day_list)
+            buckets = {k: b for k, b in buckets.items() if k[1] in keep}
+        _write(session, buckets)
+        counted += sum(b.counts["appointments"] for b in buckets.values())
+    session.flush()
+    return counted
+
+
+def _write(session: Session, buckets: dict[Key, Bucket]) -> None:
+    now = utcnow()
+    daily_rows, lead_rows = [], []
+    for key, bucket in buckets.items():
+        location_id, day, provider_key, type_key = key
+        daily_rows.append(
+            {"location_id": location_id, "day": day, "provider_key": provider_key, "type_key": type_key,
+             "updated_at": now, **bucket.counts}
+        )  # fmt: skip
+        lead_rows.extend(_lead_rows(key, bucket))
+    for rows, model in ((daily_rows, MetricDaily), (lead_rows, MetricLead)):
+        for i in range(0, len(rows), _CHUNK):
+            session.execute(insert(model), rows[i : i + _CHUNK])
+
+
+@subscribe(AppointmentsImported)
+def _on_import(session: Session, event: AppointmentsImported) -> None:
+    """An import writes history in bulk, without per-appointment events: rebuild the days it
+    touched, per location, in the import's own transaction."""
+    for location_id, (first, last) in event.days.items():
+        span = (last - first).days + 1
+        days = [first + timedelta(days=n) for n in range(span)] if span <= 400 else None
+        rebuild_rollups(session, [location_id], days)

@@ -1,0 +1,233 @@
+"""What the KPIs are computed from, each read aggregated in the database with the actor's
+location scope in the WHERE clause: the rollup by provider-day, its lead-time histogram,
+inquiries counted per window, and exceptions resolved by staff."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
+from core.base.tz import local_day_bounds, zone
+from core.metrics.models import MetricDaily, MetricLead
+from core.queue.items import RESOLVED_BY_ITSELF
+from core.security import access
+from core.security.access import Actor
+
+SUMS = (
+    "appointments", "completed", "no_show", "cancelled", "late_cancel", "rescheduled", "touches", "held",
+    "booked_min", "attended_min", "no_show_min", "late_cancel_min",
+)  # fmt: skip
+GROUPS = {"location": "location_id", "provider": "provider_key", "type": "type_key"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    location_id: int | None = None
+    provider_id: int | None = None
+    type_id: int | None = None
+
+
+def scoped_locations(session: Session, actor: Actor | None, filters: Filters) -> dict[int, str]:
+    """Locations (id -> time zone) the actor may see, narrowed by the location filter."""
+    query = select(Location.id, Location.timezone).where(access.location_filter(actor, Location.id))
+    if filters.location_id is not None:
+        query = query.where(Location.id == filters.location_id)
+    return dict(session.execute(query).all())
+
+
+def _rollup_where(model, actor: Actor | None, filters: Filters, first: date, last: date) -> list:
+    conds = [access.location_filter(actor, model.location_id), model.day >= first, model.day <= last]
+    if filters.location_id is not None:
+        conds.append(model.location_id == filters.location_id)
+    if filters.provider_id is not None:
+        conds.append(model.provider_key == filters.provider_id)
+    if filters.type_id is not None:
+        conds.append(model.type_key == filters.type_id)
+    return conds
+
+
+HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
+
+
+def _weekday(session: Session, day):
+    """Monday = 0, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("isodow", day), Integer) - 1
+    return (cast(func.strftime("%w", day), Integer) + 6) % 7
+
+
+def _day_bin(day, edges: list[date]):
+    whens = [(and_(day >= edges[i], day < edges[i + 1]), literal(i)) for i in range(len(edges) - 1)]
+    return case(*whens, else_=literal(-1))
+
+
+def binned_sums(
+    session: Session,
+    actor: Actor | None,
+    filters: Filters,
+    edges: list[date],
+    by: str | None = None,
+    days_without_hours: list[tuple[int, int, date]] = (),
+) -> pd.DataFrame:
+    """Rollup sums per bin of local dates [edges[i], edges[i+1]) (and per `by` group), with the
+    minutes split by whether the provider worked that day (a working_hours row for that weekday,
+    unless the whole day was time off): the database returns a handful of rows, whatever the
+    number of providers, days or appointments."""
+    md = MetricDaily
+    has_hours = (
+        select(WorkingHours.id)
+        .where(
+            WorkingHours.provider_id == md.provider_key,
+            WorkingHours.location_id == md.location_id,
+            WorkingHours.weekday == _weekday(session, md.day),
+        )
+        .exists()
+    )
+    inner = select(
+        md.location_id, md.provider_key, md.type_key, md.day, _day_bin(md.day, edges).label("bin"),
+        case((has_hours, 1), else_=0).label("hours"), *(getattr(md, name) for name in SUMS),
+    ).where(*_rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1)))  # fmt: skip
+    sub = inner.subquery()
+    keys = [sub.c.bin] + ([sub.c[GROUPS[by]]] if by else [])
+    inside, outside = sub.c.hours == 1, and_(sub.c.hours == 0, sub.c.provider_key != 0)
+    query = select(
+        *keys,
+        *(func.sum(sub.c[name]).label(name) for name in SUMS),
+        func.sum(case((inside, sub.c.booked_min), else_=0)).label("booked_in"),
+        func.sum(case((inside, sub.c.no_show_min), else_=0)).label("no_show_in"),
+        func.sum(case((inside, sub.c.late_cancel_min), else_=0)).label("late_in"),
+        func.sum(case((outside, sub.c.held), else_=0)).label("out_held"),
+        func.sum(case((outside, sub.c.booked_min), else_=0)).label("out_min"),
+    ).group_by(*keys)
+    columns = ["bin"] + ([GROUPS[by]] if by else []) + list(SUMS) + list(HOURS_SUMS)
+    frame = pd.DataFrame(session.execute(query).all(), columns=columns)
+    frame[columns] = frame[columns].fillna(0).astype("int64")
+    frame = frame[frame["bin"] >= 0]
+    if days_without_hours and not frame.empty:
+        frame = _move_outside(session, frame, inner, days_without_hours, keys[1:])
+    return frame
+
+
+def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple], group_cols) -> pd.DataFrame:
+    """Provider-days whose weekday has hours but which were all time off: their minutes count
+    as outside hours. Read by simple IN lists, matched exactly here (there are few of them)."""
+    md = MetricDaily
+    wanted = set(days)
+    per_provider: dict[int, set[date]] = defaultdict(set)
+    for _, prov, day in wanted:
+        per_provider[prov].add(day)
+    query = inner.where(or_(*(and_(md.provider_key == p, md.day.in_(sorted(d))) for p, d in per_provider.items())))
+    rows = [r for r in session.execute(query).mappings() if (r["location_id"], r["provider_key"], r["day"]) in wanted]
+    rows = [r for r in rows if r["hours"] == 1 and r["bin"] >= 0]
+    if not rows:
+        return frame
+    moved = pd.DataFrame(rows)
+    keys = ["bin"] + [c.name for c in group_cols]
+    delta = moved.groupby(keys)[["booked_min", "no_show_min", "late_cancel_min", "held"]].sum()
+    frame = frame.set_index(keys)
+    for key, d in delta.iterrows():
+        frame.loc[key, "booked_in"] -= d["booked_min"]
+        frame.loc[key, "no_show_in"] -= d["no_show_min"]
+        frame.loc[key, "late_in"] -= d["late_cancel_min"]
+        frame.loc[key, "out_held"] += d["held"]
+        frame.loc[key, "out_min"] += d["booked_min"]
+    return frame.reset_index()
+
+
+def binned_lead(
+    session: Session, actor: Actor | None, filters: Filters, edges: list[date], by: str | None = None
+) -> pd.DataFrame:
+    """(bin, group?, lead_days, n): the lead-time histogram per bin of local dates."""
+    ml = MetricLead
+    bin_col = _day_bin(ml.day, edges).label("bin")
+    keys = [bin_col] + ([getattr(ml, GROUPS[by])] if by else [])
+    query = (
+        select(*keys, ml.lead_days, func.sum(ml.n))
+        .where(*_rollup_where(ml, actor, filters, edges[0], edges[-1] - timedelta(days=1)))
+        .group_by(*keys, ml.lead_days)
+    )
+    columns = ["bin"] + ([GROUPS[by]] if by else []) + ["lead_days", "n"]
+    frame = pd.DataFrame(session.execute(query).all(), columns=columns)
+    return frame[frame["bin"] >= 0] if not frame.empty else frame
+
+
+def _bin_case(column, zone_name: str, edges: list[date]):
+    """A CASE giving the index of the local-date bin [edges[i], edges[i+1]) of an instant."""
+    bounds = [local_day_bounds(d, zone_name)[0] for d in edges]
+    whens = [(and_(column >= bounds[i], column < bounds[i + 1]), literal(i)) for i in range(len(edges) - 1)]
+    return case(*whens, else_=literal(-1))
+
+
+def inquiry_counts(
+    session: Session, zones: dict[int, str], filters: Filters, edges: list[date], by: str | None = None
+) -> pd.DataFrame:
+    """(bin, group?, received, converted): inquiries received per local-date bin, counted in the
+    database, one query per time zone in scope."""
+    out = []
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for loc, tz in zones.items():
+        by_zone[tz].append(loc)
+    group_col = {"location": Inquiry.location_id, "type": Inquiry.type_id}.get(by) if by else None
+    for tz, locs in by_zone.items():
+        lo = local_day_bounds(edges[0], tz)[0]
+        hi = local_day_bounds(edges[-1], tz)[0]
+        bin_col = _bin_case(Inquiry.received_at, tz, edges).label("bin")
+        keys = [bin_col] + ([group_col] if group_col is not None else [])
+        query = (
+            select(*keys, func.count(), func.count(Inquiry.appointment_id))
+            .where(Inquiry.location_id.in_(locs), Inquiry.received_at >= lo, Inquiry.received_at < hi)
+            .group_by(*keys)
+        )
+        if filters.type_id is not None:
+            query = query.where(Inquiry.type_id == filters.type_id)
+        out.extend(session.execute(query).all())
+    columns = ["bin"] + (["group"] if group_col is not None else []) + ["received", "converted"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def resolved_exceptions(
+    session: Session, zones: dict[int, str], filters: Filters, first: date, last: date
+) -> pd.DataFrame:
+    """Exceptions resolved by a member of staff, placed like the rollup: (location, provider,
+    type, day) of their appointment, or of the local day they were resolved when they have none."""
+    lo = min(local_day_bounds(first, tz)[0] for tz in zones.values()) - timedelta(days=1) if zones else None
+    hi = max(local_day_bounds(last, tz)[1] for tz in zones.values()) + timedelta(days=1) if zones else None
+    columns = ["location_id", "provider_key", "type_key", "day"]
+    if not zones:
+        return pd.DataFrame(columns=columns)
+    query = (
+        select(
+            func.coalesce(Appointment.location_id, ExceptionItem.location_id),
+            func.coalesce(Appointment.provider_id, ExceptionItem.provider_id),
+            Appointment.type_id,
+            func.coalesce(Appointment.start_at, ExceptionItem.resolved_at),
+        )
+        .select_from(ExceptionItem)
+        .outerjoin(Appointment, Appointment.id == ExceptionItem.appointment_id)
+        .where(
+            ExceptionItem.resolved_by.is_not(None),
+            func.coalesce(ExceptionItem.resolution, "") != RESOLVED_BY_ITSELF,
+            func.coalesce(Appointment.location_id, ExceptionItem.location_id).in_(list(zones)),
+            func.coalesce(Appointment.start_at, ExceptionItem.resolved_at) >= lo,
+            func.coalesce(Appointment.start_at, ExceptionItem.resolved_at) < hi,
+        )
+    )
+    rows = []
+    for loc, prov, type_id, at in session.execute(query):
+        if isinstance(at, str):  # coalesce() loses the column type on SQLite
+            at = datetime.fromisoformat(at).replace(tzinfo=zone("UTC"))
+        day = at.astimezone(zone(zones[loc])).date()
+        if first <= day <= last:
+            rows.append((loc, prov or 0, type_id or 0, day))
+    frame = pd.DataFrame(rows, columns=columns)
+    if filters.provider_id is not None:
+        frame = frame[frame["provider_key"] == filters.provider_id]
+    if filters.type_id is not None:
+        frame = frame[frame["type_key"] == filters.type_id]
+    return frame

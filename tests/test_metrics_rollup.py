@@ -1,0 +1,170 @@
+"""The rollup kept by booking's events equals a rebuild from the appointments, and the KPIs read
+from it equal the raw computation, for random histories of bookings, reschedules across days
+and zones (DST Sundays in New York and London, a summer Sunday whose early hours are the day
+before in UTC), cancellations (late or not), completions, no-shows and notes."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from datetime import date, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select
+
+from core.base.db import read_session, unit_of_work
+from core.base.errors import DomainError
+from core.base.models import Appointment
+from core.base.tz import to_local
+from core.metrics.definitions import Window
+from core.metrics.kpis import kpis
+from core.metrics.models import MetricDaily, MetricLead
+from core.metrics.rollup import COUNTERS, rebuild_rollups
+from core.scheduling import booking
+from core.security.access import SYSTEM
+from tests.test_availability_properties import DESK, PROPERTY_SETTINGS, PROVIDERS, TYPES, build, local_start, reset
+
+DAYS = [
+    ("downtown", date(2026, 3, 8)),  # New York springs forward
+    ("downtown", date(2026, 11, 1)),  # New York falls back
+    ("harbor", date(2026, 3, 29)),  # London springs forward
+    ("harbor", date(2026, 6, 7)),  # summer: 00:00-01:00 in London is Saturday in UTC
+]
+WINDOW = Window(date(2026, 3, 1), date(2026, 11, 7))
+
+operation = st.tuples(
+    st.sampled_from(["book", "book", "reschedule", "cancel", "complete", "no_show", "note"]),
+    st.integers(0, 63),  # which appointment (modulo how many there are)
+    st.sampled_from(DAYS),
+    st.integers(0, 12 * 12 - 1),  # a 5-minute mark of the Sunday shifts
+    st.integers(0, 7),  # type / provider pick
+    st.integers(1, 72),  # hours before the start that the change happens
+)
+
+
+def _rollup() -> dict:
+    with read_session() as s:
+        daily = {
+            (r.location_id, r.day, r.provider_key, r.type_key): tuple(getattr(r, c) for c in COUNTERS)
+            for r in s.scalars(select(MetricDaily))
+            if r.appointments
+        }
+        lead = {tuple(r[:5]): r[5] for r in s.execute(select(MetricLead.__table__))}
+    return {"daily": daily, "lead": lead}
+
+
+def _raw(w) -> dict:
+    """The KPIs straight from the appointments, by the definitions, without the rollup."""
+    zones = {loc.id: loc.timezone for loc in w.locations.values()}
+    with read_session() as s:
+        rows = s.execute(select(Appointment)).scalars().all()
+        appts = [a for a in rows if to_local(a.start_at, zones[a.location_id]).date() in WINDOW]
+        s.expunge_all()  # plain values from here on
+    n = len(appts)
+    completed = sum(a.status == "completed" for a in appts)
+    no_show = sum(a.status == "no_show" for a in appts)
+    leads = sorted(
+        (to_local(a.start_at, zones[a.location_id]).date() - to_local(a.booked_at, zones[a.location_id]).date()).days
+        for a in appts
+    )
+
+    def pick(share):
+        return leads[math.ceil(share * len(leads) - 1e-9) - 1] if leads else None
+
+    return {
+        "appointments": n,
+        "no_show_rate": no_show / (completed + no_show) if completed + no_show else None,
+        "late_cancel_rate": sum(a.status == "cancelled" and a.late_cancel for a in appts) / n if n else None,
+        "reschedule_rate": sum(a.reschedule_count > 0 for a in appts) / n if n else None,
+        "lead_time_median_days": pick(0.5),
+        "lead_time_p90_days": pick(0.9),
+        "held_minutes": sum((a.end_at - a.start_at).total_seconds() // 60 for a in appts if a.status != "cancelled"),
+    }
+
+
+def _apply(w, op, ids: list[int]) -> None:
+    kind, pick, (location, day), step, choice, hours = op
+    start = local_start(location, day, w, step)
+    desk = w.actors[DESK[location]]
+    with contextlib.suppress(DomainError):
+        if kind == "book" or not ids:
+            types, providers = TYPES[location], PROVIDERS[location]
+            result = booking.book(
+                desk,
+                type_id=w.types[types[choice % len(types)]].id,
+                location_id=w.locations[location].id,
+                customer_id=w.customers["ada"].id,
+                provider_id=(p := providers[choice % len(providers)]) and w.providers[p].id,
+                start=start,
+                intake={"reason": "property"},
+                now=start - timedelta(days=3),
+            )
+            ids.append(result.appointment.id)
+            return
+        appt_id = ids[pick % len(ids)]
+        with read_session() as s:
+            appt = s.get(Appointment, appt_id)
+            appt_start, appt_location = appt.start_at, appt.location_id
+        now = appt_start - timedelta(hours=hours)
+        admin = w.actors["admin"]
+        if kind == "reschedule":
+            if w.locations[location].id != appt_location:  # a reschedule keeps the location
+                location = next(k for k, v in w.locations.items() if v.id == appt_location)
+                day = next(d for loc, d in DAYS if loc == location)
+                start = local_start(location, day, w, step)
+            booking.reschedule(desk if desk.in_scope(appt_location) else admin, appt_id, new_start=start,
+                               now=min(now, start - timedelta(hours=1)))  # fmt: skip
+        elif kind == "cancel":
+            booking.cancel(admin, appt_id, reason="property", now=now)
+        elif kind == "complete":
+            booking.complete(admin, appt_id, now=appt_start + timedelta(hours=1))
+        elif kind == "no_show":
+            booking.mark_no_show(admin, appt_id, now=appt_start + timedelta(hours=1))
+        else:
+            booking.add_note(admin, appt_id, note="property", now=now)
+
+
+def test_rollup_kept_by_events_equals_a_rebuild_and_the_raw_kpis(db):
+    w = build()
+
+    @settings(PROPERTY_SETTINGS, max_examples=12)
+    @given(ops=st.lists(operation, min_size=1, max_size=9))
+    def check(ops):
+        reset()
+        with unit_of_work() as s:
+            s.execute(delete(MetricLead))
+            s.execute(delete(MetricDaily))
+        ids: list[int] = []
+        for op in ops:
+            _apply(w, op, ids)
+        kept = _rollup()
+        with unit_of_work() as s:
+            rebuild_rollups(s)
+        assert _rollup() == kept
+        got, raw = kpis(SYSTEM, WINDOW), _raw(w)
+        for key in ("appointments", "lead_time_median_days", "lead_time_p90_days"):
+            assert got[key] == raw[key], key
+        for key in ("no_show_rate", "late_cancel_rate", "reschedule_rate"):
+            assert (got[key] is None and raw[key] is None) or abs(got[key] - raw[key]) < 1e-12, key
+        assert got["minutes"]["booked"] + got["outside_hours"]["minutes"] == raw["held_minutes"]
+
+    check()
+
+
+def test_a_reschedule_to_another_day_moves_the_appointment_between_buckets(db):
+    w = build()
+    location, day = DAYS[0]
+    start = local_start(location, day, w, 12)
+    appt = booking.book(
+        w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations[location].id,
+        customer_id=w.customers["ada"].id, provider_id=w.providers["rao"].id, start=start,
+        intake={"reason": "x"}, now=start - timedelta(days=3),
+    ).appointment  # fmt: skip
+    later = local_start(location, day + timedelta(days=7), w, 12)
+    booking.reschedule(w.actors["frontdesk"], appt.id, new_start=later, now=start - timedelta(days=2))
+    rollup = _rollup()["daily"]
+    assert [k[1] for k in rollup] == [day + timedelta(days=7)]
+    counts = dict(zip(COUNTERS, next(iter(rollup.values())), strict=True))
+    assert counts["appointments"] == 1 and counts["rescheduled"] == 1 and counts["touches"] == 1
+    assert isinstance(later, datetime)
