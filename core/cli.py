@@ -105,7 +105,7 @@ def cmd_create_user(args) -> int:
 
 
 # Capabilities add their commands in a module of their own with `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("core.people.commands",)
 
 
 def build_parser() -> argparse.ArgumentParser:
