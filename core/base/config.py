@@ -41,6 +41,9 @@ class Settings:
     google_endpoint: str
     google_credentials_file: str | None
     auth_sso: dict | None
+    # Behind a reverse proxy every browser arrives from the proxy's address: name the header the
+    # proxy sets (e.g. X-Forwarded-For; its last entry is used) so sign-in delays are per client.
+    client_ip_header: str | None = None
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -72,6 +75,7 @@ def get_settings() -> Settings:
         ),
         google_credentials_file=_get(s, "GOOGLE_CREDENTIALS_FILE", "google_credentials_file", None),
         auth_sso=s.get("auth") if isinstance(s.get("auth"), dict) else None,
+        client_ip_header=_get(s, "AUTH_CLIENT_IP_HEADER", "client_ip_header", None) or None,
     )
 
 

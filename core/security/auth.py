@@ -1,6 +1,6 @@
 """Sign-in: the password check with growing delays counted in the database (core/security/
 throttle.py), one answer for every kind of refusal, single sign-on mapping, sign-out and the
-session version. No streamlit here: pages/signin.py does the browser side through
+session version. No streamlit here: pages/auth_widgets.py does the browser side through
 streamlit-authenticator, which calls `begin_attempt` (through the credentials it is given)
 just before it checks a password and `finish_attempt` right after.
 
@@ -40,6 +40,7 @@ from core.security.cookies import (  # noqa: F401 - the sign-in API in one place
 from core.security.passwords import hash_password, verify_password
 
 INVALID_CREDENTIALS = "Unknown username or wrong password."
+DUMMY_HASH_ROUNDS = 12  # the cost real passwords are hashed at (tests lower both)
 SIGN_IN = "auth.sign_in"
 
 
@@ -70,11 +71,15 @@ class Attempt:
     why: str  # for the audit row: what would make this attempt fail
 
 
-@cache
 def dummy_hash() -> str:
     """A hash of a random secret at the cost real passwords use: checked when there is no real
     hash to check, so unknown, deactivated and single-sign-on-only accounts answer as slowly."""
-    return hash_password(secrets.token_hex(16))
+    return _dummy_hash(DUMMY_HASH_ROUNDS)
+
+
+@cache
+def _dummy_hash(rounds: int) -> str:
+    return hash_password(secrets.token_hex(16), rounds=rounds)
 
 
 @cache
@@ -155,7 +160,11 @@ def finish_attempt(attempt: Attempt, password_ok: bool, *, action: str = SIGN_IN
         return SignInResult(None, wait_message(attempt.refused_until, now), attempt.refused_until)
     with unit_of_work() as session:
         rows = _rows(session, attempt.key, attempt.client, now)
-        user = session.scalar(select(User).where(User.id == attempt.user_id).with_for_update()) if attempt.user_id else None
+        user = (
+            session.scalar(select(User).where(User.id == attempt.user_id).with_for_update())
+            if attempt.user_id
+            else None
+        )
         if password_ok and user is not None and user.active and attempt.why == "wrong password":
             for row in rows:
                 throttle.clear(row)
@@ -170,7 +179,9 @@ def finish_attempt(attempt: Attempt, password_ok: bool, *, action: str = SIGN_IN
         return SignInResult(None, wait_message(until, now) if until else INVALID_CREDENTIALS, until)
 
 
-def authenticate(username: str, password: str, *, client: str | None = None, now: datetime | None = None) -> SignInResult:
+def authenticate(
+    username: str, password: str, *, client: str | None = None, now: datetime | None = None
+) -> SignInResult:
     """Check a username and password (the same steps the sign-in form takes around the
     library's check). An unknown username, a wrong password, a deactivated or single-sign-on-only
     account get the same answer after the same work."""

@@ -141,7 +141,9 @@ def issue_token(user_id: int, cfg: CookieConfig, *, now: datetime | None = None)
         user = session.get(User, user_id)
         if user is None:
             raise DomainError(f"No user with id {user_id}.")
-        token = jwt.encode({"username": user.username, "exp_date": expires.timestamp()}, signing_key(user, cfg), "HS256")
+        token = jwt.encode(
+            {"username": user.username, "exp_date": expires.timestamp()}, signing_key(user, cfg), "HS256"
+        )
     return token, expires
 
 
