@@ -116,7 +116,7 @@ def _start(user_id: int, version: int | None, cfg: auth.CookieConfig, *, write_c
         st.session_state[COOKIE_WANTED] = {"value": token, "expires": expires}
 
 
-def _end(notice: str | None = None) -> None:
+def end_session(notice: str | None = None) -> None:
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(VERSION_KEY, None)
     st.session_state[COOKIE_WANTED] = {"delete": True}
@@ -132,7 +132,7 @@ def _restore_from_cookie(cfg: auth.CookieConfig):
     found = auth.cookie_session(token, cfg)
     if found is None:
         if token:
-            _end()  # expired, forged, or the account's sessions were ended: forget the cookie
+            end_session()  # expired, forged, or the account's sessions were ended: forget the cookie
         return None
     authenticator, _ = _authenticate(cfg, {found.username: {"name": found.username}}, found.signing_key,
                                      cfg.expiry_days)  # fmt: skip
@@ -140,7 +140,7 @@ def _restore_from_cookie(cfg: auth.CookieConfig):
     if status is True and username == found.username:
         _start(found.user_id, found.session_version, cfg, write_cookie=False)
     else:
-        _end()
+        end_session()
     return authenticator
 
 
@@ -175,16 +175,16 @@ def gate(cfg: auth.CookieConfig) -> Gate:
     if asked == "here":
         _signed_out()
     elif asked == "everywhere":
-        _end(EVERYWHERE)
+        end_session(EVERYWHERE)
     if (user_id := st.session_state.get(USER_KEY)) is not None:
         actor, version = auth.load_session(user_id)
         if st.session_state.get(VERSION_KEY) is None:
             st.session_state[VERSION_KEY] = version  # a session set up without signing in (tests)
         if actor is None:
-            _end(DEACTIVATED)
+            end_session(DEACTIVATED)
         elif version != st.session_state[VERSION_KEY]:
             actor = None
-            _end(ENDED)
+            end_session(ENDED)
     if actor is not None:
         if authenticator is None:
             authenticator, _ = _authenticate(cfg, {actor.username: {"name": actor.name}}, cfg.key, cfg.expiry_days)
@@ -226,7 +226,7 @@ def sign_in_view(cfg: auth.CookieConfig, run: Gate) -> None:
 def _signed_out(_details: dict | None = None) -> None:
     if (user_id := st.session_state.get(USER_KEY)) is not None:
         auth.record_sign_out(user_id)
-    _end("You are signed out.")
+    end_session("You are signed out.")
 
 
 def sign_out_button(run: Gate) -> None:

@@ -58,7 +58,10 @@ def current_actor() -> Actor | None:
         return None
     actor, version = auth.load_session(user_id)
     wanted = st.session_state.get(auth_widgets.VERSION_KEY)
-    return actor if wanted is None or version == wanted else None
+    if actor is not None and wanted is not None and version != wanted:
+        auth_widgets.end_session(auth_widgets.ENDED)  # signed out everywhere, or password or role changed
+        st.rerun()
+    return actor
 
 
 def _leave_legacy_pages_mode() -> None:

@@ -14,6 +14,7 @@ from streamlit.util import calc_hash
 from core.base.config import reset_settings
 from core.people import users
 from core.security import auth
+from pages.auth_widgets import NOTICE
 from pages.ui import PAGES, USER_KEY
 from tests.factories import PASSWORD, world
 
@@ -148,7 +149,7 @@ def test_a_wrong_password_shows_one_message_and_keeps_the_user_out(w):
     at = _sign_in(_app(), "admin", "wrong-password")
     assert [e.value for e in at.error] == ["Unknown username or wrong password."]
     assert USER_KEY not in at.session_state
-    assert _field(at, "Password").value == ""
+    # (The form clears the typed password in the browser: tests/e2e/test_auth_e2e.py checks it.)
 
 
 def test_the_fifth_failure_makes_the_next_attempt_wait_whatever_the_username(w):
@@ -175,8 +176,11 @@ def test_deactivation_cuts_an_open_session_on_the_next_run(w):
 
 def test_a_role_change_closes_pages_on_the_next_run(w):
     at = _app(w.users["manager"].id)
+    at.switch_page("pages/account.py").run()
     users.set_role_and_locations(w.actors["admin"], w.users["manager"].id, role="admin", location_names=[])
-    at.run()
+    at.run()  # a role change ends the user's sessions (issue 9 item 7): sign in again
+    assert USER_KEY not in at.session_state and "role changed" in at.session_state[NOTICE]
+    at = _sign_in(_app(), "manager", PASSWORD)
     at.switch_page("pages/admin_users.py").run()
     assert _titles(at) == ["Users"]
     users.set_role_and_locations(
@@ -186,6 +190,17 @@ def test_a_role_change_closes_pages_on_the_next_run(w):
     assert "Users" not in _titles(at) and not at.exception
     with pytest.raises(ValueError):
         _app(w.users["manager"].id).switch_page("pages/admin_users.py")
+
+
+def test_signing_out_everywhere_elsewhere_ends_this_open_session_on_its_next_run(w):
+    at = _app(w.users["frontdesk"].id)
+    at.switch_page("pages/account.py").run()
+    assert _titles(at) == ["Account"]
+    assert any(b.label == "Sign out everywhere…" for b in at.button)
+    auth.sign_out_everywhere(w.actors["frontdesk"])  # from another browser
+    at.run()
+    assert USER_KEY not in at.session_state and "signed out everywhere" in at.session_state[NOTICE]
+    assert _titles(_app(url_path="account")) == ["Sign in"]
 
 
 def test_a_button_on_a_page_works_through_the_app(w):
