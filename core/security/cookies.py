@@ -57,10 +57,15 @@ class CookieSession:
     signing_key: str
 
 
+def _repeats(key: str, longest_block: int = 8) -> bool:
+    return any(key == (key[:n] * (len(key) // n + 1))[: len(key)] for n in range(1, min(longest_block, len(key)) + 1))
+
+
 def key_bits(key: str) -> float:
     """A rough entropy estimate: length times the Shannon entropy of the key's own characters.
-    `aaaa...` scores 0, `abab...` 1 bit a character; a random token scores 5-6 bits a character."""
-    if not key:
+    `aaaa...` scores 0, `abab...` 1 bit a character; a random token scores 5-6 bits a character.
+    A short block repeated (`abc123abc123...`) scores 0 whatever its characters."""
+    if not key or _repeats(key):
         return 0.0
     counts = Counter(key)
     per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
