@@ -31,7 +31,7 @@ except DomainError as exc:
 
 run = auth_widgets.gate(cookie)
 actor = run.actor
-auth_widgets.sync_cookie(cookie)
+auth_widgets.sync_cookie(cookie, run)
 allowed = ui.allowed_pages(actor)
 
 if allowed:

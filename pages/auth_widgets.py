@@ -13,7 +13,7 @@ One `Authenticate` per run (it draws a cookie component with a fixed key when bu
 - signed out, the library's login form checks passwords against `DatabaseCredentials`, which
   claims each attempt in the database (delays, dummy hash) just before the library's check;
   `finish_attempt` records the outcome right after.
-The cookie is written by `sync_cookie` through the library's cookie component
+The cookie is written by `sync_cookie` through the library's cookie manager
 (extra_streamlit_components.CookieManager, public API), drawn on every run while it is wanted.
 
 (Not called signin.py: in Streamlit's legacy pages/ directory mode, which a fresh process starts
@@ -37,6 +37,8 @@ VERSION_KEY = "auth_session_version"  # the session version this browser session
 CHECKED = "auth_cookie_checked"  # the opening request's cookie has been looked at
 COOKIE_WANTED = "auth_cookie_wanted"  # {"value", "expires"} to set, or {"delete": True}
 NOTICE = "auth_notice"
+ANSWER = "auth_sign_in_answer"  # the last refused attempt's answer
+PENDING = "auth_pending_attempt"  # claimed in the database, outcome not recorded yet
 SIGN_OUT = "auth_sign_out"  # "here" or "everywhere": asked for on a page, done by the next run's gate
 FORM_FIELDS = {"Form name": "Username and password", "Username": "Username", "Password": "Password",
                "Login": "Sign in"}  # fmt: skip
@@ -67,7 +69,7 @@ class DatabaseCredentials(dict):
 
     def __getitem__(self, username: str) -> dict:
         if username not in self._records:
-            self.attempt = auth.begin_attempt(username, self.client)
+            self.attempt = st.session_state[PENDING] = auth.begin_attempt(username, self.client)
             self._records[username] = {"name": username, "email": None, "roles": None,
                                        "password": self.attempt.check_hash}  # fmt: skip
         return self._records[username]
@@ -111,6 +113,7 @@ def _start(user_id: int, version: int | None, cfg: auth.CookieConfig, *, write_c
     st.session_state[USER_KEY] = user_id
     st.session_state[VERSION_KEY] = version
     st.session_state.pop(NOTICE, None)
+    st.session_state.pop(ANSWER, None)
     if write_cookie:
         token, expires = auth.issue_token(user_id, cfg)
         st.session_state[COOKIE_WANTED] = {"value": token, "expires": expires}
@@ -136,7 +139,8 @@ def _restore_from_cookie(cfg: auth.CookieConfig):
         return None
     authenticator, _ = _authenticate(cfg, {found.username: {"name": found.username}}, found.signing_key,
                                      cfg.expiry_days)  # fmt: skip
-    _, status, username = authenticator.login(location="unrendered")
+    authenticator.login(location="unrendered")  # reads the same cookie from st.context.cookies
+    status, username = st.session_state.get("authentication_status"), st.session_state.get("username")
     if status is True and username == found.username:
         _start(found.user_id, found.session_version, cfg, write_cookie=False)
     else:
@@ -210,17 +214,29 @@ def sign_in_view(cfg: auth.CookieConfig, run: Gate) -> None:
             st.error(f"There is no active account for {st.user.get('email')}. Ask an admin to add you.")
             st.button("Sign out of Google", on_click=st.logout)
             return
+        _settle(cfg, run)  # an attempt whose run was cut short by a rerun
         run.authenticator.login(location="main", fields=FORM_FIELDS, clear_on_submit=True, key="signin")
-        if run.credentials.attempt is not None:
-            result = auth.finish_attempt(run.credentials.attempt, st.session_state.get("authentication_status") is True)
-            if result.ok:
-                _start(result.user_id, result.session_version, cfg)
-                st.rerun()
-            if st.session_state.get("authentication_status"):
-                run.authenticator.logout(location="unrendered")
-            st.error(result.message, icon=":material/lock:")
+        _settle(cfg, run)
+        if answer := st.session_state.get(ANSWER):
+            st.error(answer, icon=":material/lock:")
         if _sso_configured():
             st.button("Sign in with Google", icon=":material/login:", on_click=st.login, width="stretch")
+
+
+def _settle(cfg: auth.CookieConfig, run: Gate) -> None:
+    """Record the outcome of the attempt the library just checked. The attempt waits in the
+    session until recorded, so a rerun that cuts a run short between the library's check and
+    this call loses neither its audit row nor its answer."""
+    attempt = st.session_state.pop(PENDING, None)
+    if attempt is None:
+        return
+    result = auth.finish_attempt(attempt, st.session_state.get("authentication_status") is True)
+    if result.ok:
+        _start(result.user_id, result.session_version, cfg)
+        st.rerun()
+    if st.session_state.get("authentication_status"):
+        run.authenticator.logout(location="unrendered")
+    st.session_state[ANSWER] = result.message  # kept until the next attempt: a rerun must not hide it
 
 
 def _signed_out(_details: dict | None = None) -> None:
@@ -260,14 +276,16 @@ def renew_sign_in(version: int) -> None:
         _start(user_id, version, auth.cookie_config())
 
 
-def sync_cookie(cfg: auth.CookieConfig) -> None:
+def sync_cookie(cfg: auth.CookieConfig, run: Gate) -> None:
     """Draw the cookie component for what this session wants (the signed token, or no cookie).
     Drawn on every run with the same arguments, so a run cut short by a rerun costs nothing: the
     browser acts once the component is on screen, and again only if the arguments change."""
     wanted = st.session_state.get(COOKIE_WANTED)
     if not wanted:
         return
-    jar = CookieManager(key="auth_cookie_jar")
+    # The library's own cookie manager (built with this run's Authenticate): a second one would
+    # add a second "read every cookie" component and a rerun whenever the cookies change.
+    jar: CookieManager = run.authenticator.cookie_controller.cookie_model.cookie_manager
     if wanted.get("delete"):
         with contextlib.suppress(KeyError):  # drawn; the jar just had not seen the cookie yet
             jar.delete(cfg.name, key="auth_cookie_delete")
