@@ -9,7 +9,7 @@ from core.base.config import get_settings
 from core.base.db import check_connection, get_engine
 from core.base.errors import DomainError
 from core.security import auth
-from pages import ui
+from pages import auth_widgets, ui
 
 st.set_page_config(page_title="Appointment operations", page_icon=":material/event_available:", layout="wide")
 
@@ -29,12 +29,13 @@ except DomainError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 
-actor = ui.signed_in_actor(cookie)
-ui.sync_cookie(cookie)
+run = auth_widgets.gate(cookie)
+actor = run.actor
+auth_widgets.sync_cookie(cookie, run)
 allowed = ui.allowed_pages(actor)
 
 if allowed:
-    ui.sidebar_identity(actor)
+    ui.sidebar_identity(run)
     sections: dict[str, list[st.Page]] = {}
     pages = [st.Page(spec.file, title=ui.page_title(spec, actor), icon=spec.icon, url_path=spec.url_path)
              for spec in allowed]  # fmt: skip
@@ -54,8 +55,8 @@ else:
     # Signed out, or signed in without a role: one view, drawn at every page's URL, so that a
     # bookmarked page opens once the user is known.
     if actor is not None:
-        ui.sidebar_identity(actor)
-    view = ui.no_role_view if actor is not None else (lambda: ui.sign_in_view(cookie))
+        ui.sidebar_identity(run)
+    view = ui.no_role_view if actor is not None else (lambda: auth_widgets.sign_in_view(cookie, run))
     first = st.Page(view, title="Sign in" if actor is None else "No role yet", url_path="signin", default=True)
     hidden = [st.Page(view, title=spec.title, url_path=spec.url_path, visibility="hidden") for spec in ui.PAGES]
     st.navigation([first, *hidden], position="hidden").run()

@@ -105,6 +105,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.calendar_sync.commands",
     "core.imports.commands",
     "core.metrics.commands",
+    "core.people.commands",
 )
 
 

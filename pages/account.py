@@ -7,12 +7,26 @@ import streamlit as st
 from core.base.errors import DomainError
 from core.people import users
 from core.security.access import ROLE_LABELS
-from pages import ui
+from pages import auth_widgets, ui
 
 actor = ui.current_actor()
 if actor is None or actor.role is None:
     st.error("You do not have access to this page.")
     st.stop()
+
+
+@st.dialog("Sign out everywhere")
+def confirm_everywhere() -> None:
+    st.write(
+        "Sign out on every browser and device, this one included? Any copy of your sign-in cookie stops "
+        "working too. Use it if you signed in on a shared computer or think someone else has your session."
+    )
+    left, right = st.columns(2)
+    if left.button("Sign out everywhere", type="primary", width="stretch"):
+        auth_widgets.sign_out_everywhere(actor)
+    if right.button("Cancel", width="stretch"):
+        st.rerun()
+
 
 st.title("Account")
 ui.show_flash()
@@ -32,13 +46,17 @@ with st.form("change_password", clear_on_submit=True):
             st.error("The two new passwords differ.")
         else:
             try:
-                users.change_own_password(actor, current, new)
+                version = users.change_own_password(actor, current, new)
             except DomainError as exc:
                 st.error(str(exc))
             else:
                 ui.flash("Your password is changed. Other devices are signed out; this one stays signed in.")
-                ui.renew_sign_in()
+                auth_widgets.renew_sign_in(version)
                 st.rerun()
 
 st.subheader("Sign out")
-st.button("Sign out of this browser", icon=":material/logout:", on_click=ui.sign_out)
+left, right = st.columns(2)
+if left.button("Sign out of this browser", icon=":material/logout:", width="stretch"):
+    auth_widgets.sign_out()
+if right.button("Sign out everywhere…", icon=":material/devices_off:", width="stretch"):
+    confirm_everywhere()

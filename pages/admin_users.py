@@ -35,7 +35,7 @@ def status(u: users.UserView) -> str:
     if not u.active:
         return "Deactivated"
     if u.locked():
-        return f"Locked until {u.locked_until:%H:%M} UTC"
+        return f"Sign-ins wait until {u.locked_until:%H:%M:%S} UTC"
     return "Active"
 
 
@@ -113,6 +113,13 @@ with change_tab:
             if st.form_submit_button("Reset password"):
                 run(users.reset_password, f"New password set for {u.name}.", u.id, new_password)
         st.subheader("Access")
+        unlock, end = st.columns(2)
+        if unlock.button("Unlock sign-in", icon=":material/lock_open:", disabled=not u.failed_attempts,
+                         help="Forget their failed sign-ins, so their next attempt is checked at once."):  # fmt: skip
+            run(users.unlock_user, f"{u.name} can sign in again at once.", u.id)
+        if end.button("Sign out everywhere", icon=":material/devices_off:",
+                      help="End every session of theirs, on every device; copied cookies stop working too."):  # fmt: skip
+            run(users.end_sessions, f"{u.name} is signed out everywhere.", u.id)
         if u.active:
             if st.button("Deactivate…", icon=":material/person_off:"):
                 confirm_deactivate(u)

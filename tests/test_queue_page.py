@@ -124,7 +124,7 @@ def test_read_only_roles_see_items_without_buttons(w):
 
 
 def test_the_navigation_shows_the_open_count(w, monkeypatch):
-    monkeypatch.setenv("AUTH_COOKIE_KEY", "k" * 48)
+    monkeypatch.setenv("AUTH_COOKIE_KEY", "queue-page-test-key-7Hq2Lm9Vb4KdW1zRt8NcYp3JxA6sEu5")
     reset_settings()
     appt = _appointment(w)
     _raise(w, kinds.UNCONFIRMED, appt, appt)

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def w(sqlite_db, monkeypatch):
-    monkeypatch.setenv("AUTH_COOKIE_KEY", "p" * 48)
+    monkeypatch.setenv("AUTH_COOKIE_KEY", "settings-page-test-key-3Gq8Lm2Vb7KdW4zRt1NcYs6JxA9sEu0")
     monkeypatch.setattr(users, "PASSWORD_ROUNDS", 4)
     reset_settings()
     return world()

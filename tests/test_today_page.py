@@ -158,7 +158,7 @@ def test_the_page_renders_each_location_in_its_own_time_zone(w, location, user, 
 )
 def test_the_app_opens_today_for_each_time_zone(w, monkeypatch, location, user, shown):
     """Through app.py's sign-in and navigation, as a signed-in desk lands on it."""
-    monkeypatch.setenv("AUTH_COOKIE_KEY", "k" * 48)
+    monkeypatch.setenv("AUTH_COOKIE_KEY", "today-page-test-key-5Fq1Lm8Vb2KdW7zRt4NcYt9JxA3sEu6")
     monkeypatch.setenv("DEMO_MODE", "0")
     reset_settings()
     day = _next_monday()

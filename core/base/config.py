@@ -50,6 +50,9 @@ class Settings:
     smtp_from: str | None = None
     sms_webhook_url: str | None = None
     sms_webhook_token: str | None = None
+    # Behind a reverse proxy every browser arrives from the proxy's address: name the header the
+    # proxy sets (e.g. X-Forwarded-For; its last entry is used) so sign-in delays are per client.
+    client_ip_header: str | None = None
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -89,6 +92,7 @@ def get_settings() -> Settings:
         smtp_from=_get(s, "SMTP_FROM", "smtp_from", None) or None,
         sms_webhook_url=_get(s, "SMS_WEBHOOK_URL", "sms_webhook_url", None) or None,
         sms_webhook_token=_get(s, "SMS_WEBHOOK_TOKEN", "sms_webhook_token", None) or None,
+        client_ip_header=_get(s, "AUTH_CLIENT_IP_HEADER", "client_ip_header", None) or None,
     )
 
 

@@ -18,9 +18,9 @@ from core.base.db import read_session, utcnow
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Location, Provider, Role, User
 from core.people.customers import EMAIL_RE
-from core.security import access
+from core.security import access, auth, throttle
 from core.security.access import GLOBAL_ROLES, PERMISSIONS, A, Actor
-from core.security.passwords import MIN_LENGTH, hash_password, verify_password
+from core.security.passwords import MIN_LENGTH, hash_password
 from core.security.service import Tx, check, service
 
 PASSWORD_ROUNDS = 12  # tests lower it
@@ -39,20 +39,21 @@ class UserView:
     locations: tuple[str, ...]
     provider_id: int | None
     active: bool
-    failed_attempts: int
-    locked_until: datetime | None
+    failed_attempts: int  # failed sign-ins in a row (from the sign-in throttle)
+    locked_until: datetime | None  # sign-in attempts wait until then
     last_login_at: datetime | None
 
     def locked(self, now: datetime | None = None) -> bool:
         return self.locked_until is not None and self.locked_until > (now or utcnow())
 
 
-def _view(user: User) -> UserView:
+def _view(user: User, throttled=None) -> UserView:
     return UserView(
         id=user.id, username=user.username, name=user.name, email=user.email, role=user.role,
         all_locations=user.all_locations, locations=tuple(loc.name for loc in user.locations),
-        provider_id=user.provider_id, active=user.active, failed_attempts=user.failed_attempts,
-        locked_until=user.locked_until, last_login_at=user.last_login_at,
+        provider_id=user.provider_id, active=user.active,
+        failed_attempts=throttled.failures if throttled else 0,
+        locked_until=throttled.next_attempt_at if throttled else None, last_login_at=user.last_login_at,
     )  # fmt: skip
 
 
@@ -72,6 +73,9 @@ def _check_password(password: str, username: str) -> None:
         raise ValidationError("The password is too long: at most 72 bytes.")
     if password.strip().lower() == username.lower():
         raise ValidationError("The password must not be the username.")
+    if password != password.strip():
+        # The sign-in form (streamlit-authenticator) trims what is typed: such a password could never sign in.
+        raise ValidationError("The password must not start or end with a space.")
 
 
 def _role(role: str | None) -> str | None:
@@ -226,6 +230,7 @@ def set_role_and_locations(
         user.role, user.all_locations, user.locations, user.provider_id = role, all_locations, locations, provider_id
         session.flush()
         if _state(user) != before:
+            auth.bump_session_version(user)  # cookies issued under the old role stop working
             tx.audit(action="user.set_role", before=before, after=_state(user), reason=reason)
         return _view(user)
 
@@ -243,6 +248,7 @@ def _set_active(actor: Actor, user_id: int, active: bool, reason: str | None) ->
         if user.active != active:
             before = {"active": user.active}
             user.active = active
+            auth.bump_session_version(user)  # reactivating does not revive cookies from before
             tx.audit(action="user.reactivate" if active else "user.deactivate", before=before,
                      after={"active": active}, reason=reason)  # fmt: skip
         return _view(user)
@@ -257,44 +263,80 @@ def reactivate_user(actor: Actor, user_id: int, *, reason: str | None = None) ->
     return _set_active(actor, user_id, True, reason)
 
 
+def _managed_user(tx: Tx, user_id: int) -> User:
+    user = _get(tx.session, user_id)
+    _require_scope(tx.actor, user.all_locations or user.role in GLOBAL_ROLES, {loc.id for loc in user.locations},
+                   user.id)  # fmt: skip
+    return user
+
+
 def reset_password(actor: Actor, user_id: int, new_password: str, *, reason: str | None = None) -> UserView:
-    """Set a new password and lift any lockout; every earlier sign-in cookie stops working."""
+    """Set a new password and lift any sign-in delay; every earlier session and cookie ends."""
     reason = limits.text(reason, "reason", limits.REASON_MAX)
     with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
-        session = tx.session
-        user = _get(session, user_id)
-        _require_scope(actor, user.all_locations or user.role in GLOBAL_ROLES, {loc.id for loc in user.locations},
-                       user.id)  # fmt: skip
+        user = _managed_user(tx, user_id)
         _check_password(new_password, user.username)
-        before = {"failed_attempts": user.failed_attempts, "locked_until": user.locked_until}
+        had = throttle.clear_account(tx.session, user.username)
         user.password_hash = hash_password(new_password, PASSWORD_ROUNDS)
-        user.failed_attempts, user.locked_until = 0, None
-        tx.audit(action="user.reset_password", before=before,
-                 after={"password": "changed", "failed_attempts": 0, "locked_until": None}, reason=reason)  # fmt: skip
+        auth.bump_session_version(user)
+        tx.audit(action="user.reset_password", before={"failed_attempts": had},
+                 after={"password": "changed", "failed_attempts": 0}, reason=reason)  # fmt: skip
         return _view(user)
 
 
-def change_own_password(actor: Actor, current_password: str, new_password: str) -> None:
-    """Any signed-in user, for themselves; the current password is asked again."""
+def unlock_user(actor: Actor, user_id: int, *, reason: str | None = None) -> UserView:
+    """Lift a user's sign-in delay at once (the users page, `python -m core unlock-user`)."""
+    with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
+        user = _managed_user(tx, user_id)
+        had = throttle.clear_account(tx.session, user.username)
+        tx.audit(action="user.unlock", before={"failed_attempts": had}, after={"failed_attempts": 0}, reason=reason)
+        return _view(user)
+
+
+def end_sessions(actor: Actor, user_id: int, *, reason: str | None = None) -> UserView:
+    """Sign a user out on every device, copied cookies included (their password stays)."""
+    with service(actor, A.USERS_MANAGE, entity="user", entity_id=user_id) as tx:
+        user = _managed_user(tx, user_id)
+        before = {"session_version": user.session_version}
+        auth.bump_session_version(user)
+        tx.audit(action="user.end_sessions", before=before, after={"session_version": user.session_version},
+                 reason=reason)  # fmt: skip
+        return _view(user)
+
+
+def user_id_for_username(username: str) -> int:
+    with read_session() as session:
+        user_id = session.scalar(select(User.id).where(func.lower(User.username) == throttle.account_key(username)))
+    if user_id is None:
+        raise NotFound(f"No user named '{username}'.")
+    return user_id
+
+
+def change_own_password(actor: Actor, current_password: str, new_password: str) -> int:
+    """Any signed-in user, for themselves; the current password is asked again (throttled and
+    audited like a sign-in). Every other session ends; returns the new session version for the
+    caller's own session to carry on with."""
     if actor is None or actor.user_id is None:
         raise ValidationError("Sign in first.")
+    auth.check_own_password(actor, current_password)
     with service(actor, "user.change_password", entity="user", entity_id=actor.user_id) as tx:
-        session = tx.session
-        user = _get(session, actor.user_id)
+        user = _get(tx.session, actor.user_id)
         if not user.active:
             raise ValidationError("This account is deactivated.")
-        if not verify_password(current_password or "", user.password_hash):
-            raise ValidationError("The current password is wrong.")
         _check_password(new_password, user.username)
         user.password_hash = hash_password(new_password, PASSWORD_ROUNDS)
+        auth.bump_session_version(user)
         tx.audit(action="user.change_password", after={"password": "changed"})
+        return user.session_version
 
 
 def list_users(actor: Actor) -> list[UserView]:
     check(actor, A.USERS_MANAGE, entity="user")
     with read_session() as session:
-        users = session.scalars(select(User).options(selectinload(User.locations)).order_by(User.username))
-        return [_view(u) for u in users if actor.all_locations or any(actor.in_scope(loc.id) for loc in u.locations)]
+        users = session.scalars(select(User).options(selectinload(User.locations)).order_by(User.username)).all()
+        visible = [u for u in users if actor.all_locations or any(actor.in_scope(loc.id) for loc in u.locations)]
+        throttled = throttle.account_state(session, [u.username for u in visible])
+        return [_view(u, throttled.get(u.username)) for u in visible]
 
 
 def location_names(actor: Actor) -> list[str]:

@@ -1,172 +1,203 @@
-"""Sign-in: the password check with a lockout counted in the database, the signed sign-in
-cookie, single sign-on mapping and the start-up checks. No streamlit here: pages/ui.py does the
-browser side (writing the cookie, reading it back through `st.context.cookies`).
+"""Sign-in: the password check with growing delays counted in the database (core/security/
+throttle.py), one answer for every kind of refusal, single sign-on mapping, sign-out and the
+session version. No streamlit here: pages/auth_widgets.py does the browser side through
+streamlit-authenticator, which calls `begin_attempt` (through the credentials it is given)
+just before it checks a password and `finish_attempt` right after.
 
-The cookie only names the user. Role, location scope and whether the account is active are read
-from the database on every run; a password reset invalidates every cookie issued before it."""
+The cookie (core/security/cookies.py) only names the user. Role, location scope, whether the
+account is active and its session version are read from the database on every run."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
-from pathlib import Path
 
-import jwt
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from core.base.config import KNOWN_DEFAULT_COOKIE_KEYS, ROOT, Settings, get_settings
 from core.base.db import read_session, unit_of_work, utcnow
-from core.base.errors import DomainError
+from core.base.errors import ValidationError
 from core.base.models import User
-from core.security import audit
-from core.security.access import actor_for
+from core.security import audit, throttle
+from core.security.access import Actor, actor_for, load_actor
+from core.security.cookies import (  # noqa: F401 - the sign-in API in one place
+    DEMO_KEY_FILE,
+    MIN_COOKIE_KEY_BITS,
+    MIN_COOKIE_KEY_LENGTH,
+    CookieConfig,
+    CookieSession,
+    StartupError,
+    cookie_config,
+    cookie_session,
+    demo_cookie_key,
+    issue_token,
+    key_bits,
+    signing_key,
+    user_id_from_token,
+)
 from core.security.passwords import hash_password, verify_password
 
-MAX_FAILED_ATTEMPTS = 5
-LOCKOUT = timedelta(minutes=15)
-MIN_COOKIE_KEY_LENGTH = 32
-DEMO_KEY_FILE = ROOT / "data" / ".demo_cookie_key"
 INVALID_CREDENTIALS = "Unknown username or wrong password."
-
-
-class StartupError(DomainError):
-    """The app must not start: the message says what to configure."""
-
-
-@dataclass(frozen=True)
-class CookieConfig:
-    name: str
-    key: str
-    expiry_days: float
+DUMMY_HASH_ROUNDS = 12  # the cost real passwords are hashed at (tests lower both)
+SIGN_IN = "auth.sign_in"
 
 
 @dataclass(frozen=True)
 class SignInResult:
     user_id: int | None
     message: str = ""
-    locked_until: datetime | None = None
+    retry_at: datetime | None = None  # set when the next attempt must wait
+    session_version: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.user_id is not None
 
 
-def _weak(key: str) -> bool:
-    return key.strip().lower() in KNOWN_DEFAULT_COOKIE_KEYS
+@dataclass(frozen=True)
+class Attempt:
+    """One password attempt between `begin_attempt` and `finish_attempt`. `check_hash` is what
+    the typed password is checked against: the user's own hash, or a dummy of the same cost for
+    an unknown, deactivated or single-sign-on-only account (so every answer takes as long)."""
+
+    key: str
+    client: str | None
+    user_id: int | None
+    check_hash: str
+    refused_until: datetime | None
+    now: datetime
+    why: str  # for the audit row: what would make this attempt fail
 
 
-def demo_cookie_key(path: Path = DEMO_KEY_FILE) -> str:
-    """A random key made once per installation (demo mode only), kept beside the demo database."""
-    if path.is_file():
-        key = path.read_text().strip()
-        if len(key) >= MIN_COOKIE_KEY_LENGTH:
-            return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key
-
-
-def cookie_config(settings: Settings | None = None, demo_key_file: Path = DEMO_KEY_FILE) -> CookieConfig:
-    """The sign-in cookie's settings; raises StartupError when the key cannot protect anything."""
-    settings = settings or get_settings()
-    key = settings.cookie_key.strip()
-    how = 'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
-    if not key or _weak(key) or len(key) < MIN_COOKIE_KEY_LENGTH:
-        if settings.demo_mode:
-            key = demo_cookie_key(demo_key_file)
-        elif not key:
-            raise StartupError(
-                f"The sign-in cookie key is not set: set AUTH_COOKIE_KEY (or cookie_key in "
-                f".streamlit/secrets.toml) to a long random value. {how}"
-            )
-        elif _weak(key):
-            raise StartupError(
-                f"The sign-in cookie key is a well-known default ('{key}'): anyone could forge a "
-                f"sign-in. Set AUTH_COOKIE_KEY to a long random value. {how}"
-            )
-        else:
-            raise StartupError(
-                f"The sign-in cookie key is too short ({len(key)} characters; at least {MIN_COOKIE_KEY_LENGTH}). {how}"
-            )
-    if settings.cookie_expiry_days <= 0:
-        raise StartupError("AUTH_COOKIE_EXPIRY_DAYS must be a positive number of days.")
-    return CookieConfig(name=settings.cookie_name, key=key, expiry_days=settings.cookie_expiry_days)
-
-
-# --- password sign-in with lockout -------------------------------------------------------
+def dummy_hash() -> str:
+    """A hash of a random secret at the cost real passwords use: checked when there is no real
+    hash to check, so unknown, deactivated and single-sign-on-only accounts answer as slowly."""
+    return _dummy_hash(DUMMY_HASH_ROUNDS)
 
 
 @cache
-def _dummy_hash() -> str:
-    """Checked against when the username is unknown, so both answers take about as long."""
-    return hash_password(secrets.token_hex(8))
+def _dummy_hash(rounds: int) -> str:
+    return hash_password(secrets.token_hex(16), rounds=rounds)
 
 
-def _find(session, username: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+@cache
+def refused_hash() -> str:
+    """A cheap hash checked for an attempt refused by a running delay (the refusal is not a
+    secret: it is the same whatever the username)."""
+    return hash_password(secrets.token_hex(16), rounds=4)
 
 
-def _is_locked(user: User, now: datetime) -> bool:
-    return user.locked_until is not None and user.locked_until > now
+def wait_message(until: datetime, now: datetime) -> str:
+    seconds = max(1, int((until - now).total_seconds() + 0.999))
+    wait = f"{seconds} seconds" if seconds < 120 else f"{round(seconds / 60)} minutes"
+    return f"Too many failed sign-ins: wait {wait}, then try again. An admin can lift this at once."
 
 
-def _locked_message(until: datetime) -> str:
-    return (
-        f"Too many failed sign-ins: this account is locked until {until:%H:%M} UTC. "
-        "Try again then, or ask an admin to reset your password."
-    )
+def _find(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.username) == throttle.account_key(username)))
 
 
-def authenticate(username: str, password: str, *, now: datetime | None = None) -> SignInResult:
-    """Check a username and password. Five failures in a row lock the account for 15 minutes
-    (counted in the database, so every replica agrees); success clears the count. An unknown
-    username and a wrong password get the same answer."""
+def _rows(session: Session, key: str, client: str | None, now: datetime) -> list:
+    rows = [throttle.locked_row(session, throttle.ACCOUNT, key, now)] if key else []
+    if client:
+        rows.append(throttle.locked_row(session, throttle.CLIENT, client[: throttle.MAX_KEY], now))
+    return rows
+
+
+def _client_row(rows: list, client: str | None):
+    return rows[-1] if client and rows else None
+
+
+def _deny(session: Session, user: User | None, action: str, reason: str, client: str | None, client_row, now) -> None:
+    """One denial row, within the client's per-minute budget (denials past it are counted and
+    summarised in the first row of a later minute)."""
+    write, skipped = throttle.audit_slot(client_row, now)
+    where = f" from {client}" if client else ""
+    if skipped:
+        audit.record(session, None, action, entity="user", outcome="denied",
+                     reason=f"{skipped} more refused attempts{where} in an earlier minute, not recorded one by one")  # fmt: skip
+    if write:
+        actor = actor_for(user) if user is not None else None
+        audit.record(session, actor, action, entity="user", entity_id=user.id if user else None, outcome="denied",
+                     reason=reason + where)  # fmt: skip
+
+
+def begin_attempt(
+    username: str, client: str | None = None, *, now: datetime | None = None, action: str = SIGN_IN
+) -> Attempt:
+    """Claim one password attempt: refused (and audited) while a delay runs, otherwise counted as
+    a failure until `finish_attempt` says it succeeded."""
     now = now or utcnow()
-    with read_session() as session:
-        user = _find(session, username or "")
-        user_id, stored_hash = (user.id, user.password_hash) if user is not None else (None, None)
-    if user_id is None:
-        verify_password(password or "", _dummy_hash())
-        with unit_of_work() as session:
-            audit.record(session, None, "auth.sign_in", entity="user", outcome="denied", reason="unknown username")
-        return SignInResult(None, INVALID_CREDENTIALS)
-    # bcrypt runs outside the write transaction: a slow check must not hold the write lock.
-    password_ok = verify_password(password or "", stored_hash)
+    key = throttle.account_key(username)
     with unit_of_work() as session:
-        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
-        actor = actor_for(user)
-        if user.locked_until is not None and not _is_locked(user, now):
-            user.failed_attempts, user.locked_until = 0, None  # the lock has run out
-        if _is_locked(user, now):
-            audit.record(session, actor, "auth.sign_in", entity="user", entity_id=user.id, outcome="denied",
-                         reason="account locked")  # fmt: skip
-            return SignInResult(None, _locked_message(user.locked_until), user.locked_until)
-        if not user.active:
-            audit.record(session, actor, "auth.sign_in", entity="user", entity_id=user.id, outcome="denied",
-                         reason="account deactivated")  # fmt: skip
-            return SignInResult(None, INVALID_CREDENTIALS)
-        if not password_ok:
-            user.failed_attempts += 1
-            if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
-                user.locked_until = now + LOCKOUT
-                audit.record(session, actor, "auth.lock", entity="user", entity_id=user.id,
-                             after={"failed_attempts": user.failed_attempts, "locked_until": user.locked_until},
-                             reason=f"{MAX_FAILED_ATTEMPTS} failed sign-ins")  # fmt: skip
-                return SignInResult(None, _locked_message(user.locked_until), user.locked_until)
-            audit.record(session, actor, "auth.sign_in", entity="user", entity_id=user.id, outcome="denied",
-                         reason=f"wrong password ({user.failed_attempts} of {MAX_FAILED_ATTEMPTS})")  # fmt: skip
-            return SignInResult(None, INVALID_CREDENTIALS)
-        user.failed_attempts, user.locked_until, user.last_login_at = 0, None, now
-        audit.record(session, actor, "auth.sign_in", entity="user", entity_id=user.id, reason="password")
-        return SignInResult(user.id)
+        rows = _rows(session, key, client, now)
+        user = _find(session, key) if key else None
+        until = throttle.refused_until(rows, now)
+        if until is not None:
+            _deny(session, user, action, "refused: too many failed attempts, delay running", client,
+                  _client_row(rows, client), now)  # fmt: skip
+            return Attempt(key, client, user.id if user else None, refused_hash(), until, now, "delay running")
+        for row in rows:
+            throttle.count_failure(row, now)
+        if user is None:
+            why, check = "unknown username", dummy_hash()
+        elif not user.active:
+            why, check = "account deactivated", dummy_hash()
+        elif not user.password_hash:
+            why, check = "no password (single sign-on only)", dummy_hash()
+        else:
+            why, check = "wrong password", user.password_hash
+        return Attempt(key, client, user.id if user else None, check, None, now, why)
+
+
+def finish_attempt(attempt: Attempt, password_ok: bool, *, action: str = SIGN_IN) -> SignInResult:
+    """Record how the attempt went: success clears the counts and records the sign-in; failure
+    is audited (within the client's budget) and answered with one message for every cause."""
+    now = attempt.now
+    if attempt.refused_until is not None:
+        return SignInResult(None, wait_message(attempt.refused_until, now), attempt.refused_until)
+    with unit_of_work() as session:
+        rows = _rows(session, attempt.key, attempt.client, now)
+        user = (
+            session.scalar(select(User).where(User.id == attempt.user_id).with_for_update())
+            if attempt.user_id
+            else None
+        )
+        if password_ok and user is not None and user.active and attempt.why == "wrong password":
+            for row in rows:
+                throttle.clear(row)
+            if action == SIGN_IN:
+                user.last_login_at = now
+                audit.record(session, actor_for(user), SIGN_IN, entity="user", entity_id=user.id, reason="password")
+            return SignInResult(user.id, session_version=user.session_version)
+        failures = rows[0].failures if rows else 0
+        _deny(session, user, action, f"{attempt.why} ({failures} in a row)", attempt.client,
+              _client_row(rows, attempt.client), now)  # fmt: skip
+        until = throttle.refused_until(rows, now)
+        return SignInResult(None, wait_message(until, now) if until else INVALID_CREDENTIALS, until)
+
+
+def authenticate(
+    username: str, password: str, *, client: str | None = None, now: datetime | None = None
+) -> SignInResult:
+    """Check a username and password (the same steps the sign-in form takes around the
+    library's check). An unknown username, a wrong password, a deactivated or single-sign-on-only
+    account get the same answer after the same work."""
+    attempt = begin_attempt(username, client, now=now)
+    ok = attempt.refused_until is None and verify_password(password or "", attempt.check_hash)
+    return finish_attempt(attempt, ok)
+
+
+def check_own_password(actor: Actor, password: str, *, now: datetime | None = None) -> None:
+    """The current password asked again (Account page): throttled and audited like a sign-in;
+    raises ValidationError with the same kind of message when it is wrong or must wait."""
+    attempt = begin_attempt(actor.username, None, now=now, action="user.change_password")
+    ok = attempt.refused_until is None and verify_password(password or "", attempt.check_hash)
+    result = finish_attempt(attempt, ok, action="user.change_password")
+    if not result.ok or result.user_id != actor.user_id:
+        raise ValidationError(result.message if result.retry_at else "The current password is wrong.")
 
 
 def sso_user_id(email: str | None, *, email_verified: bool = True) -> int | None:
@@ -177,14 +208,12 @@ def sso_user_id(email: str | None, *, email_verified: bool = True) -> int | None
     with unit_of_work() as session:
         user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
         if user is None or not user.active:
-            audit.record(session, actor_for(user) if user else None, "auth.sign_in", entity="user",
+            audit.record(session, actor_for(user) if user else None, SIGN_IN, entity="user",
                          entity_id=user.id if user else None, outcome="denied",
                          reason="single sign-on: " + ("account deactivated" if user else "no user with this email"))  # fmt: skip
             return None
         user.last_login_at = utcnow()
-        audit.record(
-            session, actor_for(user), "auth.sign_in", entity="user", entity_id=user.id, reason="single sign-on"
-        )
+        audit.record(session, actor_for(user), SIGN_IN, entity="user", entity_id=user.id, reason="single sign-on")
         return user.id
 
 
@@ -195,54 +224,33 @@ def record_sign_out(user_id: int) -> None:
             audit.record(session, actor_for(user), "auth.sign_out", entity="user", entity_id=user.id)
 
 
-# --- the sign-in cookie --------------------------------------------------------------------
+# --- the session version ---------------------------------------------------------------------
 
 
-def _password_version(user: User, key: str) -> str:
-    """Changes when the password changes, so a reset signs the user out everywhere."""
-    digest = hmac.new(key.encode(), (user.password_hash or "").encode(), hashlib.sha256).hexdigest()
-    return digest[:16]
+def bump_session_version(user: User) -> None:
+    """End every session and cookie of this user (call inside the transaction that changes them)."""
+    user.session_version = (user.session_version or 0) + 1
 
 
-def issue_token(user_id: int, cfg: CookieConfig, *, now: datetime | None = None) -> tuple[str, datetime]:
-    """A signed token naming the user (nothing else: role and scope come from the database)."""
-    now = now or utcnow()
-    expires = now + timedelta(days=cfg.expiry_days)
-    with read_session() as session:
-        user = session.get(User, user_id)
+def sign_out_everywhere(actor: Actor) -> int:
+    """The signed-in user ends all their sessions (every browser, copied cookies included);
+    returns the new session version, which the caller's own fresh sign-in may use."""
+    if actor is None or actor.user_id is None:
+        raise ValidationError("Sign in first.")
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.id == actor.user_id).with_for_update())
         if user is None:
-            raise DomainError(f"No user with id {user_id}.")
-        claims = {
-            "sub": user.username,
-            "uid": user.id,
-            "pwv": _password_version(user, cfg.key),
-            "iat": int(now.timestamp()),
-            "exp": int(expires.timestamp()),
-        }
-    return jwt.encode(claims, cfg.key, algorithm="HS256"), expires
+            raise ValidationError("Sign in first.")
+        before = {"session_version": user.session_version}
+        bump_session_version(user)
+        audit.record(session, actor_for(user), "auth.sign_out_everywhere", entity="user", entity_id=user.id,
+                     before=before, after={"session_version": user.session_version})  # fmt: skip
+        return user.session_version
 
 
-def user_id_from_token(token: str | None, cfg: CookieConfig, *, now: datetime | None = None) -> int | None:
-    """The user a cookie names, if its signature holds, it has not expired, the user is still
-    active and the password has not been reset since; None otherwise."""
-    if not token:
-        return None
-    now = now or utcnow()
-    try:
-        claims = jwt.decode(
-            token,
-            cfg.key,
-            algorithms=["HS256"],
-            options={"verify_exp": False, "verify_iat": False, "require": ["exp", "uid", "sub"]},
-        )
-    except jwt.PyJWTError:
-        return None
-    if not isinstance(claims.get("exp"), int | float) or claims["exp"] <= now.timestamp():
-        return None
+def load_session(user_id: int) -> tuple[Actor | None, int | None]:
+    """The actor (None if unknown or deactivated) and the current session version, read fresh."""
     with read_session() as session:
-        user = session.get(User, claims.get("uid"))
-        if user is None or not user.active or user.username != claims["sub"]:
-            return None
-        if not hmac.compare_digest(str(claims.get("pwv", "")), _password_version(user, cfg.key)):
-            return None
-        return user.id
+        actor = load_actor(session, user_id)
+        version = session.scalar(select(User.session_version).where(User.id == user_id))
+        return actor, version

@@ -159,9 +159,20 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+COOKIE_MANAGER = "iframe[title*='cookie_manager']"
+
+
 def wait_for_app(page) -> None:
-    """Wait until Streamlit has finished the current run (no "running" indicator)."""
+    """Wait until Streamlit has finished the current run (no "running" indicator). The sign-in
+    library's cookie manager reads the browser's cookies once it is drawn and reports them, which
+    starts one more run: wait for its frame to have loaded too, then for that run to end."""
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+    frame = page.query_selector(COOKIE_MANAGER)
+    if frame is not None:
+        content = frame.content_frame()
+        if content is not None:
+            content.wait_for_load_state("load")
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
 
 
 def sign_in(page, base_url: str | None, username: str, password: str, *, expect_success: bool = True) -> None:

@@ -42,6 +42,8 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every sign-in cookie carries it (in its signing key): bumping it ends every session.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     locations: Mapped[list[Location]] = relationship(secondary=user_locations, order_by="Location.name")
 

@@ -1,0 +1,295 @@
+"""The browser side of sign-in, on streamlit-authenticator's public API: its login widget (the
+form and the password check), its logout widget, and its re-authentication cookie. The project's
+hardening sits around it; CONTRIBUTING.md ("Sign-in on streamlit-authenticator") says which
+parts of the library are wrapped and why.
+
+One `Authenticate` per run (it draws a cookie component with a fixed key when built), made by
+`gate`, which app.py calls first on every run:
+- the first run of a browser session reads the sign-in cookie server-side (`st.context.cookies`,
+  sent with the websocket's opening request), checks it against the database (signature under
+  the user's session key, expiry, active account), then lets the library re-authenticate from it;
+- every run re-reads the actor and the session version: deactivation, sign-out everywhere, a
+  password or role change end a live session on its next run;
+- signed out, the library's login form checks passwords against `DatabaseCredentials`, which
+  claims each attempt in the database (delays, dummy hash) just before the library's check;
+  `finish_attempt` records the outcome right after.
+The cookie is written by `sync_cookie` through the library's cookie manager
+(extra_streamlit_components.CookieManager, public API), drawn on every run while it is wanted.
+
+(Not called signin.py: in Streamlit's legacy pages/ directory mode, which a fresh process starts
+in, the sign-in page's URL /signin would run a file of that name directly.)"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from extra_streamlit_components import CookieManager
+
+from core.base.config import get_settings
+from core.security import auth
+from core.security.access import Actor
+
+USER_KEY = "user_id"
+VERSION_KEY = "auth_session_version"  # the session version this browser session signed in with
+CHECKED = "auth_cookie_checked"  # the opening request's cookie has been looked at
+COOKIE_WANTED = "auth_cookie_wanted"  # {"value", "expires"} to set, or {"delete": True}
+NOTICE = "auth_notice"
+ANSWER = "auth_sign_in_answer"  # the last refused attempt's answer
+PENDING = "auth_pending_attempt"  # claimed in the database, outcome not recorded yet
+SIGN_OUT = "auth_sign_out"  # "here" or "everywhere": asked for on a page, done by the next run's gate
+FORM_FIELDS = {"Form name": "Username and password", "Username": "Username", "Password": "Password",
+               "Login": "Sign in"}  # fmt: skip
+ENDED = "Your session has ended: you were signed out everywhere, or your password or role changed. Sign in again."
+DEACTIVATED = "Your session has ended: your account was deactivated. Ask an admin if this is a mistake."
+EVERYWHERE = "You are signed out everywhere: every browser, and any copy of your sign-in cookie, must sign in again."
+
+
+class LibraryChanged(RuntimeError):
+    """streamlit-authenticator no longer works the way this module relies on: refuse to sign in."""
+
+
+class DatabaseCredentials(dict):
+    """Stands in for the library's `credentials["usernames"]` while signed out. The library asks
+    it whether a username exists (always "yes": unknown usernames must cost the same bcrypt
+    check) and for the user's record just before checking the password: that is when the attempt
+    is claimed in the database (refused during a delay, counted, the real hash or a dummy of the
+    same cost). It never lists anyone."""
+
+    def __init__(self, client: str | None) -> None:
+        super().__init__()
+        self.client = client
+        self.attempt: auth.Attempt | None = None
+        self._records: dict[str, dict] = {}
+
+    def __contains__(self, username: object) -> bool:
+        return isinstance(username, str) and bool(username.strip())
+
+    def __getitem__(self, username: str) -> dict:
+        if username not in self._records:
+            self.attempt = st.session_state[PENDING] = auth.begin_attempt(username, self.client)
+            self._records[username] = {"name": username, "email": None, "roles": None,
+                                       "password": self.attempt.check_hash}  # fmt: skip
+        return self._records[username]
+
+    def get(self, username, default=None):
+        if username not in self:  # noqa: SIM401 - dict.get would skip the attempt
+            return default
+        return self[username]
+
+
+def client_address() -> str:
+    header = get_settings().client_ip_header
+    if header:
+        forwarded = (st.context.headers.get(header) or "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "localhost"
+
+
+def _authenticate(cfg: auth.CookieConfig, usernames: dict, key: str, expiry_days: float):
+    """The library's widget object. No sleep before its login form (the database throttle is the
+    defence), no hashing of what it is given (hashes come from the database)."""
+    credentials = {"usernames": usernames}
+    authenticator = stauth.Authenticate(credentials, cfg.name, key, expiry_days, auto_hash=False, login_sleep_time=0)
+    if authenticator.authentication_controller.authentication_model.credentials is not credentials:
+        raise LibraryChanged(
+            "streamlit-authenticator no longer keeps the credentials it is given; see CONTRIBUTING.md."
+        )
+    return authenticator, credentials
+
+
+def _mirror(username: str, name: str) -> None:
+    """Tell the library (through the session keys its README documents) who is signed in, for
+    sessions it did not sign in itself (single sign-on)."""
+    if st.session_state.get("authentication_status") is not True:
+        st.session_state.update(authentication_status=True, username=username, name=name, logout=None)
+
+
+def _start(user_id: int, version: int | None, cfg: auth.CookieConfig, *, write_cookie: bool = True) -> None:
+    st.session_state[USER_KEY] = user_id
+    st.session_state[VERSION_KEY] = version
+    st.session_state.pop(NOTICE, None)
+    st.session_state.pop(ANSWER, None)
+    if write_cookie:
+        token, expires = auth.issue_token(user_id, cfg)
+        st.session_state[COOKIE_WANTED] = {"value": token, "expires": expires}
+
+
+def end_session(notice: str | None = None) -> None:
+    st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(VERSION_KEY, None)
+    st.session_state[COOKIE_WANTED] = {"delete": True}
+    st.session_state["logout"] = True  # the library's flag: ignore this session's opening cookie from now on
+    if notice:
+        st.session_state[NOTICE] = notice
+
+
+def _restore_from_cookie(cfg: auth.CookieConfig):
+    """First run of a session: our check of the opening request's cookie, then the library's own
+    re-authentication from it (signed with the user's session key). Both must agree."""
+    token = st.context.cookies.get(cfg.name)
+    found = auth.cookie_session(token, cfg)
+    if found is None:
+        if token:
+            end_session()  # expired, forged, or the account's sessions were ended: forget the cookie
+        return None
+    authenticator, _ = _authenticate(cfg, {found.username: {"name": found.username}}, found.signing_key,
+                                     cfg.expiry_days)  # fmt: skip
+    authenticator.login(location="unrendered")  # reads the same cookie from st.context.cookies
+    status, username = st.session_state.get("authentication_status"), st.session_state.get("username")
+    if status is True and username == found.username:
+        _start(found.user_id, found.session_version, cfg, write_cookie=False)
+    else:
+        end_session()
+    return authenticator
+
+
+def _sso_configured() -> bool:
+    return bool(get_settings().auth_sso)
+
+
+@dataclass
+class Gate:
+    """This run's sign-in state: the actor (None: signed out), the library's `Authenticate` (one
+    per run), and while signed out the credentials its login form checks against."""
+
+    actor: Actor | None
+    authenticator: stauth.Authenticate
+    credentials: DatabaseCredentials | None
+
+
+def gate(cfg: auth.CookieConfig) -> Gate:
+    """Who this browser session is, read fresh from the database, and the run's one
+    `Authenticate` for the sign-in form or the sign-out button."""
+    authenticator = credentials = None
+    if not st.session_state.get(CHECKED):
+        st.session_state[CHECKED] = True
+        if st.session_state.get(USER_KEY) is None:
+            authenticator = _restore_from_cookie(cfg)
+            if st.session_state.get(USER_KEY) is None and _sso_configured() and st.user.is_logged_in:
+                user_id = auth.sso_user_id(st.user.get("email"), email_verified=bool(st.user.get("email_verified")))
+                if user_id is not None:
+                    _start(user_id, auth.load_session(user_id)[1], cfg)
+    actor = None
+    asked = st.session_state.pop(SIGN_OUT, None)
+    if asked == "here":
+        _signed_out()
+    elif asked == "everywhere":
+        end_session(EVERYWHERE)
+    if (user_id := st.session_state.get(USER_KEY)) is not None:
+        actor, version = auth.load_session(user_id)
+        if st.session_state.get(VERSION_KEY) is None:
+            st.session_state[VERSION_KEY] = version  # a session set up without signing in (tests)
+        if actor is None:
+            end_session(DEACTIVATED)
+        elif version != st.session_state[VERSION_KEY]:
+            actor = None
+            end_session(ENDED)
+    if actor is not None:
+        if authenticator is None:
+            authenticator, _ = _authenticate(cfg, {actor.username: {"name": actor.name}}, cfg.key, cfg.expiry_days)
+        _mirror(actor.username, actor.name)
+        return Gate(actor, authenticator, None)
+    # Signed out: cookies are written by sync_cookie (expiry 0 stops the library's own write).
+    authenticator, library_credentials = _authenticate(cfg, {}, cfg.key, 0)
+    if st.session_state.get("authentication_status"):
+        authenticator.logout(location="unrendered")  # the library still thought someone was in
+    credentials = library_credentials["usernames"] = DatabaseCredentials(client_address())
+    return Gate(None, authenticator, credentials)
+
+
+def sign_in_view(cfg: auth.CookieConfig, run: Gate) -> None:
+    """The sign-in page (drawn at whatever URL was asked for, so it opens after sign-in)."""
+    _, middle, _ = st.columns([1, 1.3, 1])
+    with middle:
+        st.title("Sign in")
+        st.caption("Appointment operations dashboard")
+        if notice := st.session_state.get(NOTICE):
+            st.info(notice)
+        if _sso_configured() and st.user.is_logged_in:
+            st.error(f"There is no active account for {st.user.get('email')}. Ask an admin to add you.")
+            st.button("Sign out of Google", on_click=st.logout)
+            return
+        _settle(cfg, run)  # an attempt whose run was cut short by a rerun
+        run.authenticator.login(location="main", fields=FORM_FIELDS, clear_on_submit=True, key="signin")
+        _settle(cfg, run)
+        if answer := st.session_state.get(ANSWER):
+            st.error(answer, icon=":material/lock:")
+        if _sso_configured():
+            st.button("Sign in with Google", icon=":material/login:", on_click=st.login, width="stretch")
+
+
+def _settle(cfg: auth.CookieConfig, run: Gate) -> None:
+    """Record the outcome of the attempt the library just checked. The attempt waits in the
+    session until recorded, so a rerun that cuts a run short between the library's check and
+    this call loses neither its audit row nor its answer."""
+    attempt = st.session_state.pop(PENDING, None)
+    if attempt is None:
+        return
+    result = auth.finish_attempt(attempt, st.session_state.get("authentication_status") is True)
+    if result.ok:
+        _start(result.user_id, result.session_version, cfg)
+        st.rerun()
+    if st.session_state.get("authentication_status"):
+        run.authenticator.logout(location="unrendered")
+    st.session_state[ANSWER] = result.message  # kept until the next attempt: a rerun must not hide it
+
+
+def _signed_out(_details: dict | None = None) -> None:
+    if (user_id := st.session_state.get(USER_KEY)) is not None:
+        auth.record_sign_out(user_id)
+    end_session("You are signed out.")
+
+
+def sign_out_button(run: Gate) -> None:
+    """The library's logout widget, in the sidebar."""
+    run.authenticator.logout("Sign out", location="sidebar", key="sidebar_sign_out", callback=_signed_out)
+    if st.session_state.get(USER_KEY) is None:
+        if _sso_configured() and st.user.is_logged_in:
+            st.logout()
+        st.rerun()
+
+
+def sign_out() -> None:
+    """Sign out of this browser (a page's button): the next run's gate signs out through the
+    library's logout, which needs the run's `Authenticate`."""
+    st.session_state[SIGN_OUT] = "here"
+    if _sso_configured() and st.user.is_logged_in:
+        st.logout()
+    st.rerun()
+
+
+def sign_out_everywhere(actor: Actor) -> None:
+    """End every session of this user, this one included (copied cookies stop working)."""
+    auth.sign_out_everywhere(actor)
+    st.session_state[SIGN_OUT] = "everywhere"
+    st.rerun()
+
+
+def renew_sign_in(version: int) -> None:
+    """Carry this session on under a new session version (after this user changed their password)."""
+    if (user_id := st.session_state.get(USER_KEY)) is not None:
+        _start(user_id, version, auth.cookie_config())
+
+
+def sync_cookie(cfg: auth.CookieConfig, run: Gate) -> None:
+    """Draw the cookie component for what this session wants (the signed token, or no cookie).
+    Drawn on every run with the same arguments, so a run cut short by a rerun costs nothing: the
+    browser acts once the component is on screen, and again only if the arguments change."""
+    wanted = st.session_state.get(COOKIE_WANTED)
+    if not wanted:
+        return
+    # The library's own cookie manager (built with this run's Authenticate): a second one would
+    # add a second "read every cookie" component and a rerun whenever the cookies change.
+    jar: CookieManager = run.authenticator.cookie_controller.cookie_model.cookie_manager
+    if wanted.get("delete"):
+        with contextlib.suppress(KeyError):  # drawn; the jar just had not seen the cookie yet
+            jar.delete(cfg.name, key="auth_cookie_delete")
+        return
+    secure = (st.context.url or "").startswith("https://")
+    jar.set(cfg.name, wanted["value"], key="auth_cookie_set", expires_at=wanted["expires"], secure=secure,
+            same_site="strict")  # fmt: skip
