@@ -19,6 +19,7 @@ from core.scheduling import schedule as schedule_reads
 from core.security.access import A
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import plain
 
 actor = ui.require_page(A.SETTINGS_MANAGE)
 st.title("Notifications")
@@ -93,9 +94,9 @@ with outbox_tab:
         r = by_id[pick]
         with st.container(border=True):
             if r.subject:
-                st.markdown(f"**{r.subject}**")
+                st.markdown(f"**{plain(r.subject)}**")
             st.text(r.body or "(written when it is due: the wording and times are taken then)")
-            st.caption(f"Key {r.key}" + (f" · {r.reason}" if r.reason else ""))
+            st.caption(f"Key {plain(r.key)}" + (f" · {plain(r.reason)}" if r.reason else ""))
         if r.status in admin.RESENDABLE:
             if r.status == "flagged":
                 st.warning("This message may already have arrived: its sending started but was never confirmed. "
@@ -141,9 +142,9 @@ with templates_tab:
                 st.error(str(exc), icon=":material/error:")
             else:
                 with st.container(border=True):
-                    st.caption(f"As {p.appointment_label} would get it")
+                    st.caption(f"As {plain(p.appointment_label)} would get it")
                     if p.subject:
-                        st.markdown(f"**{p.subject}**")
+                        st.markdown(f"**{plain(p.subject)}**")
                     st.text(p.body)
         elif previewed:
             st.info("No appointments of this type in your locations to preview with yet.")

@@ -16,6 +16,8 @@ from core.base.tz import to_local, today_in
 from core.queue import actions, fixes, lifecycle, reads
 from core.queue.reads import ItemView
 from core.security.access import A, Actor, can
+from pages import today_state
+from pages.safe import plain
 
 log = logging.getLogger(__name__)
 DIALOG, ERROR, TOAST, FLASH = "queue_dialog", "queue_dialog_error", "queue_toast", "queue_flash"
@@ -24,25 +26,14 @@ STATUS_ICONS = {"open": ":red[●]", "assigned": ":blue[●]", "snoozed": ":gray
 
 def attempt(call: Callable[[], object], success: str | Callable[[object], str], error_key: str = FLASH) -> bool:
     """One service call: a toast on success, the refusal's own sentence on failure."""
-    try:
-        result = call()
-    except DomainError as exc:
-        st.session_state[error_key] = str(exc)
-        return False
-    except Exception:  # noqa: BLE001 - the desk gets a sentence, the log gets the traceback
-        log.exception("queue: action failed")
-        st.session_state[error_key] = "Something went wrong and nothing was changed. Try again, or reload the page."
-        return False
-    st.session_state.pop(error_key, None)
-    st.session_state[TOAST] = success(result) if callable(success) else success
-    return True
+    return today_state.attempt(call, success, error_key, toast_key=TOAST)
 
 
 def show_messages() -> None:
     if toast := st.session_state.pop(TOAST, None):
         st.toast(toast, icon=":material/check_circle:")
     if flash := st.session_state.pop(FLASH, None):
-        st.error(flash, icon=":material/error:")
+        st.error(plain(flash), icon=":material/error:")
 
 
 def open_dialog(kind: str, **details) -> None:
@@ -90,7 +81,7 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
     resolver = can(actor, A.QUEUE_RESOLVE, item.location_id)
     with st.container(border=True):
         head, meta = st.columns([3, 1.2])
-        head.markdown(f"{STATUS_ICONS.get(item.status, '')} **{item.label}** · {item.describe()}")
+        head.markdown(f"{STATUS_ICONS.get(item.status, '')} **{plain(item.label)}** · {plain(item.describe())}")
         age = now - item.detected_at
         age_text = f"{age.days} d" if age.days else f"{int(age.total_seconds() // 3600)} h"
         who = f" · {item.assignee_name}" if item.assignee_name else ""
@@ -169,7 +160,7 @@ def assign_dialog(actor: Actor, ids: list[int], location_id: int | None) -> None
 
 @st.dialog("Confirm", on_dismiss=close_dialog)
 def confirm_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> None:
-    st.markdown(f"**{item.label}** · {item.describe()}")
+    st.markdown(f"**{plain(item.label)}** · {plain(item.describe())}")
     st.warning(action.confirm)
     keep, go = st.columns(2)
     if keep.button("Back", key="qdlg_back", width="stretch"):
@@ -183,7 +174,7 @@ def confirm_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -
 
 @st.dialog("Pick a new time", width="medium", on_dismiss=close_dialog)
 def slot_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> None:
-    st.markdown(f"**{item.label}** · {item.describe()}")
+    st.markdown(f"**{plain(item.label)}** · {plain(item.describe())}")
     tz = item.timezone or "UTC"
     first = st.date_input("From", value=today_in(tz), key="qdlg_day", format="YYYY-MM-DD")
     try:

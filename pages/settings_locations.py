@@ -13,6 +13,7 @@ from core.security.access import A
 from core.settings import bulk, locations
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import plain
 from pages.settings_common import list_controls, run, show_notice
 
 actor = ui.require_page(A.LOCATIONS_MANAGE)
@@ -52,33 +53,33 @@ with st.form("location_form", clear_on_submit=False):
 
 @st.dialog("Deactivate location")
 def confirm_deactivate(loc: locations.LocationView) -> None:
-    st.write(f"Deactivate **{loc.name}**? Nobody can book there until it is reactivated; its history stays.")
+    st.write(f"Deactivate **{plain(loc.name)}**? Nobody can book there until it is reactivated; its history stays.")
     if st.button("Deactivate", type="primary"):
-        run(lambda: locations.set_location_active(actor, loc.id, False), f"{loc.name} is deactivated.")
+        run(lambda: locations.set_location_active(actor, loc.id, False), f"{plain(loc.name)} is deactivated.")
 
 
 if current is not None:
     if current.active:
-        if st.button(f"Deactivate {current.name}…", icon=":material/block:"):
+        if st.button(f"Deactivate {plain(current.name)}…", icon=":material/block:"):
             confirm_deactivate(current)
-    elif st.button(f"Reactivate {current.name}", icon=":material/restore:"):
-        run(lambda: locations.set_location_active(actor, current.id, True), f"{current.name} is active again.")
+    elif st.button(f"Reactivate {plain(current.name)}", icon=":material/restore:"):
+        run(lambda: locations.set_location_active(actor, current.id, True), f"{plain(current.name)} is active again.")
 
-    st.subheader(f"Rooms at {current.name}")
+    st.subheader(f"Rooms at {plain(current.name)}")
     rooms = locations.list_rooms(actor, location_id=current.id, include_inactive=inactive)
     room_table = pd.DataFrame([{"Room": r.name, "Kind": r.kind, "Status": "Active" if r.active else "Inactive"}
                                for r in rooms], columns=["Room", "Kind", "Status"])  # fmt: skip
     if room_table.empty:
-        st.info(f"{current.name} has no rooms yet.")
+        st.info(f"{plain(current.name)} has no rooms yet.")
     else:
         st.dataframe(room_table, hide_index=True, width="stretch")
-        download_buttons(actor, room_table, f"rooms-{current.name}", what="settings.rooms")
+        download_buttons(actor, room_table, f"rooms-{plain(current.name)}", what="settings.rooms")
     with st.form("room_form", clear_on_submit=True):
         c1, c2 = st.columns(2)
         room_name, kind = c1.text_input("New room name"), c2.text_input("Kind", placeholder="exam, studio, consult")
         if st.form_submit_button("Add room"):
             run(lambda: locations.save_room(actor, location_id=current.id, name=room_name, kind=kind),
-                f"{room_name.strip()} is added to {current.name}.")  # fmt: skip
+                f"{room_name.strip()} is added to {plain(current.name)}.")  # fmt: skip
     if rooms:
         pick = st.selectbox("Room", rooms, format_func=lambda r: f"{r.name} ({'active' if r.active else 'inactive'})")
         label = "Deactivate room" if pick.active else "Reactivate room"
@@ -86,7 +87,7 @@ if current is not None:
             run(lambda: locations.set_room_active(actor, pick.id, not pick.active),
                 f"{pick.name} is {'deactivated' if pick.active else 'active again'}.")  # fmt: skip
 
-    st.subheader(f"Close {current.name} for a day")
+    st.subheader(f"Close {plain(current.name)} for a day")
     today = today_in(current.timezone)
     c1, c2 = st.columns(2)
     day = c1.date_input("Day", value=today + timedelta(days=1), min_value=today, key="close_day")
@@ -95,7 +96,9 @@ if current is not None:
         st.session_state["closure"] = bulk.close_location_preview(actor, current.id, day)
     preview = st.session_state.get("closure")
     if preview is not None and preview.location == current.name and preview.day == day:
-        st.write(f"Closing on {day:%A %d %B}: hours become time off for {', '.join(preview.providers) or 'nobody'}.")
+        st.write(
+            f"Closing on {day:%A %d %B}: hours become time off for {plain(', '.join(preview.providers)) or 'nobody'}."
+        )
         if preview.appointments:
             st.warning(f"{len(preview.appointments)} appointments will be cancelled, each with a rebook call queued.")
             st.dataframe(pd.DataFrame([{"When": i.when, "Customer": i.customer, "Type": i.type}
@@ -103,4 +106,4 @@ if current is not None:
         if st.button("Confirm closure", type="primary"):
             st.session_state.pop("closure", None)
             run(lambda: bulk.close_location(actor, current.id, day, reason=reason, preview=preview),
-                f"{current.name} is closed on {day:%A %d %B}.")  # fmt: skip
+                f"{plain(current.name)} is closed on {day:%A %d %B}.")  # fmt: skip

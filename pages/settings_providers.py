@@ -11,6 +11,7 @@ from core.security.access import A
 from core.settings import locations, providers
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import plain
 from pages.settings_common import list_controls, run, show_notice
 from pages.settings_schedule import copy_hours_panel, hours_panel, out_sick_panel, time_off_panel
 
@@ -67,14 +68,18 @@ if section == "Profile":
             run(lambda: providers.save_provider(actor, provider_id=choice, name=name, email=email, skills=skills,
                                                 calendar_id=calendar, location_ids=where),
                 f"{name.strip() or 'The provider'} is saved.")  # fmt: skip
-    if current is not None and current.active and st.button(f"Deactivate {current.name}", icon=":material/block:"):
-        run(lambda: providers.set_provider_active(actor, current.id, False), f"{current.name} is deactivated.")
+    if (
+        current is not None
+        and current.active
+        and st.button(f"Deactivate {plain(current.name)}", icon=":material/block:")
+    ):
+        run(lambda: providers.set_provider_active(actor, current.id, False), f"{plain(current.name)} is deactivated.")
     if (
         current is not None
         and not current.active
-        and st.button(f"Reactivate {current.name}", icon=":material/restore:")
+        and st.button(f"Reactivate {plain(current.name)}", icon=":material/restore:")
     ):
-        run(lambda: providers.set_provider_active(actor, current.id, True), f"{current.name} is active again.")
+        run(lambda: providers.set_provider_active(actor, current.id, True), f"{plain(current.name)} is active again.")
 else:
     here = [i for i in current.location_ids if i in my_locations] or list(current.location_ids)
     loc_names = dict(zip(current.location_ids, current.locations, strict=True))

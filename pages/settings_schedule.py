@@ -12,6 +12,7 @@ from core.base.errors import DomainError
 from core.scheduling.hours import Shift
 from core.settings import bulk, working_time
 from core.settings.common import WEEKDAYS
+from pages.safe import plain
 from pages.settings_common import run, show_affected
 
 
@@ -25,7 +26,7 @@ def _preview(key: str, action) -> None:
 
 def hours_panel(actor, provider, location_ids: list[int], names: dict[int, str]) -> None:
     if not location_ids:
-        st.info(f"{provider.name} works at no location yet: add one in the profile.")
+        st.info(f"{plain(provider.name)} works at no location yet: add one in the profile.")
         return
     loc = st.selectbox("Location", location_ids, format_func=names.get, key="hours_location")
     shifts = working_time.week_hours(actor, provider.id, loc)
@@ -52,7 +53,8 @@ def hours_panel(actor, provider, location_ids: list[int], names: dict[int, str])
         if st.button("Confirm new hours", type="primary"):
             st.session_state.pop(key, None)
             run(
-                lambda: working_time.set_hours(actor, provider.id, loc, proposed), f"{provider.name}'s hours are saved."
+                lambda: working_time.set_hours(actor, provider.id, loc, proposed),
+                f"{plain(provider.name)}'s hours are saved.",
             )
 
 
@@ -64,7 +66,7 @@ def time_off_panel(actor, provider) -> None:
         if st.button("Remove this time off", icon=":material/delete:"):
             run(lambda: working_time.remove_time_off(actor, pick.id), "The time off is removed.")
     else:
-        st.info(f"{provider.name} has no upcoming time off.")
+        st.info(f"{plain(provider.name)} has no upcoming time off.")
     st.markdown("**Add time off**")
     c1, c2 = st.columns(2)
     first = c1.date_input("First day", key="off_first")
@@ -90,7 +92,7 @@ def time_off_panel(actor, provider) -> None:
 
 
 def out_sick_panel(actor, provider) -> None:
-    st.write(f"{provider.name} cannot work for the rest of today: each remaining appointment moves to another "
+    st.write(f"{plain(provider.name)} cannot work for the rest of today: each remaining appointment moves to another "
              "provider who is free and able, or is cancelled with a call to rebook queued.")  # fmt: skip
     if st.button("Preview out sick"):
         _preview("sick_preview", lambda: (provider.id, bulk.out_sick_preview(actor, provider.id)))
@@ -104,12 +106,12 @@ def out_sick_panel(actor, provider) -> None:
             st.info("No more appointments today: only the time off will be recorded.")
         if st.button("Confirm out sick", type="primary"):
             st.session_state.pop("sick_preview", None)
-            run(lambda: bulk.out_sick(actor, provider.id, plan), f"{provider.name} is out sick for today.")
+            run(lambda: bulk.out_sick(actor, provider.id, plan), f"{plain(provider.name)} is out sick for today.")
 
 
 def copy_hours_panel(actor, provider, location_ids: list[int], names: dict[int, str], everyone: dict) -> None:
     if not location_ids:
-        st.info(f"{provider.name} works at no location yet.")
+        st.info(f"{plain(provider.name)} works at no location yet.")
         return
     loc = st.selectbox("Location", location_ids, format_func=names.get, key="copy_location")
     others = [p for p in everyone.values() if p.id != provider.id and loc in p.location_ids and p.active]
@@ -121,7 +123,7 @@ def copy_hours_panel(actor, provider, location_ids: list[int], names: dict[int, 
     shown = st.session_state.get("copy_preview")
     if shown is not None and shown[0] == (loc, tuple(targets)):
         for name, affected in shown[1].items():
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{plain(name)}**")
             show_affected(affected, none="No booked appointment falls outside the copied hours.")
         if st.button("Confirm copy", type="primary"):
             st.session_state.pop("copy_preview", None)

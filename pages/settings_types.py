@@ -10,6 +10,7 @@ from core.security.access import A
 from core.settings import locations, types
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import plain
 from pages.settings_common import list_controls, run, show_notice
 
 actor = ui.require_page(A.SETTINGS_MANAGE)
@@ -42,7 +43,7 @@ view = every.get(choice)
 d = view.data if view else types.TypeInput(name="", duration_min=30)
 editable = view is None or types.can_change(actor, view)
 if view is not None and not editable:
-    st.info(f"{d.name} is offered at locations outside yours (or everywhere): ask an admin to change it.")
+    st.info(f"{plain(d.name)} is offered at locations outside yours (or everywhere): ask an admin to change it.")
 
 with st.form("type_form"):
     name = st.text_input("Name", value=d.name)
@@ -91,7 +92,7 @@ def confirm_deactivate(type_id: int) -> None:
 
 
 if view is not None and editable:
-    if view.active and st.button(f"Deactivate {d.name}…", icon=":material/block:"):
+    if view.active and st.button(f"Deactivate {plain(d.name)}…", icon=":material/block:"):
         confirm_deactivate(view.id)
-    if not view.active and st.button(f"Reactivate {d.name}", icon=":material/restore:"):
-        run(lambda: types.set_type_active(actor, view.id, True), f"{d.name} is active again.")
+    if not view.active and st.button(f"Reactivate {plain(d.name)}", icon=":material/restore:"):
+        run(lambda: types.set_type_active(actor, view.id, True), f"{plain(d.name)} is active again.")

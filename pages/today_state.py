@@ -42,7 +42,10 @@ def scope_key(actor: Actor) -> tuple:
 
 
 def attempt(
-    action: Callable[[], object], success: str | Callable[[object], str] | None, error_key: str = FLASH
+    action: Callable[[], object],
+    success: str | Callable[[object], str] | None,
+    error_key: str = FLASH,
+    toast_key: str = TOAST,
 ) -> bool:
     """Run one service call: a toast on success (`success` may build it from the result), the
     refusal's own sentence (under `error_key`) on failure. The service runs in one transaction,
@@ -53,12 +56,12 @@ def attempt(
         st.session_state[error_key] = str(exc)
         return False
     except Exception:  # noqa: BLE001 - the desk gets a sentence, the log gets the traceback
-        log.exception("today: action failed")
+        log.exception("%s: action failed", error_key)
         st.session_state[error_key] = "Something went wrong and nothing was changed. Try again, or reload the page."
         return False
     st.session_state.pop(error_key, None)
     if success:
-        st.session_state[TOAST] = success(result) if callable(success) else success
+        st.session_state[toast_key] = success(result) if callable(success) else success
     return True
 
 

@@ -94,10 +94,15 @@ def test_a_provider_sees_only_their_own_appointments(db):
 
 def test_an_analyst_sees_contacts_masked(db):
     w = world()
-    _appt(w, T0)
+    appt_id = _appt(w, T0)
+    with unit_of_work() as s:
+        s.get(Appointment, appt_id).notes = "Allergic to latex; call her mother on 555 0199"
     row = schedule.day_schedule(w.actors["analyst"], w.locations["downtown"].id, DAY).rows[0]
     assert row.customer_email == "a***@example.test"
     assert row.customer_phone == "***-00"
+    assert row.notes == schedule.NOTES_HIDDEN, "free-text notes can hold what masking hides"
+    desk = schedule.day_schedule(w.actors["frontdesk"], w.locations["downtown"].id, DAY).rows[0]
+    assert desk.notes.startswith("Allergic")
 
 
 def test_another_locations_schedule_is_denied(db):

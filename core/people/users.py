@@ -6,6 +6,7 @@ locations), and the last active admin cannot be demoted or deactivated."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,7 +87,8 @@ def _role(role: str | None) -> str | None:
     return role
 
 
-def _locations(session: Session, names: list[str]) -> list[Location]:
+def locations_by_name(session: Session, names: Iterable[str]) -> list[Location]:
+    """The named locations, or NotFound naming the unknown ones and listing the known."""
     wanted = sorted({n.strip() for n in names if n and n.strip()})
     found = list(session.scalars(select(Location).where(Location.name.in_(wanted)).order_by(Location.name)))
     missing = set(wanted) - {loc.name for loc in found}
@@ -166,7 +168,7 @@ def create_user(
         raise ValidationError(f"'{email}' does not look like an email address (like name@example.com).")
     if password is not None:
         _check_password(password, username)
-    locations = _locations(session, location_names)
+    locations = locations_by_name(session, location_names)
     _require_scope(actor, all_locations or role in GLOBAL_ROLES, {loc.id for loc in locations}, None)
     if not PERMISSIONS.get(role, frozenset()) <= access.allowed_actions(actor):
         access.deny(actor, A.USERS_MANAGE, "You may not grant a role with more rights than your own.", entity="user")
@@ -211,7 +213,7 @@ def set_role_and_locations(
         session = tx.session
         user = _get(session, user_id)
         role = _role(role)
-        locations = _locations(session, location_names)
+        locations = locations_by_name(session, location_names)
         new_ids, old_ids = {loc.id for loc in locations}, {loc.id for loc in user.locations}
         if actor.user_id == user.id and _raises(
             _privileges(user.role, user.all_locations, old_ids), _privileges(role, all_locations, new_ids)

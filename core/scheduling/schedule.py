@@ -42,6 +42,9 @@ from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check
 
+# Free-text notes may hold health or contact details: hidden from roles that may not see contacts.
+NOTES_HIDDEN = "(notes hidden: your role does not see customer details)"
+
 # A customer counts as late this long after their start time without checking in.
 LATE_AFTER = timedelta(minutes=5)
 
@@ -225,7 +228,7 @@ def _row(r, loc: LocationView, *, now: datetime, contacts: bool, offered: set[in
         room_id=r[12],
         room_name=r[13],
         intake_complete=bool(r[14]),
-        notes=r[15],
+        notes=r[15] if contacts or not r[15] else NOTES_HIDDEN,
         late_cancel=bool(r[16]),
         reschedule_count=r[17] or 0,
         flags=tuple(flags),

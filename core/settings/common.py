@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.base.errors import NotFound, ValidationError
 from core.base.models import Location
+from core.people.users import locations_by_name as locations_by_name
 from core.security import access
 from core.security.service import Tx, check
 
@@ -89,16 +90,6 @@ def parse_time(value: str | time, what: str = "time") -> time:
         return time.fromisoformat(str(value).strip())
     except ValueError:
         raise ValidationError(f"'{value}' is not a {what} like 09:30.") from None
-
-
-def locations_by_name(session: Session, names: Iterable[str]) -> list[Location]:
-    wanted = sorted({n.strip() for n in names if n and n.strip()})
-    found = list(session.scalars(select(Location).where(Location.name.in_(wanted)).order_by(Location.name)))
-    missing = set(wanted) - {loc.name for loc in found}
-    if missing:
-        known = ", ".join(session.scalars(select(Location.name).order_by(Location.name))) or "none yet"
-        raise NotFound(f"No location named {', '.join(sorted(missing))}. Known locations: {known}.")
-    return found
 
 
 def locations_by_id(session: Session, ids: Iterable[int]) -> list[Location]:
