@@ -199,7 +199,7 @@ def test_mark_no_show_once_the_appointment_has_started(w):
     appt = _insert(w, started, status="confirmed")
     day = to_local(started, NY).date()
     at = _select(_page(w, "frontdesk", day), appt)
-    assert "late" in at.dataframe[0].value["Flags"].iloc[0]
+    assert "not arrived" in at.dataframe[0].value["Flags"].iloc[0]
     assert "Reschedule…" not in _labels(at)  # it has started
     _click(at, f"act_mark_no_show_{appt}")
     assert _status(appt) == "no_show"

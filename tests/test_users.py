@@ -209,6 +209,8 @@ def test_anyone_changes_their_own_password_with_the_current_one(w):
     me = w.actors["frontdesk"]
     with pytest.raises(ValidationError, match="current password is wrong"):
         users.change_own_password(me, "not-it", "my-new-password")
+    with pytest.raises(ValidationError, match="is the current one"):
+        users.change_own_password(me, PASSWORD, PASSWORD)
     users.change_own_password(me, PASSWORD, "my-new-password")
     assert auth.authenticate("frontdesk", "my-new-password").ok
     assert "user.change_password" in [row[0] for row in _audit()]

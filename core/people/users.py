@@ -21,7 +21,7 @@ from core.base.models import Location, Provider, Role, User
 from core.people.customers import EMAIL_RE
 from core.security import access, auth, throttle
 from core.security.access import GLOBAL_ROLES, PERMISSIONS, A, Actor
-from core.security.passwords import MIN_LENGTH, hash_password
+from core.security.passwords import MIN_LENGTH, hash_password, verify_password
 from core.security.service import Tx, check, service
 
 PASSWORD_ROUNDS = 12  # tests lower it
@@ -326,6 +326,8 @@ def change_own_password(actor: Actor, current_password: str, new_password: str) 
         if not user.active:
             raise ValidationError("This account is deactivated.")
         _check_password(new_password, user.username)
+        if verify_password(new_password, user.password_hash):
+            raise ValidationError("The new password is the current one: choose a different password.")
         user.password_hash = hash_password(new_password, PASSWORD_ROUNDS)
         auth.bump_session_version(user)
         tx.audit(action="user.change_password", after={"password": "changed"})

@@ -49,7 +49,7 @@ NOTES_HIDDEN = "(notes hidden: your role does not see customer details)"
 LATE_AFTER = timedelta(minutes=5)
 
 FLAG_UNCONFIRMED = "unconfirmed"
-FLAG_LATE = "late"
+FLAG_LATE = "not arrived"  # booked or confirmed, start passed, not checked in
 FLAG_WAITLIST = "waitlist offer"
 
 
@@ -123,7 +123,7 @@ class DaySchedule:
             if n := sum(r.status == status for r in self.rows):
                 parts.append(f"{n} {label.lower()}")
         if late := sum(FLAG_LATE in r.flags for r in active):
-            parts.append(f"{late} late")
+            parts.append(f"{late} not arrived")
         return " · ".join(parts)
 
 

@@ -25,7 +25,7 @@ def schedule_frame(schedule: DaySchedule, *, include_cancelled: bool = True) -> 
             "Type": r.type_name,
             "Provider": r.provider_name,
             "Room": r.room_name or "—",
-            "Status": r.status_label + (" (late)" if r.late_cancel and r.status == Status.CANCELLED else ""),
+            "Status": "Late cancel" if r.late_cancel and r.status == Status.CANCELLED else r.status_label,
             "Intake": "Done" if r.intake_complete else "Missing",
             "Flags": ", ".join(r.flags),
         }
