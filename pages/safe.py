@@ -1,17 +1,24 @@
 """User-entered text (names, notes, reasons, intake answers, messages that quote them) is shown as
 typed, never interpreted: Streamlit renders labels, captions, toasts and messages as Markdown, so a
 customer named `![x](https://evil.example/t.png)` would load an image, `[Click](...)` would be a
-live link and `:red[...]` would fake styling. `plain` backslash-escapes every Markdown character."""
+live link and `:red[...]` would fake styling. `plain` backslash-escapes every Markdown character,
+and puts a zero-width space into what GitHub-flavoured Markdown would turn into a link by itself
+(`https://...`, `www.`, `name@host`), since that happens after escapes are read."""
 
 from __future__ import annotations
 
 import re
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|:<>~$=&])")
+_AUTOLINK = re.compile(r"(\\:)(//)|(www)(\\\.)|(@)", re.IGNORECASE)
+ZWSP = "\u200b"
 
 
 def plain(text: object) -> str:
     """`text` escaped so Markdown shows it exactly as written (None shows as nothing)."""
     if text is None:
         return ""
-    return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", "  \n")
+    escaped = _MARKDOWN.sub(r"\\\1", str(text))
+    return _AUTOLINK.sub(
+        lambda m: ZWSP.join(g for g in m.groups() if g) + (ZWSP if m.group(5) else ""), escaped
+    ).replace("\n", "  \n")

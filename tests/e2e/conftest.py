@@ -193,3 +193,12 @@ def wait_for_auth_cookie(page, name: str = "apptops_auth") -> None:
     """The sign-in cookie is written by a small component once the browser has drawn it; a
     refresh before that would find no cookie, so tests wait for it like a person would."""
     page.wait_for_function(f"() => document.cookie.split('; ').some(c => c.startsWith('{name}='))")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Browser tests run one at a time on one xdist worker (`--dist loadgroup` in make test):
+    each drives a Streamlit server and a Chromium, and two of those at once on two cores make
+    waits flaky; the other worker runs the rest of the suite meanwhile."""
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -37,6 +37,11 @@ def _appointments(w):
         return list(s.scalars(select(Appointment.id).where(Appointment.customer_id == w.customers["ada"].id)))
 
 
+def _text(page) -> str:
+    """What a person reads on the page (zero-width spaces that stop auto-linking are invisible)."""
+    return page.locator("[data-testid='stMain']").inner_text().replace("\u200b", "")
+
+
 def _assert_nothing_interpreted(page) -> None:
     assert page.locator("a[href*='attacker']").count() == 0
     assert page.locator("img[src*='attacker']").count() == 0
@@ -53,12 +58,14 @@ def test_hostile_names_and_notes_render_as_plain_text(app_server, page):
     _go_to(page, day)
     wait_for_app(page)
     _choose(page, page, "Appointment", "10:00–10:30")
-    page.get_by_text("[Click me](https://attacker.example/login)", exact=False).first.wait_for()
-    page.get_by_text(":red[URGENT: call 555-0199] **now**", exact=False).first.wait_for()
+    page.get_by_text("Notes:", exact=False).first.wait_for()
+    shown = _text(page)
+    assert HOSTILE_NAME in shown and HOSTILE_NOTE in shown  # as typed, to the character
     _assert_nothing_interpreted(page)
 
     page.get_by_label("Name, phone or email").fill("attacker")
     page.keyboard.press("Enter")
     wait_for_app(page)
-    page.get_by_text("![t](https://attacker.example/t.png)", exact=False).first.wait_for()
+    page.get_by_text("Find a customer").first.wait_for()
+    page.locator("[data-testid='stExpander']").first.wait_for()  # the match, its name as the label
     _assert_nothing_interpreted(page)
