@@ -195,6 +195,7 @@ def wait_for_auth_cookie(page, name: str = "apptops_auth") -> None:
     page.wait_for_function(f"() => document.cookie.split('; ').some(c => c.startsWith('{name}='))")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items) -> None:
     """Browser tests run one at a time on one xdist worker (`--dist loadgroup` in make test):
     each drives a Streamlit server and a Chromium, and two of those at once on two cores make
