@@ -17,6 +17,9 @@ from core.base.models import AppointmentType
 from core.scheduling import booking
 from tests.factories import NOW, OVERLAPS, many_customers, world
 
+# Many PostgreSQL connections at once: one such module at a time (make test groups them on one worker).
+pytestmark = pytest.mark.xdist_group("storms")
+
 T10 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # Monday 7 Jan 2030, 10:00 in New York
 ATTEMPTS = 50
 

@@ -22,6 +22,9 @@ from core.security.access import A
 from tests.factories import world
 from tests.test_booking_storm import storm
 
+# Many PostgreSQL connections at once: one such module at a time (make test groups them on one worker).
+pytestmark = pytest.mark.xdist_group("storms")
+
 ROUNDS = 20
 NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
 FIRST_DAY = date(2030, 1, 7)  # a Monday

@@ -15,6 +15,9 @@ from core.scheduling import booking
 from tests.factories import NOW, at, book, world
 from tests.test_booking_storm import storm
 
+# Many PostgreSQL connections at once: one such module at a time (make test groups them on one worker).
+pytestmark = pytest.mark.xdist_group("storms")
+
 
 def test_the_same_customer_at_the_same_time_with_another_provider_is_refused_by_name(db):
     w = world()

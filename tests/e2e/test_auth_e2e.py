@@ -40,7 +40,8 @@ def _has_cookie(page) -> bool:
 
 
 def _heading(page, name: str):
-    return page.get_by_role("heading", name=name, exact=True)
+    """The page's heading; the first one, since Streamlit can briefly show the last run's beside the new."""
+    return page.get_by_role("heading", name=name, exact=True).first
 
 
 def test_front_desk_finds_admin_url_closed_stays_signed_in_and_opens_allowed_url(app_server, page):
