@@ -27,12 +27,14 @@ run: $(STAMP)
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(HOST)
 
-## test: every test (PostgreSQL and Chromium tests skip with a reason when absent)
+## test: every test (PostgreSQL and Chromium tests skip with a reason when absent); the browser
+## tests run after the rest, one at a time, so a loaded machine cannot make their waits flaky
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not e2e" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS) || [ $$? -eq 5 ]  # browser tests alone, one at a time (5: none selected)
 
 ## bench: the benchmark figures
 bench: $(DEV_STAMP)

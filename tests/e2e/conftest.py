@@ -197,9 +197,10 @@ def wait_for_auth_cookie(page, name: str = "apptops_auth") -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items) -> None:
-    """Browser tests run one at a time on one xdist worker (`--dist loadgroup` in make test):
-    each drives a Streamlit server and a Chromium, and two of those at once on two cores make
-    waits flaky; the other worker runs the rest of the suite meanwhile."""
+    """Every browser test is marked e2e (make test runs them after the rest, alone) and, when run
+    under xdist anyway, grouped on one worker: each drives a Streamlit server and a Chromium, and
+    two of those at once, or beside the rest of the suite, on two cores make waits flaky."""
     for item in items:
         if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.xdist_group("browser"))
