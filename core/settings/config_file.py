@@ -21,8 +21,16 @@ from core.scheduling import hours
 from core.scheduling.hours import Shift
 from core.security.access import A, Actor
 from core.security.service import Tx, reading, service
-from core.settings.common import DAY_KEYS, clean_email, clean_name, clean_optional, clean_timezone, clean_words, hhmm
-from core.settings.common import parse_time as _time
+from core.settings.common import (
+    DAY_KEYS,
+    clean_email,
+    clean_name,
+    clean_optional,
+    clean_timezone,
+    clean_words,
+    hhmm,
+    parse_time,
+)
 from core.settings.locations import location_state, room_state
 from core.settings.providers import provider_state
 from core.settings.types import FIELDS, TypeInput, clean_type, save_type_in, type_state
@@ -162,7 +170,7 @@ def _apply_hours(tx: Tx, p: Provider, spec: dict, locs: dict[str, Location], ch:
                 raise ValidationError(f"{p.name} at {loc.name}: '{day}' is not a day; use {', '.join(DAY_KEYS)}.")
             for r in ranges:
                 start, _, end = str(r).partition("-")
-                shifts.append(Shift(loc.id, DAY_KEYS.index(day), _time(start), _time(end)))
+                shifts.append(Shift(loc.id, DAY_KEYS.index(day), parse_time(start), parse_time(end)))
         old = [sh for sh in hours.stored_shifts(tx.session, p.id) if sh.location_id == loc.id]
         if set_hours_in(tx, p, loc, shifts, now):
             ch.lines.append(f"~ hours of {p.name} at {loc.name}: {shifts_text(old)} -> {shifts_text(shifts)}")
