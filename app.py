@@ -10,6 +10,7 @@ from core.base.db import check_connection, get_engine
 from core.base.errors import DomainError
 from core.security import auth
 from pages import auth_widgets, ui
+from pages.safe import plain
 
 st.set_page_config(page_title="Appointment operations", page_icon=":material/event_available:", layout="wide")
 
@@ -26,7 +27,7 @@ try:
     cookie = auth.cookie_config()
     prepare_database(get_settings().database_url)
 except DomainError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(exc), icon=":material/error:")
     st.stop()
 
 run = auth_widgets.gate(cookie)

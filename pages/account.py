@@ -8,6 +8,7 @@ from core.base.errors import DomainError
 from core.people import users
 from core.security.access import ROLE_LABELS
 from pages import auth_widgets, ui
+from pages.safe import plain
 
 actor = ui.current_actor()
 if actor is None or actor.role is None:
@@ -32,7 +33,8 @@ st.title("Account")
 ui.show_flash()
 where = "every location" if actor.all_locations else ", ".join(users.location_names(actor)) or "no location yet"
 st.markdown(
-    f"**{actor.name or actor.username}** (`{actor.username}`) · {ROLE_LABELS.get(actor.role, actor.role)} · {where}"
+    f"**{plain(actor.name or actor.username)}** ({plain(actor.username)}) · {ROLE_LABELS.get(actor.role, actor.role)}"
+    f" · {plain(where)}"
 )
 st.caption("An admin sets your role and locations. Ask one if something is missing.")
 
@@ -48,7 +50,7 @@ with st.form("change_password", clear_on_submit=True):
             try:
                 version = users.change_own_password(actor, current, new)
             except DomainError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 ui.flash("Your password is changed. Other devices are signed out; this one stays signed in.")
                 auth_widgets.renew_sign_in(version)

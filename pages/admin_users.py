@@ -10,6 +10,7 @@ from core.people import users
 from core.security.access import GLOBAL_ROLES, ROLE_LABELS, A
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import plain
 
 actor = ui.require_page(A.USERS_MANAGE)
 st.title("Users")
@@ -44,7 +45,7 @@ def run(service, success: str, *args, **kwargs) -> None:
     try:
         service(actor, *args, **kwargs)
     except DomainError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         return
     ui.flash(success)
     st.rerun()

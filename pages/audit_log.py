@@ -14,6 +14,7 @@ from core.reports import audit_log
 from core.security.access import A
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import plain
 
 actor = ui.require_page(A.AUDIT_VIEW)
 st.title("Audit log")
@@ -46,7 +47,7 @@ filters = audit_log.AuditFilter(username, action, entity, outcome, date_from, da
 try:
     rows, total = audit_log.search(actor, filters)
 except DomainError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(exc), icon=":material/error:")
     st.stop()
 
 if not total:

@@ -31,6 +31,7 @@ from extra_streamlit_components import CookieManager
 from core.base.config import get_settings
 from core.security import auth
 from core.security.access import Actor
+from pages.safe import plain
 
 USER_KEY = "user_id"
 VERSION_KEY = "auth_session_version"  # the session version this browser session signed in with
@@ -38,6 +39,7 @@ CHECKED = "auth_cookie_checked"  # the opening request's cookie has been looked 
 COOKIE_WANTED = "auth_cookie_wanted"  # {"value", "expires"} to set, or {"delete": True}
 NOTICE = "auth_notice"
 ANSWER = "auth_sign_in_answer"  # the last refused attempt's answer
+REFUSED = "auth_refused_attempts"  # numbers the sign-in form, so a refused attempt empties it
 PENDING = "auth_pending_attempt"  # claimed in the database, outcome not recorded yet
 SIGN_OUT = "auth_sign_out"  # "here" or "everywhere": asked for on a page, done by the next run's gate
 FORM_FIELDS = {"Form name": "Username and password", "Username": "Username", "Password": "Password",
@@ -211,11 +213,15 @@ def sign_in_view(cfg: auth.CookieConfig, run: Gate) -> None:
         if notice := st.session_state.get(NOTICE):
             st.info(notice)
         if _sso_configured() and st.user.is_logged_in:
-            st.error(f"There is no active account for {st.user.get('email')}. Ask an admin to add you.")
+            st.error(f"There is no active account for {plain(st.user.get('email'))}. Ask an admin to add you.")
             st.button("Sign out of Google", on_click=st.logout)
             return
         _settle(cfg, run)  # an attempt whose run was cut short by a rerun
-        run.authenticator.login(location="main", fields=FORM_FIELDS, clear_on_submit=True, key="signin")
+        # Not clear_on_submit: the browser would empty the fields as it sends them, and a rerun the
+        # cookie component asks for at that moment would carry the empty fields and lose the
+        # attempt. The form is emptied after a refused attempt instead, by drawing a new one.
+        form = f"signin-{st.session_state.get(REFUSED, 0)}"
+        run.authenticator.login(location="main", fields=FORM_FIELDS, key=form)
         _settle(cfg, run)
         if answer := st.session_state.get(ANSWER):
             st.error(answer, icon=":material/lock:")
@@ -237,6 +243,8 @@ def _settle(cfg: auth.CookieConfig, run: Gate) -> None:
     if st.session_state.get("authentication_status"):
         run.authenticator.logout(location="unrendered")
     st.session_state[ANSWER] = result.message  # kept until the next attempt: a rerun must not hide it
+    st.session_state[REFUSED] = st.session_state.get(REFUSED, 0) + 1
+    st.rerun()  # draws the fresh, empty form under the answer
 
 
 def _signed_out(_details: dict | None = None) -> None:

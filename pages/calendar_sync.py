@@ -13,6 +13,7 @@ from core.calendar_sync import status
 from core.security.access import A
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import chart_text, plain
 
 actor = ui.require_page(A.CALENDAR_MANAGE)
 st.title("Calendar sync")
@@ -71,14 +72,11 @@ download_buttons(actor, frame, "calendar-sync-status", what="calendar sync statu
 
 waiting = frame[(frame["Pending pushes"] > 0) | (frame["Open conflicts"] > 0)]
 if not waiting.empty:
+    names = [chart_text(name) for name in waiting["Provider"]]
     fig = go.Figure(
         [
-            go.Bar(
-                name="Pending pushes", y=list(waiting["Provider"]), x=list(waiting["Pending pushes"]), orientation="h"
-            ),
-            go.Bar(
-                name="Open conflicts", y=list(waiting["Provider"]), x=list(waiting["Open conflicts"]), orientation="h"
-            ),
+            go.Bar(name="Pending pushes", y=names, x=list(waiting["Pending pushes"]), orientation="h"),
+            go.Bar(name="Open conflicts", y=names, x=list(waiting["Open conflicts"]), orientation="h"),
         ]
     )
     fig.update_layout(
@@ -104,7 +102,7 @@ if st.button("Sync now", type="primary", icon=":material/sync:", disabled=not co
     try:
         summary = status.sync_now(actor, provider_email=email, full=full, progress=progress)
     except DomainError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
     else:
         ui.flash(summary.line() + ("" if not summary.failures else " — failed: " + "; ".join(summary.failures)),
                  "warning" if summary.failures else "success")  # fmt: skip
@@ -119,7 +117,7 @@ if picked.status == "disconnected":
         try:
             status.set_connected(actor, picked.provider_id, True)
         except DomainError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(exc), icon=":material/error:")
         else:
             ui.flash(f"{who}'s calendar is connected; the next sync lists it in full.")
             st.rerun()
@@ -139,7 +137,7 @@ def confirm_disconnect(row: status.CalendarStatus) -> None:
         try:
             status.set_connected(actor, row.provider_id, False)
         except DomainError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(exc), icon=":material/error:")
             return
         ui.flash(f"{row.provider}'s calendar is disconnected.")
         st.rerun()

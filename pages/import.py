@@ -14,6 +14,7 @@ from core.imports.importer import run_import
 from core.imports.mapping import FIELDS, REQUIRED, load_mapping, parse_mapping
 from core.security.access import A
 from pages import ui
+from pages.safe import plain
 
 actor = ui.require_page(A.IMPORT_APPOINTMENTS)
 st.title("Import history")
@@ -35,9 +36,9 @@ data = upload.getvalue()
 try:
     header, first_rows, total = preview.read_header(data, upload.name)
 except DomainError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(exc), icon=":material/error:")
     st.stop()
-st.write(f"**{upload.name}**: {total:,} rows, {len(header)} columns.")
+st.write(f"**{plain(upload.name)}**: {total:,} rows, {len(header)} columns.")
 st.dataframe(pd.DataFrame(first_rows, columns=header), hide_index=True)
 
 NONE = "—"
@@ -48,7 +49,7 @@ if saved is not None:
     try:
         loaded = load_mapping(saved.getvalue().decode("utf-8-sig"))
     except (DomainError, UnicodeDecodeError) as exc:
-        st.error(f"That mapping file cannot be used: {exc}", icon=":material/error:")
+        st.error(f"That mapping file cannot be used: {plain(exc)}", icon=":material/error:")
 
 st.subheader("Map the columns")
 guess = loaded.columns if loaded else preview.guess_columns(header)
@@ -98,7 +99,7 @@ try:
     mapping = parse_mapping({"columns": columns, "values": values, "timezone": timezone.strip() or None,
                              "formats": loaded.formats if loaded else {}})  # fmt: skip
 except DomainError as exc:
-    st.warning(str(exc), icon=":material/rule:")
+    st.warning(plain(exc), icon=":material/rule:")
     st.stop()
 st.download_button("Save this mapping (JSON)", mapping.to_json(), file_name="mapping.json", mime="application/json",
                     icon=":material/save:", on_click="ignore")  # fmt: skip
@@ -107,7 +108,7 @@ st.subheader("Preview: the first rows as they will be read")
 try:
     rows = preview.preview(actor, data, mapping, create_locations=create_locations)
 except DomainError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(exc), icon=":material/error:")
     st.stop()
 table = pd.DataFrame(rows).set_index("line").fillna("")
 st.dataframe(
@@ -123,7 +124,7 @@ if st.button("Dry run: check every row", icon=":material/fact_check:"):
         st.session_state["import_dry"] = (key, run_import(actor, data, mapping, file_name=upload.name, dry_run=True,
                                                           create_locations=create_locations))  # fmt: skip
     except DomainError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
 dry = st.session_state.get("import_dry")
 if not dry or dry[0] != key:
     st.caption("Run the dry run to see what would be imported and which rows would be rejected, and why.")
@@ -135,7 +136,7 @@ b.metric("Updated", f"{result.updated:,}")
 c.metric("Unchanged", f"{result.unchanged:,}")
 d.metric("Rejected", f"{result.rejected:,}")
 if result.created_locations:
-    st.write(f"Locations to create: {', '.join(result.created_locations)}")
+    st.write(f"Locations to create: {plain(', '.join(result.created_locations))}")
 if result.rejections:
     reasons = result.reasons(per_kind=3)
     chart = pd.DataFrame([(kind, n) for kind, n, _ in reasons], columns=["reason", "rows"])
@@ -158,7 +159,7 @@ def _close() -> None:
 
 @st.dialog("Import history", on_dismiss=_close)
 def confirm() -> None:
-    st.write(f"Add **{result.imported:,}** appointments and update **{result.updated:,}** from {upload.name}? "
+    st.write(f"Add **{result.imported:,}** appointments and update **{result.updated:,}** from {plain(upload.name)}? "
              f"{result.rejected:,} rejected rows are left out. The import is one audited change.")  # fmt: skip
     if st.button("Import", type="primary", width="stretch"):
         bar = st.progress(0.0, text="Starting")
@@ -166,7 +167,7 @@ def confirm() -> None:
             done = run_import(actor, data, mapping, file_name=upload.name, create_locations=create_locations,
                               progress=lambda f, m: bar.progress(min(1.0, f), text=m))  # fmt: skip
         except DomainError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(plain(exc), icon=":material/error:")
             return
         st.session_state.pop("import_dry", None)
         _close()

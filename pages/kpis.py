@@ -14,6 +14,7 @@ from core.security.access import A
 from pages import metrics_view as mv
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import plain
 from pages.today_state import scope_key
 
 actor = ui.require_page(A.METRICS_VIEW)
@@ -24,7 +25,7 @@ version = mv.current_version()
 try:
     data = mv.dashboard(actor, scope, window, filters, version)
 except DomainError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(exc), icon=":material/error:")
     st.stop()
 cur, prev = data["current"], data["previous"]
 st.caption(

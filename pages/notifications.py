@@ -35,7 +35,7 @@ def run(service, success: str, *args, **kwargs) -> bool:
     try:
         service(actor, *args, **kwargs)
     except DomainError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         return False
     ui.flash(success)
     st.rerun()
@@ -139,7 +139,7 @@ with templates_tab:
             try:
                 p = template_admin.preview(actor, appt_id, kind, channel, subject=subject, body=body)
             except DomainError as exc:
-                st.error(str(exc), icon=":material/error:")
+                st.error(plain(exc), icon=":material/error:")
             else:
                 with st.container(border=True):
                     st.caption(f"As {plain(p.appointment_label)} would get it")
@@ -174,7 +174,7 @@ with schedule_tab:
                 try:
                     values = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
                 except ValueError:
-                    st.error(f"'{text}' is not a list of hours such as 48, 2.")
+                    st.error(f"'{plain(text)}' is not a list of hours such as 48, 2.")
                 else:
                     run(template_admin.save_schedule, "Reminder times saved.", type_id, reminder_hours=values,
                         follow_up_hours=follow)  # fmt: skip

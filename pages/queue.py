@@ -13,6 +13,7 @@ from core.scheduling import schedule
 from core.security.access import A, can
 from pages import queue_parts
 from pages.downloads import download_buttons
+from pages.safe import plain
 from pages.ui import require_page
 
 PAGE_SIZE = 25
@@ -44,7 +45,7 @@ try:
     )  # fmt: skip
     by_kind = reads.counts_by_kind(actor, now=now, location_id=location_id or None)
 except DomainError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 
 total = sum(by_kind.values())

@@ -143,7 +143,7 @@ def assign_dialog(actor: Actor, ids: list[int], location_id: int | None) -> None
     try:
         users = lifecycle.assignable_users(actor, location_id)
     except DomainError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     names = dict(users)
     user = st.selectbox("Assign to", [0, *names], format_func=lambda u: names.get(u, "Nobody (unassign)"),
@@ -180,7 +180,7 @@ def slot_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> N
     try:
         slots = fixes.slots_for(actor, item, first if isinstance(first, date) else today_in(tz))
     except DomainError as exc:
-        st.warning(str(exc))
+        st.warning(plain(exc))
         return
     if not slots:
         st.info(f"No free time in the {fixes.SLOT_DAYS} days from {first}: try a later day.")

@@ -3,10 +3,12 @@ typed, never interpreted: Streamlit renders labels, captions, toasts and message
 customer named `![x](https://evil.example/t.png)` would load an image, `[Click](...)` would be a
 live link and `:red[...]` would fake styling. `plain` backslash-escapes every Markdown character,
 and puts a zero-width space into what GitHub-flavoured Markdown would turn into a link by itself
-(`https://...`, `www.`, `name@host`), since that happens after escapes are read."""
+(`https://...`, `www.`, `name@host`), since that happens after escapes are read. Charts read HTML
+rather than Markdown: `chart_text` is their counterpart."""
 
 from __future__ import annotations
 
+import html
 import re
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|:<>~$=&])")
@@ -22,3 +24,9 @@ def plain(text: object) -> str:
     return _AUTOLINK.sub(
         lambda m: ZWSP.join(g for g in m.groups() if g) + (ZWSP if m.group(5) else ""), escaped
     ).replace("\n", "  \n")
+
+
+def chart_text(text: object) -> str:
+    """`text` for a plotly label, legend or hover: plotly reads a few HTML tags in them (`<a href>`
+    would be a live link, `<b>` bold), and shows entities as the characters they stand for."""
+    return html.escape("" if text is None else str(text), quote=False)

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core.base.errors import DomainError
+from pages.safe import plain
 
 log = logging.getLogger(__name__)
 NOTICE = "settings_notice"  # the last change's message, shown until the next action
@@ -27,7 +28,7 @@ def run(action: Callable[[], object], success: str | Callable[[object], str], *,
     try:
         result = action()
     except DomainError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
         return None
     except Exception:  # noqa: BLE001 - a person gets a sentence, the log gets the traceback
         log.exception("settings: action failed")

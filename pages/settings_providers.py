@@ -11,7 +11,7 @@ from core.security.access import A
 from core.settings import locations, providers
 from pages import ui
 from pages.downloads import download_buttons
-from pages.safe import plain
+from pages.safe import chart_text, plain
 from pages.settings_common import list_controls, run, show_notice
 from pages.settings_schedule import copy_hours_panel, hours_panel, out_sick_panel, time_off_panel
 
@@ -37,7 +37,7 @@ else:
         st.dataframe(table, hide_index=True, width="stretch")
         download_buttons(actor, table, "providers", what="settings.providers")
     with right:
-        fig = px.bar(table, x="Hours a week", y="Name", orientation="h", height=80 + 28 * len(table),
+        fig = px.bar(table.assign(Name=table["Name"].map(chart_text)), x="Hours a week", y="Name", orientation="h", height=80 + 28 * len(table),
                      title="Scheduled hours a week")  # fmt: skip
         fig.update_layout(margin={"l": 0, "r": 0, "t": 40, "b": 0}, yaxis_title=None)
         st.plotly_chart(fig, width="stretch")

@@ -21,7 +21,7 @@ def _preview(key: str, action) -> None:
         st.session_state[key] = action()
     except DomainError as exc:
         st.session_state.pop(key, None)
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
 
 
 def hours_panel(actor, provider, location_ids: list[int], names: dict[int, str]) -> None:

@@ -23,6 +23,7 @@ from core.security import access, auth
 from core.security.access import A, Actor
 from pages import auth_widgets
 from pages.auth_widgets import USER_KEY  # noqa: F401 - where tests and pages look for it
+from pages.safe import plain
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def sidebar_identity(run: auth_widgets.Gate) -> None:
     actor = run.actor
     with st.sidebar:
         role = access.ROLE_LABELS.get(actor.role, "no role") if actor.role else "no role"
-        st.caption(f"Signed in as **{actor.name or actor.username}** · {role}")
+        st.caption(f"Signed in as **{plain(actor.name or actor.username)}** · {role}")
         auth_widgets.sign_out_button(run)
 
 
@@ -153,11 +154,12 @@ def no_role_view() -> None:
 
 
 def flash(message: str, kind: str = "success") -> None:
-    """A message shown once, at the top of the next run (survives the rerun after a button)."""
+    """A message shown once, at the top of the next run (survives the rerun after a button), as
+    plain text: messages quote names."""
     st.session_state["_flash"] = (kind, message)
 
 
 def show_flash() -> None:
     if item := st.session_state.pop("_flash", None):
         kind, message = item
-        getattr(st, kind)(message)
+        getattr(st, kind)(plain(message))

@@ -13,6 +13,7 @@ from core.security.access import A
 from pages import metrics_view as mv
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import chart_text, plain
 from pages.today_state import scope_key
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -34,10 +35,10 @@ try:
     heat = mv.heatmap(actor, scope, window, filters.location_id, filters.provider_id, version)
     providers = mv.breakdown(actor, scope, window, "provider", filters, version)
 except DomainError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(plain(exc), icon=":material/error:")
     st.stop()
 
-st.subheader(f"When the week is used: {found['location'][filters.location_id]}")
+st.subheader(f"When the week is used: {plain(found['location'][filters.location_id])}")
 if heat.empty or not heat["available_min"].sum():
     st.info("No working hours at this location in these dates, so there is no capacity to measure.")
 else:
@@ -67,7 +68,7 @@ if weekly.empty:
     st.info("No bookings or working hours in these dates for these filters.")
 else:
     named = weekly.assign(**{by: [found[by].get(k, "(none)") for k in weekly[by]]})
-    line = px.line(named, x="period", y="utilization", color=by, markers=True,
+    line = px.line(named.assign(**{by: named[by].map(chart_text)}), x="period", y="utilization", color=by, markers=True,
                    labels={"period": "week", "utilization": "utilization"})  # fmt: skip
     line.update_yaxes(tickformat=".0%")
     line.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"title": by.capitalize()})
@@ -87,18 +88,20 @@ else:
             "unbooked": providers["unbooked_min"] / 60,
         }
     ).sort_values("unbooked", ascending=False)
-    long = leak.melt(id_vars="provider", var_name="where the hours went", value_name="hours")
+    long = leak.assign(provider=leak["provider"].map(chart_text)).melt(
+        id_vars="provider", var_name="where the hours went", value_name="hours"
+    )
     colours = {"attended or booked": "#4C78A8", "lost to no-shows": "#E45756", "lost to late cancels": "#F58518",
                "unbooked": "#BAB0AC"}  # fmt: skip
     bars = px.bar(long, y="provider", x="hours", color="where the hours went", orientation="h",
                   color_discrete_map=colours)  # fmt: skip
     bars.update_layout(height=max(260, 28 * len(leak) + 80), margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                       yaxis={"categoryorder": "array", "categoryarray": list(leak["provider"])[::-1]})  # fmt: skip
+                       yaxis={"categoryorder": "array", "categoryarray": list(leak["provider"].map(chart_text))[::-1]})  # fmt: skip
     st.plotly_chart(bars, width="stretch", key="util_leak")
     worst = leak.sort_values("lost to no-shows", ascending=False).iloc[0]
     st.caption(
-        f"Most unbooked: {leak.iloc[0]['provider']} ({leak.iloc[0]['unbooked']:.1f} h). No-shows cost most at "
-        f"{worst['provider']} ({worst['lost to no-shows']:.1f} h)."
+        f"Most unbooked: {plain(leak.iloc[0]['provider'])} ({leak.iloc[0]['unbooked']:.1f} h). No-shows cost most "
+        f"at {plain(worst['provider'])} ({worst['lost to no-shows']:.1f} h)."
     )
     download_buttons(actor, leak.round(2), f"capacity-leak-{window.first}", what="metrics.capacity_leak")
 if not heat.empty:
