@@ -29,12 +29,6 @@ def _open(page, url: str) -> None:
     wait_for_app(page)
 
 
-def _first_session(page, app_server) -> None:
-    """A fresh Streamlit process runs its first session in its legacy pages/ directory mode (see
-    pages/ui.py); open the app once so the URLs below exercise the app's own navigation."""
-    _open(page, app_server.url)
-
-
 def _has_cookie(page) -> bool:
     return any(c["name"] == COOKIE for c in page.context.cookies())
 
@@ -46,7 +40,6 @@ def _heading(page, name: str):
 
 def test_front_desk_finds_admin_url_closed_stays_signed_in_and_opens_allowed_url(app_server, page):
     app_server.seed(world)
-    _first_session(page, app_server)
     sign_in(page, app_server.url, "frontdesk", PASSWORD)
     assert _has_cookie(page)
     nav = page.get_by_test_id("stSidebarNav")
@@ -71,7 +64,6 @@ def test_front_desk_finds_admin_url_closed_stays_signed_in_and_opens_allowed_url
 
 def test_a_bookmarked_page_opens_after_sign_in_and_survives_refresh_and_new_tab(app_server, page):
     app_server.seed(world)
-    _first_session(page, app_server)
     _open(page, f"{app_server.url}/audit")
     _heading(page, "Sign in").wait_for()
     screenshot(page, "sign-in")
@@ -98,6 +90,7 @@ def _bookmark_with_cookie(app_server, page, username: str) -> None:
     page.context.add_cookies([{"name": COOKIE, "value": token, "url": app_server.url, "sameSite": "Strict"}])
 
 
+@pytest.mark.cold_start
 @pytest.mark.parametrize(("url_path", "heading"), [("account", "Account"), ("audit", "Audit log")])
 def test_a_bookmark_opens_in_the_first_session_of_a_fresh_server(app_server, page, url_path, heading):
     """Straight to a bookmark, signed in by an earlier visit's cookie, as the first session of a
@@ -136,10 +129,10 @@ def _attempt(app_server, page, password: str, answer: str) -> None:
 
 def test_five_failures_make_the_next_attempt_wait_until_the_delay_runs_out(app_server, page):
     app_server.seed(world)
-    _first_session(page, app_server)
+    _open(page, app_server.url)
     for _ in range(4):
         _attempt(app_server, page, "wrong-password", "Unknown username or wrong password.")
-        assert page.get_by_label("Password", exact=True).input_value() == ""  # the form clears it
+        expect(page.get_by_label("Password", exact=True)).to_have_value("")  # a fresh form follows the answer
     _attempt(app_server, page, "wrong-password", "Too many failed sign-ins: wait")
     _attempt(app_server, page, PASSWORD, "Too many failed sign-ins: wait")
     assert not _has_cookie(page)
@@ -156,7 +149,6 @@ def test_five_failures_make_the_next_attempt_wait_until_the_delay_runs_out(app_s
 
 def test_deactivation_cuts_an_open_session_with_a_valid_cookie(app_server, page):
     w = app_server.seed(world)
-    _first_session(page, app_server)
     sign_in(page, app_server.url, "frontdesk", PASSWORD)
     _open(page, f"{app_server.url}/account")
     _heading(page, "Account").wait_for()
@@ -175,7 +167,6 @@ def test_deactivation_cuts_an_open_session_with_a_valid_cookie(app_server, page)
 
 def test_sign_out_everywhere_ends_a_copied_cookie(app_server, page, browser):
     w = app_server.seed(world)
-    _first_session(page, app_server)
     sign_in(page, app_server.url, "manager", PASSWORD)
     copied = next(c for c in page.context.cookies() if c["name"] == COOKIE)
     thief = browser.new_context()
@@ -195,7 +186,6 @@ def test_sign_out_everywhere_ends_a_copied_cookie(app_server, page, browser):
 
 def test_sign_out_clears_the_cookie(app_server, page):
     app_server.seed(world)
-    _first_session(page, app_server)
     sign_in(page, app_server.url, "manager", PASSWORD)
     page.get_by_role("button", name="Sign out").click()
     _heading(page, "Sign in").wait_for()
@@ -217,7 +207,6 @@ def test_admin_pages_in_the_browser(app_server, page):
     """The users page: add a user, a clear error, deactivate behind a confirmation; the audit
     log shows it all and offers the CSV."""
     app_server.seed(world)
-    _first_session(page, app_server)
     sign_in(page, app_server.url, "admin", PASSWORD)
     _open(page, f"{app_server.url}/users")
     _heading(page, "Users").wait_for()
@@ -262,7 +251,7 @@ def test_a_bookmark_of_the_first_page_opens_it_without_a_not_found_notice(app_se
     """Streamlit serves its default page only at "/"; the app's hidden home page forwards, so
     /today (the front desk's first page) is a real URL and "/" lands on it too."""
     _bookmark_with_cookie(app_server, page, "frontdesk")
-    _first_session(page, app_server)
+    _open(page, app_server.url)
     assert page.url.endswith("/today")
     for _ in range(2):
         _open(page, f"{app_server.url}/today")
