@@ -5,6 +5,7 @@ readers of what the services wrote (`audit_rows`, `OVERLAPS`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -190,3 +191,9 @@ def many_customers(w: World, n: int, location: str = "downtown") -> list[int]:
         session.add_all(rows)
         session.flush()
         return [c.id for c in rows]
+
+
+def shown(markdown: str) -> str:
+    """What a person reads of a message drawn through `pages.safe.plain`: its Markdown escapes and
+    the zero-width spaces that stop auto-linking are invisible."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "").replace("  \n", "\n")

@@ -14,7 +14,7 @@ from core.base.db import read_session
 from core.base.models import AppointmentType, Location, Room
 from core.people import users
 from pages.ui import USER_KEY
-from tests.factories import world
+from tests.factories import shown, world
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ def test_locations_page_says_why_a_duplicate_is_refused(w):
     at = _page("pages/settings_locations.py", w.users["admin"].id)
     at.text_input[1].input("Harbor")
     _button(at, "Save location").click().run()
-    assert [e.value for e in at.error] == ["There is already a location named Harbor."]
+    assert [shown(e.value) for e in at.error] == ["There is already a location named Harbor."]
 
 
 def test_providers_page_lists_the_managers_providers_and_saves_a_new_one(w):
@@ -89,6 +89,6 @@ def test_types_page_shows_the_validation_sentence_and_changes_nothing(w):
     next(t for t in at.text_input if t.label == "Name").input("Diet plan")
     next(n for n in at.number_input if n.label == "Buffer after (min)").set_value(-5)
     _button(at, "Save appointment type").click().run()
-    assert [e.value for e in at.error] == ["Buffer after cannot be negative."]
+    assert [shown(e.value) for e in at.error] == ["Buffer after cannot be negative."]
     with read_session() as s:
         assert s.scalar(select(AppointmentType.id).where(AppointmentType.name == "Diet plan")) is None
