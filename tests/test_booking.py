@@ -113,7 +113,7 @@ def test_a_clash_is_refused_with_the_conflict_named_and_nothing_written(db):
 def test_a_new_customer_is_added_with_the_booking_and_not_without_it(db):
     w = world()
     book(w, at(10))
-    grace = {"name": "Grace Hopper", "email": "grace@example.test", "phone": "+1 555 0199"}
+    grace = {"name": "Grace Hopper", "email": "grace@example.test", "phone": "(212) 555-0199"}
     with pytest.raises(ConflictError):
         booking.book(
             w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations["downtown"].id,
@@ -126,6 +126,7 @@ def test_a_new_customer_is_added_with_the_booking_and_not_without_it(db):
         provider_id=w.providers["rao"].id, start=at(11), now=NOW, new_customer=grace,
     )  # fmt: skip
     assert result.appointment.customer.name == "Grace Hopper"
+    assert result.appointment.customer.phone == "+12125550199"  # read in Downtown's country
     assert result.appointment.customer.home_location_id == w.locations["downtown"].id
     assert [r.action for r in audit_rows()][-2:] == ["customer.create", "appointment.book"]
 

@@ -341,7 +341,7 @@ def test_book_a_new_customer_through_the_dialog(w):
     at.radio(key="dlg_customer_mode").set_value("New customer").run()
     at.text_input(key="dlg_new_name").input("Grace Hopper")
     at.text_input(key="dlg_new_email").input("grace@navy.test")
-    at.text_input(key="dlg_new_phone").input("+1 555 010 2030").run()
+    at.text_input(key="dlg_new_phone").input("(212) 555-0123").run()
     _pick_slot(at, "11:00–11:30 · any of Dr. Kim, Dr. Rao")  # any provider: one option per time
     at.text_input(key="dlg_intake_reason").input("First visit").run()
     _click(at, "dlg_book_confirm")
@@ -353,7 +353,7 @@ def test_book_a_new_customer_through_the_dialog(w):
         appt = s.scalars(select(Appointment).where(Appointment.customer_id == grace.id)).one()
         assert appt.start_at == local_to_utc(day, time(11), NY)
         assert appt.intake_answers == {"reason": "First visit"}
-        assert grace.home_location_id == w.locations["downtown"].id
+        assert grace.home_location_id == w.locations["downtown"].id and grace.phone == "+12125550123"
     assert "Grace Hopper" in at.dataframe[0].value["Customer"].tolist()
 
 
