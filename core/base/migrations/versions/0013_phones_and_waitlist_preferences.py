@@ -1,7 +1,8 @@
-"""Customers' phone numbers as E.164, read in the country of their home location's time zone
+"""Customers' phone numbers as E.164; waitlist entries' preferred weekdays and times
 
-A number that does not read as a valid phone number is kept as typed (and counted in the log),
-so nothing a person wrote is lost; search still finds it by its digits.
+Phones are read in the country of the customer's home location's time zone. A number that does
+not read as a valid phone number is kept as typed (and counted in the log), so nothing a person
+wrote is lost; search still finds it by its digits.
 
 Revision ID: 0013
 Revises: 0011
@@ -25,6 +26,18 @@ BATCH = 1000
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("waitlist_entries") as batch:
+        batch.add_column(sa.Column("preferred_weekdays", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("preferred_from", sa.Time(), nullable=True))
+        batch.add_column(sa.Column("preferred_until", sa.Time(), nullable=True))
+        batch.create_check_constraint(
+            op.f("ck_waitlist_entries_preferred_times_ordered"),
+            "preferred_from IS NULL OR preferred_until IS NULL OR preferred_from < preferred_until",
+        )
+    _phones_to_e164()
+
+
+def _phones_to_e164() -> None:
     bind = op.get_bind()
     rows = bind.execute(
         sa.text(
@@ -54,4 +67,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass  # the typed forms are gone; E.164 is a valid way to write every number
+    # Phones stay E.164 (the typed forms are gone, and E.164 is a valid way to write every number).
+    with op.batch_alter_table("waitlist_entries") as batch:
+        batch.drop_constraint(op.f("ck_waitlist_entries_preferred_times_ordered"), type_="check")
+        batch.drop_column("preferred_until")
+        batch.drop_column("preferred_from")
+        batch.drop_column("preferred_weekdays")
