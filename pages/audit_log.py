@@ -13,6 +13,7 @@ from core.reports import audit_log
 from core.security.access import A
 from pages import ui
 from pages.downloads import download_buttons
+from pages.safe import plain
 
 actor = ui.require_page(A.AUDIT_VIEW)
 st.title("Audit log")
@@ -107,5 +108,22 @@ download.download_button(
     on_click="ignore",
     width="stretch",
 )
-st.dataframe(table, hide_index=True, height=min(38 + 35 * len(table), 640), column_config=COLUMNS)
+picked = st.dataframe(
+    table, hide_index=True, height=min(38 + 35 * len(table), 640), column_config=COLUMNS,
+    on_select="rerun", selection_mode="single-row", key="audit_table",
+)  # fmt: skip
 download_buttons(actor, table, f"audit-log-shown-{today.isoformat()}", what="audit_log")
+
+if picked.selection.rows:  # the whole entry, readable without scrolling sideways
+    r = rows[picked.selection.rows[0]]
+    with st.container(border=True):
+        st.markdown(f"**{plain(r['action'])}** · {plain(about(r))}")
+        st.caption(
+            plain(f"{r['at_local']:%Y-%m-%d %H:%M:%S} {zone} · {r['at_utc']:%Y-%m-%d %H:%M:%S} UTC · "
+                  f"{r['user'] or '—'} ({r['role'] or 'no role'}) · {r['location'] or 'no location'}")
+        )  # fmt: skip
+        for label, value in (("Before", r["before_named"]), ("After", r["after_named"]), ("Reason", r["reason"])):
+            if value:
+                st.markdown(f"**{label}:** {plain(value)}")
+else:
+    st.caption("Pick a row to read the whole entry here.")
