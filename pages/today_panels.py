@@ -72,12 +72,13 @@ def _entry_row(actor: Actor, entry: waitlist.EntryView, manage: bool) -> None:
     text_col.caption(plain(" · ".join(d for d in details if d)))
     if not manage:
         return
+    reason_key = f"waitlist_reason_{entry.entry_id}"
     with remove_col.popover("Remove", icon=":material/playlist_remove:"):
-        reason = st.text_input("Reason", key=f"waitlist_reason_{entry.entry_id}", placeholder="e.g. booked elsewhere")
-        st.button(
+        reason = st.text_input("Reason", key=reason_key, placeholder="e.g. booked elsewhere")
+        st.button(  # the callback reads the reason as typed when clicked, not as it was drawn
             "Remove from waitlist", key=f"waitlist_remove_{entry.entry_id}", type="primary",
             disabled=not reason.strip(), on_click=attempt,
-            args=(lambda e=entry, r=reason: waitlist.remove_entry(actor, e.entry_id, reason=r),
+            args=(lambda e=entry: waitlist.remove_entry(actor, e.entry_id, reason=st.session_state[reason_key]),
                   f"Removed {entry.customer_name} from the waitlist."),
         )  # fmt: skip
 
