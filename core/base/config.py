@@ -13,6 +13,8 @@ DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'scheduling.db'}"
 GOOGLE_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 
 # Values that must never protect a real installation.
+CHECK_IN_LEAD_MINUTES = 60  # the default lead before an appointment's start when check-in opens
+
 KNOWN_DEFAULT_COOKIE_KEYS = {
     "",
     "some_signature_key",
@@ -54,7 +56,7 @@ class Settings:
     # proxy sets (e.g. X-Forwarded-For; its last entry is used) so sign-in delays are per client.
     client_ip_header: str | None = None
     # How long before its start an appointment can be checked in (never before its local day).
-    check_in_lead_minutes: int = 60
+    check_in_lead_minutes: int = CHECK_IN_LEAD_MINUTES
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -68,7 +70,7 @@ def _minutes(value) -> int:
     try:
         return max(0, int(str(value).strip()))
     except ValueError:
-        return 60
+        return CHECK_IN_LEAD_MINUTES
 
 
 @lru_cache(maxsize=1)
@@ -103,7 +105,9 @@ def get_settings() -> Settings:
         sms_webhook_url=_get(s, "SMS_WEBHOOK_URL", "sms_webhook_url", None) or None,
         sms_webhook_token=_get(s, "SMS_WEBHOOK_TOKEN", "sms_webhook_token", None) or None,
         client_ip_header=_get(s, "AUTH_CLIENT_IP_HEADER", "client_ip_header", None) or None,
-        check_in_lead_minutes=_minutes(_get(s, "CHECK_IN_LEAD_MINUTES", "check_in_lead_minutes", 60)),
+        check_in_lead_minutes=_minutes(
+            _get(s, "CHECK_IN_LEAD_MINUTES", "check_in_lead_minutes", CHECK_IN_LEAD_MINUTES)
+        ),
     )
 
 
