@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.base.errors import DomainError
 from core.base.tz import to_local
-from core.people import customers
+from core.people import customers, phones
 from core.scheduling import schedule, waitlist
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
@@ -48,7 +48,7 @@ def _offer_row(actor: Actor, location: LocationView, offer: waitlist.OfferView) 
     text_col, book_col, dismiss_col = st.columns([6, 1, 1], vertical_alignment="center")
     text_col.markdown(
         f"**{start:%H:%M}–{end:%H:%M}** {plain(offer.type_name)} with {plain(offer.provider_name)} "
-        f"for **{plain(offer.customer_name)}** · {plain(offer.phone or 'no phone')}"
+        f"for **{plain(offer.customer_name)}** · {plain(phones.display(offer.phone) or 'no phone')}"
     )
     text_col.caption(plain(" · ".join(p for p in (f"prefers {offer.preferences}", offer.notes) if p)))
     book_col.button(
@@ -68,7 +68,13 @@ def _entry_row(actor: Actor, entry: waitlist.EntryView, manage: bool) -> None:
     text_col.markdown(
         f"**{plain(entry.customer_name)}** · {plain(entry.type_name)} with {plain(who)} · {entry.waiting}{offered}"
     )
-    details = [entry.dates, entry.preferences.text(), entry.phone or "no phone", entry.email, entry.notes]
+    details = [
+        entry.dates,
+        entry.preferences.text(),
+        phones.display(entry.phone) or "no phone",
+        entry.email,
+        entry.notes,
+    ]
     text_col.caption(plain(" · ".join(d for d in details if d)))
     if not manage:
         return

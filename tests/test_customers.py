@@ -10,6 +10,7 @@ from core.base import migrate
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, PermissionDenied, ValidationError
 from core.base.models import Appointment, AuditLog, Customer
+from core.people import phones
 from core.people.customers import create_customer, get_customer, search_customers
 from tests.factories import world
 
@@ -219,3 +220,9 @@ def test_the_migration_normalises_stored_phones_and_keeps_unreadable_ones_as_typ
         stored = {name: s.get(Customer, ident).phone for name, ident in ids.items()}
     assert stored == {name: expected for name, (_, _, expected) in typed.items()}
     assert f"1 did not read as phone numbers and were kept as typed (customer ids {ids['Unreadable']})" in caplog.text
+
+
+def test_stored_phones_are_shown_the_way_people_read_them_and_masks_as_they_are():
+    assert phones.display("+12125550147") == "+1 212-555-0147"
+    assert phones.display("+442079460123") == "+44 20 7946 0123"
+    assert [phones.display(t) for t in ("***-47", "555 0100", None)] == ["***-47", "555 0100", None]

@@ -60,6 +60,13 @@ def normalise(text: str, region: str | None) -> str:
     return e164(number)
 
 
+def display(text: str | None) -> str | None:
+    """A stored number the way people read it ("+1 212-555-0147"); anything else (a mask, a
+    number kept as typed) as it is."""
+    number = parse(text, None) if text and text.startswith("+") else None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL) if number else text
+
+
 def normalised_or_typed(text: str | None, region: str | None) -> str | None:
     """E.164 when `text` reads as a valid number, else `text` as it is (old rows, imports)."""
     if not text:
