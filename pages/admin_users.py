@@ -40,13 +40,18 @@ def status(u: users.UserView) -> str:
     return "Active"
 
 
-def run(service, success: str, *args, **kwargs) -> None:
+PICK, CREATED = "users_pick", "users_created"
+
+
+def run(service, success: str, *args, **kwargs):
     """Call one service; on success show `success` after the rerun, otherwise say why here."""
     try:
-        service(actor, *args, **kwargs)
+        result = service(actor, *args, **kwargs)
     except DomainError as exc:
         st.error(plain(exc), icon=":material/error:")
         return
+    if service is users.add_user:
+        st.session_state[CREATED] = result.id  # select them next, not the first user
     ui.flash(success)
     st.rerun()
 
@@ -88,7 +93,11 @@ with change_tab:
     if not everyone:
         st.info("No users yet: add the first one in the next tab.")
     else:
-        pick = st.selectbox("User", list(by_id), format_func=lambda i: f"{by_id[i].name} ({by_id[i].username})")
+        if (created := st.session_state.pop(CREATED, None)) in by_id:
+            st.session_state[PICK] = created
+        pick = st.selectbox(
+            "User", list(by_id), format_func=lambda i: f"{by_id[i].name} ({by_id[i].username})", key=PICK
+        )
         u = by_id[pick]
         st.caption(f"Status: {status(u)} · failed sign-ins in a row: {u.failed_attempts}")
         with st.form(f"role_{u.id}"):

@@ -7,11 +7,11 @@ fragment; dialogs open outside it, so a refresh never closes one. `?date=YYYY-MM
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from core.base import limits
+from core.base import clock, limits
 from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.scheduling import booking, schedule
@@ -186,7 +186,7 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
     if actor is None or not can(actor, A.APPOINTMENT_VIEW, location.id):
         st.rerun(scope="app")
     today_state.show_messages()
-    now = datetime.now(UTC)
+    now = clock.utcnow()  # the services' clock, so the buttons offered are the ones they accept
     try:
         day_schedule = schedule.day_schedule(actor, location.id, day, now=now)
     except DomainError as exc:

@@ -12,7 +12,7 @@ from core.base.tz import to_local
 from core.people import customers
 from core.scheduling import booking, schedule
 from core.scheduling.schedule import LocationView, day_label
-from core.security.access import Actor
+from core.security.access import A, Actor, can
 from pages.safe import plain
 from pages.today_slots import slot_picker
 from pages.today_state import (
@@ -22,10 +22,12 @@ from pages.today_state import (
     close_dialog,
     dialog_error,
     finish,
+    open_dialog,
     scope_key,
     slot_label,
     types_for,
 )
+from pages.today_waitlist import waitlist_dialog
 
 
 def _dismiss() -> None:
@@ -162,6 +164,10 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
         ):  # fmt: skip
             finish()
     dialog_error()
+    if can(actor, A.WAITLIST_MANAGE, location.id) and st.button(
+        "No suitable time? Add to waitlist", key="dlg_to_waitlist"
+    ):
+        open_dialog("waitlist", customer_id=customer_id, type_id=type_id)
 
 
 def _booked(type_name: str, result, tz: str) -> str:
@@ -181,6 +187,8 @@ def show_open_dialog(actor: Actor, location: LocationView, day: date) -> None:
     row = schedule.appointment_row(actor, state["appointment_id"]) if state.get("appointment_id") else None
     if kind == "book":
         book_dialog(actor, location, day)
+    elif kind == "waitlist":
+        waitlist_dialog(actor, location, day)
     elif row is None:
         close_dialog()  # no longer visible to this actor: nothing to open
     elif kind == "cancel":

@@ -1,4 +1,4 @@
-"""Panels under today's schedule: waitlist offers for the day and the customer search."""
+"""Panels under today's schedule: the waitlist (offers for the day, everyone waiting) and the customer search."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.base.errors import DomainError
 from core.base.tz import to_local
-from core.people import customers
+from core.people import customers, phones
 from core.scheduling import schedule, waitlist
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
@@ -17,31 +17,75 @@ from pages.today_state import attempt, open_dialog
 
 
 def waitlist_panel(actor: Actor, location: LocationView, day: date) -> None:
-    if not can(actor, A.WAITLIST_MANAGE, location.id):
+    """Offers of freed slots for the day (book or dismiss), then everyone waiting at the location
+    (add, remove with a reason). Analysts see the list with contacts masked; providers their day only."""
+    if schedule.is_provider_view(actor) or not can(actor, A.APPOINTMENT_VIEW, location.id):
         return
+    manage = can(actor, A.WAITLIST_MANAGE, location.id)
     try:
-        offers = waitlist.open_offers(actor, location_id=location.id, day=day)
+        entries = waitlist.waiting_entries(actor, location_id=location.id)
+        offers = waitlist.open_offers(actor, location_id=location.id, day=day) if manage else []
     except DomainError as exc:
         st.warning(str(exc))
         return
     st.subheader(f"Waitlist offers ({len(offers)})" if offers else "Waitlist offers")
     if not offers:
         st.caption(f"No open offers for {day_label(day)}. Freed slots are offered here to people waiting.")
-        return
     for offer in offers:
-        start, end = to_local(offer.start, location.timezone), to_local(offer.end, location.timezone)
-        text_col, book_col, dismiss_col = st.columns([6, 1, 1], vertical_alignment="center")
-        text_col.markdown(
-            f"**{start:%H:%M}–{end:%H:%M}** {plain(offer.type_name)} with {plain(offer.provider_name)} "
-            f"for **{plain(offer.customer_name)}**"
-        )
-        book_col.button(
-            "Book", key=f"offer_book_{offer.offer_id}", type="primary", on_click=attempt,
-            args=(lambda o=offer: waitlist.book_offer(actor, o.offer_id), f"Booked {offer.customer_name} at {start:%H:%M}."),
-        )  # fmt: skip
-        dismiss_col.button(
-            "Dismiss", key=f"offer_dismiss_{offer.offer_id}", on_click=attempt,
-            args=(lambda o=offer: waitlist.dismiss_offer(actor, o.offer_id), "Offer dismissed."),
+        _offer_row(actor, location, offer)
+    head_col, add_col = st.columns([6, 2], vertical_alignment="bottom")
+    head_col.subheader(f"Waiting ({len(entries)})")
+    if manage and add_col.button("Add to waitlist", key="waitlist_add", icon=":material/playlist_add:"):
+        open_dialog("waitlist")
+    if not entries:
+        st.caption(f"Nobody is waiting at {plain(location.name)}.")
+    for entry in entries:
+        _entry_row(actor, entry, manage)
+
+
+def _offer_row(actor: Actor, location: LocationView, offer: waitlist.OfferView) -> None:
+    start, end = to_local(offer.start, location.timezone), to_local(offer.end, location.timezone)
+    text_col, book_col, dismiss_col = st.columns([6, 1, 1], vertical_alignment="center")
+    text_col.markdown(
+        f"**{start:%H:%M}–{end:%H:%M}** {plain(offer.type_name)} with {plain(offer.provider_name)} "
+        f"for **{plain(offer.customer_name)}** · {plain(phones.display(offer.phone) or 'no phone')}"
+    )
+    text_col.caption(plain(" · ".join(p for p in (f"prefers {offer.preferences}", offer.notes) if p)))
+    book_col.button(
+        "Book", key=f"offer_book_{offer.offer_id}", type="primary", on_click=attempt,
+        args=(lambda o=offer: waitlist.book_offer(actor, o.offer_id), f"Booked {offer.customer_name} at {start:%H:%M}."),
+    )  # fmt: skip
+    dismiss_col.button(
+        "Dismiss", key=f"offer_dismiss_{offer.offer_id}", on_click=attempt,
+        args=(lambda o=offer: waitlist.dismiss_offer(actor, o.offer_id), "Offer dismissed."),
+    )  # fmt: skip
+
+
+def _entry_row(actor: Actor, entry: waitlist.EntryView, manage: bool) -> None:
+    text_col, remove_col = st.columns([6, 2], vertical_alignment="center")
+    who = entry.provider_name or "any provider"
+    offered = " · offered a slot" if entry.status == "offered" else ""
+    text_col.markdown(
+        f"**{plain(entry.customer_name)}** · {plain(entry.type_name)} with {plain(who)} · {entry.waiting}{offered}"
+    )
+    details = [
+        entry.dates,
+        entry.preferences.text(),
+        phones.display(entry.phone) or "no phone",
+        entry.email,
+        entry.notes,
+    ]
+    text_col.caption(plain(" · ".join(d for d in details if d)))
+    if not manage:
+        return
+    reason_key = f"waitlist_reason_{entry.entry_id}"
+    with remove_col.popover("Remove", icon=":material/playlist_remove:"):
+        reason = st.text_input("Reason", key=reason_key, placeholder="e.g. booked elsewhere")
+        st.button(  # the callback reads the reason as typed when clicked, not as it was drawn
+            "Remove from waitlist", key=f"waitlist_remove_{entry.entry_id}", type="primary",
+            disabled=not reason.strip(), on_click=attempt,
+            args=(lambda e=entry: waitlist.remove_entry(actor, e.entry_id, reason=st.session_state[reason_key]),
+                  f"Removed {entry.customer_name} from the waitlist."),
         )  # fmt: skip
 
 

@@ -107,6 +107,6 @@ def row_actions(actor: Actor, row: schedule.ScheduleRow, now: datetime) -> list[
     from core's transition table; the service checks again."""
     return [
         (t.action, t.label)
-        for t in transitions.available(row.status, row.start, now)
+        for t in transitions.available(row.status, row.local_start, now)
         if can_act_on_appointment(actor, t.action, row.location_id, row.provider_id)
     ]

@@ -153,13 +153,28 @@ def no_role_view() -> None:
     st.info("You are signed in, but nobody has given you a role yet, so there is nothing to show. Ask an admin.")
 
 
-def flash(message: str, kind: str = "success") -> None:
-    """A message shown once, at the top of the next run (survives the rerun after a button), as
-    plain text: messages quote names."""
-    st.session_state["_flash"] = (kind, message)
+def flash(message: str, kind: str = "success", *, page: str | None = None) -> None:
+    """A message for the top of the next run (it survives the rerun after a button), shown as plain
+    text since messages quote names. With `page`, it stays on that page's runs until `clear_flash`
+    (the page's next action) or another page shows its own messages: reruns that nobody asked for
+    (a component reporting back) keep it."""
+    st.session_state["_flash"] = (kind, message, page)
 
 
-def show_flash() -> None:
-    if item := st.session_state.pop("_flash", None):
-        kind, message = item
-        getattr(st, kind)(plain(message))
+def show_flash(page: str | None = None, where=st) -> None:
+    """Show the pending message in `where` (e.g. an st.empty() the page may clear later)."""
+    item = st.session_state.get("_flash")
+    if not item:
+        return
+    kind, message, sticky_on = item
+    if sticky_on is None or sticky_on != page:
+        st.session_state.pop("_flash", None)
+    if sticky_on is None or sticky_on == page:
+        getattr(where, kind)(plain(message))
+
+
+def clear_flash(where=None) -> None:
+    """The page's next action: forget the message (and take it off the screen in `where`)."""
+    st.session_state.pop("_flash", None)
+    if where is not None:
+        where.empty()

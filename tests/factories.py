@@ -88,13 +88,13 @@ def build_world(session: Session, password_rounds: int = 4) -> World:
     )
     session.add_all(w.types.values())
     w.customers["ada"] = Customer(
-        name="Ada Lovelace", email="ada@example.test", phone="+1 555 0100", home_location_id=dt.id
+        name="Ada Lovelace", email="ada@example.test", phone="+12125550100", home_location_id=dt.id
     )
     w.customers["alan"] = Customer(
-        name="Alan Turing", email="alan@example.test", phone="+44 20 7946 0000", home_location_id=dt.id
+        name="Alan Turing", email="alan@example.test", phone="+442079460000", home_location_id=dt.id
     )
     w.customers["mary"] = Customer(
-        name="Mary Somerville", email="mary@example.test", phone="+44 20 7946 0001", home_location_id=hb.id
+        name="Mary Somerville", email="mary@example.test", phone="+442079460001", home_location_id=hb.id
     )
     session.add_all(w.customers.values())
     session.flush()

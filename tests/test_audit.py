@@ -8,6 +8,7 @@ import io
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -19,9 +20,10 @@ from core.base.models import AuditLog, Location, User
 from core.people import users
 from core.reports import audit_log
 from core.reports.audit_log import AuditFilter
+from core.scheduling import booking
 from core.security import audit
 from core.security.access import SYSTEM
-from tests.factories import audit_rows, world
+from tests.factories import NOW, at, audit_rows, book, world
 
 
 @pytest.fixture
@@ -200,3 +202,38 @@ def test_csv_export_has_every_matching_row_and_is_itself_audited(w):
 def test_filters_describe_only_what_is_set():
     f = AuditFilter(username="admin", date_from=date(2030, 1, 1))
     assert f.describe() == {"username": "admin", "date_from": date(2030, 1, 1)}
+
+
+def test_rows_name_what_they_are_about_and_show_times_in_the_viewers_zone(w):
+    appt = book(w, at(10)).appointment
+    booking.reschedule(w.actors["frontdesk"], appt.id, new_start=at(14), now=NOW)
+    ids = {"ada": w.customers["ada"].id, "consult": w.types["consult"].id, "rao": w.providers["rao"].id}
+    [row] = audit_log.search(w.actors["admin"], AuditFilter(action="appointment.reschedule"))[0]
+    assert row["entity_name"] == "Ada Lovelace · Consultation · Dr. Rao · Mon 7 Jan 2030 14:00"  # its local time
+    assert f"customer: Ada Lovelace (#{ids['ada']})" in row["before_named"]
+    assert f"provider: Dr. Rao (#{ids['rao']})" in row["before_named"]
+    assert "start: Mon 7 Jan 2030 10:00" in row["before_named"] and "start: Mon 7 Jan 2030 14:00" in row["after_named"]
+    assert f"type: Consultation (#{ids['consult']})" in row["after_named"]
+    # The admin works across locations: the first location's zone (New York), UTC kept beside it.
+    assert row["time_zone"] == "America/New_York" and str(row["at_local"].tzinfo) == "America/New_York"
+    assert row["at_local"] == row["at_utc"]  # the same instant
+    [london] = audit_log.search(w.actors["admin"], AuditFilter(action="appointment.reschedule"), zone="Europe/London")[
+        0
+    ]
+    assert str(london["at_local"].tzinfo) == london["time_zone"] == "Europe/London"
+    with pytest.raises(ValidationError, match="Unknown time zone 'Mars/Olympus'"):
+        audit_log.search(w.actors["admin"], zone="Mars/Olympus")
+
+
+def test_the_csv_has_local_and_utc_times_and_names(w):
+    appt = book(w, at(10)).appointment
+    data = audit_log.export_csv(w.actors["admin"], AuditFilter(action="appointment.book"), zone="Europe/London")
+    [row] = list(csv.DictReader(io.StringIO(data)))
+    assert row["entity_id"] == str(appt.id) and row["entity_name"].startswith("Ada Lovelace · Consultation · Dr. Rao")
+    assert datetime.fromisoformat(row["at_local"]) == datetime.fromisoformat(row["at_utc"])
+    local = datetime.fromisoformat(row["at_local"])
+    assert (
+        local.utcoffset() == ZoneInfo("Europe/London").utcoffset(local.replace(tzinfo=None))
+        and row["time_zone"] == "Europe/London"
+    )
+    assert "customer: Ada Lovelace (#" in row["after_named"] and '"customer_id"' in row["after"]

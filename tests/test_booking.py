@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core.base.config import reset_settings
 from core.base.db import unit_of_work
 from core.base.errors import ConflictError, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from core.base.models import Appointment, AppointmentHistory, AppointmentType, BusyBlock, Customer, TimeOff
@@ -112,7 +113,7 @@ def test_a_clash_is_refused_with_the_conflict_named_and_nothing_written(db):
 def test_a_new_customer_is_added_with_the_booking_and_not_without_it(db):
     w = world()
     book(w, at(10))
-    grace = {"name": "Grace Hopper", "email": "grace@example.test", "phone": "+1 555 0199"}
+    grace = {"name": "Grace Hopper", "email": "grace@example.test", "phone": "(212) 555-0199"}
     with pytest.raises(ConflictError):
         booking.book(
             w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations["downtown"].id,
@@ -125,6 +126,7 @@ def test_a_new_customer_is_added_with_the_booking_and_not_without_it(db):
         provider_id=w.providers["rao"].id, start=at(11), now=NOW, new_customer=grace,
     )  # fmt: skip
     assert result.appointment.customer.name == "Grace Hopper"
+    assert result.appointment.customer.phone == "+12125550199"  # read in Downtown's country
     assert result.appointment.customer.home_location_id == w.locations["downtown"].id
     assert [r.action for r in audit_rows()][-2:] == ["customer.create", "appointment.book"]
 
@@ -347,11 +349,43 @@ def test_invalid_transitions_say_why_and_write_nothing(db):
 def test_no_show_is_refused_before_the_start(db):
     w = world()
     appt = book(w, at(10)).appointment
-    with pytest.raises(
-        InvalidTransition, match=r"only once the appointment has started \(Mon 7 Jan 2030 10:00 at Downtown\)"
-    ):
+    with pytest.raises(InvalidTransition, match=r"only once the appointment has started \(Mon 7 Jan 10:00\)"):
         booking.mark_no_show(w.actors["frontdesk"], appt.id, now=at(9, 59))
     assert booking.mark_no_show(w.actors["frontdesk"], appt.id, now=at(10)).status == "no_show"
+
+
+def test_check_in_opens_on_the_local_day_shortly_before_the_start_and_closes_with_the_day(db):
+    w = world()
+    fd = w.actors["frontdesk"]
+    early = book(w, at(10)).appointment
+    before = len(audit_rows())
+    with pytest.raises(InvalidTransition, match="Check-in for the appointment Mon 7 Jan 10:00 opens at 09:00 that day"):
+        booking.check_in(fd, early.id, now=NOW)  # five days ahead
+    with pytest.raises(InvalidTransition, match="opens at 09:00"):
+        booking.check_in(fd, early.id, now=at(8, 59))
+    with pytest.raises(InvalidTransition, match="Only a checked-in appointment can be completed; this one is booked"):
+        booking.complete(fd, early.id, now=at(10, 30))
+    assert len(audit_rows()) == before  # nothing written by the refusals
+    assert booking.check_in(fd, early.id, now=at(9)).status == "checked_in"
+    assert booking.complete(fd, early.id, now=at(9, 5)).status == "completed"
+    late = book(w, at(11), customer="alan").appointment
+    with pytest.raises(InvalidTransition, match="a past day cannot be checked in. Mark it no-show or cancel it"):
+        booking.check_in(fd, late.id, now=at(11) + timedelta(days=1))
+    assert booking.check_in(fd, late.id, now=at(16, 59)).status == "checked_in"  # late arrival, same day
+
+
+def test_check_in_never_opens_on_the_day_before_however_long_the_lead(db, monkeypatch):
+    monkeypatch.setenv("CHECK_IN_LEAD_MINUTES", "600")
+    reset_settings()
+    w = world()
+    fd = w.actors["frontdesk"]
+    appt = book(w, at(10)).appointment
+    assert booking.check_in(fd, appt.id, now=at(7)).status == "checked_in"  # within the 10-hour lead
+    early = book(w, at(9), customer="alan").appointment
+    midnight = at(0)
+    with pytest.raises(InvalidTransition, match="opens at 00:00 that day"):
+        booking.check_in(fd, early.id, now=midnight - timedelta(minutes=1))  # 23:59 the day before
+    assert booking.check_in(fd, early.id, now=midnight).status == "checked_in"
 
 
 def test_unknown_appointment_is_named(db):

@@ -3,11 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
+from core.base import migrate
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, PermissionDenied, ValidationError
 from core.base.models import Appointment, AuditLog, Customer
+from core.people import phones
 from core.people.customers import create_customer, get_customer, search_customers
 from tests.factories import world
 
@@ -63,15 +66,34 @@ def test_a_customer_with_an_appointment_at_the_location_is_found_there(db):
 def test_search_matches_name_email_and_phone_digits(db):
     w = world()
     home = w.locations["downtown"].id
-    _customer("Grace Hopper", email="grace@navy.test", phone="+1 (555) 010-2030", home=home)
+    _customer("Grace Hopper", email="grace@navy.test", phone="+12125550147", home=home)
     fd = w.actors["frontdesk"]
     assert _names(search_customers(fd, "HOPP")) == ["Grace Hopper"]
     assert _names(search_customers(fd, "navy.test")) == ["Grace Hopper"]
-    assert _names(search_customers(fd, "5550102030")) == ["Grace Hopper"]
-    assert _names(search_customers(fd, "010-20")) == ["Grace Hopper"]
+    assert _names(search_customers(fd, "+1 212 555 0147")) == ["Grace Hopper"]
+    assert _names(search_customers(fd, "(212) 555-0147")) == ["Grace Hopper"]
+    assert _names(search_customers(fd, "555-014")) == ["Grace Hopper"]
     assert search_customers(fd, "g") == []
     assert search_customers(fd, "  ") == []
     assert search_customers(fd, "%") == []  # a wildcard character is matched literally
+
+
+def test_email_text_never_matches_phone_digits(db):
+    w = world()
+    home = w.locations["downtown"].id
+    _customer("Amelia Ali", email="amelia.ali607@example.com", phone="+12125550999", home=home)
+    for n in range(3):
+        _customer(f"Stranger {n}", email=f"s{n}@example.com", phone=f"+1212555{n}607", home=home)
+    fd = w.actors["frontdesk"]
+    assert _names(search_customers(fd, "amelia.ali607")) == ["Amelia Ali"]
+    assert _names(search_customers(fd, "607")) == ["Amelia Ali"]  # three digits: email text only, no phones
+    assert _names(search_customers(fd, "0607")) == ["Stranger 0"]
+
+
+def test_a_national_number_finds_the_stored_international_one_in_the_locations_country(db):
+    w = world()
+    _customer("Mary Quay", phone="+442079460123", home=w.locations["harbor"].id)
+    assert _names(search_customers(w.actors["harbordesk"], "020 7946 0123")) == ["Mary Quay"]
 
 
 def test_search_respects_the_limit(db):
@@ -105,10 +127,10 @@ def test_create_customer_saves_and_audits(db):
         w.actors["frontdesk"],
         name="  Grace Hopper ",
         email="grace@navy.test",
-        phone="+1 555 010 2030",
+        phone="(212) 555-0147",
         location_id=w.locations["downtown"].id,
     )
-    assert created.id and created.name == "Grace Hopper"
+    assert created.id and created.name == "Grace Hopper" and created.phone == "+12125550147"
     with read_session() as s:
         home = s.scalar(select(Customer.home_location_id).where(Customer.id == created.id))
         audit_row = s.execute(
@@ -127,6 +149,7 @@ def test_create_customer_saves_and_audits(db):
         ({"name": "Grace", "email": "grace-at-navy"}, "email address"),
         ({"name": "Grace", "phone": "555-CALL-NOW"}, "phone number"),
         ({"name": "Grace", "phone": "12345"}, "phone number"),
+        ({"name": "Grace", "phone": "555 0100"}, "'555 0100' is not a phone number: type a US number, or"),
     ],
 )
 def test_create_customer_refuses_bad_input_and_writes_nothing(sqlite_db, fields, message):
@@ -160,3 +183,46 @@ def test_an_email_already_on_file_is_a_conflict_naming_only_visible_customers(db
         create_customer(
             w.actors["harbordesk"], name="G H", email="grace@navy.test", location_id=w.locations["harbor"].id
         )
+
+
+@pytest.mark.parametrize(
+    ("location", "typed", "stored"),
+    [
+        ("downtown", "(212) 555-0147", "+12125550147"),
+        ("downtown", "+1 212 555 0147", "+12125550147"),
+        ("downtown", "+44 20 7946 0123", "+442079460123"),  # a country code wins over the location's
+        ("harbor", "020 7946 0123", "+442079460123"),
+    ],
+)
+def test_phones_are_stored_as_e164_read_in_the_locations_country(db, location, typed, stored):
+    w = world()
+    actor = w.actors["admin"]
+    created = create_customer(actor, name="Grace Hopper", phone=typed, location_id=w.locations[location].id)
+    assert get_customer(actor, created.id).phone == stored
+
+
+def test_the_migration_normalises_stored_phones_and_keeps_unreadable_ones_as_typed(db, caplog):
+    w = world()
+    typed = {
+        "New Yorker": ("(212) 555-0147", w.locations["downtown"].id, "+12125550147"),
+        "Londoner": ("020 7946 0123", w.locations["harbor"].id, "+442079460123"),
+        "Traveller": ("+44 20 7946 0124", w.locations["downtown"].id, "+442079460124"),
+        "Homeless": ("+1 212 555 0148", None, "+12125550148"),
+        "Unreadable": ("555 0100", w.locations["downtown"].id, "555 0100"),
+    }
+    ids = {name: _customer(name, phone=phone, home=home) for name, (phone, home, _) in typed.items()}
+    cfg = migrate.alembic_config()
+    for step, target in ((command.downgrade, "0013-1"), (command.upgrade, "head")):  # 0013: phones_e164
+        with db.engine.connect() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, target)
+    with read_session() as s:
+        stored = {name: s.get(Customer, ident).phone for name, ident in ids.items()}
+    assert stored == {name: expected for name, (_, _, expected) in typed.items()}
+    assert f"1 did not read as phone numbers and were kept as typed (customer ids {ids['Unreadable']})" in caplog.text
+
+
+def test_stored_phones_are_shown_the_way_people_read_them_and_masks_as_they_are():
+    assert phones.display("+12125550147") == "+1 212-555-0147"
+    assert phones.display("+442079460123") == "+44 20 7946 0123"
+    assert [phones.display(t) for t in ("***-47", "555 0100", None)] == ["***-47", "555 0100", None]

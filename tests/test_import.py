@@ -302,7 +302,7 @@ def test_export_then_import_then_export_gives_the_same_rows(w):
     result = _import(buf.getvalue().encode(), ROUND_TRIP)
     assert (result.imported, result.rejected, result.created_customers) == (4, 0, 0)
     assert _export_rows() == first and len(first) == 4
-    assert first[0]["customer_phone"] == "'+1 555 0100"  # neutralised for spreadsheets
+    assert first[0]["customer_phone"] == "'+12125550100"  # neutralised for spreadsheets
 
 
 def test_the_cli_prints_the_summary_and_writes_the_rejects_file(w, tmp_path, capsys):
@@ -320,3 +320,16 @@ def test_the_cli_prints_the_summary_and_writes_the_rejects_file(w, tmp_path, cap
     assert main(["import-appointments", str(tmp_path / "h.csv"), "--mapping", str(tmp_path / "bad.json")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: The mapping is not valid JSON") and len(err.strip().splitlines()) == 1
+
+
+def test_imported_phones_are_stored_as_e164_in_the_locations_country_or_kept_as_given(w):
+    mapping = {**MAPPING, "columns": {**MAPPING["columns"], "customer_phone": "Phone"}}
+    data = _csv(
+        [*_row("V1", patient="P1", name="Jane Roe"), "(212) 555-0147"],
+        [*_row("V2", patient="P2", name="John Doe"), "ext. 12"],
+        header=[*HEADER, "Phone"],
+    )
+    assert _import(data, mapping).imported == 2
+    with read_session() as s:
+        phones = dict(s.execute(select(Customer.name, Customer.phone).where(Customer.external_id.is_not(None))).all())
+    assert phones == {"Jane Roe": "+12125550147", "John Doe": "ext. 12"}

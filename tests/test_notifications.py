@@ -150,6 +150,6 @@ def test_without_a_channel_messages_are_recorded_as_not_sent_with_what_would_go_
     assert conf["email"].last_error.startswith("not sent: no channel configured for email")
     assert conf["email"].recipient == "ada@example.test"
     assert "Mon 9 March 2026 at 10:00 EDT" in conf["email"].body
-    assert conf["sms"].recipient == "+1 555 0100"
+    assert conf["sms"].recipient == "+12125550100"
     # Reminders are not due yet.
     assert {r.status for r in _rows(appt.id) if r.kind == "reminder"} == {"pending"}

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from core.base.db import read_session, unit_of_work
-from core.base.errors import InvalidTransition, PermissionDenied, ValidationError
+from core.base.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from core.base.models import AuditLog, Customer
 from core.notifications import admin, sender, stats, template_admin
 from core.notifications.models import NotificationOutbox
@@ -101,8 +101,14 @@ def test_preview_renders_against_a_real_appointment_in_its_locations_zone(sqlite
     p = template_admin.preview(w.actors["admin"], appt.id, "reminder", "email", subject="{{ type }} {{ lead }}",
                                body="{{ first_name }}: {{ when }}", offset_min=1440)  # fmt: skip
     assert (p.subject, p.body) == ("Group class tomorrow", "Alan: Mon 30 March 2026 at 10:00 BST")
-    with pytest.raises(PermissionDenied):  # a Downtown manager may not open a Harbor appointment
-        template_admin.preview(w.actors["manager"], appt.id, "reminder", "email", subject="x", body="y")
+    for ident in (appt.id, 99999):  # a Downtown manager learns nothing of a Harbor appointment
+        with pytest.raises(NotFound, match=f"^Unknown appointment #{ident}.$"):
+            template_admin.preview(w.actors["manager"], ident, "reminder", "email", subject="x", body="y")
+    with pytest.raises(PermissionDenied):  # a role that may not preview at all is told so
+        template_admin.preview(w.actors["frontdesk"], appt.id, "reminder", "email", subject="x", body="y")
+    with read_session() as s:
+        denied = s.scalars(select(AuditLog.actor_username).where(AuditLog.outcome == "denied")).all()
+    assert denied == ["manager", "frontdesk"]  # the out-of-scope attempt is still recorded
 
 
 def test_customers_without_an_address_or_who_opted_out_are_skipped_with_the_reason(sqlite_db):
@@ -134,12 +140,24 @@ def test_resend_puts_a_failed_or_flagged_message_back_in_line_within_scope_only(
     for who in ("frontdesk", "harbordesk", "analyst"):
         with pytest.raises(PermissionDenied):
             admin.resend(w.actors[who], row.id, now=NOW)
+    harbor = _book(w, customer="mary", provider="lee", location="harbor", type_="class")
+    theirs = _rows(appointment_id=harbor.id, kind="confirmation", channel="email")[0]
+    with unit_of_work() as s:
+        s.execute(update(NotificationOutbox).where(NotificationOutbox.id == theirs.id).values(status="failed"))
+    for ident in (theirs.id, 99999):  # another location's message answers like a missing one
+        with pytest.raises(NotFound, match=f"^Unknown message #{ident}.$"):
+            admin.resend(w.actors["manager"], ident, now=NOW)
+    assert _rows(id=theirs.id)[0].status == "failed"
     admin.resend(w.actors["manager"], row.id, now=NOW + timedelta(minutes=3))
     again = _rows(id=row.id)[0]
     assert (again.status, again.attempts, again.next_attempt_at) == ("pending", 0, NOW + timedelta(minutes=3))
     assert again.idempotency_key == row.idempotency_key
     with read_session() as s:
         entry = s.scalars(select(AuditLog).where(AuditLog.entity == "notification", AuditLog.outcome == "ok")).one()
+        refused = s.scalars(
+            select(AuditLog.entity_id).where(AuditLog.actor_username == "manager", AuditLog.outcome == "denied")
+        ).all()
+        assert refused == [str(theirs.id)]  # the out-of-scope attempt is recorded
         assert (entry.before["status"], entry.after["status"]) == ("flagged", "pending")
     assert sender.send_due(NOW + timedelta(minutes=3)).get("not_sent") >= 1
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from core.base.config import reset_settings
+from core.base.db import read_session
+from core.base.models import User
 from core.people import users
 from core.security import auth
 from pages.auth_widgets import NOTICE
@@ -222,6 +225,35 @@ def test_a_button_on_a_page_works_through_the_app(w):
     assert [shown(s.value) for s in at.success] == [
         "Your password is changed. Other devices are signed out; this one stays signed in."
     ]
+
+
+def test_the_password_change_message_stays_until_the_next_action(w):
+    at = _app(w.users["frontdesk"].id, "account")
+    for field, value in zip(at.text_input, (PASSWORD, "new-password-1", "new-password-1"), strict=True):
+        field.input(value)
+    next(b for b in at.button if b.label == "Change password").click().run()
+    changed = ["Your password is changed. Other devices are signed out; this one stays signed in."]
+    for _ in range(3):  # reruns nobody asked for (the cookie component reporting back) keep it
+        assert [s.value for s in at.success] == changed
+        at.run()
+    at.text_input[1].input("another-pass-2")
+    at.text_input[2].input("another-pass-3")
+    next(b for b in at.button if b.label == "Change password").click().run()  # the next action
+    assert changed[0] not in [s.value for s in at.success]
+    assert [e.value for e in at.error] == ["The two new passwords differ."]
+
+
+def test_after_adding_a_user_the_page_selects_them(w):
+    at = _app(w.users["admin"].id, "users")
+    first = at.selectbox(key="users_pick").value
+    _field(at, "Username").input("zoe.new")
+    _field(at, "Full name").input("Zoe New")
+    _field(at, "First password").input("first-pass-1")
+    next(b for b in at.button if b.label == "Add user").click().run()
+    assert not at.exception and [s.value for s in at.success] == ["Added Zoe New."]
+    with read_session() as s:
+        zoe = s.scalar(select(User.id).where(User.username == "zoe.new"))
+    assert at.selectbox(key="users_pick").value == zoe != first
 
 
 def test_signing_out_forgets_the_user(w):

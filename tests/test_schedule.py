@@ -79,7 +79,7 @@ def test_rows_carry_everything_the_list_shows(db):
         "Dr. Rao",
         "Exam 1",
     )
-    assert row.customer_email == "ada@example.test" and row.customer_phone == "+1 555 0100"
+    assert row.customer_email == "ada@example.test" and row.customer_phone == "+12125550100"
     assert row.status_label == "Booked" and row.intake_complete
 
 

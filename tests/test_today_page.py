@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from core.base import clock
 from core.base.config import reset_settings
 from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, Customer
@@ -33,6 +34,11 @@ def _next_monday() -> date:
 @pytest.fixture
 def w(sqlite_db):
     return world()
+
+
+def _on_the_day(monkeypatch, day: date, at: time = time(8, 55)) -> None:
+    """The page's and the services' clock on `day` at `at` in New York (check-in opens on the day)."""
+    monkeypatch.setattr(clock, "utcnow", lambda: local_to_utc(day, at, NY))
 
 
 def _book(w, day, at, *, provider="rao", customer="ada", location="downtown", type_="consult") -> int:
@@ -113,10 +119,11 @@ def _errors(at: AppTest) -> list[str]:
     return [_shown(e.value) for e in at.error]
 
 
-def test_front_desk_sees_the_days_list_timeline_and_counts(w):
+def test_front_desk_sees_the_days_list_timeline_and_counts(w, monkeypatch):
     day = _next_monday()
     first = _book(w, day, time(9))
     _book(w, day, time(9), provider="kim", customer="alan")
+    _on_the_day(monkeypatch, day)
     at = _page(w, "frontdesk", day)
     assert at.title[0].value.startswith("Downtown · ")
     assert "2 appointments · 2 booked" in at.caption[0].value
@@ -174,9 +181,12 @@ def test_the_app_opens_today_for_each_time_zone(w, monkeypatch, location, user, 
     assert at.dataframe[0].value["Time"].tolist() == [shown]
 
 
-def test_check_in_then_complete_from_the_page(w):
+def test_check_in_is_offered_only_on_the_day_then_complete(w, monkeypatch):
     day = _next_monday()
     appt = _book(w, day, time(9))
+    ahead = _select(_page(w, "frontdesk", day), appt)
+    assert "Check in" not in _labels(ahead) and "Confirm" in _labels(ahead)  # days ahead
+    _on_the_day(monkeypatch, day)
     at = _select(_page(w, "frontdesk", day), appt)
     _click(at, f"act_check_in_{appt}")
     assert _status(appt) == "checked_in"
@@ -331,7 +341,7 @@ def test_book_a_new_customer_through_the_dialog(w):
     at.radio(key="dlg_customer_mode").set_value("New customer").run()
     at.text_input(key="dlg_new_name").input("Grace Hopper")
     at.text_input(key="dlg_new_email").input("grace@navy.test")
-    at.text_input(key="dlg_new_phone").input("+1 555 010 2030").run()
+    at.text_input(key="dlg_new_phone").input("(212) 555-0123").run()
     _pick_slot(at, "11:00–11:30 · any of Dr. Kim, Dr. Rao")  # any provider: one option per time
     at.text_input(key="dlg_intake_reason").input("First visit").run()
     _click(at, "dlg_book_confirm")
@@ -343,7 +353,7 @@ def test_book_a_new_customer_through_the_dialog(w):
         appt = s.scalars(select(Appointment).where(Appointment.customer_id == grace.id)).one()
         assert appt.start_at == local_to_utc(day, time(11), NY)
         assert appt.intake_answers == {"reason": "First visit"}
-        assert grace.home_location_id == w.locations["downtown"].id
+        assert grace.home_location_id == w.locations["downtown"].id and grace.phone == "+12125550123"
     assert "Grace Hopper" in at.dataframe[0].value["Customer"].tolist()
 
 
@@ -415,7 +425,7 @@ def test_a_provider_sees_only_their_own_day_and_can_complete_it(w):
     day = _next_monday()
     mine = _book(w, day, time(9), provider="rao")
     theirs = _book(w, day, time(9), provider="kim", customer="alan")
-    booking.check_in(w.actors["frontdesk"], mine)
+    booking.check_in(w.actors["frontdesk"], mine, now=local_to_utc(day, time(8, 55), NY))
     at = _page(w, "provider", day)
     assert at.title[0].value.startswith("My day")
     assert at.dataframe[0].value["Customer"].tolist() == ["Ada Lovelace"]
@@ -441,9 +451,10 @@ def test_an_analyst_reads_without_actions_and_with_contacts_masked(w):
     assert not any("555 0100" in m.value for m in at.markdown)
 
 
-def test_a_refused_action_shows_its_sentence_and_changes_nothing(w):
+def test_a_refused_action_shows_its_sentence_and_changes_nothing(w, monkeypatch):
     day = _next_monday()
     appt = _book(w, day, time(9))
+    _on_the_day(monkeypatch, day)
     at = _select(_page(w, "frontdesk", day), appt)
     booking.cancel(w.actors["manager"], appt, reason="Clinic closed")  # someone else, meanwhile
     _click(at, f"act_check_in_{appt}")

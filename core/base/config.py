@@ -13,6 +13,8 @@ DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'scheduling.db'}"
 GOOGLE_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 
 # Values that must never protect a real installation.
+CHECK_IN_LEAD_MINUTES = 60  # the default lead before an appointment's start when check-in opens
+
 KNOWN_DEFAULT_COOKIE_KEYS = {
     "",
     "some_signature_key",
@@ -53,12 +55,22 @@ class Settings:
     # Behind a reverse proxy every browser arrives from the proxy's address: name the header the
     # proxy sets (e.g. X-Forwarded-For; its last entry is used) so sign-in delays are per client.
     client_ip_header: str | None = None
+    # How long before its start an appointment can be checked in (never before its local day).
+    check_in_lead_minutes: int = CHECK_IN_LEAD_MINUTES
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
     if env in os.environ:
         return os.environ[env]
     return secrets.get(key, default)
+
+
+def _minutes(value) -> int:
+    """A non-negative whole number of minutes; a typo falls back to the default rather than stop the app."""
+    try:
+        return max(0, int(str(value).strip()))
+    except ValueError:
+        return CHECK_IN_LEAD_MINUTES
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +105,9 @@ def get_settings() -> Settings:
         sms_webhook_url=_get(s, "SMS_WEBHOOK_URL", "sms_webhook_url", None) or None,
         sms_webhook_token=_get(s, "SMS_WEBHOOK_TOKEN", "sms_webhook_token", None) or None,
         client_ip_header=_get(s, "AUTH_CLIENT_IP_HEADER", "client_ip_header", None) or None,
+        check_in_lead_minutes=_minutes(
+            _get(s, "CHECK_IN_LEAD_MINUTES", "check_in_lead_minutes", CHECK_IN_LEAD_MINUTES)
+        ),
     )
 
 

@@ -26,7 +26,7 @@ from core.demo.catalogue import (
     randint,
     randrange,
 )
-from core.demo.people import pick_customer
+from core.demo.people import pick_free_customer
 
 if TYPE_CHECKING:
     from core.demo.builder import Builder
@@ -80,7 +80,7 @@ def add_appointment(
     lead = start - booked
     lead_days = lead / 86400
     source = SOURCES[bisect(b.short_src_cum if lead < 86400 else loc.src_cum, rand())]
-    customer = pick_customer(b, loc, booked)
+    customer = pick_free_customer(b, loc, booked, start, end)
     staff = source in ("front_desk", "phone")
     actor = b.desk_user if staff and loc is b.first_loc else None
 

@@ -35,7 +35,7 @@ import json
 import random
 import sys
 import time as clock
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -208,6 +208,7 @@ class Builder:
         self.short_src_cum: list[float] = []
         self.user_rows: list[tuple[str, str, str, str]] = []
         self.next_appt = 0
+        self.customer_busy: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)  # epoch [start, end)
 
     def bulk(self, conn: Connection, table, cols: tuple[str, ...], rows: list[tuple]) -> None:
         if not rows:

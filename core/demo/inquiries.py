@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect
-from datetime import timedelta
+from datetime import time, timedelta
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
@@ -65,6 +65,7 @@ def add_waitlist(b: Builder, conn: Connection) -> None:
     rows = []
     statuses = ("waiting", "waiting", "waiting", "waiting", "booked", "expired", "cancelled")
     notes = (None, None, "Prefers mornings", "Any provider is fine", "After school hours only", "Short notice OK")
+    windows = {"Prefers mornings": (None, time(12)), "After school hours only": (time(15), None)}  # start times
     per_location = max(2, min(12, 3 + b.target // 20_000))
     for loc in b.locs:
         kinds = [t for t in TYPES if any(t in p.types for p in loc.providers)] or list(TYPES)
@@ -74,15 +75,21 @@ def add_waitlist(b: Builder, conn: Connection) -> None:
             created = b.now_e - randint(rng, 3600, 20 * 86400)
             earliest = b.today + timedelta(days=randint(rng, -7 if status != "waiting" else 0, 10))
             providers = [p for p in loc.providers if t in p.types]
+            customer = pick_customer(b, loc, created)
+            provider = providers[0].id if providers and rng.random() < 0.3 else None
+            note = choice(rng, notes)
+            start_from, start_until = windows.get(note, (None, None))
             rows.append(
                 {
-                    "customer_id": pick_customer(b, loc, created),
+                    "customer_id": customer,
                     "location_id": loc.id,
                     "type_id": b.type_ids[t.name],
-                    "provider_id": providers[0].id if providers and rng.random() < 0.3 else None,
+                    "provider_id": provider,
                     "earliest_date": earliest,
                     "latest_date": earliest + timedelta(days=randint(rng, 3, 21)),
-                    "notes": choice(rng, notes),
+                    "notes": note,
+                    "preferred_from": start_from,
+                    "preferred_until": start_until,
                     "status": status,
                     "created_at": aware(created),
                     "created_by": b.desk_user if loc is b.first_loc else None,

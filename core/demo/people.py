@@ -96,9 +96,9 @@ def add_customers(b: Builder, conn: Connection, n_cust: int) -> None:
             if rng.random() < 0.07:
                 phone = None
             elif loc.area:
-                phone = f"+1 {loc.area}-555-01{randrange(rng, 100):02d}"
+                phone = f"+1{loc.area}55501{randrange(rng, 100):02d}"  # E.164, as the service stores them
             else:
-                phone = f"+44 20 7946 0{randrange(rng, 1000):03d}"
+                phone = f"+442079460{randrange(rng, 1000):03d}"
             # The first 60% were customers before the history starts; the rest join over the year.
             if j < 0.6 * size:
                 created = b.ps_e - randint(rng, 86400, 1000 * 86400)
@@ -112,9 +112,22 @@ def add_customers(b: Builder, conn: Connection, n_cust: int) -> None:
 
 
 def pick_customer(b: Builder, loc: LocationPlan, at: int) -> int:
+    """A customer of `loc` known by `at` (now and then a visitor from another location)."""
     rng = b.rng
     if rng.random() < 0.03:  # visiting another location of the group
         loc = b.locs[randrange(rng, len(b.locs))]
     base, size = loc.pool
     frac = min(1.0, max(0.0, (at - b.ps_e) / (b.now_e - b.ps_e)))
     return base + randrange(rng, max(1, min(size, int(size * (0.6 + 0.4 * frac)))))
+
+
+def pick_free_customer(b: Builder, loc: LocationPlan, at: int, start: int, end: int) -> int:
+    """`pick_customer`, skipping customers with another appointment overlapping [start, end):
+    one customer is never booked twice at once."""
+    for _ in range(100):
+        customer = pick_customer(b, loc, at)
+        busy = b.customer_busy[customer]
+        if not any(s < end and start < e for s, e in busy):
+            busy.append((start, end))
+            return customer
+    raise RuntimeError(f"no free customer at {start} after 100 tries: too few customers for the volume")

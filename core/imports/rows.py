@@ -11,6 +11,7 @@ from core.base.models import OPEN_STATUSES, Status
 from core.imports import parse as p
 from core.imports.lookups import ONE_DAY, Catalog, Place, TypeInfo
 from core.imports.mapping import Mapping
+from core.people import phones
 from core.people.customers import EMAIL_RE
 
 DEFAULT_CANCELLATION_WINDOW = timedelta(hours=24)  # AppointmentType's default, for rows without a type
@@ -107,7 +108,8 @@ class RowParser:
         ext = self.text(values, "customer_external_id")
         name = self.text(values, "customer_name")
         email = self.text(values, "customer_email")
-        phone = self.text(values, "customer_phone")
+        # E.164 like the desk's entries; an unreadable number is kept as given, not a reason to drop the row.
+        phone = phones.normalised_or_typed(self.text(values, "customer_phone"), phones.region_for_zone(place.timezone))
         if email is not None:
             email = email.lower()
             if not EMAIL_RE.match(email):

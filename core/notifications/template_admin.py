@@ -165,11 +165,15 @@ def preview(
 ) -> Preview:  # fmt: skip
     """The template rendered for a real appointment (times in its location's zone), or a
     ValidationError saying what is wrong with it."""
+    unknown = f"Unknown appointment #{appointment_id}."
     with read_session() as s:
         appt = s.get(Appointment, appointment_id)
         if appt is None:
-            raise NotFound(f"Unknown appointment #{appointment_id}.")
-        check(actor, A.SETTINGS_MANAGE, appt.location_id, entity="appointment", entity_id=appointment_id)
+            raise NotFound(unknown)
+        # Another location's appointment is answered like a missing one (ids reveal nothing).
+        check(
+            actor, A.SETTINGS_MANAGE, appt.location_id, entity="appointment", entity_id=appointment_id, unknown=unknown
+        )
         _known(s, appt.type_id, kind, channel)
         loc = appt.location
         values = context(

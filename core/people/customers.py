@@ -9,19 +9,24 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from core.base import limits
 from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Appointment, Customer, Location, Role
+from core.people import phones
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import Tx, check, service
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_CHARS_RE = re.compile(r"^[0-9+()\-. ]+$")
-MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 7, 15
-# Characters people type between phone digits; stripped before comparing digits.
+# A search looks in phone numbers only when it could be part of one: phone characters only,
+# with at least this many digits ("amelia.ali607" is an email, not a phone).
+MIN_SEARCH_DIGITS = 4
+# Characters people type between phone digits; stripped before comparing digits (numbers are
+# stored as E.164, but rows that did not read as a number were kept as typed).
 _PHONE_SEPARATORS = (" ", "-", "+", "(", ")", ".")
 
 
@@ -72,19 +77,20 @@ def scope_clause(actor: Actor | None) -> ColumnElement[bool]:
 
 
 def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[CustomerView]:
-    """Customers in the actor's scope whose name, email or phone contains `query` (phone by
-    digits, so '555 0100' finds '+1 (555) 0100'), by name. Fewer than 2 characters finds nothing."""
+    """Customers in the actor's scope whose name or email contains `query` as text, or whose
+    phone contains its digits when it looks like (part of) a phone number: '+1 212 555 0147'
+    and '(212) 555-0147' find +12125550147. By name; fewer than 2 characters finds nothing."""
     check(actor, A.CUSTOMER_VIEW, entity="customer")
     text = limits.text(query, "search text", limits.SEARCH_MAX) or ""
     if len(text) < 2:
         return []
     pattern = _like(text)
     matches = [Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")]
-    digits = _digits(text)
-    if len(digits) >= 3:
-        matches.append(_phone_digits_sql(Customer.phone).like(f"%{digits}%"))
     contacts = access.can(actor, A.CONTACTS_VIEW)
     with read_session() as session:
+        if PHONE_CHARS_RE.match(text) and len(_digits(text)) >= MIN_SEARCH_DIGITS:
+            digits = phones.search_digits(text, _regions(session, actor))
+            matches += [_phone_digits_sql(Customer.phone).like(f"%{d}%") for d in sorted(digits)]
         rows = session.execute(
             select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.home_location_id)
             .where(or_(*matches), scope_clause(actor))
@@ -103,8 +109,17 @@ def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[Custo
     ]
 
 
-def validate(name: str | None, email: str | None, phone: str | None) -> tuple[str, str | None, str | None]:
-    """Cleaned (name, email, phone), or ValidationError with what to fix."""
+def _regions(session: Session, actor: Actor) -> list[str]:
+    """The countries of the actor's locations: where a number typed without its code is read."""
+    zones = session.scalars(select(Location.timezone).where(access.location_filter(actor, Location.id)).distinct())
+    return sorted({r for z in zones if (r := phones.region_for_zone(z))})
+
+
+def validate(
+    name: str | None, email: str | None, phone: str | None, region: str | None = None
+) -> tuple[str, str | None, str | None]:
+    """Cleaned (name, email, phone as E.164, read in `region` when typed without a country
+    code), or ValidationError with what to fix."""
     name = limits.text(name, "customer's name", 10**6) or ""  # NUL refused here; length below
     email = limits.text(email, "email", 10**6)
     phone = limits.text(phone, "phone number", 10**6)
@@ -115,12 +130,12 @@ def validate(name: str | None, email: str | None, phone: str | None) -> tuple[st
     if email is not None and (len(email) > 255 or not EMAIL_RE.match(email)):
         raise ValidationError(f"'{email}' does not look like an email address (like name@example.com).")
     if phone is not None:
-        n = len(_digits(phone))
-        if len(phone) > 40 or not PHONE_CHARS_RE.match(phone) or not MIN_PHONE_DIGITS <= n <= MAX_PHONE_DIGITS:
+        if not PHONE_CHARS_RE.match(phone):
             raise ValidationError(
-                f"'{phone}' is not a phone number: use {MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} digits, "
-                "with spaces, dashes, brackets or a leading + if you like."
+                f"'{phone[: phones.MAX_TYPED]}' is not a phone number: use digits, with spaces, dashes, "
+                "brackets or a leading + if you like."
             )
+        phone = phones.normalise(phone, region)
     return name, email, phone
 
 
@@ -144,11 +159,11 @@ def add_customer_in(
     """`create_customer` inside the caller's transaction (e.g. a booking for a new customer,
     so a refused booking leaves no customer behind)."""
     session, actor = tx.session, tx.actor
-    name, email, phone = validate(name, email, phone)
     tx.require(location_id, action=A.CUSTOMER_MANAGE)
     location = session.get(Location, location_id)
     if location is None or not location.active:
         raise NotFound(f"There is no active location with id {location_id}.")
+    name, email, phone = validate(name, email, phone, phones.region_for_zone(location.timezone))
     if email is not None:
         twin = session.execute(
             select(Customer.id, Customer.name).where(func.lower(Customer.email) == email.lower()).limit(1)

@@ -7,20 +7,22 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import func, select
 
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ValidationError
-from core.base.models import AuditLog, Location, User
+from core.base.models import AuditLog, Location
+from core.reports.audit_names import Names, viewer_zone
 from core.security import access
 from core.security.access import A, Actor
 from core.security.audit import record
 from core.security.service import check
 
 PAGE_LIMIT = 500
-EXPORT_COLUMNS = ["id", "at_utc", "user", "role", "action", "outcome", "entity", "entity_id", "entity_name",
-                  "location", "before", "after", "reason"]  # fmt: skip
+EXPORT_COLUMNS = ["id", "at_utc", "at_local", "time_zone", "user", "role", "action", "outcome", "entity", "entity_id",
+                  "entity_name", "location", "before", "after", "before_named", "after_named", "reason"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,36 +60,51 @@ def _where(actor: Actor, f: AuditFilter) -> list:
     return clauses
 
 
-def _row(entry: AuditLog, location: str | None) -> dict:
+def _row(entry: AuditLog, location: str | None, zone: str) -> dict:
     return {
-        "id": entry.id, "at_utc": entry.at, "user": entry.actor_username, "role": entry.role,
-        "action": entry.action, "outcome": entry.outcome, "entity": entry.entity, "entity_id": entry.entity_id,
-        "location": location, "before": entry.before, "after": entry.after, "reason": entry.reason,
-        "entity_name": None,
+        "id": entry.id, "at_utc": entry.at, "at_local": entry.at.astimezone(ZoneInfo(zone)), "time_zone": zone,
+        "user": entry.actor_username, "role": entry.role, "action": entry.action, "outcome": entry.outcome,
+        "entity": entry.entity, "entity_id": entry.entity_id, "location": location, "before": entry.before,
+        "after": entry.after, "reason": entry.reason,
     }  # fmt: skip
 
 
-def search(actor: Actor, f: AuditFilter = AuditFilter(), *, limit: int | None = PAGE_LIMIT) -> tuple[list[dict], int]:
-    """The newest matching rows (at most `limit`) and how many match in all."""
+def time_zones(actor: Actor) -> tuple[str, list[str]]:
+    """The viewer's own zone (their first location's) and every active location's zone, to pick from."""
+    check(actor, A.AUDIT_VIEW, entity="audit_log")
+    with read_session() as session:
+        zones = session.scalars(select(Location.timezone).where(Location.active.is_(True)).distinct())
+        return viewer_zone(session, actor), sorted({*zones, "UTC"})
+
+
+def search(
+    actor: Actor, f: AuditFilter = AuditFilter(), *, limit: int | None = PAGE_LIMIT, zone: str | None = None
+) -> tuple[list[dict], int]:
+    """The newest matching rows (at most `limit`) and how many match in all. Each row carries
+    its time in `zone` (default: the viewer's) beside UTC, the name of what it is about
+    (`entity_name`), and its before/after values with names beside ids and times in the
+    row's location's zone (`before_named`, `after_named`)."""
     clauses = _where(actor, f)
     with read_session() as session:
+        zone = zone or viewer_zone(session, actor)
+        if zone not in available_timezones() and zone != "UTC":
+            raise ValidationError(f"Unknown time zone {zone!r}.")
         total = session.scalar(select(func.count()).select_from(AuditLog).where(*clauses)) or 0
         query = (
-            select(AuditLog, Location.name)
+            select(AuditLog, Location.name, Location.timezone)
             .outerjoin(Location, AuditLog.location_id == Location.id)
             .where(*clauses)
             .order_by(AuditLog.at.desc(), AuditLog.id.desc())
         )
         if limit is not None:
             query = query.limit(limit)
-        rows = [_row(entry, location) for entry, location in session.execute(query)]
-        # Name the users that rows are about, so "user 12" reads as "frontdesk".
-        ids = {int(r["entity_id"]) for r in rows if r["entity"] == "user" and (r["entity_id"] or "").isdigit()}
-        found = session.execute(select(User.id, User.username).where(User.id.in_(ids))) if ids else []
-        names = {user_id: username for user_id, username in found}
-        for r in rows:
-            if r["entity"] == "user" and (r["entity_id"] or "").isdigit():
-                r["entity_name"] = names.get(int(r["entity_id"]))
+        found = session.execute(query).all()
+        rows = [_row(entry, location, zone) for entry, location, _ in found]
+        names = Names(session, rows)
+        for row, (_, _, row_zone) in zip(rows, found, strict=True):
+            row["entity_name"] = names.entity(row)
+            row["before_named"] = names.values(row["before"], row_zone or zone)
+            row["after_named"] = names.values(row["after"], row_zone or zone)
         return rows, total
 
 
@@ -103,9 +120,10 @@ def filter_options(actor: Actor) -> dict[str, list[str]]:
                 "entity": distinct(AuditLog.entity)}  # fmt: skip
 
 
-def export_csv(actor: Actor, f: AuditFilter = AuditFilter()) -> str:
-    """Every matching row as CSV (UTC times, before/after as JSON); the export is itself audited."""
-    rows, total = search(actor, f, limit=None)
+def export_csv(actor: Actor, f: AuditFilter = AuditFilter(), *, zone: str | None = None) -> str:
+    """Every matching row as CSV (UTC and local times, before/after as JSON and named); the
+    export is itself audited."""
+    rows, total = search(actor, f, limit=None, zone=zone)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
@@ -113,6 +131,7 @@ def export_csv(actor: Actor, f: AuditFilter = AuditFilter()) -> str:
         writer.writerow({
             **row,
             "at_utc": row["at_utc"].isoformat(),
+            "at_local": row["at_local"].isoformat(),
             "before": json.dumps(row["before"], sort_keys=True) if row["before"] is not None else "",
             "after": json.dumps(row["after"], sort_keys=True) if row["after"] is not None else "",
         })  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     JSON,
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    Time,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -133,6 +134,10 @@ class WaitlistEntry(Base):
             "status IN ('waiting', 'offered', 'booked', 'cancelled', 'expired')",
             name="status_valid",
         ),
+        CheckConstraint(
+            "preferred_from IS NULL OR preferred_until IS NULL OR preferred_from < preferred_until",
+            name="preferred_times_ordered",
+        ),
         Index("ix_waitlist_location_status", "location_id", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,6 +148,10 @@ class WaitlistEntry(Base):
     earliest_date: Mapped[date] = mapped_column(Date)
     latest_date: Mapped[date] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Preferences: weekdays (0 = Monday; None: any day) and a local time-of-day window for the start.
+    preferred_weekdays: Mapped[list | None] = mapped_column(JSON)
+    preferred_from: Mapped[time | None] = mapped_column(Time)
+    preferred_until: Mapped[time | None] = mapped_column(Time)
     status: Mapped[str] = mapped_column(String(20), default="waiting")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

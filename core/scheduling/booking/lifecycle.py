@@ -8,6 +8,7 @@ from core.base import limits
 from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import Appointment, Status
+from core.base.tz import to_local
 from core.scheduling import transitions
 from core.scheduling.availability import resolve_now
 from core.scheduling.booking.records import (
@@ -35,11 +36,8 @@ from core.security.service import check, service
 def _refuse_unless_applies(appt: Appointment, action: str, now: datetime) -> None:
     if refusal := transitions.status_refusal(action, appt.status):
         raise InvalidTransition(refusal)
-    t = transitions.BY_ACTION[action]
-    if t.after_start and now < appt.start_at:
-        raise InvalidTransition(
-            f"A no-show can be marked only once the appointment has started ({when_text(appt)} at {appt.location.name})."
-        )
+    if refusal := transitions.time_refusal(action, to_local(appt.start_at, appt.location.timezone), now):
+        raise InvalidTransition(refusal)
 
 
 def _change_status(actor: Actor | None, appointment_id: int, action: str, now: datetime | None) -> Appointment:

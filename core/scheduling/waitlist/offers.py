@@ -1,7 +1,6 @@
-"""Waitlist: customers waiting for a type at a location between two local dates (optionally
-with one provider). When a cancellation or reschedule frees a future slot, every matching
-entry (oldest first) gets an offer the front desk can book or dismiss; booking one offer
-withdraws the others for the same time."""
+"""Waitlist offers: when a cancellation or reschedule frees a future slot, every matching entry
+(oldest first, its preferences met) gets an offer the front desk can book or dismiss; booking
+one offer withdraws the others for the same time."""
 
 from __future__ import annotations
 
@@ -11,10 +10,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.base import limits
 from core.base.clock import resolve_now
 from core.base.db import read_session, unit_of_work
-from core.base.errors import ConflictError, DomainError, InvalidTransition, NotFound, ValidationError
+from core.base.errors import ConflictError, DomainError, InvalidTransition, NotFound
 from core.base.events import subscribe
 from core.base.models import (
     Appointment,
@@ -25,16 +23,17 @@ from core.base.models import (
     WaitlistEntry,
     WaitlistOffer,
 )
-from core.base.tz import local_day_bounds, to_local, today_in
-from core.scheduling.availability import DomainProblem, Engine, fmt_day
-from core.scheduling.booking import BookingResult, book_in, customer_in_scope, loaded
+from core.base.tz import local_day_bounds, to_local
+from core.scheduling.availability import DomainProblem, Engine
+from core.scheduling.booking import BookingResult, book_in, loaded
 from core.scheduling.conflicts import Attempt, run_booking
 from core.scheduling.events import AppointmentBooked, SlotFreed
-from core.security import access, audit
+from core.scheduling.schedule import NOTES_HIDDEN
+from core.scheduling.waitlist.entries import ACTIVE_ENTRY, Preferences
+from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check, service
 
-ACTIVE_ENTRY = ("waiting", "offered")
 MAX_OFFERS_PER_SLOT = 20
 
 
@@ -52,85 +51,9 @@ class OfferView:
     type_id: int | None = None
     provider_id: int | None = None
     location_id: int | None = None
-
-
-def _entry_dict(entry: WaitlistEntry) -> dict:
-    return audit.jsonable(
-        {
-            "status": entry.status,
-            "customer_id": entry.customer_id,
-            "type_id": entry.type_id,
-            "provider_id": entry.provider_id,
-            "earliest_date": entry.earliest_date,
-            "latest_date": entry.latest_date,
-        }
-    )
-
-
-def add_entry(
-    actor: Actor | None,
-    *,
-    customer_id: int,
-    location_id: int,
-    type_id: int,
-    earliest_date: date,
-    latest_date: date,
-    provider_id: int | None = None,
-    notes: str | None = None,
-    now: datetime | None = None,
-) -> WaitlistEntry:
-    now = resolve_now(now)
-    limits.day(earliest_date, "earliest date")
-    limits.day(latest_date, "latest date")
-    notes = limits.text(notes, "note", limits.NOTE_MAX)
-    with service(
-        actor,
-        A.WAITLIST_MANAGE,
-        entity="waitlist_entry",
-        location_id=location_id,
-        unknown=f"Unknown location #{location_id}.",
-    ) as tx:
-        session = tx.session
-        if latest_date < earliest_date:
-            raise ValidationError(
-                f"The latest date {fmt_day(latest_date)} is before the earliest date {fmt_day(earliest_date)}."
-            )
-        customer_in_scope(tx, customer_id)
-        engine = Engine(session, type_id, location_id, provider_id=provider_id)  # validates type/location/provider
-        today = today_in(engine.tz, now)
-        if latest_date < today:
-            raise ValidationError(f"The latest date {fmt_day(latest_date)} has already passed.")
-        entry = WaitlistEntry(
-            customer_id=customer_id,
-            location_id=location_id,
-            type_id=type_id,
-            provider_id=provider_id,
-            earliest_date=earliest_date,
-            latest_date=latest_date,
-            notes=(notes or "").strip() or None,
-            status="waiting",
-            created_at=now,
-            created_by=actor.user_id if actor else None,
-        )
-        session.add(entry)
-        session.flush()
-        tx.audit(entity_id=entry.id, after=_entry_dict(entry), reason="added")
-    return entry
-
-
-def cancel_entry(actor: Actor | None, entry_id: int) -> None:
-    with service(actor, A.WAITLIST_MANAGE, entity="waitlist_entry") as tx:
-        session = tx.session
-        entry = tx.get_in_scope(WaitlistEntry, entry_id, what="waitlist entry")
-        if entry.status not in ACTIVE_ENTRY:
-            raise InvalidTransition(f"This waitlist entry is already {entry.status}.")
-        before = _entry_dict(entry)
-        entry.status = "cancelled"
-        for offer in session.scalars(
-            select(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == "open")
-        ):
-            offer.status = "dismissed"
-        tx.audit(before=before, after=_entry_dict(entry), reason="cancelled")
+    phone: str | None = None  # masked for roles that may not see contacts
+    preferences: str = "any time"
+    notes: str | None = None  # the entry's note (hidden like contacts)
 
 
 def open_offers(
@@ -157,6 +80,8 @@ def open_offers(
                 AppointmentType.id,
                 Provider.id,
                 WaitlistOffer.location_id,
+                Customer.phone,
+                WaitlistEntry,
             )
             .join(WaitlistEntry, WaitlistEntry.id == WaitlistOffer.entry_id)
             .join(Customer, Customer.id == WaitlistEntry.customer_id)
@@ -173,7 +98,16 @@ def open_offers(
         if day is not None:
             lo, hi = local_day_bounds(day, location.timezone)
             q = q.where(WaitlistOffer.start_at >= lo, WaitlistOffer.start_at < hi)
-        return [OfferView(*row) for row in session.execute(q)]
+        contacts = access.can(actor, A.CONTACTS_VIEW, location_id)
+        return [
+            OfferView(
+                *row[:12],
+                phone=row[12] if contacts else access.mask_phone(row[12]),
+                preferences=Preferences.of(row[13]).text(),
+                notes=row[13].notes if contacts or not row[13].notes else NOTES_HIDDEN,
+            )
+            for row in session.execute(q)
+        ]
 
 
 def book_offer(actor: Actor | None, offer_id: int, *, now: datetime | None = None) -> BookingResult:
@@ -300,7 +234,7 @@ def create_offers_for_freed_slot(
     """Offer the time `appointment` held (or start/provider_id, for a reschedule's old slot)
     to every matching waiting entry, oldest first, inside the caller's transaction. An entry
     matches when it is at the location, its dates cover the local date, it wants this provider
-    or any, and the engine says the provider can take the entry's type at that start (so an
+    or any, the start meets its preferred weekdays and times, and the engine says the provider can take the entry's type at that start (so an
     offer lasts the entry's type duration; `end` is accepted for symmetry only)."""
     start = start or appointment.start_at
     provider_id = provider_id or appointment.provider_id
@@ -308,8 +242,9 @@ def create_offers_for_freed_slot(
         return []
     session.flush()
     location = session.get(Location, appointment.location_id)
-    day = to_local(start, location.timezone).date()
-    entries = session.scalars(
+    local_start = to_local(start, location.timezone)
+    day = local_start.date()
+    candidates = session.scalars(
         select(WaitlistEntry)
         .where(
             WaitlistEntry.location_id == location.id,
@@ -320,8 +255,8 @@ def create_offers_for_freed_slot(
             WaitlistEntry.customer_id != appointment.customer_id,
         )
         .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
-        .limit(MAX_OFFERS_PER_SLOT)
-    ).all()
+    )
+    entries = [e for e in candidates if Preferences.of(e).allows(local_start)][:MAX_OFFERS_PER_SLOT]
     engines: dict[int, Engine | None] = {}
     offers = []
     for entry in entries:
