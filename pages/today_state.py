@@ -23,6 +23,7 @@ DIALOG = "today_dialog"  # {"kind": ..., "appointment_id": ..., ...} while a dia
 TOAST = "today_toast"
 FLASH = "today_flash"
 DIALOG_ERROR = "today_dialog_error"
+UNDO = "today_undo"  # {"id", "until", "text"}: the desk's last status change, undoable until `until`
 ANY = 0  # "any provider" in provider pickers
 
 
@@ -73,9 +74,11 @@ def show_messages() -> None:
         st.error(plain(flash), icon=":material/error:")
 
 
-def dialog_error() -> None:
+def dialog_error(where=st) -> None:
+    """The dialog's last refusal, drawn in `where`: a container at the top of the dialog, so it
+    is seen without scrolling past the button."""
     if error := st.session_state.get(DIALOG_ERROR):
-        st.error(plain(error), icon=":material/error:")
+        where.error(plain(error), icon=":material/error:")
 
 
 def open_dialog(kind: str, **details) -> None:
@@ -110,3 +113,37 @@ def row_actions(actor: Actor, row: schedule.ScheduleRow, now: datetime) -> list[
         for t in transitions.available(row.status, row.start, now)
         if can_act_on_appointment(actor, t.action, row.location_id, row.provider_id)
     ]
+
+
+# The view lives in the URL, so a refresh, the back button and a shared link show the same day.
+URL_KEYS = {"location": "today_location", "date": "today_day", "cancelled": "today_show_cancelled", "by": "today_by"}
+
+
+def view_from_url() -> None:
+    """On a session's first run, take the toggles from the URL (location and day are resolved
+    with the locations the actor may see)."""
+    params, state = st.query_params, st.session_state
+    if "today_show_cancelled" not in state:
+        state["today_show_cancelled"] = params.get("cancelled") == "1"
+    if "today_by" not in state:
+        state["today_by"] = "Room" if params.get("by") == "room" else "Provider"
+
+
+def view_to_url(location_id: int, day, show_cancelled: bool, by: str) -> None:
+    wanted = {"location": str(location_id), "date": day.isoformat()}
+    if show_cancelled:
+        wanted["cancelled"] = "1"
+    if by != "provider":
+        wanted["by"] = by
+    params = st.query_params
+    if {k: params.get(k) for k in URL_KEYS} != {k: wanted.get(k) for k in URL_KEYS}:
+        for key in URL_KEYS:
+            if key not in wanted:
+                params.pop(key, None)
+        params.update(wanted)
+
+
+def intake_labels(actor: Actor, type_id: int | None) -> dict[str, str]:
+    """The intake questions of a type, {field name: label}, in the type's order."""
+    atype = next((t for t in types_for(actor, scope_key(actor)) if t.id == type_id), None)
+    return {f["name"]: f.get("label") or f["name"] for f in (atype.intake_fields if atype else ())}
