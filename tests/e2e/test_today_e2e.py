@@ -8,7 +8,10 @@ from datetime import date, time, timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from core.base.db import read_session
+from core.base.models import Appointment
 from core.base.tz import local_to_utc, today_in
 from core.scheduling import booking
 from tests.e2e.conftest import screenshot, sign_in, wait_for_app
@@ -117,3 +120,53 @@ def test_two_desks_stay_in_step_and_a_refresh_keeps_an_open_dialog(fast_refresh,
     dialog.get_by_role("button", name="Cancel appointment").click()
     dialog.wait_for(state="detached")
     page.get_by_text(re.compile(r"Cancelled Ada Lovelace's 10:00–10:30 appointment")).wait_for()
+    # Cancelled while "Show cancelled" is off: it left the list, and the box in the browser is empty.
+    expect(page.get_by_role("combobox", name="Appointment")).to_have_value("")
+    expect(page.get_by_role("button", name="Check in")).to_have_count(0)
+
+
+def _open_book_dialog(page, customer_query: str, time_label: str):
+    """Open Book, pick a 15-minute follow-up for the one customer found, Dr. Rao and a time."""
+    page.get_by_role("button", name="Book", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    _choose(page, dialog, "Appointment type", "Follow-up (15 min)")
+    wait_for_app(page)
+    dialog.get_by_label("Name, phone or email").fill(customer_query)
+    dialog.get_by_label("Name, phone or email").press("Enter")
+    wait_for_app(page)
+    _choose(page, dialog, "Provider", "Dr. Rao")
+    wait_for_app(page)
+    _choose(page, dialog, re.compile(r"^Time \(\d+ free\)"), time_label)
+    wait_for_app(page)
+    return dialog
+
+
+@pytest.mark.e2e
+def test_two_desks_book_the_same_slot_and_the_second_is_told_it_was_just_taken(app_server, browser, page):
+    day = _next_monday()
+    app_server.seed(lambda: _seed(day))
+    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    _go_to(page, day)
+    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    other.context.set_default_timeout(20_000)
+    try:
+        sign_in(other, app_server.url, "manager", PASSWORD)
+        _go_to(other, day)
+        first = _open_book_dialog(page, "Turing", "11:00–11:15 · Dr. Rao")
+        second = _open_book_dialog(other, "Lovelace", "11:00–11:15 · Dr. Rao")
+        screenshot(other, "book_dialog_before")
+
+        first.get_by_role("button", name="Book", exact=True).click()
+        first.wait_for(state="detached")
+        page.get_by_text(re.compile(r"Booked Follow-up on .* at 11:00")).wait_for()
+
+        second.get_by_role("button", name="Book", exact=True).click()
+        second.get_by_text("11:00 with Dr. Rao was just taken: pick another time.").wait_for()
+        expect(second.get_by_role("combobox", name=re.compile(r"^Time \(\d+ free\)"))).to_have_value("")
+        expect(second.get_by_role("button", name="Book", exact=True)).to_be_disabled()
+        screenshot(other, "book_dialog_taken")
+    finally:
+        other.context.close()
+    with read_session() as s:
+        booked = s.scalars(select(Appointment).where(Appointment.start_at == local_to_utc(day, time(11), NY))).all()
+        assert [a.customer.name for a in booked] == ["Alan Turing"]
