@@ -64,22 +64,27 @@ def _undo_line(actor: Actor, row: ScheduleRow, now: datetime, tz: str) -> None:
     undo_col.button("Undo", key=f"act_undo_{row.appointment_id}", width="stretch", on_click=_undo, args=(actor, row))
 
 
-def _details(row: ScheduleRow, fields: dict[str, str]) -> None:
+def _details(row: ScheduleRow, fields: tuple[dict, ...], editor: bool) -> None:
     contact = " · ".join(c for c in (row.customer_phone, row.customer_email) if c)
     flags = f" · :orange[{', '.join(row.flags)}]" if row.flags else ""
     st.markdown(f"**{plain(row.customer_name)}** {plain(contact)} — **{row.status_label}**{flags}")
     if row.intake_answers:
-        answers = " · ".join(f"{fields.get(k, k)}: {v}" for k, v in row.intake_answers.items())
+        labels = {f["name"]: f.get("label") or f["name"] for f in fields}
+        answers = " · ".join(f"{labels.get(k, k)}: {v}" for k, v in row.intake_answers.items())
         st.caption(f"Intake: {plain(answers)}")
     if not row.intake_complete and fields:
-        st.caption(":orange[Intake missing]")
+        # Those who may fill it in are told what is missing (others may not see the answers).
+        missing = [
+            f.get("label") or f["name"] for f in fields if f.get("required") and f["name"] not in row.intake_answers
+        ]
+        st.caption(":orange[Intake missing]" + (f": {plain(', '.join(missing))}" if editor and missing else ""))
     if row.notes:
         st.caption(f"Notes: {plain(row.notes)}")
 
 
-def _actions(actor: Actor, row: ScheduleRow, fields: dict[str, str], now: datetime) -> None:
+def _actions(actor: Actor, row: ScheduleRow, fields: tuple[dict, ...], editor: bool, now: datetime) -> None:
     actions = today_state.row_actions(actor, row, now)
-    if fields and can_act_on_appointment(actor, A.APPOINTMENT_NOTE, row.location_id, row.provider_id):
+    if fields and editor:
         actions.append(("intake", "Edit intake…"))
     for col, (action, label) in zip(st.columns(max(len(actions), 5)), actions, strict=False):
         key = f"act_{action.split('.')[-1]}_{row.appointment_id}"
@@ -107,10 +112,11 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
     state["today_selected_label"] = labels.get(selected)
     row = day_schedule.row(selected) if selected else None
     if row is not None:
-        fields = today_state.intake_labels(actor, row.type_id)
-        _details(row, fields)
+        fields = today_state.intake_fields(actor, row.type_id)
+        editor = can_act_on_appointment(actor, A.APPOINTMENT_NOTE, row.location_id, row.provider_id)
+        _details(row, fields, editor)
         _undo_line(actor, row, now, day_schedule.location.timezone)
-        _actions(actor, row, fields, now)
+        _actions(actor, row, fields, editor, now)
     frame = schedule.schedule_frame(day_schedule, include_cancelled=show_cancelled)
     state["today_table_ids"] = list(frame.index)
     # A new list is a new table: a row highlighted in the old one never points at another appointment.

@@ -143,7 +143,7 @@ def view_to_url(location_id: int, day, show_cancelled: bool, by: str) -> None:
         params.update(wanted)
 
 
-def intake_labels(actor: Actor, type_id: int | None) -> dict[str, str]:
-    """The intake questions of a type, {field name: label}, in the type's order."""
+def intake_fields(actor: Actor, type_id: int | None) -> tuple[dict, ...]:
+    """The intake questions of a type ({"name", "label", "required"}), in the type's order."""
     atype = next((t for t in types_for(actor, scope_key(actor)) if t.id == type_id), None)
-    return {f["name"]: f.get("label") or f["name"] for f in (atype.intake_fields if atype else ())}
+    return tuple(atype.intake_fields) if atype else ()

@@ -594,7 +594,7 @@ def test_intake_is_shown_in_the_details_and_edited_from_the_box(w):
         customer_id=w.customers["alan"].id, start=local_to_utc(day, time(11), NY), provider_id=w.providers["rao"].id,
     ).appointment.id  # fmt: skip
     at = _select(_page(w, "frontdesk", day), missing)
-    assert any("Intake missing" in c.value for c in at.caption)
+    assert any(_shown(c.value) == ":orange[Intake missing]: Reason for visit" for c in at.caption)
     _click(at, f"act_intake_{missing}")
     assert next(b for b in at.button if b.key == "dlg_intake_save").disabled
     at.text_input(key="dlg_intake_reason").input("Knee *still* sore").run()

@@ -10,10 +10,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+import core.demo.builder
+from core import demo
 from core.base.db import read_session
 from core.base.models import Appointment
 from core.base.tz import local_to_utc, today_in
 from core.scheduling import booking
+from core.security.passwords import hash_password
 from tests.e2e.conftest import screenshot, sign_in, wait_for_app
 from tests.factories import PASSWORD, world
 
@@ -170,3 +173,45 @@ def test_two_desks_book_the_same_slot_and_the_second_is_told_it_was_just_taken(a
     with read_session() as s:
         booked = s.scalars(select(Appointment).where(Appointment.start_at == local_to_utc(day, time(11), NY))).all()
         assert [a.customer.name for a in booked] == ["Alan Turing"]
+
+
+@pytest.mark.e2e
+def test_the_today_page_on_demo_data_selects_from_the_timeline(app_server, page, monkeypatch):
+    monkeypatch.setattr(core.demo.builder, "hash_password", lambda pw, rounds=12: hash_password(pw, rounds=4))
+    app_server.seed(lambda: demo.seed_demo(appointments=3000, seed=11, progress=False))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    sign_in(page, app_server.url, "frontdesk", "frontdesk-demo-1")
+    day = today_in(NY) + timedelta(days=1)
+    while day.weekday() >= 5:  # a working day, opened by a link that names it
+        day += timedelta(days=1)
+    page.goto(f"{app_server.url}/?date={day.isoformat()}")
+    page.get_by_role("heading", name=re.compile(f"{day:%a} {day.day} {day:%b}")).wait_for()
+    page.locator(".js-plotly-plot .barlayer .point").first.wait_for()
+    wait_for_app(page)
+    box = page.get_by_role("combobox", name="Appointment")
+    expect(box).to_have_value("")
+    bar = page.locator(".js-plotly-plot .barlayer .point").first.bounding_box()
+    page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)  # plotly listens above the bars
+    wait_for_app(page)
+    expect(box).not_to_have_value("")  # the bar's appointment, picked by a click
+    assert re.match(r"^\d\d:\d\d–\d\d:\d\d · ", box.input_value())
+    page.mouse.move(0, 0)  # no hover label in the picture
+    page.set_viewport_size({"width": 1400, "height": 1400})  # the page scrolls inside: show the list too
+    wait_for_app(page)
+    screenshot(page, "today")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+    customer = box.input_value().split(" · ")[1]
+    page.get_by_role("button", name="Book", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name, phone or email").fill(customer)
+    dialog.get_by_label("Name, phone or email").press("Enter")
+    wait_for_app(page)
+    dialog.get_by_label(re.compile(r"^Time \(\d+ free\)")).click()
+    page.get_by_role("option").first.click()
+    wait_for_app(page)
+    fields = dialog.get_by_role("textbox", name=re.compile(r" \*$"))  # required intake questions
+    if fields.count():
+        expect(dialog.get_by_text(re.compile(r"^To book, fill "))).to_be_visible()
+        expect(dialog.get_by_role("button", name="Book", exact=True)).to_be_disabled()
+    screenshot(page, "book_dialog")
