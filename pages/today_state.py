@@ -116,31 +116,38 @@ def row_actions(actor: Actor, row: schedule.ScheduleRow, now: datetime) -> list[
 
 
 # The view lives in the URL, so a refresh, the back button and a shared link show the same day.
-URL_KEYS = {"location": "today_location", "date": "today_day", "cancelled": "today_show_cancelled", "by": "today_by"}
+URL_KEYS = ("location", "date", "cancelled", "by")
+SHOWN_URL = "today_shown_url"  # the URL this session last wrote
+
+
+def _url() -> dict:
+    return {k: st.query_params.get(k) for k in URL_KEYS}
 
 
 def view_from_url() -> None:
-    """On a session's first run, take the toggles from the URL (location and day are resolved
-    with the locations the actor may see)."""
-    params, state = st.query_params, st.session_state
-    if "today_show_cancelled" not in state:
-        state["today_show_cancelled"] = params.get("cancelled") == "1"
-    if "today_by" not in state:
-        state["today_by"] = "Room" if params.get("by") == "room" else "Provider"
+    """When the URL is not the one this session last wrote (a new session, a link, or the back
+    and forward buttons), it says what to show: location and day are resolved afterwards with
+    the locations the actor may see, the toggles are set here."""
+    state, url = st.session_state, _url()
+    if state.get(SHOWN_URL) == url:
+        return  # our own URL: the widgets hold the view
+    if SHOWN_URL in state:  # back or forward within the session
+        state.pop("today_location", None)
+        state.pop("today_day", None)
+    state["today_show_cancelled"] = url["cancelled"] == "1"
+    state["today_by"] = "Room" if url["by"] == "room" else "Provider"
 
 
 def view_to_url(location_id: int, day, show_cancelled: bool, by: str) -> None:
-    wanted = {"location": str(location_id), "date": day.isoformat()}
-    if show_cancelled:
-        wanted["cancelled"] = "1"
-    if by != "provider":
-        wanted["by"] = by
-    params = st.query_params
-    if {k: params.get(k) for k in URL_KEYS} != {k: wanted.get(k) for k in URL_KEYS}:
-        for key in URL_KEYS:
-            if key not in wanted:
-                params.pop(key, None)
-        params.update(wanted)
+    wanted = {"location": str(location_id), "date": day.isoformat(),
+              "cancelled": "1" if show_cancelled else None, "by": by if by != "provider" else None}  # fmt: skip
+    if _url() != wanted:
+        for key, value in wanted.items():
+            if value is None:
+                st.query_params.pop(key, None)
+            else:
+                st.query_params[key] = value
+    st.session_state[SHOWN_URL] = wanted
 
 
 def intake_fields(actor: Actor, type_id: int | None) -> tuple[dict, ...]:

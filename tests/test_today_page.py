@@ -690,3 +690,14 @@ def test_a_group_session_is_one_bar_with_its_member_count(w):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     bars = [t for t in spec["data"] if t["type"] == "bar"]
     assert [text for t in bars for text in t["text"]] == ["3 booked"]
+
+
+def test_back_and_forward_in_the_browser_show_the_day_of_the_url(w):
+    day = _next_monday()
+    at = _click(_page(w, "frontdesk", day), "today_next")
+    assert at.query_params["date"] in (str(day + timedelta(days=1)), [str(day + timedelta(days=1))])
+    at.query_params["date"] = day.isoformat()  # the back button: the browser's URL changes, the session stays
+    at.run()
+    assert at.date_input(key="today_day").value == day
+    at.toggle(key="today_show_cancelled").set_value(True).run()  # the desk's own change is kept
+    assert at.toggle(key="today_show_cancelled").value and at.date_input(key="today_day").value == day

@@ -195,13 +195,22 @@ def test_the_today_page_on_demo_data_selects_from_the_timeline(app_server, page,
     wait_for_app(page)
     expect(box).not_to_have_value("")  # the bar's appointment, picked by a click
     assert re.match(r"^\d\d:\d\d–\d\d:\d\d · ", box.input_value())
+    customer = box.input_value().split(" · ")[1]
     page.mouse.move(0, 0)  # no hover label in the picture
     page.set_viewport_size({"width": 1400, "height": 1400})  # the page scrolls inside: show the list too
     wait_for_app(page)
     screenshot(page, "today")
     page.set_viewport_size({"width": 1400, "height": 1000})
 
-    customer = box.input_value().split(" · ")[1]
+    heading = f"Downtown · {day:%a} {day.day} {day:%b}"
+    page.get_by_role("button", name="▶", exact=True).click()
+    page.get_by_role("heading", name=heading).wait_for(state="detached")
+    wait_for_app(page)
+    page.go_back()  # the browser's back button returns to the day before
+    page.get_by_role("heading", name=heading).wait_for()
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(f"date={day.isoformat()}"))
+
     page.get_by_role("button", name="Book", exact=True).click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Name, phone or email").fill(customer)
