@@ -16,6 +16,7 @@ from core.scheduling import booking
 from tests.factories import at, audit_rows, book, world
 
 UNDO = "appointment.undo"
+WHEN = {"confirm": at(9, 40), "check_in": at(9, 55), "complete": at(10, 25), "mark_no_show": at(10, 10)}
 
 
 def _appt(appointment_id: int) -> Appointment:
@@ -49,8 +50,8 @@ def test_the_last_status_change_is_undone_with_its_own_history_and_audit(db, ste
     w = world()
     appt_id = book(w, at(10)).appointment.id
     desk = w.actors["frontdesk"]
-    now = at(10, 1)
-    for step in steps:
+    for step in steps:  # each when the desk would take it
+        now = WHEN[step]
         getattr(booking, step)(desk, appt_id, now=now)
     undone = booking.undo_status(desk, appt_id, now=now + timedelta(minutes=4))
     assert undone.status == back_to == _appt(appt_id).status
@@ -121,3 +122,43 @@ def test_a_provider_undoes_their_own_no_show(db):
     appt_id = book(w, at(10)).appointment.id
     booking.mark_no_show(w.actors["provider"], appt_id, now=at(10, 10))
     assert booking.undo_status(w.actors["provider"], appt_id, now=at(10, 12)).status == "booked"
+
+
+def _pending(appointment_id: int) -> set[str]:
+    from core.notifications.models import NotificationOutbox
+
+    with read_session() as s:
+        q = select(NotificationOutbox.kind).where(
+            NotificationOutbox.appointment_id == appointment_id, NotificationOutbox.status == "pending"
+        )
+        return set(s.scalars(q))
+
+
+def test_an_undone_no_show_or_completion_takes_back_its_message(db):
+    w = world()
+    desk = w.actors["frontdesk"]
+    missed = book(w, at(10)).appointment.id
+    seen = book(w, at(11), customer="alan").appointment.id
+    booking.mark_no_show(desk, missed, now=at(10, 10))
+    booking.check_in(desk, seen, now=at(11))
+    booking.complete(desk, seen, now=at(11, 30))
+    assert "no_show" in _pending(missed) and "follow_up" in _pending(seen)
+    booking.undo_status(desk, missed, now=at(10, 12))
+    booking.undo_status(desk, seen, now=at(11, 31))
+    assert "no_show" not in _pending(missed) and "follow_up" not in _pending(seen)
+
+
+def test_an_undone_check_in_brings_back_the_reminders_still_ahead(db):
+    from core.base.db import unit_of_work
+    from core.notifications.models import NotificationSchedule
+
+    w = world()
+    with unit_of_work() as s:
+        s.add(NotificationSchedule(type_id=w.types["consult"].id, reminder_offsets_min=[5]))  # 09:55
+    desk = w.actors["frontdesk"]
+    appt_id = book(w, at(10)).appointment.id
+    assert "reminder" in _pending(appt_id)
+    booking.check_in(desk, appt_id, now=at(9, 50))  # the wrong customer, ten minutes early
+    assert "reminder" not in _pending(appt_id)
+    booking.undo_status(desk, appt_id, now=at(9, 51))
+    assert "reminder" in _pending(appt_id)
