@@ -55,7 +55,7 @@ def customer_search_panel(actor: Actor, location: LocationView) -> None:
     if not can(actor, A.CUSTOMER_VIEW):
         return
     query = st.text_input(
-        "Find a customer", key="today_customer_query", placeholder="Name, phone or email (at least 2 characters)"
+        "Find a customer by name, phone or email", key="today_customer_query", placeholder="at least 2 characters"
     )
     if len(query.strip()) < 2:
         return
