@@ -22,6 +22,7 @@ from pages.today_state import (
     close_dialog,
     dialog_error,
     finish,
+    intake_fields,
     scope_key,
     slot_label,
     types_for,
@@ -184,11 +185,11 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
 def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     top = st.container()
     st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
-    atype = next((t for t in types_for(actor, scope_key(actor)) if t.id == row.type_id), None)
-    if atype is None or not atype.intake_fields:
+    fields = intake_fields(actor, row.type_id)
+    if not fields:
         st.info("This appointment's type asks no intake questions.")
         return
-    intake, empty = _intake_inputs(atype.intake_fields, row.intake_answers)
+    intake, empty = _intake_inputs(fields, row.intake_answers)
     if empty:
         st.caption(f"To save, fill {', '.join(empty)}.")
     if st.button("Save intake", type="primary", key="dlg_intake_save", disabled=bool(empty)):

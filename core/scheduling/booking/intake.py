@@ -23,7 +23,7 @@ def _label(field: dict) -> str:
 
 def answers(atype, intake: dict | None, *, required: bool) -> tuple[dict, bool]:
     """The cleaned answers and whether every required field has one. With `required`, a missing
-    answer is refused, naming the field ("Reason for visit is required for a Consultation.")."""
+    answer is refused, naming the field ("Reason for visit is required for Consultation: fill it in.")."""
     if intake is None:
         intake = {}
     if not isinstance(intake, dict):
