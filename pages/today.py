@@ -1,40 +1,29 @@
 """Today's schedule: the front desk's working screen (for a provider, their own day).
 
 The schedule, its actions and the waitlist refresh themselves every REFRESH_SECONDS inside a
-fragment; dialogs open outside it, so a refresh never closes one. `?date=YYYY-MM-DD` and
-`?location=<id>` pick the first day and location shown."""
+fragment; dialogs open outside it, so a refresh never closes one. The view is kept in the URL
+(`?location=<id>&date=YYYY-MM-DD&cancelled=1&by=room`), so a refresh, the back button and a
+shared link show the same day."""
 
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import streamlit as st
 
 from core.base import clock, limits
 from core.base.errors import DomainError
 from core.base.tz import to_local
-from core.scheduling import booking, schedule
-from core.scheduling.schedule import STATUS_LABELS, DaySchedule, LocationView, day_label
+from core.scheduling import schedule
+from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
-from pages import today_dialogs, today_panels, today_state
-from pages.downloads import download_buttons
+from pages import today_box, today_dialogs, today_panels, today_state, today_timeline
 from pages.queue_parts import queue_line
 from pages.safe import plain
 from pages.ui import current_actor, require_page
 
 REFRESH_SECONDS = float(os.environ.get("TODAY_REFRESH_SECONDS", "30"))  # browser tests shorten it
-STATUS_COLORS = {
-    "booked": "#9aa5b1", "confirmed": "#3b82f6", "checked_in": "#f59e0b",
-    "completed": "#16a34a", "no_show": "#dc2626", "cancelled": "#e5e7eb",
-}  # fmt: skip
-QUICK_ACTIONS = {
-    A.APPOINTMENT_CONFIRM: (booking.confirm, "confirmed"),
-    A.APPOINTMENT_CHECK_IN: (booking.check_in, "checked in"),
-    A.APPOINTMENT_COMPLETE: (booking.complete, "completed"),
-    A.APPOINTMENT_NO_SHOW: (booking.mark_no_show, "marked as no-show"),
-}
-DIALOG_ACTIONS = {A.APPOINTMENT_RESCHEDULE: "reschedule", A.APPOINTMENT_CANCEL: "cancel", A.APPOINTMENT_NOTE: "notes"}
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -87,97 +76,10 @@ def controls(actor: Actor, locations: dict[int, LocationView], location: Locatio
             args=(shift,),
             width="stretch",
         )
-    cols[5].segmented_control("Timeline by", ["Provider", "Room"], key="today_by", default="Provider")
+    cols[5].segmented_control("Timeline by", ["Provider", "Room"], key="today_by")  # set from the URL
     if can(actor, A.APPOINTMENT_BOOK, location.id) and cols[6].button("Book", icon=":material/add:", type="primary",
                                                                        key="today_book", width="stretch"):  # fmt: skip
         today_state.open_dialog("book")
-
-
-def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
-    """Bars per lane coloured by status. Built from plain lists: plotly validates them far faster
-    than DataFrame columns, which keeps a 300-appointment day quick to redraw."""
-    bars, lanes = schedule.timeline_frame(day_schedule, by=by)
-    if not lanes:
-        return
-    start = datetime.combine(day_schedule.day, datetime.min.time())
-    lo, hi = start + timedelta(hours=7), start + timedelta(hours=20)
-    if len(bars):
-        lo, hi = min(lo, bars["start"].min().floor("h")), max(hi, bars["end"].max().ceil("h"))
-    # An invisible point per lane keeps a provider with a free day on the chart.
-    traces = [{"type": "scatter", "x": [lo.isoformat()] * len(lanes), "y": lanes, "mode": "markers",
-               "marker": {"opacity": 0}, "showlegend": False, "hoverinfo": "skip"}]  # fmt: skip
-    groups: dict[str, list[dict]] = {}
-    for bar in bars.to_dict("records"):
-        groups.setdefault(bar["status"], []).append(bar)
-    for status in (s for s in STATUS_COLORS if s in groups):
-        group = groups[status]
-        traces.append({
-            "type": "bar", "orientation": "h", "name": STATUS_LABELS.get(status, status),
-            "y": [b["lane"] for b in group], "base": [b["start"].isoformat() for b in group],
-            "x": [(b["end"] - b["start"]).total_seconds() * 1000 for b in group],
-            "marker": {"color": STATUS_COLORS[status]}, "customdata": [[b["id"], b["label"]] for b in group],
-            "text": [b["customer"] for b in group], "textposition": "inside", "insidetextanchor": "start",
-            "textangle": 0, "hovertemplate": "%{customdata[1]}<br>" + STATUS_LABELS.get(status, status) + "<extra></extra>",
-        })  # fmt: skip
-    shapes = []
-    local_now = to_local(now, day_schedule.location.timezone).replace(tzinfo=None)
-    if lo <= local_now <= hi:
-        shapes.append({"type": "line", "x0": local_now.isoformat(), "x1": local_now.isoformat(), "y0": 0, "y1": 1,
-                       "yref": "paper", "line": {"color": "#dc2626"}})  # fmt: skip
-    layout = {
-        "barmode": "overlay", "height": 90 + 44 * len(lanes), "uniformtext": {"minsize": 9, "mode": "hide"},
-        "margin": {"l": 0, "r": 0, "t": 8, "b": 0}, "shapes": shapes,
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        "xaxis": {"type": "date", "range": [lo.isoformat(), hi.isoformat()], "tickformat": "%H:%M"},
-        "yaxis": {"categoryorder": "array", "categoryarray": lanes[::-1]},
-    }  # fmt: skip
-    st.plotly_chart({"data": traces, "layout": layout}, key="today_timeline", width="stretch",
-                    config={"displayModeBar": False})  # fmt: skip
-
-
-def _select_from_table() -> None:
-    rows = st.session_state["today_table"].selection.rows
-    if rows:
-        st.session_state["today_selected"] = st.session_state["today_table_ids"][rows[0]]
-
-
-def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: bool, now: datetime) -> None:
-    rows = [r for r in day_schedule.rows if show_cancelled or r.status != "cancelled"]
-    ids = [r.appointment_id for r in rows]
-    if st.session_state.get("today_selected") not in ids:
-        st.session_state.pop("today_selected", None)
-    labels = {r.appointment_id: f"{r.time_label} · {r.customer_name} · {r.type_name} · {r.provider_name}" for r in rows}
-    current = st.session_state.get("today_selected")
-    if current in labels and st.session_state.get("today_selected_label") != labels[current]:
-        st.session_state["today_selected"] = current  # moved or changed: send the browser the new label
-    selected = st.selectbox("Appointment", ids, index=None, format_func=labels.get, key="today_selected",
-                            placeholder="Pick an appointment, or click its row in the list")  # fmt: skip
-    st.session_state["today_selected_label"] = labels.get(selected)
-    row = day_schedule.row(selected) if selected else None
-    if row is not None:
-        contact = " · ".join(c for c in (row.customer_phone, row.customer_email) if c)
-        flags = f" · :orange[{', '.join(row.flags)}]" if row.flags else ""
-        st.markdown(f"**{plain(row.customer_name)}** {plain(contact)} — **{row.status_label}**{flags}")
-        if row.notes:
-            st.caption(f"Notes: {plain(row.notes)}")
-        actions = today_state.row_actions(actor, row, now)
-        for col, (action, label) in zip(st.columns(max(len(actions), 5)), actions, strict=False):
-            key = f"act_{action.split('.')[-1]}_{row.appointment_id}"
-            if action in QUICK_ACTIONS:
-                service, done = QUICK_ACTIONS[action]
-                col.button(label, key=key, width="stretch", on_click=today_state.attempt,
-                           type="primary" if action == A.APPOINTMENT_CHECK_IN else "secondary",
-                           args=(lambda s=service: s(actor, row.appointment_id), f"{row.customer_name} {done}."))  # fmt: skip
-            elif col.button(label, key=key, width="stretch"):
-                today_state.open_dialog(DIALOG_ACTIONS[action], appointment_id=row.appointment_id)
-    frame = schedule.schedule_frame(day_schedule, include_cancelled=show_cancelled)
-    st.session_state["today_table_ids"] = list(frame.index)
-    widths = {"Time": 100, "Room": 90, "Status": 95, "Intake": 70, "Flags": 150}
-    st.dataframe(frame, key="today_table", hide_index=True, width="stretch", on_select=_select_from_table,
-                 selection_mode="single-row", height=min(38 + 35 * len(frame), 640),
-                 column_config={name: st.column_config.TextColumn(width=w) for name, w in widths.items()})  # fmt: skip
-    where = {"location": day_schedule.location.name, "day": day_schedule.day.isoformat()}
-    download_buttons(actor, frame, f"schedule-{where['location']}-{where['day']}", what="schedule", filters=where)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -201,18 +103,25 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
         if can(actor, A.APPOINTMENT_BOOK, location.id) and st.button("Book one", key="today_book_empty"):
             today_state.open_dialog("book")
     else:
-        timeline(day_schedule, by, now)
-        appointment_panel(actor, day_schedule, show_cancelled, now)
+        today_timeline.timeline(day_schedule, by, now)
+        today_box.appointment_panel(actor, day_schedule, show_cancelled, now)
     today_panels.waitlist_panel(actor, location, day)
 
 
 actor = require_page(A.APPOINTMENT_VIEW)
+today_state.view_from_url()
 locations, location, day = resolve_location_and_day(actor)
 title = "My day" if schedule.is_provider_view(actor) else location.name
-st.title(f"{plain(title)} · {day_label(day)}" + (" (today)" if day == schedule.default_day(location) else ""))
+today = schedule.default_day(location)
+when = day_label(day) + (f" {day.year}" if day.year != today.year else "") + (" (today)" if day == today else "")
+st.title(f"{plain(title)} · {when}")
 queue_line(actor)  # "Exceptions queue: 3 open items", linking to the queue
 controls(actor, locations, location)
 today_dialogs.show_open_dialog(actor, location, day)
-show_cancelled = st.toggle("Show cancelled", key="today_show_cancelled")
-live_schedule(location, day, (st.session_state.get("today_by") or "Provider").lower(), show_cancelled)
-today_panels.customer_search_panel(actor, location)
+search_col, toggle_col = st.columns([4, 1], vertical_alignment="center")
+with search_col:
+    today_panels.customer_search_panel(actor, location)  # in reach, above a busy day's list
+show_cancelled = toggle_col.toggle("Show cancelled", key="today_show_cancelled")
+by = (st.session_state.get("today_by") or "Provider").lower()
+today_state.view_to_url(location.id, day, show_cancelled, by)
+live_schedule(location, day, by, show_cancelled)

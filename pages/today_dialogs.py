@@ -22,6 +22,7 @@ from pages.today_state import (
     close_dialog,
     dialog_error,
     finish,
+    intake_fields,
     open_dialog,
     scope_key,
     slot_label,
@@ -34,8 +35,18 @@ def _dismiss() -> None:
     close_dialog()
 
 
+def _submit(call, success) -> None:
+    """The dialog's one service call: closed on success; on a refusal the page runs again with
+    the dialog open, so its lists are read fresh (a time just taken is named by the picker) and
+    the refusal shows at the top of the dialog."""
+    if attempt(call, success, DIALOG_ERROR):
+        finish()
+    st.rerun(scope="app")
+
+
 @st.dialog("Cancel appointment", on_dismiss=_dismiss)
 def cancel_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
+    top = st.container()
     st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
     try:
         preview = booking.cancel_preview(actor, row.appointment_id)
@@ -51,49 +62,47 @@ def cancel_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
         late = " (late cancellation)" if preview.late else ""
         if not reason.strip():
             st.session_state[DIALOG_ERROR] = "Give a reason for the cancellation."
-        elif attempt(
-            lambda: booking.cancel(actor, row.appointment_id, reason=reason.strip()),
-            f"Cancelled {row.customer_name}'s {row.time_label} appointment{late}.",
-            DIALOG_ERROR,
-        ):
-            finish()
-    dialog_error()
+        else:
+            _submit(
+                lambda: booking.cancel(actor, row.appointment_id, reason=reason.strip()),
+                f"Cancelled {row.customer_name}'s {row.time_label} appointment{late}.",
+            )
+    dialog_error(top)
 
 
 @st.dialog("Reschedule", width="medium", on_dismiss=_dismiss)
 def reschedule_dialog(actor: Actor, location: LocationView, row: schedule.ScheduleRow) -> None:
+    top = st.container()
     st.markdown(
-        f"**{row.customer_name}** · {row.type_name}, now {day_label(row.local_start.date())} "
-        f"{row.time_label} with {row.provider_name}"
+        f"**{plain(row.customer_name)}** · {plain(row.type_name)}, now {day_label(row.local_start.date())} "
+        f"{row.time_label} with {plain(row.provider_name)}"
     )
     slot = slot_picker(
         actor, location, type_id=row.type_id, default_provider=row.provider_id,
         day=row.local_start.date(), current=row,
     )  # fmt: skip
-    if st.button("Move appointment", type="primary", key="dlg_reschedule_confirm", disabled=slot is None) and attempt(
-        lambda: booking.reschedule(
-            actor, row.appointment_id, new_start=slot.start, provider_id=slot.provider_id, room_id=slot.room_id
-        ),
-        f"Moved {row.customer_name} to {slot_label(slot, location.timezone, with_day=True)}.",
-        DIALOG_ERROR,
-    ):
-        finish()
-    dialog_error()
+    if st.button("Move appointment", type="primary", key="dlg_reschedule_confirm", disabled=slot is None):
+        _submit(
+            lambda: booking.reschedule(
+                actor, row.appointment_id, new_start=slot.start, provider_id=slot.provider_id, room_id=slot.room_id
+            ),
+            f"Moved {row.customer_name} to {slot_label(slot, location.timezone, with_day=True)}.",
+        )
+    dialog_error(top)
 
 
 @st.dialog("Notes", on_dismiss=_dismiss)
 def notes_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
+    top = st.container()
     st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
     if row.notes:
         st.text(row.notes)
     else:
         st.caption("No notes yet.")
     note = st.text_area("Add a note", key="dlg_note")
-    if st.button("Save note", type="primary", key="dlg_note_save", disabled=not note.strip()) and attempt(
-        lambda: booking.add_note(actor, row.appointment_id, note=note.strip()), "Note saved.", DIALOG_ERROR
-    ):
-        finish()
-    dialog_error()
+    if st.button("Save note", type="primary", key="dlg_note_save", disabled=not note.strip()):
+        _submit(lambda: booking.add_note(actor, row.appointment_id, note=note.strip()), "Note saved.")
+    dialog_error(top)
 
 
 def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None]:
@@ -121,8 +130,23 @@ def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None
     return None, {"name": name, "email": email or None, "phone": phone or None}
 
 
+def _intake_inputs(fields: tuple[dict, ...], answers: dict) -> tuple[dict, list[str]]:
+    """One input per intake field (required ones starred), prefilled with `answers`: (the
+    answers typed, the labels of required fields left empty)."""
+    typed, empty = {}, []
+    for field in fields:
+        label = field.get("label") or field["name"]
+        key = f"dlg_intake_{field['name']}"
+        st.session_state.setdefault(key, str(answers.get(field["name"], "")))
+        typed[field["name"]] = st.text_input(label + (" *" if field.get("required") else ""), key=key).strip()
+        if field.get("required") and not typed[field["name"]]:
+            empty.append(label)
+    return typed, empty
+
+
 @st.dialog("Book an appointment", width="medium", on_dismiss=_dismiss)
 def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
+    top = st.container()  # a refusal shows here, in view, not below the button
     state = st.session_state[DIALOG]
     types = types_for(actor, scope_key(actor))
     by_id = {t.id: t for t in types}
@@ -135,12 +159,7 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
         return
     customer_id, new_customer = _customer_picker(actor, state)
     slot = slot_picker(actor, location, type_id=type_id, default_provider=None, day=day, route=True)
-    answers = {}
-    for field in by_id[type_id].intake_fields:
-        label = field.get("label") or field["name"]
-        answers[field["name"]] = st.text_input(
-            label + (" *" if field.get("required") else ""), key=f"dlg_intake_{field['name']}"
-        )
+    intake, empty = _intake_inputs(by_id[type_id].intake_fields, {})
     missing = [
         what
         for what, ok in (
@@ -149,25 +168,41 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
         )
         if not ok
     ]
-    if missing:
-        st.caption(f"Pick {' and '.join(missing)} to book.")
-    if st.button("Book", type="primary", key="dlg_book_confirm", disabled=bool(missing)):
-        intake = {k: v.strip() for k, v in answers.items() if v and v.strip()}
-        if attempt(
+    todo = (["pick " + " and ".join(missing)] if missing else []) + (["fill " + ", ".join(empty)] if empty else [])
+    if todo:
+        st.caption(plain(f"To book, {' and '.join(todo)}."))
+    if st.button("Book", type="primary", key="dlg_book_confirm", disabled=bool(todo)):
+        _submit(
             lambda: booking.book(
                 actor, type_id=type_id, location_id=location.id, customer_id=customer_id, start=slot.start,
-                provider_id=slot.provider_id, room_id=slot.room_id, intake=intake or None,
+                provider_id=slot.provider_id, room_id=slot.room_id, intake=intake,
                 new_customer=None if customer_id else new_customer,
             ),
             lambda result: _booked(by_id[type_id].name, result, location.timezone),
-            DIALOG_ERROR,
-        ):  # fmt: skip
-            finish()
-    dialog_error()
+        )  # fmt: skip
     if can(actor, A.WAITLIST_MANAGE, location.id) and st.button(
         "No suitable time? Add to waitlist", key="dlg_to_waitlist"
     ):
         open_dialog("waitlist", customer_id=customer_id, type_id=type_id)
+    dialog_error(top)
+
+
+@st.dialog("Intake", on_dismiss=_dismiss)
+def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
+    top = st.container()
+    st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
+    fields = intake_fields(actor, row.type_id)
+    if not fields:
+        st.info("This appointment's type asks no intake questions.")
+        return
+    intake, empty = _intake_inputs(fields, row.intake_answers)
+    if empty:
+        st.caption(plain(f"To save, fill {', '.join(empty)}."))
+    if st.button("Save intake", type="primary", key="dlg_intake_save", disabled=bool(empty)):
+        _submit(
+            lambda: booking.edit_intake(actor, row.appointment_id, intake), f"Intake saved for {row.customer_name}."
+        )
+    dialog_error(top)
 
 
 def _booked(type_name: str, result, tz: str) -> str:
@@ -197,3 +232,5 @@ def show_open_dialog(actor: Actor, location: LocationView, day: date) -> None:
         reschedule_dialog(actor, location, row)
     elif kind == "notes":
         notes_dialog(actor, row)
+    elif kind == "intake":
+        intake_dialog(actor, row)

@@ -98,9 +98,9 @@ def _go_to(location_id: int, day: date, appointment_id: int) -> None:
 def customer_search_panel(actor: Actor, location: LocationView) -> None:
     if not can(actor, A.CUSTOMER_VIEW):
         return
-    st.divider()
-    st.subheader("Find a customer")
-    query = st.text_input("Name, phone or email", key="today_customer_query", placeholder="at least 2 characters")
+    query = st.text_input(
+        "Find a customer by name, phone or email", key="today_customer_query", placeholder="at least 2 characters"
+    )
     if len(query.strip()) < 2:
         return
     matches = customers.search_customers(actor, query, limit=20)

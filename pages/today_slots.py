@@ -66,7 +66,7 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
     key = f"dlg_slot_{type_id}_{provider_id}_{chosen_day.isoformat()}"
     picked = st.session_state.get(key)
     if picked is not None and picked not in by_option:
-        st.session_state.pop(key)
+        st.session_state[key] = None  # set, not dropped: the browser's box is emptied too
         gone = st.session_state.get("dlg_chosen_label", "That time")
         st.warning(f"{plain(gone)} was just taken: pick another time.", icon=":material/warning:")
     choice = st.selectbox(

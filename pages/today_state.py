@@ -23,6 +23,7 @@ DIALOG = "today_dialog"  # {"kind": ..., "appointment_id": ..., ...} while a dia
 TOAST = "today_toast"
 FLASH = "today_flash"
 DIALOG_ERROR = "today_dialog_error"
+UNDO = "today_undo"  # {"id", "until", "text"}: the desk's last status change, undoable until `until`
 ANY = 0  # "any provider" in provider pickers
 
 
@@ -73,9 +74,11 @@ def show_messages() -> None:
         st.error(plain(flash), icon=":material/error:")
 
 
-def dialog_error() -> None:
+def dialog_error(where=st) -> None:
+    """The dialog's last refusal, drawn in `where`: a container at the top of the dialog, so it
+    is seen without scrolling past the button."""
     if error := st.session_state.get(DIALOG_ERROR):
-        st.error(plain(error), icon=":material/error:")
+        where.error(plain(error), icon=":material/error:")
 
 
 def open_dialog(kind: str, **details) -> None:
@@ -110,3 +113,44 @@ def row_actions(actor: Actor, row: schedule.ScheduleRow, now: datetime) -> list[
         for t in transitions.available(row.status, row.local_start, now)
         if can_act_on_appointment(actor, t.action, row.location_id, row.provider_id)
     ]
+
+
+# The view lives in the URL, so a refresh, the back button and a shared link show the same day.
+URL_KEYS = ("location", "date", "cancelled", "by")
+SHOWN_URL = "today_shown_url"  # the URL this session last wrote
+
+
+def _url() -> dict:
+    return {k: st.query_params.get(k) for k in URL_KEYS}
+
+
+def view_from_url() -> None:
+    """When the URL is not the one this session last wrote (a new session, a link, or the back
+    and forward buttons), it says what to show: location and day are resolved afterwards with
+    the locations the actor may see, the toggles are set here."""
+    state, url = st.session_state, _url()
+    if state.get(SHOWN_URL) == url:
+        return  # our own URL: the widgets hold the view
+    if SHOWN_URL in state:  # back or forward within the session
+        state.pop("today_location", None)
+        state.pop("today_day", None)
+    state["today_show_cancelled"] = url["cancelled"] == "1"
+    state["today_by"] = "Room" if url["by"] == "room" else "Provider"
+
+
+def view_to_url(location_id: int, day, show_cancelled: bool, by: str) -> None:
+    wanted = {"location": str(location_id), "date": day.isoformat(),
+              "cancelled": "1" if show_cancelled else None, "by": by if by != "provider" else None}  # fmt: skip
+    if _url() != wanted:
+        for key, value in wanted.items():
+            if value is None:
+                st.query_params.pop(key, None)
+            else:
+                st.query_params[key] = value
+    st.session_state[SHOWN_URL] = wanted
+
+
+def intake_fields(actor: Actor, type_id: int | None) -> tuple[dict, ...]:
+    """The intake questions of a type ({"name", "label", "required"}), in the type's order."""
+    atype = next((t for t in types_for(actor, scope_key(actor)) if t.id == type_id), None)
+    return tuple(atype.intake_fields) if atype else ()

@@ -69,12 +69,19 @@ def test_a_room_is_assigned_and_named(db):
     assert asked.appointment.room_id == w.rooms["dt2"].id and asked.room_reason == "Exam 2: the room asked for"
 
 
-def test_missing_required_intake_marks_the_booking_incomplete(db):
+def test_answers_missing_a_required_field_are_refused_naming_it(db):
     w = world()
-    incomplete = book(w, at(10), intake={"reason": "  "}).appointment
-    complete = book(w, at(11), intake={"reason": "annual check"}).appointment
-    assert incomplete.intake_complete is False
+    with pytest.raises(ValidationError, match="^Reason for visit is required for Consultation: fill it in.$"):
+        book(w, at(10), intake={"reason": "  "})
+    assert count_appointments() == 0
+    complete = book(w, at(11), intake={"reason": " annual check "}).appointment
     assert complete.intake_complete is True and complete.intake_answers == {"reason": "annual check"}
+
+
+def test_a_booking_without_answers_has_its_intake_missing(db):
+    w = world()
+    later = book(w, at(10)).appointment  # a one-click waitlist booking, a rebook from the queue
+    assert later.intake_complete is False and later.intake_answers == {}
 
 
 def test_group_bookings_share_a_session_until_it_is_full(db):

@@ -3,6 +3,7 @@ and dialogs, and the outcome is checked in the database."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from core.base.models import Appointment, Customer
 from core.base.tz import local_to_utc, to_local, today_in
 from core.scheduling import booking, waitlist
 from pages.safe import plain
-from tests.factories import world
+from tests.factories import audit_rows, shown, world
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "today.py")
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -521,3 +522,193 @@ def test_a_slot_taken_by_another_desk_is_named_and_never_swapped_for_another(w):
     with read_session() as s:
         alan = s.scalars(select(Appointment).where(Appointment.customer_id == w.customers["alan"].id)).all()
     assert alan == []
+
+
+# -- issue 10: intake, dialog errors, the Appointment box, undo, the URL, search, timeline ------
+
+
+def _flat(node) -> list:
+    """Every element under `node`, in the order the page draws them."""
+    out = []
+    for child in getattr(node, "children", {}).values():
+        out.append(child)
+        out.extend(_flat(child))
+    return out
+
+
+def _position(at: AppTest, match) -> int:
+    return next(i for i, el in enumerate(_flat(at._tree)) if match(el))  # main, sidebar and dialogs
+
+
+def _book_dialog_for_alan(w, day: date, type_: str = "consult") -> AppTest:
+    at = _click(_page(w, "frontdesk", day), "today_book")
+    at.selectbox(key="dlg_type").set_value(w.types[type_].id).run()
+    at.text_input(key="dlg_customer_query").input("7946").run()
+    at.selectbox(key="dlg_provider").set_value(w.providers["rao"].id).run()
+    return at
+
+
+def test_a_required_intake_field_blocks_book_and_is_named(w):
+    day = _next_monday()
+    at = _pick_slot(_book_dialog_for_alan(w, day), "11:00–11:30 · Dr. Rao")
+    assert next(b for b in at.button if b.key == "dlg_book_confirm").disabled
+    assert any(shown(c.value) == "To book, fill Reason for visit." for c in at.caption), [c.value for c in at.caption]
+    at.text_input(key="dlg_intake_reason").input("Sore knee").run()
+    _click(at, "dlg_book_confirm")
+    with read_session() as s:
+        appt = s.scalars(select(Appointment).where(Appointment.customer_id == w.customers["alan"].id)).one()
+        assert appt.intake_complete and appt.intake_answers == {"reason": "Sore knee"}
+
+
+def test_a_refused_booking_is_shown_at_the_top_of_the_dialog_with_the_picker_refreshed(w, monkeypatch):
+    """The desk's list is stale until Book is refused (a true race); the run after the refusal
+    reads the free times afresh, names the lost time and shows the refusal above the form."""
+    from core.scheduling import availability
+
+    real_find, real_book, seen, refused = availability.find_slots, booking.book, {}, []
+
+    def stale(actor, **kwargs):
+        key = tuple(sorted((k, v) for k, v in kwargs.items() if k != "now"))
+        if refused or key not in seen:
+            seen[key] = real_find(actor, **kwargs)
+        return seen[key]
+
+    def book(*args, **kwargs):
+        try:
+            return real_book(*args, **kwargs)
+        except Exception:
+            refused.append(True)
+            raise
+
+    monkeypatch.setattr(availability, "find_slots", stale)
+    monkeypatch.setattr(booking, "book", book)
+    day = _next_monday()
+    at = _pick_slot(_book_dialog_for_alan(w, day, "followup"), "10:00–10:15 · Dr. Rao")
+    _book(w, day, time(10), type_="followup")  # another desk takes 10:00 with Dr. Rao first
+    _click(at, "dlg_book_confirm")
+    assert refused, "the service itself refused"
+    errors = _errors(at)
+    assert errors and "Dr. Rao" in errors[0], errors
+    error_at = _position(at, lambda el: el.type == "error" and "Dr. Rao" in _shown(el.value))
+    assert error_at < _position(at, lambda el: getattr(el, "key", None) == "dlg_type")  # above the form
+    assert any("10:00 with Dr. Rao was just taken" in _shown(x.value) for x in at.warning)
+    assert _slot_box(at).value is None
+    with read_session() as s:
+        assert not s.scalars(select(Appointment).where(Appointment.customer_id == w.customers["alan"].id)).all()
+
+
+def test_intake_is_shown_in_the_details_and_edited_from_the_box(w):
+    day = _next_monday()
+    appt = _book(w, day, time(10), type_="followup")
+    missing = booking.book(
+        w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations["downtown"].id,
+        customer_id=w.customers["alan"].id, start=local_to_utc(day, time(11), NY), provider_id=w.providers["rao"].id,
+    ).appointment.id  # fmt: skip
+    at = _select(_page(w, "frontdesk", day), missing)
+    assert any(_shown(c.value) == ":orange[Intake missing]: Reason for visit" for c in at.caption)
+    _click(at, f"act_intake_{missing}")
+    assert next(b for b in at.button if b.key == "dlg_intake_save").disabled
+    at.text_input(key="dlg_intake_reason").input("Knee *still* sore").run()
+    _click(at, "dlg_intake_save")
+    with read_session() as s:
+        assert s.get(Appointment, missing).intake_answers == {"reason": "Knee *still* sore"}
+    at = _select(_page(w, "provider", day), missing)  # Dr. Rao reads it too, as typed
+    assert any(_shown(c.value) == "Intake: Reason for visit: Knee *still* sore" for c in at.caption)
+    assert "act_intake_" + str(appt) not in [b.key for b in at.button]
+    at = _select(_page(w, "analyst", day), missing)
+    assert not any("Knee" in c.value for c in at.caption)  # answers may hold health details
+
+
+def test_the_box_empties_when_its_appointment_leaves_the_page(w):
+    day = _next_monday()
+    appt = _book(w, day, time(9))
+    at = _select(_page(w, "frontdesk", day), appt)
+    booking.cancel(w.actors["manager"], appt, reason="Clinic closed")  # another desk, meanwhile
+    at.run()
+    assert at.selectbox(key="today_selected").value is None
+    assert not [b.key for b in at.button if b.key and b.key.startswith("act_")]
+    at.toggle(key="today_show_cancelled").set_value(True).run()
+    options = at.selectbox(key="today_selected").options
+    assert any(o.startswith("09:00–09:30 · Ada Lovelace") for o in options)  # listed again, not selected again
+    assert at.selectbox(key="today_selected").value is None
+
+
+def test_a_selection_is_cleared_when_the_day_changes_and_when_moved_to_another_day(w):
+    day = _next_monday()
+    appt = _book(w, day, time(9))
+    _book(w, day + timedelta(days=1), time(9), customer="alan")
+    _book(w, day, time(11), customer="mary", provider="kim")  # the day keeps a list after Ada leaves it
+    at = _click(_select(_page(w, "frontdesk", day), appt), "today_next")
+    assert at.selectbox(key="today_selected").value is None
+    _click(at, "today_previous")
+    _select(at, appt)
+    booking.reschedule(w.actors["manager"], appt, new_start=local_to_utc(day + timedelta(days=1), time(10), NY))
+    at.run()
+    assert at.selectbox(key="today_selected").value is None
+    assert not [b.key for b in at.button if b.key and b.key.startswith("act_")]
+
+
+def test_the_last_status_change_is_undone_from_the_box(w):
+    day = _next_monday()
+    appt = _book(w, day, time(9))
+    at = _click(_select(_page(w, "frontdesk", day), appt), f"act_confirm_{appt}")
+    assert _status(appt) == "confirmed"
+    assert any("Ada Lovelace confirmed. You can undo it until" in _shown(s.value) for s in at.success)
+    _click(at, f"act_undo_{appt}")
+    assert _status(appt) == "booked"
+    assert any("Undone: Ada Lovelace is booked again." in t for t in _toasts(at))
+    assert f"act_undo_{appt}" not in [b.key for b in at.button]
+    assert [r.action for r in audit_rows(entity_id=str(appt), outcome="ok")][-1] == "appointment.undo"
+
+
+def test_the_view_is_kept_in_the_url_and_read_back(w):
+    day = _next_monday()
+    at = _page(w, "frontdesk", day)
+    at.toggle(key="today_show_cancelled").set_value(True).run()
+    assert at.query_params["date"] == [day.isoformat()] or at.query_params["date"] == day.isoformat()
+    params = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert params["location"] == str(w.locations["downtown"].id) and params["cancelled"] == "1"
+    fresh = AppTest.from_file(PAGE, default_timeout=30)  # a refresh or a shared link: a new session
+    fresh.session_state["user_id"] = w.users["frontdesk"].id
+    for key, value in {**params, "by": "room"}.items():
+        fresh.query_params[key] = value
+    fresh.run()
+    assert fresh.date_input(key="today_day").value == day and fresh.toggle(key="today_show_cancelled").value
+    assert fresh.session_state["today_by"] == "Room"
+
+
+def test_the_heading_shows_the_year_only_when_it_is_not_this_one(w):
+    today = today_in(NY)
+    assert _page(w, "frontdesk", today).title[0].value == f"Downtown · {today:%a} {today.day} {today:%b} (today)"
+    last_year = today_in(NY) - timedelta(days=366)
+    at = _page(w, "frontdesk", last_year)
+    assert at.title[0].value == f"Downtown · {last_year:%a} {last_year.day} {last_year:%b} {last_year.year}"
+
+
+def test_customer_search_sits_above_the_schedule(w):
+    day = _next_monday()
+    _book(w, day, time(9))
+    at = _page(w, "frontdesk", day)
+    search = _position(at, lambda el: getattr(el, "key", None) == "today_customer_query")
+    assert search < _position(at, lambda el: el.type == "dataframe")
+
+
+def test_a_group_session_is_one_bar_with_its_member_count(w):
+    day = _next_monday()
+    for customer in ("mary", "ada", "alan"):
+        _book(w, day, time(10), provider="lee", customer=customer, location="harbor", type_="class")
+    at = _page(w, "admin", day, location="harbor")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    bars = [t for t in spec["data"] if t["type"] == "bar"]
+    assert [text for t in bars for text in t["text"]] == ["3 booked"]
+
+
+def test_back_and_forward_in_the_browser_show_the_day_of_the_url(w):
+    day = _next_monday()
+    at = _click(_page(w, "frontdesk", day), "today_next")
+    assert at.query_params["date"] in (str(day + timedelta(days=1)), [str(day + timedelta(days=1))])
+    at.query_params["date"] = day.isoformat()  # the back button: the browser's URL changes, the session stays
+    at.run()
+    assert at.date_input(key="today_day").value == day
+    at.toggle(key="today_show_cancelled").set_value(True).run()  # the desk's own change is kept
+    assert at.toggle(key="today_show_cancelled").value and at.date_input(key="today_day").value == day

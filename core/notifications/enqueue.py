@@ -125,6 +125,11 @@ def _rescheduled(w: _Writer, before: AppointmentState | None) -> None:
 
 def _status_changed(w: _Writer) -> None:
     status, at = w.state.status, w.event.at
+    before = w.event.before.status if w.event.before is not None else None
+    if before in (Status.NO_SHOW, Status.COMPLETED) and status != before:  # undone: take back what it sent
+        w.close_pending("cancelled", "cancelled: the status change was undone", ("no_show", "follow_up"))
+    if status in (Status.BOOKED, Status.CONFIRMED) and before in (Status.NO_SHOW, Status.CHECKED_IN):
+        w.queue_reminders()  # an undone check-in or no-show: reminders still ahead come back
     if status == Status.CANCELLED:
         w.close_pending("cancelled", "cancelled: the appointment was cancelled")
         if w.state.start > at:

@@ -80,6 +80,8 @@ class ScheduleRow:
     room_id: int | None
     room_name: str | None
     intake_complete: bool
+    intake_answers: dict  # field name -> answer; hidden like notes from roles without contacts
+    group_key: str | None  # shared by the members of one group session
     notes: str | None
     late_cancel: bool
     reschedule_count: int
@@ -188,6 +190,8 @@ def _rows_query(actor: Actor):
             Appointment.late_cancel,
             Appointment.reschedule_count,
             Appointment.location_id,
+            Appointment.intake_answers,
+            Appointment.group_key,
         )
         .join(cust, Appointment.customer_id == cust.id)
         .outerjoin(AppointmentType, Appointment.type_id == AppointmentType.id)
@@ -228,6 +232,8 @@ def _row(r, loc: LocationView, *, now: datetime, contacts: bool, offered: set[in
         room_id=r[12],
         room_name=r[13],
         intake_complete=bool(r[14]),
+        intake_answers=(r[19] or {}) if contacts else {},
+        group_key=r[20],
         notes=r[15] if contacts or not r[15] else NOTES_HIDDEN,
         late_cancel=bool(r[16]),
         reschedule_count=r[17] or 0,

@@ -36,7 +36,8 @@ def schedule_frame(schedule: DaySchedule, *, include_cancelled: bool = True) -> 
 
 
 def timeline_frame(schedule: DaySchedule, *, by: str = "provider") -> tuple[pd.DataFrame, list[str]]:
-    """Bars for the day's timeline (cancelled appointments left out) and the lane names in order.
+    """Bars for the day's timeline (cancelled appointments left out; a group session's members
+    drawn as one bar with their count) and the lane names in order.
     `by` is "provider" or "room"; times are naive local wall-clock times of the location."""
     if by not in ("provider", "room"):
         raise ValueError(f"timeline by {by!r}: expected 'provider' or 'room'")
@@ -51,19 +52,28 @@ def timeline_frame(schedule: DaySchedule, *, by: str = "provider") -> tuple[pd.D
         for r in rows:  # a room since deactivated still shows its appointments
             if r.room_name and r.room_name not in lanes:
                 lanes.append(r.room_name)
-    records = [
-        {
-            "id": r.appointment_id,
-            "lane": (r.provider_name if by == "provider" else (r.room_name or NO_ROOM)),
-            "start": r.local_start.replace(tzinfo=None),
-            "end": r.local_end.replace(tzinfo=None),
-            "status": r.status,
-            "status_label": r.status_label,
-            "label": f"{r.time_label} {r.customer_name} · {r.type_name}",
-            "customer": r.customer_name,
-            "type": r.type_name,
-        }
-        for r in rows
-    ]
-    cols = ["id", "lane", "start", "end", "status", "status_label", "label", "customer", "type"]
+    # A group session is one bar: its members share a group_key, a lane and a time.
+    sessions: dict[tuple, list] = {}
+    for r in rows:
+        lane = r.provider_name if by == "provider" else (r.room_name or NO_ROOM)
+        sessions.setdefault((r.group_key or r.appointment_id, lane, r.start), []).append(r)
+    records = []
+    for (_, lane, _), members in sessions.items():
+        r = members[0]
+        who = r.customer_name if len(members) == 1 else f"{len(members)} booked"
+        records.append(
+            {
+                "id": r.appointment_id,
+                "lane": lane,
+                "start": r.local_start.replace(tzinfo=None),
+                "end": r.local_end.replace(tzinfo=None),
+                "status": r.status,
+                "status_label": r.status_label,
+                "label": f"{r.time_label} {who} · {r.type_name}",
+                "customer": who,
+                "type": r.type_name,
+                "members": len(members),
+            }
+        )
+    cols = ["id", "lane", "start", "end", "status", "status_label", "label", "customer", "type", "members"]
     return pd.DataFrame.from_records(records, columns=cols), lanes

@@ -10,6 +10,7 @@ from core.base.models import Appointment, Status, new_key
 from core.base.tz import to_local
 from core.people.customers import add_customer_in
 from core.scheduling.availability import Engine, Fit, pick, require_aware, resolve_now
+from core.scheduling.booking.intake import answers
 from core.scheduling.booking.records import (
     SOURCE_MAX,
     BookingResult,
@@ -27,23 +28,6 @@ from core.scheduling.events import (
 )
 from core.security.access import A, Actor
 from core.security.service import Tx, service
-
-
-def _intake(atype, intake: dict | None) -> tuple[dict, bool]:
-    if intake is None:
-        intake = {}
-    if not isinstance(intake, dict):
-        raise ValidationError("Intake answers must be a mapping of field name to answer.")
-    answers = {
-        str(k): (limits.text(v, f"answer to '{k}'", limits.NOTE_MAX) if isinstance(v, str) else v)
-        for k, v in intake.items()
-    }
-    missing = [
-        f.get("name")
-        for f in (atype.intake_fields or [])
-        if f.get("required") and answers.get(f.get("name")) in (None, "", [], {})
-    ]
-    return answers, not missing
 
 
 def _room_reason(engine: Engine, fit: Fit, room_id: int | None) -> str | None:
@@ -80,6 +64,9 @@ def book_in(
     session, actor = tx.session, tx.actor
     customer_in_scope(tx, customer_id)
     engine = Engine(session, type_id, location_id, provider_id=provider_id, room_id=room_id)
+    # Answers given (the desk's form) must fill every required field; none (a one-click waitlist
+    # booking, a rebook from the queue) leaves the intake missing for the queue to follow up.
+    given, complete = answers(engine.type, intake, required=intake is not None)
     lock_for_capacity(session, engine, [p.id for p in engine.providers])
     routing_reason = None
     if provider_id is None:
@@ -92,7 +79,6 @@ def book_in(
     overridden = refuse_customer_clash(
         tx, customer_id, fit.start, fit.end, group_key=fit.group_key, override_reason=override_reason
     )
-    answers, complete = _intake(engine.type, intake)
     room_reason = _room_reason(engine, fit, room_id)
     appt = Appointment(
         location_id=location_id,
@@ -109,7 +95,7 @@ def book_in(
         booked_at=now,
         booked_by=actor.user_id if actor else None,
         source=source,
-        intake_answers=answers,
+        intake_answers=given,
         intake_complete=complete,
         notes=notes,
     )
@@ -149,8 +135,9 @@ def book(
     override_reason: str | None = None,
 ) -> BookingResult:
     """Book an appointment. Without a provider, routing picks one and says why; without a
-    room, the first free room of the type's kind is taken. Missing required intake answers do
-    not stop the booking: the appointment is marked intake incomplete. `new_customer`
+    room, the first free room of the type's kind is taken. `intake` answers must fill every
+    required field (ValidationError naming it); without `intake` the appointment is booked with
+    its intake missing. `new_customer`
     ({name, email, phone}) instead of `customer_id` adds the customer in the same transaction,
     so a refused booking leaves no customer behind."""
     if (customer_id is None) == (new_customer is None):

@@ -1,13 +1,15 @@
-"""Status changes along the transition table, cancellation and notes."""
+"""Status changes along the transition table (and undoing the last one), cancellation and notes."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from core.base import limits
 from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
-from core.base.models import Appointment, Status
+from core.base.models import Appointment, AppointmentHistory, Status
 from core.base.tz import to_local
 from core.scheduling import transitions
 from core.scheduling.availability import resolve_now
@@ -78,6 +80,76 @@ def complete(actor: Actor | None, appointment_id: int, *, now: datetime | None =
 
 def mark_no_show(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> Appointment:
     return _change_status(actor, appointment_id, A.APPOINTMENT_NO_SHOW, now)
+
+
+# -- undo ------------------------------------------------------------------------------------
+
+UNDO = "appointment.undo"  # the audit action and history kind; the permission is the undone action's
+UNDO_WINDOW = timedelta(minutes=5)
+UNDOABLE = {t.target.value: t for t in transitions.TRANSITIONS if t.action in (
+    A.APPOINTMENT_CONFIRM, A.APPOINTMENT_CHECK_IN, A.APPOINTMENT_COMPLETE, A.APPOINTMENT_NO_SHOW)}  # fmt: skip
+
+
+def _undo_refusal(last: AppointmentHistory | None, appt: Appointment, now: datetime) -> str | None:
+    """Why the appointment's last change cannot be undone now, or None when it can."""
+    status = (last.new or {}).get("status") if last else None
+    if last is None or last.kind == "created":
+        return "There is no status change to undo on this appointment."
+    if last.kind == "undo":
+        return "The last status change of this appointment was already undone."
+    if status == Status.CANCELLED.value:
+        return "A cancellation cannot be undone: book the customer again."
+    if status not in UNDOABLE:
+        what = {"note": "a note", "edit": "an intake edit", "reschedule": "a reschedule"}.get(last.kind, last.kind)
+        return f"Only the last change can be undone, and the last change to this appointment was {what}."
+    if appt.status != last.new["status"]:  # defensive: the history and the row disagree
+        return "This appointment changed since; it can no longer be undone."
+    if now - last.at > UNDO_WINDOW:
+        local = to_local(last.at, appt.location.timezone)
+        minutes = int(UNDO_WINDOW.total_seconds() // 60)
+        return f"It was {transitions.STATUS_WORDS[Status(appt.status)]} at {local:%H:%M}: a change can be undone only within {minutes} minutes."
+    return None
+
+
+def last_change(session, appointment_id: int) -> AppointmentHistory | None:
+    return session.scalar(
+        select(AppointmentHistory)
+        .where(AppointmentHistory.appointment_id == appointment_id)
+        .order_by(AppointmentHistory.at.desc(), AppointmentHistory.id.desc())
+        .limit(1)
+    )
+
+
+def undo_status(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> Appointment:
+    """Put back the status before the appointment's last confirmation, check-in, completion or
+    no-show, within UNDO_WINDOW and only when nothing else changed since. Allowed to whoever may
+    take the undone action; the undo is a history and audit entry of its own (the undone one stays)."""
+    now = resolve_now(now)
+    with service(actor, UNDO, entity="appointment") as tx:
+        appt = tx.get(Appointment, appointment_id, what="appointment")  # locked; "Unknown appointment #7."
+        last = last_change(tx.session, appt.id)
+        undone = UNDOABLE.get(((last.new or {}) if last else {}).get("status"))
+        tx.require(
+            appt.location_id, provider_id=appt.provider_id, entity_id=appt.id,
+            action=undone.action if undone else A.APPOINTMENT_VIEW, unknown=f"Unknown appointment #{appointment_id}.",
+        )  # fmt: skip
+        if refusal := _undo_refusal(last, appt, now):
+            raise InvalidTransition(refusal)
+        before, state = snapshot(appt), AppointmentState.of(appt)
+        old, back = appt.status, last.old["status"]
+        appt.status = back
+        if undone.stamp:
+            setattr(appt, undone.stamp, None)
+        tx.session.flush()
+        history(tx, appt, "undo", {"status": old}, {"status": back, "undoes": last.id}, now)
+        tx.audit(before=before, after=snapshot(appt), reason=f"undid: {undone.label.lower()}")
+        tx.publish(
+            AppointmentStatusChanged(
+                appointment_id=appt.id, before=state, after=AppointmentState.of(appt), actor=actor, at=now
+            )
+        )
+        loaded(appt)
+    return appt
 
 
 # -- cancel ----------------------------------------------------------------------------------

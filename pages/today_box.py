@@ -1,0 +1,129 @@
+"""The Appointment box of today's schedule and the list under it: pick an appointment (in the
+box, the list or the timeline), see its details and intake, act on it, undo the last status
+change for a few minutes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from core.base.tz import to_local
+from core.scheduling import booking, schedule
+from core.scheduling.schedule import DaySchedule, ScheduleRow
+from core.security.access import A, Actor, can_act_on_appointment
+from pages import today_state
+from pages.downloads import download_buttons
+from pages.safe import plain
+
+QUICK_ACTIONS = {
+    A.APPOINTMENT_CONFIRM: (booking.confirm, "confirmed"),
+    A.APPOINTMENT_CHECK_IN: (booking.check_in, "checked in"),
+    A.APPOINTMENT_COMPLETE: (booking.complete, "completed"),
+    A.APPOINTMENT_NO_SHOW: (booking.mark_no_show, "marked as no-show"),
+}
+DIALOG_ACTIONS = {A.APPOINTMENT_RESCHEDULE: "reschedule", A.APPOINTMENT_CANCEL: "cancel", A.APPOINTMENT_NOTE: "notes"}
+SELECTED = "today_selected"
+
+
+def _select_from_table(key: str) -> None:
+    rows = st.session_state[key].selection.rows
+    if rows:
+        st.session_state[SELECTED] = st.session_state["today_table_ids"][rows[0]]
+
+
+def _quick(actor: Actor, action: str, row: ScheduleRow) -> None:
+    """A one-click status change, undoable from the box for booking.UNDO_WINDOW."""
+    service, done = QUICK_ACTIONS[action]
+    text = f"{row.customer_name} {done}."
+    if today_state.attempt(lambda: service(actor, row.appointment_id), text):
+        st.session_state[today_state.UNDO] = {
+            "id": row.appointment_id, "until": datetime.now(UTC) + booking.UNDO_WINDOW, "text": text,
+        }  # fmt: skip
+
+
+def _undo(actor: Actor, row: ScheduleRow) -> None:
+    st.session_state.pop(today_state.UNDO, None)
+    today_state.attempt(
+        lambda: booking.undo_status(actor, row.appointment_id),
+        lambda appt: f"Undone: {row.customer_name} is {schedule.STATUS_LABELS[appt.status].lower()} again.",
+    )
+
+
+def _undo_line(actor: Actor, row: ScheduleRow, now: datetime, tz: str) -> None:
+    undo = st.session_state.get(today_state.UNDO)
+    if not undo or undo["id"] != row.appointment_id:
+        return
+    if now >= undo["until"]:
+        st.session_state.pop(today_state.UNDO, None)
+        return
+    text_col, undo_col = st.columns([5, 1], vertical_alignment="center")
+    text_col.success(
+        f"{plain(undo['text'])} You can undo it until {to_local(undo['until'], tz):%H:%M}.", icon=":material/undo:"
+    )
+    undo_col.button("Undo", key=f"act_undo_{row.appointment_id}", width="stretch", on_click=_undo, args=(actor, row))
+
+
+def _details(row: ScheduleRow, fields: tuple[dict, ...], editor: bool) -> None:
+    contact = " · ".join(c for c in (row.customer_phone, row.customer_email) if c)
+    flags = f" · :orange[{', '.join(row.flags)}]" if row.flags else ""
+    st.markdown(f"**{plain(row.customer_name)}** {plain(contact)} — **{row.status_label}**{flags}")
+    if row.intake_answers:
+        labels = {f["name"]: f.get("label") or f["name"] for f in fields}
+        answers = " · ".join(f"{labels.get(k, k)}: {v}" for k, v in row.intake_answers.items())
+        st.caption(f"Intake: {plain(answers)}")
+    if not row.intake_complete and fields:
+        # Those who may fill it in are told what is missing (others may not see the answers).
+        missing = [
+            f.get("label") or f["name"] for f in fields if f.get("required") and f["name"] not in row.intake_answers
+        ]
+        st.caption(":orange[Intake missing]" + (f": {plain(', '.join(missing))}" if editor and missing else ""))
+    if row.notes:
+        st.caption(f"Notes: {plain(row.notes)}")
+
+
+def _actions(actor: Actor, row: ScheduleRow, fields: tuple[dict, ...], editor: bool, now: datetime) -> None:
+    actions = today_state.row_actions(actor, row, now)
+    if fields and editor:
+        actions.append(("intake", "Edit intake…"))
+    for col, (action, label) in zip(st.columns(max(len(actions), 5)), actions, strict=False):
+        key = f"act_{action.split('.')[-1]}_{row.appointment_id}"
+        if action in QUICK_ACTIONS:
+            col.button(label, key=key, width="stretch", on_click=_quick, args=(actor, action, row),
+                       type="primary" if action == A.APPOINTMENT_CHECK_IN else "secondary")  # fmt: skip
+        elif col.button(label, key=key, width="stretch"):
+            today_state.open_dialog(DIALOG_ACTIONS.get(action, action), appointment_id=row.appointment_id)
+
+
+def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: bool, now: datetime) -> None:
+    rows = [r for r in day_schedule.rows if show_cancelled or r.status != "cancelled"]
+    ids = [r.appointment_id for r in rows]
+    state = st.session_state
+    if state.get(SELECTED) is not None and state[SELECTED] not in ids:
+        # Its appointment left the page (another day, cancelled while hidden, another location):
+        # set, not dropped, so the browser's box is emptied too.
+        state[SELECTED] = None
+    labels = {r.appointment_id: f"{r.time_label} · {r.customer_name} · {r.type_name} · {r.provider_name}" for r in rows}
+    current = state.get(SELECTED)
+    if current in labels and state.get("today_selected_label") != labels[current]:
+        state[SELECTED] = current  # moved or changed: send the browser the new label
+    selected = st.selectbox("Appointment", ids, index=None, format_func=labels.get, key=SELECTED,
+                            placeholder="Pick an appointment, or click it in the list or the timeline")  # fmt: skip
+    state["today_selected_label"] = labels.get(selected)
+    row = day_schedule.row(selected) if selected else None
+    if row is not None:
+        fields = today_state.intake_fields(actor, row.type_id)
+        editor = can_act_on_appointment(actor, A.APPOINTMENT_NOTE, row.location_id, row.provider_id)
+        _details(row, fields, editor)
+        _undo_line(actor, row, now, day_schedule.location.timezone)
+        _actions(actor, row, fields, editor, now)
+    frame = schedule.schedule_frame(day_schedule, include_cancelled=show_cancelled)
+    state["today_table_ids"] = list(frame.index)
+    # A new list is a new table: a row highlighted in the old one never points at another appointment.
+    key = f"today_table_{hash(tuple(frame.index))}"
+    widths = {"Time": 100, "Room": 90, "Status": 95, "Intake": 70, "Flags": 150}
+    st.dataframe(frame, key=key, hide_index=True, width="stretch", on_select=lambda: _select_from_table(key),
+                 selection_mode="single-row", height=min(38 + 35 * len(frame), 640),
+                 column_config={name: st.column_config.TextColumn(width=w) for name, w in widths.items()})  # fmt: skip
+    where = {"location": day_schedule.location.name, "day": day_schedule.day.isoformat()}
+    download_buttons(actor, frame, f"schedule-{where['location']}-{where['day']}", what="schedule", filters=where)
