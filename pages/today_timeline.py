@@ -11,6 +11,7 @@ import streamlit as st
 from core.base.tz import to_local
 from core.scheduling import schedule
 from core.scheduling.schedule import STATUS_LABELS, DaySchedule
+from pages.safe import chart_text
 
 STATUS_COLORS = {
     "booked": "#9aa5b1", "confirmed": "#3b82f6", "checked_in": "#f59e0b",
@@ -44,7 +45,8 @@ def _select_from_chart(key: str) -> None:
 def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
     """Bars per lane coloured by status. Built from plain lists: plotly validates them far faster
     than DataFrame columns, which keeps a 300-appointment day quick to redraw."""
-    bars, lanes = schedule.timeline_frame(day_schedule, by=by)
+    bars, names = schedule.timeline_frame(day_schedule, by=by)
+    lanes = [chart_text(name) for name in names]  # plotly reads HTML in names: shown as typed
     if not lanes:
         return
     # The day's appointments, at least MIN_HOURS wide: the widest bars for names to fit in.
@@ -67,11 +69,11 @@ def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
         group = groups[status]
         traces.append({
             "type": "bar", "orientation": "h", "name": STATUS_LABELS.get(status, status),
-            "y": [b["lane"] for b in group], "base": [b["start"].isoformat() for b in group],
+            "y": [chart_text(b["lane"]) for b in group], "base": [b["start"].isoformat() for b in group],
             "x": [(b["end"] - b["start"]).total_seconds() * 1000 for b in group],
-            "marker": {"color": STATUS_COLORS[status]}, "customdata": [[b["id"], b["label"]] for b in group],
-            "text": [b["customer"] if b["members"] > 1 else
-                     bar_text(b["customer"], (b["end"] - b["start"]).total_seconds() / 60, span) for b in group],
+            "marker": {"color": STATUS_COLORS[status]}, "customdata": [[b["id"], chart_text(b["label"])] for b in group],
+            "text": [chart_text(b["customer"] if b["members"] > 1 else
+                     bar_text(b["customer"], (b["end"] - b["start"]).total_seconds() / 60, span)) for b in group],
             "textposition": "inside", "insidetextanchor": "start", "textfont": {"size": 12, "color": "white"},
             "textangle": 0, "cliponaxis": True,
             "hovertemplate": "%{customdata[1]}<br>" + STATUS_LABELS.get(status, status) + "<extra></extra>",

@@ -81,8 +81,10 @@ HOSTILE = {
     "user": "[Admin](https://attacker.example/user) <img src=https://attacker.example/u.png>",
     "reason": "![off](https://attacker.example/off.png) :red[away]",
 }
+# A link or image source that points at the attacker (a heading's own "#slug" anchor does not).
 ATTACKER_ATTRIBUTES = """() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]
-    .filter(a => /href|src/i.test(a.name) && a.value.includes('attacker')).map(a => e.tagName + ' ' + a.name))"""
+    .filter(a => /href|src/i.test(a.name) && a.value.includes('attacker') && !a.value.startsWith('#'))
+    .map(a => e.outerHTML.slice(0, 200)))"""
 
 
 def _hostile_everywhere(day):
