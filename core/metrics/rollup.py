@@ -27,14 +27,11 @@ from core.base.events import subscribe
 from core.base.models import Appointment, AppointmentHistory, Location
 from core.base.tz import local_range_bounds, zone
 from core.metrics.definitions import TOUCH_KINDS
-from core.metrics.models import NONE_KEY, MetricDaily, MetricLead
+from core.metrics.models import COUNTS, NONE_KEY, MetricDaily, MetricLead
 from core.scheduling.events import AppointmentChanged, AppointmentsImported
 
 Key = tuple[int, date, int, int]  # location, local day, provider_key, type_key
-COUNTERS = (
-    "appointments", "completed", "no_show", "cancelled", "late_cancel", "rescheduled", "touches", "held",
-    "booked_min", "attended_min", "no_show_min", "late_cancel_min",
-)  # fmt: skip
+COUNTERS = COUNTS
 _CHUNK = 5000
 
 _COLUMNS = (

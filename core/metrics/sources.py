@@ -14,15 +14,12 @@ from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
 from core.base.tz import local_day_bounds, zone
-from core.metrics.models import MetricDaily, MetricLead
+from core.metrics.models import COUNTS, MetricDaily, MetricLead
 from core.queue.items import RESOLVED_BY_ITSELF
 from core.security import access
 from core.security.access import Actor
 
-SUMS = (
-    "appointments", "completed", "no_show", "cancelled", "late_cancel", "rescheduled", "touches", "held",
-    "booked_min", "attended_min", "no_show_min", "late_cancel_min",
-)  # fmt: skip
+SUMS = COUNTS
 GROUPS = {"location": "location_id", "provider": "provider_key", "type": "type_key"}
 
 
