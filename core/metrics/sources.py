@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
@@ -49,6 +49,7 @@ def _rollup_where(model, actor: Actor | None, filters: Filters, first: date, las
     return conds
 
 
+_DAYS_PER_QUERY = 5_000
 HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
 
 
@@ -113,15 +114,13 @@ def binned_sums(
 
 def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple], group_cols) -> pd.DataFrame:
     """Provider-days whose weekday has hours but which were all time off: their minutes count
-    as outside hours. Read by simple IN lists, matched exactly here (there are few of them)."""
+    as outside hours. Their rollup rows are read by matching the list of them, in chunks (one
+    bound value per column and provider-day)."""
     md = MetricDaily
-    wanted = set(days)
-    per_provider: dict[int, set[date]] = defaultdict(set)
-    for _, prov, day in wanted:
-        per_provider[prov].add(day)
-    query = inner.where(or_(*(and_(md.provider_key == p, md.day.in_(sorted(d))) for p, d in per_provider.items())))
-    rows = [r for r in session.execute(query).mappings() if (r["location_id"], r["provider_key"], r["day"]) in wanted]
-    rows = [r for r in rows if r["hours"] == 1 and r["bin"] >= 0]
+    rows = []
+    for part in (days[i : i + _DAYS_PER_QUERY] for i in range(0, len(days), _DAYS_PER_QUERY)):
+        query = inner.where(tuple_(md.location_id, md.provider_key, md.day).in_(part))
+        rows += [r for r in session.execute(query).mappings() if r["hours"] == 1 and r["bin"] >= 0]
     if not rows:
         return frame
     moved = pd.DataFrame(rows)
