@@ -116,6 +116,16 @@ def _warm_page() -> None:
     report("Weekly KPIs page rerun, warm cache (AppTest)", timed(at.run, repeat=10, warmup=1), target="< 150 ms")
 
 
+def _postgresql(label: str, url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    reset_settings()
+    dispose_engines()
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
+    _ensure_rollup()
+    _measure(label)
+
+
 def main() -> None:
     if open_bench_db():
         _ensure_rollup()
@@ -125,13 +135,15 @@ def main() -> None:
     if not pg:
         print("   PostgreSQL: set BENCH_PG_URL to a seeded database to measure it")
         return
-    os.environ["DATABASE_URL"] = pg
-    reset_settings()
-    dispose_engines()
-    with get_engine().connect() as conn:
-        conn.execute(text("SELECT 1"))
-    _ensure_rollup()
-    _measure("PostgreSQL")
+    _postgresql("PostgreSQL", pg)
+    big = os.environ.get("BENCH_PG_10M_URL")
+    if not big:
+        print(
+            "   PostgreSQL at 10,000,000 appointments: skipped; set BENCH_PG_10M_URL to a database seeded with "
+            "`--appointments 10000000` (seeding takes about ten times as long as 1,000,000 does)"
+        )
+        return
+    _postgresql("PostgreSQL, 10M", big)
 
 
 if __name__ == "__main__":
