@@ -1,9 +1,10 @@
 """Bulk writes for an import, on the session's own connection (so inside the import's
 transaction), values converted once per dialect instead of through the ORM per row. Inserts
-go as multi-row INSERT ... VALUES statements: on SQLite each statement that fires the overlap
-trigger keeps a statement journal, so one statement per row cost a third more than the rows.
-Updates run one prepared UPDATE with executemany. SQLite stores instants as naive UTC text in
-the same format as `UTCDateTime`; PostgreSQL takes aware datetimes as they are."""
+go to SQLite as multi-row INSERT ... VALUES statements: each statement that fires the overlap
+trigger keeps a statement journal, which one statement per row paid for once per row.
+Everything else runs one prepared statement with executemany (psycopg pipelines it).
+SQLite stores instants as naive UTC text in the same format as `UTCDateTime`; PostgreSQL
+takes aware datetimes as they are."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DATETIME storage format
-MAX_PARAMETERS = 32_000  # bound values per statement: under SQLite's 32,766 and PostgreSQL's 65,535
+MAX_PARAMETERS = 32_000  # bound values per statement: under SQLite's 32,766
 
 
 def _sqlite_instant(value: datetime | None) -> str | None:
@@ -33,10 +34,10 @@ class Bulk:
     def __init__(self, session: Session, instants: Sequence[str] = ()):
         self.session = session
         self.connection = session.connection()
-        sqlite = self.connection.dialect.name == "sqlite"
-        self.mark = "?" if sqlite else "%s"
+        self.sqlite = self.connection.dialect.name == "sqlite"
+        self.mark = "?" if self.sqlite else "%s"
         self.instants = frozenset(instants)
-        self.instant: Callable = _sqlite_instant if sqlite else _as_is
+        self.instant: Callable = _sqlite_instant if self.sqlite else _as_is
 
     def values(self, row: dict, columns: Sequence[str]) -> tuple:
         """The row's values in `columns` order, instants converted for the dialect."""
@@ -45,6 +46,10 @@ class Bulk:
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         one = f"({', '.join([self.mark] * len(columns))})"
+        if not self.sqlite:  # psycopg pipelines an executemany: cheaper than binding one long statement
+            if rows:
+                self.connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {one}", rows)
+            return
         per = MAX_PARAMETERS // len(columns)
         for i in range(0, len(rows), per):
             part = rows[i : i + per]

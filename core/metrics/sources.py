@@ -69,10 +69,6 @@ def _ordered_bins(value, bounds: list) -> case:
     return case(*whens, else_=literal(-1))
 
 
-def _day_bin(day, edges: list[date]):
-    return _ordered_bins(day, edges)
-
-
 def binned_sums(
     session: Session,
     actor: Actor | None,
@@ -97,13 +93,13 @@ def binned_sums(
     )
     where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
     inner = select(
-        md.location_id, md.provider_key, md.type_key, md.day, _day_bin(md.day, edges).label("bin"),
+        md.location_id, md.provider_key, md.type_key, md.day, _ordered_bins(md.day, edges).label("bin"),
         case((has_hours, 1), else_=0).label("hours"), *(getattr(md, name) for name in SUMS),
     ).where(*where)  # fmt: skip
-    # Grouped by the hours flag (evaluated once per row) and split here: selected from a
-    # subquery, the flag was copied into each of the five sums that use it, and so was its lookup.
+    # Grouped by the hours flag and split here, so its lookup runs once per row (the flag of a
+    # subquery used in five conditional sums is copied into each of them, lookup and all).
     groups = [GROUPS[by]] if by else []
-    keys = [_day_bin(md.day, edges), case((has_hours, 1), else_=0), md.provider_key != 0]
+    keys = [_ordered_bins(md.day, edges), case((has_hours, 1), else_=0), md.provider_key != 0]
     keys += [getattr(md, g) for g in groups]
     query = select(*keys, *(func.sum(getattr(md, name)) for name in SUMS)).where(*where)
     columns = ["bin", "hours", "with_provider", *groups, *SUMS]
