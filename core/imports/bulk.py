@@ -1,17 +1,20 @@
-"""Bulk writes for an import: one prepared INSERT or UPDATE run with executemany on the
-session's own connection (so inside the import's transaction), values converted once per
-dialect instead of through the ORM per row. SQLite stores instants as naive UTC text in the
-same format as `UTCDateTime`; PostgreSQL takes aware datetimes as they are."""
+"""Bulk writes for an import, on the session's own connection (so inside the import's
+transaction), values converted once per dialect instead of through the ORM per row. Inserts
+go to SQLite as multi-row INSERT ... VALUES statements: each statement that fires the overlap
+trigger keeps a statement journal, which one statement per row paid for once per row.
+Everything else runs one prepared statement with executemany (psycopg pipelines it).
+SQLite stores instants as naive UTC text in the same format as `UTCDateTime`; PostgreSQL
+takes aware datetimes as they are."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DATETIME storage format
+MAX_PARAMETERS = 32_000  # bound values per statement: under SQLite's 32,766
 
 
 def _sqlite_instant(value: datetime | None) -> str | None:
@@ -19,7 +22,8 @@ def _sqlite_instant(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")  # == strftime(SQLITE_FORMAT), faster
+    # == strftime(SQLITE_FORMAT): the aware text less its "+00:00", without a naive copy first
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _as_is(value):
@@ -27,28 +31,33 @@ def _as_is(value):
 
 
 class Bulk:
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, instants: Sequence[str] = ()):
         self.session = session
         self.connection = session.connection()
-        sqlite = self.connection.dialect.name == "sqlite"
-        self.mark = "?" if sqlite else "%s"
-        self.instant: Callable = _sqlite_instant if sqlite else _as_is
+        self.sqlite = self.connection.dialect.name == "sqlite"
+        self.mark = "?" if self.sqlite else "%s"
+        self.instants = frozenset(instants)
+        self.instant: Callable = _sqlite_instant if self.sqlite else _as_is
 
-    def convert(self, row: dict, instants: Sequence[str], json_columns: Sequence[str] = ()) -> dict:
-        out = dict(row)
-        for name in instants:
-            out[name] = self.instant(out[name])
-        for name in json_columns:
-            out[name] = json.dumps(out[name])
-        return out
+    def values(self, row: dict, columns: Sequence[str]) -> tuple:
+        """The row's values in `columns` order, instants converted for the dialect."""
+        instants, instant = self.instants, self.instant
+        return tuple(instant(row[c]) if c in instants else row[c] for c in columns)
 
-    def insert(self, table: str, columns: Sequence[str], rows: list[dict]) -> None:
-        if rows:
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([self.mark] * len(columns))})"
-            self.connection.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        one = f"({', '.join([self.mark] * len(columns))})"
+        if not self.sqlite:  # psycopg pipelines an executemany: cheaper than binding one long statement
+            if rows:
+                self.connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {one}", rows)
+            return
+        per = MAX_PARAMETERS // len(columns)
+        for i in range(0, len(rows), per):
+            part = rows[i : i + per]
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(part))}"
+            self.connection.exec_driver_sql(sql, tuple(v for row in part for v in row))
 
-    def update(self, table: str, columns: Sequence[str], rows: list[dict]) -> None:
+    def update(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        """`rows`: the values of `columns`, then the id."""
         if rows:
             sets = ", ".join(f"{c} = {self.mark}" for c in columns)
-            sql = f"UPDATE {table} SET {sets} WHERE id = {self.mark}"
-            self.connection.exec_driver_sql(sql, [(*(r[c] for c in columns), r["id"]) for r in rows])
+            self.connection.exec_driver_sql(f"UPDATE {table} SET {sets} WHERE id = {self.mark}", rows)

@@ -320,21 +320,23 @@ class _Import:
                 self.customers.update(zip(part_keys, new_ids, strict=True))
         if self.customer_updates:
             s.execute(update(Customer), [{"id": k, **v} for k, v in self.customer_updates.items()])
-        bulk, now = Bulk(s), utcnow()
+        bulk, now = Bulk(s, INSTANTS), utcnow()
         for rows, verb in ((self.inserts, "Adding"), (self.updates, "Updating")):
             for n, part in enumerate(chunks(rows, BATCH)):
                 done = n * BATCH
                 self.note(0.65 + 0.35 * done / len(rows), f"{verb} appointments: {done:,} of {len(rows):,}")
-                ready = []
                 for row in part:
                     row["customer_id"] = self.customers[row.pop("_key")]
                     row["location_id"] = ids.get(row["location_id"], row["location_id"])
                     row["updated_at"] = now
-                    ready.append(bulk.convert(row, INSTANTS))
                 if verb == "Adding":
-                    bulk.insert("appointments", INSERT_COLUMNS, [{**CONSTANTS, **row} for row in ready])
+                    bulk.insert(
+                        "appointments", INSERT_COLUMNS, [bulk.values(CONSTANTS | r, INSERT_COLUMNS) for r in part]
+                    )
                 else:
-                    bulk.update("appointments", UPDATE_COLUMNS, ready)
+                    bulk.update(
+                        "appointments", UPDATE_COLUMNS, [(*bulk.values(r, UPDATE_COLUMNS), r["id"]) for r in part]
+                    )
         s.flush()
         return True
 

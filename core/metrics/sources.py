@@ -4,25 +4,23 @@ inquiries counted per window, and exceptions resolved by staff."""
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Integer, case, cast, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
 from core.base.tz import local_day_bounds, zone
-from core.metrics.models import MetricDaily, MetricLead
+from core.metrics.models import COUNTS, MetricDaily, MetricLead
 from core.queue.items import RESOLVED_BY_ITSELF
 from core.security import access
 from core.security.access import Actor
 
-SUMS = (
-    "appointments", "completed", "no_show", "cancelled", "late_cancel", "rescheduled", "touches", "held",
-    "booked_min", "attended_min", "no_show_min", "late_cancel_min",
-)  # fmt: skip
+SUMS = COUNTS
 GROUPS = {"location": "location_id", "provider": "provider_key", "type": "type_key"}
 
 
@@ -52,6 +50,7 @@ def _rollup_where(model, actor: Actor | None, filters: Filters, first: date, las
     return conds
 
 
+_DAYS_PER_QUERY = 5_000
 HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
 
 
@@ -62,8 +61,11 @@ def _weekday(session: Session, day):
     return (cast(func.strftime("%w", day), Integer) + 6) % 7
 
 
-def _day_bin(day, edges: list[date]):
-    whens = [(and_(day >= edges[i], day < edges[i + 1]), literal(i)) for i in range(len(edges) - 1)]
+def _ordered_bins(value, bounds: list) -> case:
+    """A CASE giving the index i of the bin [bounds[i], bounds[i+1]) that holds `value`, or -1:
+    one comparison per bound, tried in order (the first that holds decides)."""
+    whens = [(value < bounds[0], literal(-1))]
+    whens += [(value < bounds[i + 1], literal(i)) for i in range(len(bounds) - 1)]
     return case(*whens, else_=literal(-1))
 
 
@@ -89,46 +91,46 @@ def binned_sums(
         )
         .exists()
     )
+    where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
     inner = select(
-        md.location_id, md.provider_key, md.type_key, md.day, _day_bin(md.day, edges).label("bin"),
+        md.location_id, md.provider_key, md.type_key, md.day, _ordered_bins(md.day, edges).label("bin"),
         case((has_hours, 1), else_=0).label("hours"), *(getattr(md, name) for name in SUMS),
-    ).where(*_rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1)))  # fmt: skip
-    sub = inner.subquery()
-    keys = [sub.c.bin] + ([sub.c[GROUPS[by]]] if by else [])
-    inside, outside = sub.c.hours == 1, and_(sub.c.hours == 0, sub.c.provider_key != 0)
-    query = select(
-        *keys,
-        *(func.sum(sub.c[name]).label(name) for name in SUMS),
-        func.sum(case((inside, sub.c.booked_min), else_=0)).label("booked_in"),
-        func.sum(case((inside, sub.c.no_show_min), else_=0)).label("no_show_in"),
-        func.sum(case((inside, sub.c.late_cancel_min), else_=0)).label("late_in"),
-        func.sum(case((outside, sub.c.held), else_=0)).label("out_held"),
-        func.sum(case((outside, sub.c.booked_min), else_=0)).label("out_min"),
-    ).group_by(*keys)
-    columns = ["bin"] + ([GROUPS[by]] if by else []) + list(SUMS) + list(HOURS_SUMS)
-    frame = pd.DataFrame(session.execute(query).all(), columns=columns)
-    frame[columns] = frame[columns].fillna(0).astype("int64")
+    ).where(*where)  # fmt: skip
+    # Grouped by the hours flag and split here, so its lookup runs once per row (the flag of a
+    # subquery used in five conditional sums is copied into each of them, lookup and all).
+    groups = [GROUPS[by]] if by else []
+    keys = [_ordered_bins(md.day, edges), case((has_hours, 1), else_=0), md.provider_key != 0]
+    keys += [getattr(md, g) for g in groups]
+    query = select(*keys, *(func.sum(getattr(md, name)) for name in SUMS)).where(*where)
+    columns = ["bin", "hours", "with_provider", *groups, *SUMS]
+    parts = pd.DataFrame(session.execute(query.group_by(*keys)).all(), columns=columns)
+    parts[columns] = parts[columns].fillna(0).astype("int64")
+    inside, outside = parts["hours"] == 1, (parts["hours"] == 0) & (parts["with_provider"] == 1)
+    parts["booked_in"] = parts["booked_min"].where(inside, 0)
+    parts["no_show_in"] = parts["no_show_min"].where(inside, 0)
+    parts["late_in"] = parts["late_cancel_min"].where(inside, 0)
+    parts["out_held"] = parts["held"].where(outside, 0)
+    parts["out_min"] = parts["booked_min"].where(outside, 0)
+    frame = parts.groupby(["bin", *groups], as_index=False)[[*SUMS, *HOURS_SUMS]].sum()
     frame = frame[frame["bin"] >= 0]
     if days_without_hours and not frame.empty:
-        frame = _move_outside(session, frame, inner, days_without_hours, keys[1:])
+        frame = _move_outside(session, frame, inner, days_without_hours, groups)
     return frame
 
 
-def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple], group_cols) -> pd.DataFrame:
+def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple], groups: list[str]) -> pd.DataFrame:
     """Provider-days whose weekday has hours but which were all time off: their minutes count
-    as outside hours. Read by simple IN lists, matched exactly here (there are few of them)."""
+    as outside hours. Their rollup rows are read by matching the list of them, in chunks (one
+    bound value per column and provider-day)."""
     md = MetricDaily
-    wanted = set(days)
-    per_provider: dict[int, set[date]] = defaultdict(set)
-    for _, prov, day in wanted:
-        per_provider[prov].add(day)
-    query = inner.where(or_(*(and_(md.provider_key == p, md.day.in_(sorted(d))) for p, d in per_provider.items())))
-    rows = [r for r in session.execute(query).mappings() if (r["location_id"], r["provider_key"], r["day"]) in wanted]
-    rows = [r for r in rows if r["hours"] == 1 and r["bin"] >= 0]
+    rows = []
+    for part in (days[i : i + _DAYS_PER_QUERY] for i in range(0, len(days), _DAYS_PER_QUERY)):
+        query = inner.where(tuple_(md.location_id, md.provider_key, md.day).in_(part))
+        rows += [r for r in session.execute(query).mappings() if r["hours"] == 1 and r["bin"] >= 0]
     if not rows:
         return frame
     moved = pd.DataFrame(rows)
-    keys = ["bin"] + [c.name for c in group_cols]
+    keys = ["bin", *groups]
     delta = moved.groupby(keys)[["booked_min", "no_show_min", "late_cancel_min", "held"]].sum()
     frame = frame.set_index(keys)
     for key, d in delta.iterrows():
@@ -143,25 +145,28 @@ def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple
 def binned_lead(
     session: Session, actor: Actor | None, filters: Filters, edges: list[date], by: str | None = None
 ) -> pd.DataFrame:
-    """(bin, group?, lead_days, n): the lead-time histogram per bin of local dates."""
+    """(bin, group?, lead_days, n): the lead-time histogram per bin of local dates. Summed per
+    day in the database and binned here: the histogram has many rows per day, and a CASE per
+    row cost more than binning the few thousand sums."""
     ml = MetricLead
-    bin_col = _day_bin(ml.day, edges).label("bin")
-    keys = [bin_col] + ([getattr(ml, GROUPS[by])] if by else [])
+    group = [GROUPS[by]] if by else []
+    keys = [ml.day, *(getattr(ml, g) for g in group)]
     query = (
         select(*keys, ml.lead_days, func.sum(ml.n))
         .where(*_rollup_where(ml, actor, filters, edges[0], edges[-1] - timedelta(days=1)))
         .group_by(*keys, ml.lead_days)
     )
-    columns = ["bin"] + ([GROUPS[by]] if by else []) + ["lead_days", "n"]
-    frame = pd.DataFrame(session.execute(query).all(), columns=columns)
-    return frame[frame["bin"] >= 0] if not frame.empty else frame
+    frame = pd.DataFrame(session.execute(query).all(), columns=["day", *group, "lead_days", "n"])
+    columns = ["bin", *group, "lead_days", "n"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["bin"] = [bisect.bisect_right(edges, day) - 1 for day in frame["day"]]
+    return frame.groupby(columns[:-1], as_index=False)["n"].sum()[columns]
 
 
 def _bin_case(column, zone_name: str, edges: list[date]):
     """A CASE giving the index of the local-date bin [edges[i], edges[i+1]) of an instant."""
-    bounds = [local_day_bounds(d, zone_name)[0] for d in edges]
-    whens = [(and_(column >= bounds[i], column < bounds[i + 1]), literal(i)) for i in range(len(edges) - 1)]
-    return case(*whens, else_=literal(-1))
+    return _ordered_bins(column, [local_day_bounds(d, zone_name)[0] for d in edges])
 
 
 def inquiry_counts(

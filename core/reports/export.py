@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from core.base.db import read_session
 from core.base.errors import NotFound, ValidationError
 from core.base.models import Appointment, AppointmentType, Customer, Location, Provider
 from core.base.tz import local_day_bounds
-from core.reports.tabular import FORMULA_START, safe_cell
+from core.reports.tabular import safe_cell
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check, service
@@ -37,33 +37,20 @@ COLUMNS = [
 
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 EXCEL_MAX_ROWS = 1_048_575  # one sheet's rows, less the header
-# Text columns a spreadsheet could run as formulas: neutralised in files (`safe=True`).
-SAFE_SQL = (
-    "external_id", "location", "provider", "provider_email", "appointment_type", "customer", "customer_email",
-    "customer_phone", "source", "calendar_event_id",
-)  # fmt: skip
 
 
 def _iso(value) -> str:
     return value.astimezone(UTC).isoformat() if value is not None else ""
 
 
-def _same(value: str | None) -> str:
-    return value or ""
-
-
-def _sql_iso(column):
+def _text_iso(value: str | None) -> str:
     """SQLite: the stored naive-UTC text ('2026-01-07 14:00:00.000000') as the ISO text
-    datetime.isoformat() writes for the aware instant ('2026-01-07T14:00:00+00:00'), made by
-    the database."""
-    fraction = func.substr(column, 20)
-    return (
-        func.substr(column, 1, 10)
-        + literal("T")
-        + func.substr(column, 12, 8)
-        + case((fraction.in_(["", ".000000"]), literal("")), else_=fraction)
-        + literal("+00:00")
-    )
+    datetime.isoformat() writes for the aware instant ('2026-01-07T14:00:00+00:00'), without
+    parsing it (cheaper in Python than in SQL)."""
+    if value is None:
+        return ""
+    fraction = value[19:]
+    return f"{value[:10]}T{value[11:19]}{'' if fraction == '.000000' else fraction}+00:00"
 
 
 def check_window(date_from: date | None, date_to: date | None) -> None:
@@ -94,11 +81,9 @@ def export_query(
         select(
             Appointment.id,
             Appointment.external_id,
-            Location.name.label("location"),
-            Location.timezone,
-            Provider.name.label("provider"),
-            Provider.email.label("provider_email"),
-            AppointmentType.name.label("appointment_type"),
+            Appointment.location_id,
+            Appointment.provider_id,
+            Appointment.type_id,
             Customer.name.label("customer"),
             Customer.email.label("customer_email"),
             Customer.phone.label("customer_phone"),
@@ -113,9 +98,6 @@ def export_query(
             Appointment.source,
             Appointment.calendar_event_id,
         )  # fmt: skip
-        .join(Location, Appointment.location_id == Location.id)
-        .outerjoin(Provider, Appointment.provider_id == Provider.id)  # imported history may have none
-        .outerjoin(AppointmentType, Appointment.type_id == AppointmentType.id)
         .join(Customer, Appointment.customer_id == Customer.id)
         .where(access.location_filter(actor, Appointment.location_id))
         .where(access.provider_filter(actor, Appointment.provider_id))
@@ -132,11 +114,6 @@ def export_query(
     return query
 
 
-def _sql_safe(column):
-    """A text column with spreadsheet formulas neutralised by the database (as tabular.safe_cell)."""
-    return case((func.substr(column, 1, 1).in_(FORMULA_START), literal("'") + column), else_=column)
-
-
 def iter_values(
     session: Session,
     actor: Actor,
@@ -151,68 +128,68 @@ def iter_values(
     query = export_query(session, actor, date_from=date_from, date_to=date_to, location=location)
     contacts = access.can(actor, A.EXPORT_CONTACTS) or access.can(actor, A.CONTACTS_VIEW)
     mask_email, mask_phone = access.mask_email, access.mask_phone
-    if not contacts and safe:
-        mask_email, mask_phone = (
-            (lambda v: safe_cell(access.mask_email(v))),
-            (lambda v: safe_cell(access.mask_phone(v))),
-        )
-    raw = session.get_bind().dialect.name == "sqlite"
-    # SQLite: instants as ISO text made by the database from their stored text; parsing four
-    # per row into datetimes and formatting them back was most of an export's time.
-    instants = {"start_at", "end_at", "booked_at", "cancelled_at"} if raw else set()
-    texts = set(SAFE_SQL) if safe else set()
-
-    def column(c):
-        if c.key in instants:
-            return _sql_iso(c).label(c.key)
-        return _sql_safe(c).label(c.key) if c.key in texts else c
-
-    query = query.with_only_columns(*(column(c) for c in query.selected_columns))
-    iso = _same if raw else _iso
-    local_start = _LocalStarts()
-    if raw:
-        # Straight from the driver's cursor (no SQLAlchemy rows: every column is text or a number
-        # here, nothing to convert); unbuffered, so the cursor has given no row away yet.
-        cursor = session.connection().execute(query).cursor
-        parts = iter(lambda: cursor.fetchmany(10_000), [])
+    cell = safe_cell if safe else _as_is
+    places, providers, types = _labels(session, cell)
+    if session.get_bind().dialect.name == "sqlite":
+        # Straight from the driver's cursor (no SQLAlchemy rows: instants stay their stored
+        # text, rewritten as ISO without parsing); unbuffered, so no row is given away yet.
+        text_of, parts = _text_iso, _fetched(session.connection().execute(query).cursor)
     else:
+        text_of = _iso
         parts = session.connection().execution_options(yield_per=10_000).execute(query).partitions()
+    # Rows come in order of start: the local start is worked out once per start and zone.
+    current, start_text, local_of, zones = None, "", {}, {}
     for part in parts:
-        for (id_, ext, loc, tz, prov, prov_email, atype, cust, email, phone, start_at, end_at, status, booked_at,
+        for (id_, ext, loc_id, prov_id, type_id, cust, email, phone, start_at, end_at, status, booked_at,
              cancelled_at, late, reschedules, intake, source, event_id) in part:  # fmt: skip
-            day, local = local_start(start_at, tz)
+            loc, tz = places[loc_id]
+            if start_at != current:
+                current, start_text, local_of = start_at, text_of(start_at), {}
+            hit = local_of.get(tz)
+            if hit is None:
+                zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz))
+                hit = local_of[tz] = _local_start(start_text, zone)
+            day, local = hit
             if (date_from and day < date_from) or (date_to and day > date_to):
                 continue
             yield (
-                id_, ext or "", loc, prov or "", prov_email or "", atype or "", cust,
-                (email if contacts else mask_email(email)) or "", (phone if contacts else mask_phone(phone)) or "",
-                iso(start_at), iso(end_at), local, status, iso(booked_at), iso(cancelled_at), int(late),
-                reschedules, int(intake), source, event_id or "",
+                id_, cell(ext or ""), loc, *providers[prov_id], types[type_id], cell(cust),
+                cell((email if contacts else mask_email(email)) or ""),
+                cell((phone if contacts else mask_phone(phone)) or ""),
+                start_text, text_of(end_at), local, status, text_of(booked_at), text_of(cancelled_at), int(late),
+                reschedules, int(intake), cell(source), cell(event_id or ""),
             )  # fmt: skip
 
 
-class _LocalStarts:
-    """(local date, local ISO text) of a start, from its UTC ISO text or datetime. Starts fall on
-    few distinct minutes, so the zone arithmetic is done once per zone and UTC minute."""
+def _fetched(cursor) -> Iterator[list]:
+    return iter(lambda: cursor.fetchmany(10_000), [])
 
-    def __init__(self) -> None:
-        self.zones: dict[str, ZoneInfo] = {}
-        self.minutes: dict[tuple[str, str], tuple[date, str, str]] = {}
 
-    def __call__(self, start, tz: str) -> tuple[date, str]:
-        if not isinstance(start, str):
-            zone = self.zones.get(tz) or self.zones.setdefault(tz, ZoneInfo(tz))
-            local = start.astimezone(zone)
-            return local.date(), local.isoformat()
-        key = (tz, start[:16])
-        hit = self.minutes.get(key)
-        if hit is None:
-            zone = self.zones.get(tz) or self.zones.setdefault(tz, ZoneInfo(tz))
-            local = datetime.fromisoformat(start[:16]).replace(tzinfo=UTC).astimezone(zone)
-            text = local.isoformat()
-            hit = self.minutes[key] = (local.date(), text[:16], text[-6:])
-        # Seconds and fractions are the same in every zone (offsets are whole minutes).
-        return hit[0], hit[1] + start[16:-6] + hit[2]
+def _labels(session: Session, cell) -> tuple[dict, dict, dict]:
+    """Location (name, zone), provider (name, email) and type name by id, through `cell`: a few
+    rows read once, instead of joined to every appointment."""
+    places = {
+        id_: (cell(name), tz)
+        for id_, name, tz in session.execute(select(Location.id, Location.name, Location.timezone))
+    }
+    providers = {None: ("", "")} | {
+        id_: (cell(name), cell(email))
+        for id_, name, email in session.execute(select(Provider.id, Provider.name, Provider.email))
+    }
+    types = {None: ""} | {
+        id_: cell(name) for id_, name in session.execute(select(AppointmentType.id, AppointmentType.name))
+    }
+    return places, providers, types
+
+
+def _as_is(value):
+    return value
+
+
+def _local_start(start: str, zone: ZoneInfo) -> tuple[date, str]:
+    """(local date, local ISO text) of a start given as UTC ISO text."""
+    local = datetime.fromisoformat(start).astimezone(zone)
+    return local.date(), local.isoformat()
 
 
 def iter_rows(session: Session, actor: Actor, **filters) -> Iterator[dict]:
