@@ -4,7 +4,7 @@ log and nothing more, and the owner role cannot TRUNCATE it either."""
 from __future__ import annotations
 
 import pytest
-from alembic.script import ScriptDirectory
+from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -67,17 +67,19 @@ def test_even_the_owner_cannot_truncate_the_audit_log(pg_db):
 
 
 def test_an_app_role_without_ddl_rights_says_to_run_init_db_as_the_owner(pg_db, app_role):
-    head = migrate.head_revision()
-    before_head = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(head).down_revision
-    set_version = text("UPDATE alembic_version SET version_num = :v")
-    with pg_db.engine.begin() as conn:
-        conn.execute(set_version, {"v": before_head})  # as if this release's last migration were still to run
+    cfg = migrate.alembic_config()
+
+    def owner(step, target: str) -> None:
+        with pg_db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, target)
+
+    owner(command.downgrade, "-1")  # as if this release's last migration were still to run
     try:
         with pytest.raises(DatabaseUnavailable, match="init-db` as the owner role"):
             migrate.ensure_current(app_role)
     finally:
-        with pg_db.engine.begin() as conn:
-            conn.execute(set_version, {"v": head})
+        owner(command.upgrade, "head")
 
 
 def test_roles_are_for_postgresql_only(sqlite_db):
