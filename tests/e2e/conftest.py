@@ -73,12 +73,29 @@ class AppServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+# Marks when Streamlit last started or ended a run, so a wait can ask for a quiet moment.
+RUN_WATCH = """
+window.__stLastChange = Date.now();
+new MutationObserver(() => { window.__stLastChange = Date.now(); })
+    .observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+QUIET_MS = 1000
+COOKIE_MANAGER = "iframe[title*='cookie_manager']"
+
+
+def new_context(browser, **options):
+    """A browser context (fresh cookies) whose pages report Streamlit's runs to `wait_for_app`."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+    context.add_init_script(RUN_WATCH)
+    return context
+
+
 def _warm_up(browser, url: str) -> None:
     """Open the app once and let its first run finish. A fresh Streamlit process starts its first
     session in its legacy pages/ directory mode and switches to the app's own navigation during
     that session's first runs; a form submitted in that moment is lost (seen: a sign-in that
     neither signed in nor answered). A person reloads; a test starts after it instead."""
-    context = browser.new_context()
+    context = new_context(browser)
     try:
         page = context.new_page()
         page.goto(url)
@@ -160,7 +177,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = new_context(browser)
     context.set_default_timeout(20_000)
     pg = context.new_page()
     yield pg
@@ -177,20 +194,21 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-COOKIE_MANAGER = "iframe[title*='cookie_manager']"
-
-
 def wait_for_app(page) -> None:
-    """Wait until Streamlit has finished the current run (no "running" indicator). The sign-in
-    library's cookie manager reads the browser's cookies once it is drawn and reports them, which
-    starts one more run: wait for its frame to have loaded too, then for that run to end."""
+    """Wait until Streamlit has finished its runs: no "running" indicator, and none started for
+    QUIET_MS. The sign-in library's cookie manager reports the browser's cookies once it is
+    drawn, which starts one more run a moment after the first; a click in between can be lost
+    (a person never clicks that fast; a test does)."""
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
     frame = page.query_selector(COOKIE_MANAGER)
-    if frame is not None:
-        content = frame.content_frame()
-        if content is not None:
-            content.wait_for_load_state("load")
-        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+    content = frame.content_frame() if frame is not None else None
+    if content is not None:
+        content.wait_for_load_state("load")
+    page.wait_for_function(
+        f"""() => document.querySelector("[data-testid='stApp']")?.getAttribute('data-test-script-state')
+                 === 'notRunning' && (window.__stLastChange === undefined
+                 || Date.now() - window.__stLastChange > {QUIET_MS})"""
+    )
 
 
 def sign_in(page, base_url: str | None, username: str, password: str, *, expect_success: bool = True) -> None:

@@ -17,7 +17,7 @@ from core.base.models import Appointment
 from core.base.tz import local_to_utc, today_in
 from core.scheduling import booking
 from core.security.passwords import hash_password
-from tests.e2e.conftest import screenshot, sign_in, wait_for_app
+from tests.e2e.conftest import new_context, screenshot, sign_in, wait_for_app
 from tests.factories import PASSWORD, world
 
 NY = "America/New_York"
@@ -100,7 +100,7 @@ def test_two_desks_stay_in_step_and_a_refresh_keeps_an_open_dialog(fast_refresh,
     app_server.seed(lambda: _seed(day))
     sign_in(page, app_server.url, "frontdesk", PASSWORD)
     _go_to(page, day)
-    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    other = new_context(browser).new_page()
     try:
         sign_in(other, app_server.url, "frontdesk", PASSWORD)
         _go_to(other, day)
@@ -150,7 +150,7 @@ def test_two_desks_book_the_same_slot_and_the_second_is_told_it_was_just_taken(a
     app_server.seed(lambda: _seed(day))
     sign_in(page, app_server.url, "frontdesk", PASSWORD)
     _go_to(page, day)
-    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    other = new_context(browser).new_page()
     other.context.set_default_timeout(20_000)
     try:
         sign_in(other, app_server.url, "manager", PASSWORD)
