@@ -84,8 +84,9 @@ def binned_sums(
 ) -> pd.DataFrame:
     """Rollup sums per bin of local dates [edges[i], edges[i+1]) (and per `by` group), with the
     minutes split by whether the provider worked that day (a working_hours row for that weekday,
-    unless the whole day was time off): the database returns a handful of rows, whatever the
-    number of providers, days or appointments."""
+    unless the whole day was time off). Without groups the database sums per day and the days
+    are binned here (a CASE per row cost more than the binning); with groups it sums per bin, so
+    that the rows returned do not grow with days x groups."""
     md = MetricDaily
     has_hours = (
         select(WorkingHours.id)
@@ -97,18 +98,16 @@ def binned_sums(
         .exists()
     )
     where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
-    inner = select(
-        md.location_id, md.provider_key, md.type_key, md.day, _ordered_bins(md.day, edges).label("bin"),
-        case((has_hours, 1), else_=0).label("hours"), *(getattr(md, name) for name in SUMS),
-    ).where(*where)  # fmt: skip
     # Grouped by the hours flag and split here, so its lookup runs once per row (the flag of a
     # subquery used in five conditional sums is copied into each of them, lookup and all).
     groups = [GROUPS[by]] if by else []
-    keys = [_ordered_bins(md.day, edges), case((has_hours, 1), else_=0), md.provider_key != 0]
-    keys += [getattr(md, g) for g in groups]
+    period = _ordered_bins(md.day, edges) if groups else md.day
+    keys = [period, case((has_hours, 1), else_=0), md.provider_key != 0, *(getattr(md, g) for g in groups)]
     query = select(*keys, *(func.sum(getattr(md, name)) for name in SUMS)).where(*where)
     columns = ["bin", "hours", "with_provider", *groups, *SUMS]
     parts = pd.DataFrame(session.execute(query.group_by(*keys)).all(), columns=columns)
+    if not groups:
+        parts["bin"] = _bins_of(parts["bin"], edges)
     parts[columns] = parts[columns].fillna(0).astype("int64")
     inside, outside = parts["hours"] == 1, (parts["hours"] == 0) & (parts["with_provider"] == 1)
     parts["booked_in"] = parts["booked_min"].where(inside, 0)
@@ -119,24 +118,35 @@ def binned_sums(
     frame = parts.groupby(["bin", *groups], as_index=False)[[*SUMS, *HOURS_SUMS]].sum()
     frame = frame[frame["bin"] >= 0]
     if days_without_hours and not frame.empty:
-        frame = _move_outside(session, frame, inner, days_without_hours, groups)
+        frame = _move_outside(session, frame, where, edges, days_without_hours, groups)
     return frame
 
 
-def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple], groups: list[str]) -> pd.DataFrame:
+def _bins_of(days, edges: list[date]) -> list[int]:
+    """The bin [edges[i], edges[i+1]) of each day."""
+    return [bisect.bisect_right(edges, day) - 1 for day in days]
+
+
+_MOVED = ("booked_min", "no_show_min", "late_cancel_min", "held")
+
+
+def _move_outside(
+    session: Session, frame: pd.DataFrame, where: list, edges: list[date], days: list[tuple], groups: list[str]
+) -> pd.DataFrame:
     """Provider-days whose weekday has hours but which were all time off: their minutes count
     as outside hours. Their rollup rows are read by matching the list of them, in chunks (one
     bound value per column and provider-day)."""
     md = MetricDaily
     rows = []
+    query = select(md.day, *(getattr(md, g) for g in groups), *(getattr(md, c) for c in _MOVED)).where(*where)
     for part in (days[i : i + _DAYS_PER_QUERY] for i in range(0, len(days), _DAYS_PER_QUERY)):
-        query = inner.where(tuple_(md.location_id, md.provider_key, md.day).in_(part))
-        rows += [r for r in session.execute(query).mappings() if r["hours"] == 1 and r["bin"] >= 0]
+        rows += session.execute(query.where(tuple_(md.location_id, md.provider_key, md.day).in_(part))).all()
     if not rows:
         return frame
-    moved = pd.DataFrame(rows)
+    moved = pd.DataFrame(rows, columns=["day", *groups, *_MOVED])
+    moved["bin"] = _bins_of(moved["day"], edges)
     keys = ["bin", *groups]
-    delta = moved.groupby(keys)[["booked_min", "no_show_min", "late_cancel_min", "held"]].sum()
+    delta = moved.groupby(keys)[list(_MOVED)].sum()
     frame = frame.set_index(keys)
     for key, d in delta.iterrows():
         frame.loc[key, "booked_in"] -= d["booked_min"]
@@ -177,7 +187,7 @@ def binned_lead(
     columns = ["bin", *group, "lead_days", "n"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    frame["bin"] = [bisect.bisect_right(edges, day) - 1 for day in frame["day"]]
+    frame["bin"] = _bins_of(frame["day"], edges)
     return frame.groupby(columns[:-1], as_index=False)["n"].sum()[columns]
 
 
