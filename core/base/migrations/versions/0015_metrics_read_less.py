@@ -1,10 +1,14 @@
-"""metric_lead_week: the lead-time histogram per location and ISO week
+"""metric_lead_week, the lead-time histogram per location and ISO week; inquiries counted from an index
 
 metric_lead has a row per (location, provider, type, local day, lead): for a million
 appointments it barely compresses (about 0.9 rows per appointment), so the median and p90 of a
 12-week trend or a year read hundreds of thousands of rows. Windows not filtered by provider or
 type read this weekly sum instead for their whole weeks, and metric_lead only for the days at
 their edges. Filled here from metric_lead, so an existing rollup needs no rebuild.
+
+Conversion counts a window's inquiries and those with an appointment, per location and time of
+receipt: the index on (location, received_at) then fetched every row from the table for its
+appointment_id (and type_id under a type filter). The index now carries both.
 
 Revision ID: 0015
 Revises: 0014
@@ -42,8 +46,16 @@ def upgrade() -> None:
         "INSERT INTO metric_lead_week (location_id, week, lead_days, n) "
         f"SELECT location_id, {week}, lead_days, sum(n) FROM metric_lead GROUP BY location_id, {week}, lead_days"
     )
+    op.create_index(
+        "ix_inquiries_location_received_counts",
+        "inquiries",
+        ["location_id", "received_at", "appointment_id", "type_id"],
+    )
+    op.drop_index("ix_inquiries_location_received", table_name="inquiries")
 
 
 def downgrade() -> None:
     op.drop_index("ix_metric_lead_week_counts", table_name="metric_lead_week")
     op.drop_table("metric_lead_week")
+    op.create_index("ix_inquiries_location_received", "inquiries", ["location_id", "received_at"])
+    op.drop_index("ix_inquiries_location_received_counts", table_name="inquiries")
