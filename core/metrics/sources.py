@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, case, cast, func, literal, or_, select, tuple_
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
@@ -56,6 +56,7 @@ def _scope(model, actor: Actor | None, filters: Filters) -> list:
 
 
 _DAYS_PER_QUERY = 5_000
+_PAIRS_PER_QUERY = 500
 HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
 
 
@@ -130,6 +131,25 @@ def _bins_of(days, edges: list[date]) -> list[int]:
 _MOVED = ("booked_min", "no_show_min", "late_cancel_min", "held")
 
 
+def _matching_days(session: Session, days: list[tuple[int, int, date]]):
+    """Conditions, in chunks, matching rollup rows of these (location, provider, day). SQLite
+    checks a row-value IN list quickly during its scan of the window; PostgreSQL checks such a
+    list row by row, item by item, but seeks an OR of (location, provider, days) terms in the
+    (provider, day) index."""
+    md = MetricDaily
+    if session.get_bind().dialect.name != "postgresql":
+        for i in range(0, len(days), _DAYS_PER_QUERY):
+            yield tuple_(md.location_id, md.provider_key, md.day).in_(days[i : i + _DAYS_PER_QUERY])
+        return
+    by_pair: dict[tuple[int, int], list[date]] = defaultdict(list)
+    for loc, prov, day in days:
+        by_pair[(loc, prov)].append(day)
+    pairs = sorted(by_pair.items())
+    for i in range(0, len(pairs), _PAIRS_PER_QUERY):
+        yield or_(*(and_(md.location_id == loc, md.provider_key == prov, md.day.in_(ds))
+                    for (loc, prov), ds in pairs[i : i + _PAIRS_PER_QUERY]))  # fmt: skip
+
+
 def _move_outside(
     session: Session, frame: pd.DataFrame, where: list, edges: list[date], days: list[tuple], groups: list[str]
 ) -> pd.DataFrame:
@@ -139,8 +159,8 @@ def _move_outside(
     md = MetricDaily
     rows = []
     query = select(md.day, *(getattr(md, g) for g in groups), *(getattr(md, c) for c in _MOVED)).where(*where)
-    for part in (days[i : i + _DAYS_PER_QUERY] for i in range(0, len(days), _DAYS_PER_QUERY)):
-        rows += session.execute(query.where(tuple_(md.location_id, md.provider_key, md.day).in_(part))).all()
+    for match in _matching_days(session, days):
+        rows += session.execute(query.where(match)).all()
     if not rows:
         return frame
     moved = pd.DataFrame(rows, columns=["day", *groups, *_MOVED])
