@@ -9,20 +9,23 @@ import contextlib
 import math
 from datetime import date, datetime, timedelta
 
+from alembic import command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
+from core.base import migrate
 from core.base.db import read_session, unit_of_work
 from core.base.errors import DomainError
 from core.base.models import Appointment
 from core.base.tz import to_local
 from core.metrics.definitions import Window
 from core.metrics.kpis import kpis
-from core.metrics.models import MetricDaily, MetricLead
+from core.metrics.models import MetricDaily, MetricLead, MetricLeadWeek
 from core.metrics.rollup import COUNTERS, rebuild_rollups
 from core.scheduling import booking
 from core.security.access import SYSTEM
+from tests.metrics_fixtures import hand_week
 from tests.test_availability_properties import DESK, PROPERTY_SETTINGS, PROVIDERS, TYPES, build, local_start, reset
 
 DAYS = [
@@ -31,8 +34,8 @@ DAYS = [
     ("harbor", date(2026, 3, 29)),  # London springs forward
     ("harbor", date(2026, 6, 7)),  # summer: 00:00-01:00 in London is Saturday in UTC
 ]
-WINDOW = Window(date(2026, 3, 1), date(2026, 11, 7))
-
+WINDOW = Window(date(2026, 3, 1), date(2026, 11, 7))  # whole weeks hold every day in DAYS
+SPLIT = Window(date(2026, 3, 8), date(2026, 6, 7))  # its first week is one day: read by the day
 operation = st.tuples(
     st.sampled_from(["book", "book", "reschedule", "cancel", "complete", "no_show", "note"]),
     st.integers(0, 63),  # which appointment (modulo how many there are)
@@ -51,15 +54,16 @@ def _rollup() -> dict:
             if r.appointments
         }
         lead = {tuple(r[:5]): r[5] for r in s.execute(select(MetricLead.__table__))}
-    return {"daily": daily, "lead": lead}
+        weekly = {tuple(r[:3]): r[3] for r in s.execute(select(MetricLeadWeek.__table__))}
+    return {"daily": daily, "lead": lead, "weekly": weekly}
 
 
-def _raw(w) -> dict:
+def _raw(w, window: Window) -> dict:
     """The KPIs straight from the appointments, by the definitions, without the rollup."""
     zones = {loc.id: loc.timezone for loc in w.locations.values()}
     with read_session() as s:
         rows = s.execute(select(Appointment)).scalars().all()
-        appts = [a for a in rows if to_local(a.start_at, zones[a.location_id]).date() in WINDOW]
+        appts = [a for a in rows if to_local(a.start_at, zones[a.location_id]).date() in window]
         s.expunge_all()  # plain values from here on
     n = len(appts)
     completed = sum(a.status == "completed" for a in appts)
@@ -133,8 +137,8 @@ def test_rollup_kept_by_events_equals_a_rebuild_and_the_raw_kpis(db):
     def check(ops):
         reset()
         with unit_of_work() as s:
-            s.execute(delete(MetricLead))
-            s.execute(delete(MetricDaily))
+            for model in (MetricLeadWeek, MetricLead, MetricDaily):
+                s.execute(delete(model))
         ids: list[int] = []
         for op in ops:
             _apply(w, op, ids)
@@ -142,12 +146,13 @@ def test_rollup_kept_by_events_equals_a_rebuild_and_the_raw_kpis(db):
         with unit_of_work() as s:
             rebuild_rollups(s)
         assert _rollup() == kept
-        got, raw = kpis(SYSTEM, WINDOW), _raw(w)
-        for key in ("appointments", "lead_time_median_days", "lead_time_p90_days"):
-            assert got[key] == raw[key], key
-        for key in ("no_show_rate", "late_cancel_rate", "reschedule_rate"):
-            assert (got[key] is None and raw[key] is None) or abs(got[key] - raw[key]) < 1e-12, key
-        assert got["minutes"]["booked"] + got["outside_hours"]["minutes"] == raw["held_minutes"]
+        for window in (WINDOW, SPLIT):
+            got, raw = kpis(SYSTEM, window), _raw(w, window)
+            for key in ("appointments", "lead_time_median_days", "lead_time_p90_days"):
+                assert got[key] == raw[key], (window, key)
+            for key in ("no_show_rate", "late_cancel_rate", "reschedule_rate"):
+                assert (got[key] is None and raw[key] is None) or abs(got[key] - raw[key]) < 1e-12, key
+            assert got["minutes"]["booked"] + got["outside_hours"]["minutes"] == raw["held_minutes"]
 
     check()
 
@@ -168,3 +173,15 @@ def test_a_reschedule_to_another_day_moves_the_appointment_between_buckets(db):
     counts = dict(zip(COUNTERS, next(iter(rollup.values())), strict=True))
     assert counts["appointments"] == 1 and counts["rescheduled"] == 1 and counts["touches"] == 1
     assert isinstance(later, datetime)
+
+
+def test_the_migration_fills_the_weekly_histogram_from_the_daily_one(db):
+    hand_week()
+    built = _rollup()["weekly"]
+    assert built and {week.weekday() for _, week, _ in built} == {0}
+    cfg = migrate.alembic_config()
+    for step, target in ((command.downgrade, "0015-1"), (command.upgrade, "head")):  # 0015: metric_lead_week
+        with db.engine.connect() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, target)
+    assert _rollup()["weekly"] == built

@@ -101,11 +101,11 @@ def _plan(
     ):
         absences[prov].append((off_lo, off_hi))
     has_day = {(loc, prov, wd) for loc, prov, wd, _ in weekly}
-    for loc, tz in zones.items():
+    for (loc, prov), items in shifts.items():
+        tz = zones[loc]
         for day in _offset_change_days(tz, first, last):
-            for (s_loc, prov), items in shifts.items():
-                if s_loc == loc and (loc, prov, day.weekday()) in has_day:
-                    exact[(loc, prov, day)] = _minutes_on(items, loc, day, tz, absences.get(prov, []))
+            if (loc, prov, day.weekday()) in has_day:
+                exact[(loc, prov, day)] = _minutes_on(items, loc, day, tz, absences.get(prov, []))
     for (loc, prov), items in shifts.items():
         tz = zones[loc]
         offs = absences.get(prov, [])
@@ -146,7 +146,10 @@ class Capacity:
 
     def __init__(self, session: Session, location_ids: list[int], first: date, last: date, provider_id=None):
         self.weekly, exact = _plan(session, location_ids, first, last, provider_id)
-        base = {(r.location_id, r.provider_id, r.weekday): r.available_min for r in self.weekly.itertuples()}
+        w = self.weekly
+        base = dict(zip(zip(w["location_id"], w["provider_id"], w["weekday"], strict=True), w["available_min"],
+                        strict=True))  # fmt: skip
+        self._per_weekday = {int(wd): int(m) for wd, m in w.groupby("weekday")["available_min"].sum().items()}
         self.fixes = pd.DataFrame(
             [(loc, prov, day, m - base[(loc, prov, day.weekday())], m) for (loc, prov, day), m in exact.items()],
             columns=["location_id", "provider_id", "day", "delta", "exact_min"],
@@ -157,14 +160,15 @@ class Capacity:
         counts = [0] * 7
         for offset in range((last - first).days + 1):
             counts[(first + timedelta(days=offset)).weekday()] += 1
-        weekly = self.weekly.assign(m=self.weekly["available_min"] * self.weekly["weekday"].map(lambda d: counts[d]))
         fixes = (
             self.fixes[(self.fixes["day"] >= first) & (self.fixes["day"] <= last)]
             if not self.fixes.empty
             else self.fixes
         )
         if by is None:
-            return int(weekly["m"].sum() + (fixes["delta"].sum() if not fixes.empty else 0))
+            weekly_min = sum(counts[wd] * m for wd, m in self._per_weekday.items())
+            return int(weekly_min + (fixes["delta"].sum() if not fixes.empty else 0))
+        weekly = self.weekly.assign(m=self.weekly["available_min"] * self.weekly["weekday"].map(lambda d: counts[d]))
         series = weekly.groupby(by)["m"].sum()
         if not fixes.empty:
             series = series.add(fixes.groupby(by)["delta"].sum(), fill_value=0)

@@ -38,7 +38,7 @@ time zone. The previous period has the same number of days and ends the day befo
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -75,6 +75,22 @@ def last_full_week(today: date) -> Window:
     """The last Monday-to-Sunday week that has ended before `today`."""
     monday = today - timedelta(days=today.weekday()) - timedelta(days=7)
     return Window(monday, monday + timedelta(days=6))
+
+
+def monday(day: date) -> date:
+    """The Monday of the ISO week holding `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def day_runs(days: list[date]) -> Iterator[tuple[date, date]]:
+    """Consecutive runs of sorted days, as (first, last)."""
+    start = prev = days[0]
+    for d in days[1:]:
+        if d != prev + timedelta(days=1):
+            yield start, prev
+            start = d
+        prev = d
+    yield start, prev
 
 
 def rate(numerator: float, denominator: float) -> float | None:

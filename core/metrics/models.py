@@ -62,3 +62,17 @@ class MetricLead(Base):
     type_key: Mapped[int] = mapped_column(Integer, primary_key=True)
     lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class MetricLeadWeek(Base):
+    """The lead-time histogram per location and ISO week (`week` is its Monday, a local date),
+    summed over providers, types and days: what a window without a provider or type filter reads
+    for its whole weeks (metric_lead for the days at its edges). Kept with metric_lead, in the same
+    transaction."""
+
+    __tablename__ = "metric_lead_week"
+    __table_args__ = (Index("ix_metric_lead_week_counts", "week", "lead_days", "location_id", "n"),)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

@@ -15,19 +15,19 @@ location_ids, days)` for what they touched; `python -m core rebuild-rollups` reb
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Date, cast, delete, func, insert, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from core.base.db import utcnow
 from core.base.events import subscribe
 from core.base.models import Appointment, AppointmentHistory, Location
 from core.base.tz import local_range_bounds, zone
-from core.metrics.definitions import TOUCH_KINDS
-from core.metrics.models import COUNTS, NONE_KEY, MetricDaily, MetricLead
+from core.metrics.definitions import TOUCH_KINDS, day_runs, monday
+from core.metrics.models import COUNTS, NONE_KEY, MetricDaily, MetricLead, MetricLeadWeek
 from core.scheduling.events import AppointmentChanged, AppointmentsImported
 
 Key = tuple[int, date, int, int]  # location, local day, provider_key, type_key
@@ -130,6 +130,15 @@ def _bucket_rows(session: Session, key: Key, tz: str) -> list:
     return list(session.execute(query))
 
 
+def _upsert(session: Session, model):
+    """INSERT ... ON CONFLICT in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(model)
+
+
 def _lock_bucket(session: Session, key: Key) -> MetricDaily:
     location_id, day, provider_key, type_key = key
     where = (
@@ -138,14 +147,9 @@ def _lock_bucket(session: Session, key: Key) -> MetricDaily:
         MetricDaily.provider_key == provider_key,
         MetricDaily.type_key == type_key,
     )
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     values = {"location_id": location_id, "day": day, "provider_key": provider_key, "type_key": type_key}
     session.execute(
-        dialect_insert(MetricDaily)
+        _upsert(session, MetricDaily)
         .values(**values, updated_at=utcnow())
         .on_conflict_do_nothing(index_elements=["location_id", "day", "provider_key", "type_key"])
     )
@@ -153,7 +157,9 @@ def _lock_bucket(session: Session, key: Key) -> MetricDaily:
 
 
 def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
-    """Recompute these buckets from the appointments, inside the caller's transaction."""
+    """Recompute these buckets from the appointments, inside the caller's transaction, and
+    move their weeks' histogram by the difference."""
+    weekly: dict[tuple[int, date, int], int] = defaultdict(int)
     for key in sorted(set(keys)):  # one order everywhere: no deadlock between two refreshes
         tz = session.get(Location, key[0]).timezone
         row = _lock_bucket(session, key)
@@ -161,10 +167,33 @@ def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
         for name, value in bucket.counts.items():
             setattr(row, name, value)
         row.updated_at = utcnow()
+        week = (key[0], monday(key[1]))
+        for lead, n in session.execute(select(MetricLead.lead_days, MetricLead.n).where(*_lead_where(key))):
+            weekly[(*week, lead)] -= n
+        for lead, n in bucket.lead.items():
+            weekly[(*week, lead)] += n
         session.execute(delete(MetricLead).where(*_lead_where(key)))
         if bucket.lead:
             session.execute(insert(MetricLead), _lead_rows(key, bucket))
+    _move_weeks(session, {k: n for k, n in weekly.items() if n})
     session.flush()
+
+
+def _move_weeks(session: Session, deltas: dict[tuple[int, date, int], int]) -> None:
+    """Add these differences to metric_lead_week (an upsert: concurrent bookings in one week add
+    up, row by row, in one order), then drop the rows they brought to zero."""
+    if not deltas:
+        return
+    table = MetricLeadWeek.__table__
+    stmt = _upsert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["location_id", "week", "lead_days"], set_={"n": table.c.n + stmt.excluded.n}
+    )
+    rows = [{"location_id": loc, "week": week, "lead_days": lead, "n": n}
+            for (loc, week, lead), n in sorted(deltas.items())]  # fmt: skip
+    session.execute(stmt, rows)
+    for loc, week in sorted({k[:2] for k, n in deltas.items() if n < 0}):
+        session.execute(delete(table).where(table.c.location_id == loc, table.c.week == week, table.c.n == 0))
 
 
 def _lead_where(key: Key) -> tuple:
@@ -201,17 +230,6 @@ def _on_appointment_changed(session: Session, event: AppointmentChanged) -> None
 # -- rebuilding ------------------------------------------------------------------------------
 
 
-def _day_runs(days: list[date]) -> Iterator[tuple[date, date]]:
-    """Consecutive runs of sorted days, as (first, last)."""
-    start = prev = days[0]
-    for d in days[1:]:
-        if d != prev + timedelta(days=1):
-            yield start, prev
-            start = d
-        prev = d
-    yield start, prev
-
-
 def rebuild_rollups(
     session: Session, location_ids: Iterable[int] | None = None, days: Iterable[date] | None = None
 ) -> int:
@@ -232,7 +250,7 @@ def rebuild_rollups(
         if day_list is not None:
             if not day_list:
                 continue
-            runs = list(_day_runs(day_list))
+            runs = list(day_runs(day_list))
             stmt_d = stmt_d.where(or_(*(daily.day.between(a, b) for a, b in runs)))
             stmt_l = stmt_l.where(or_(*(lead.day.between(a, b) for a, b in runs)))
             spans = [local_range_bounds(a, b, zones[location_id]) for a, b in runs]
@@ -244,9 +262,33 @@ def rebuild_rollups(
             keep = set(day_list)
             buckets = {k: b for k, b in buckets.items() if k[1] in keep}
         _write(session, buckets)
+        _rebuild_weeks(session, location_id, day_list)
         counted += sum(b.counts["appointments"] for b in buckets.values())
     session.flush()
     return counted
+
+
+def _week_of(session: Session, day):
+    """`monday(day)` in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc(literal_column("'week'"), day), Date)
+    return func.date(day, literal_column("'weekday 0'"), literal_column("'-6 days'"))
+
+
+def _rebuild_weeks(session: Session, location_id: int, days: list[date] | None) -> None:
+    """Recompute the location's weekly histogram, of the weeks holding these days (default all),
+    from its (rebuilt) daily one."""
+    table, ml = MetricLeadWeek.__table__, MetricLead
+    stmt = delete(table).where(table.c.location_id == location_id)
+    source = select(ml.location_id, week := _week_of(session, ml.day), ml.lead_days, func.sum(ml.n))
+    source = source.where(ml.location_id == location_id).group_by(ml.location_id, week, ml.lead_days)
+    if days is not None:
+        week_days = sorted({monday(d) + timedelta(days=i) for d in days for i in range(7)})
+        runs = list(day_runs(week_days))
+        stmt = stmt.where(or_(*(table.c.week.between(a, b) for a, b in runs)))
+        source = source.where(or_(*(ml.day.between(a, b) for a, b in runs)))
+    session.execute(stmt)
+    session.execute(insert(table).from_select(["location_id", "week", "lead_days", "n"], source))
 
 
 def _write(session: Session, buckets: dict[Key, Bucket]) -> None:

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, case, cast, func, literal, select, tuple_
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
 from core.base.tz import local_day_bounds, zone
-from core.metrics.models import COUNTS, MetricDaily, MetricLead
+from core.metrics.definitions import day_runs, monday
+from core.metrics.models import COUNTS, MetricDaily, MetricLead, MetricLeadWeek
 from core.queue.items import RESOLVED_BY_ITSELF
 from core.security import access
 from core.security.access import Actor
@@ -40,7 +41,11 @@ def scoped_locations(session: Session, actor: Actor | None, filters: Filters) ->
 
 
 def _rollup_where(model, actor: Actor | None, filters: Filters, first: date, last: date) -> list:
-    conds = [access.location_filter(actor, model.location_id), model.day >= first, model.day <= last]
+    return [*_scope(model, actor, filters), model.day >= first, model.day <= last]
+
+
+def _scope(model, actor: Actor | None, filters: Filters) -> list:
+    conds = [access.location_filter(actor, model.location_id)]
     if filters.location_id is not None:
         conds.append(model.location_id == filters.location_id)
     if filters.provider_id is not None:
@@ -51,6 +56,7 @@ def _rollup_where(model, actor: Actor | None, filters: Filters, first: date, las
 
 
 _DAYS_PER_QUERY = 5_000
+_PAIRS_PER_QUERY = 500
 HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
 
 
@@ -79,8 +85,9 @@ def binned_sums(
 ) -> pd.DataFrame:
     """Rollup sums per bin of local dates [edges[i], edges[i+1]) (and per `by` group), with the
     minutes split by whether the provider worked that day (a working_hours row for that weekday,
-    unless the whole day was time off): the database returns a handful of rows, whatever the
-    number of providers, days or appointments."""
+    unless the whole day was time off). Without groups the database sums per day and the days
+    are binned here (a CASE per row cost more than the binning); with groups it sums per bin, so
+    that the rows returned do not grow with days x groups."""
     md = MetricDaily
     has_hours = (
         select(WorkingHours.id)
@@ -92,18 +99,16 @@ def binned_sums(
         .exists()
     )
     where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
-    inner = select(
-        md.location_id, md.provider_key, md.type_key, md.day, _ordered_bins(md.day, edges).label("bin"),
-        case((has_hours, 1), else_=0).label("hours"), *(getattr(md, name) for name in SUMS),
-    ).where(*where)  # fmt: skip
     # Grouped by the hours flag and split here, so its lookup runs once per row (the flag of a
     # subquery used in five conditional sums is copied into each of them, lookup and all).
     groups = [GROUPS[by]] if by else []
-    keys = [_ordered_bins(md.day, edges), case((has_hours, 1), else_=0), md.provider_key != 0]
-    keys += [getattr(md, g) for g in groups]
+    period = _ordered_bins(md.day, edges) if groups else md.day
+    keys = [period, case((has_hours, 1), else_=0), md.provider_key != 0, *(getattr(md, g) for g in groups)]
     query = select(*keys, *(func.sum(getattr(md, name)) for name in SUMS)).where(*where)
     columns = ["bin", "hours", "with_provider", *groups, *SUMS]
     parts = pd.DataFrame(session.execute(query.group_by(*keys)).all(), columns=columns)
+    if not groups:
+        parts["bin"] = _bins_of(parts["bin"], edges)
     parts[columns] = parts[columns].fillna(0).astype("int64")
     inside, outside = parts["hours"] == 1, (parts["hours"] == 0) & (parts["with_provider"] == 1)
     parts["booked_in"] = parts["booked_min"].where(inside, 0)
@@ -114,24 +119,54 @@ def binned_sums(
     frame = parts.groupby(["bin", *groups], as_index=False)[[*SUMS, *HOURS_SUMS]].sum()
     frame = frame[frame["bin"] >= 0]
     if days_without_hours and not frame.empty:
-        frame = _move_outside(session, frame, inner, days_without_hours, groups)
+        frame = _move_outside(session, frame, where, edges, days_without_hours, groups)
     return frame
 
 
-def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple], groups: list[str]) -> pd.DataFrame:
+def _bins_of(days, edges: list[date]) -> list[int]:
+    """The bin [edges[i], edges[i+1]) of each day."""
+    return [bisect.bisect_right(edges, day) - 1 for day in days]
+
+
+_MOVED = ("booked_min", "no_show_min", "late_cancel_min", "held")
+
+
+def _matching_days(session: Session, days: list[tuple[int, int, date]]):
+    """Conditions, in chunks, matching rollup rows of these (location, provider, day). SQLite
+    checks a row-value IN list quickly during its scan of the window; PostgreSQL checks such a
+    list row by row, item by item, but seeks an OR of (location, provider, days) terms in the
+    (provider, day) index."""
+    md = MetricDaily
+    if session.get_bind().dialect.name != "postgresql":
+        for i in range(0, len(days), _DAYS_PER_QUERY):
+            yield tuple_(md.location_id, md.provider_key, md.day).in_(days[i : i + _DAYS_PER_QUERY])
+        return
+    by_pair: dict[tuple[int, int], list[date]] = defaultdict(list)
+    for loc, prov, day in days:
+        by_pair[(loc, prov)].append(day)
+    pairs = sorted(by_pair.items())
+    for i in range(0, len(pairs), _PAIRS_PER_QUERY):
+        yield or_(*(and_(md.location_id == loc, md.provider_key == prov, md.day.in_(ds))
+                    for (loc, prov), ds in pairs[i : i + _PAIRS_PER_QUERY]))  # fmt: skip
+
+
+def _move_outside(
+    session: Session, frame: pd.DataFrame, where: list, edges: list[date], days: list[tuple], groups: list[str]
+) -> pd.DataFrame:
     """Provider-days whose weekday has hours but which were all time off: their minutes count
     as outside hours. Their rollup rows are read by matching the list of them, in chunks (one
     bound value per column and provider-day)."""
     md = MetricDaily
     rows = []
-    for part in (days[i : i + _DAYS_PER_QUERY] for i in range(0, len(days), _DAYS_PER_QUERY)):
-        query = inner.where(tuple_(md.location_id, md.provider_key, md.day).in_(part))
-        rows += [r for r in session.execute(query).mappings() if r["hours"] == 1 and r["bin"] >= 0]
+    query = select(md.day, *(getattr(md, g) for g in groups), *(getattr(md, c) for c in _MOVED)).where(*where)
+    for match in _matching_days(session, days):
+        rows += session.execute(query.where(match)).all()
     if not rows:
         return frame
-    moved = pd.DataFrame(rows)
+    moved = pd.DataFrame(rows, columns=["day", *groups, *_MOVED])
+    moved["bin"] = _bins_of(moved["day"], edges)
     keys = ["bin", *groups]
-    delta = moved.groupby(keys)[["booked_min", "no_show_min", "late_cancel_min", "held"]].sum()
+    delta = moved.groupby(keys)[list(_MOVED)].sum()
     frame = frame.set_index(keys)
     for key, d in delta.iterrows():
         frame.loc[key, "booked_in"] -= d["booked_min"]
@@ -145,23 +180,47 @@ def _move_outside(session: Session, frame: pd.DataFrame, inner, days: list[tuple
 def binned_lead(
     session: Session, actor: Actor | None, filters: Filters, edges: list[date], by: str | None = None
 ) -> pd.DataFrame:
-    """(bin, group?, lead_days, n): the lead-time histogram per bin of local dates. Summed per
-    day in the database and binned here: the histogram has many rows per day, and a CASE per
-    row cost more than binning the few thousand sums."""
-    ml = MetricLead
+    """(bin, group?, lead_days, n): the lead-time histogram per bin of local dates. Without a
+    provider or type filter or grouping, the ISO weeks that lie whole in one bin are read from
+    the weekly histogram and only the other days from the daily one. Summed per week or day in
+    the database and binned here: a CASE per row cost more than binning the sums."""
     group = [GROUPS[by]] if by else []
-    keys = [ml.day, *(getattr(ml, g) for g in group)]
-    query = (
-        select(*keys, ml.lead_days, func.sum(ml.n))
-        .where(*_rollup_where(ml, actor, filters, edges[0], edges[-1] - timedelta(days=1)))
-        .group_by(*keys, ml.lead_days)
-    )
-    frame = pd.DataFrame(session.execute(query).all(), columns=["day", *group, "lead_days", "n"])
+    coarse = filters.provider_id is None and filters.type_id is None and by in (None, "location")
+    weeks = whole_weeks(edges) if coarse else []
+    covered = {week + timedelta(days=i) for week in weeks for i in range(7)}
+    days = [edges[0] + timedelta(days=i) for i in range((edges[-1] - edges[0]).days)]
+    rows = []
+    for model, column, span in (
+        (MetricLeadWeek, MetricLeadWeek.week, sorted(covered)),
+        (MetricLead, MetricLead.day, [d for d in days if d not in covered]),
+    ):
+        if not span:
+            continue
+        keys = [column, *(getattr(model, g) for g in group)]
+        query = (
+            select(*keys, model.lead_days, func.sum(model.n))
+            .where(*_scope(model, actor, filters), or_(*(column.between(a, b) for a, b in day_runs(span))))
+            .group_by(*keys, model.lead_days)
+        )
+        rows += session.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["day", *group, "lead_days", "n"])
     columns = ["bin", *group, "lead_days", "n"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    frame["bin"] = [bisect.bisect_right(edges, day) - 1 for day in frame["day"]]
+    frame["bin"] = _bins_of(frame["day"], edges)
     return frame.groupby(columns[:-1], as_index=False)["n"].sum()[columns]
+
+
+def whole_weeks(edges: list[date]) -> list[date]:
+    """The Mondays of the ISO weeks inside [edges[0], edges[-1]) that no edge splits."""
+    week = monday(edges[0] + timedelta(days=6))  # the first Monday on or after edges[0]
+    found = []
+    while week + timedelta(days=7) <= edges[-1]:
+        following = edges[bisect.bisect_right(edges, week)]  # the first edge after the Monday
+        if following >= week + timedelta(days=7):
+            found.append(week)
+        week += timedelta(days=7)
+    return found
 
 
 def _bin_case(column, zone_name: str, edges: list[date]):
