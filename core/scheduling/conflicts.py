@@ -26,6 +26,7 @@ PROVIDER_RULE = "ex_appointments_provider_overlap"
 ROOM_RULE = "ex_appointments_room_overlap"
 RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure: try again
 MAX_ATTEMPTS = 3
+BUSY = "Others were changing this schedule at the same moment and nothing was saved: try again."
 
 T = TypeVar("T")
 
@@ -90,7 +91,8 @@ def run_booking(fn: Callable[[], T], attempt: Attempt) -> T:
                 raise
             raise err from None
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES and n < MAX_ATTEMPTS - 1:
-                continue
-            raise
+            if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES:
+                raise
+            if n == MAX_ATTEMPTS - 1:  # still colliding with other desks: nothing was written
+                raise ConflictError(BUSY) from None
     raise AssertionError("unreachable")  # pragma: no cover
