@@ -95,12 +95,20 @@ def _warm_up(browser, url: str) -> None:
     session in its legacy pages/ directory mode and switches to the app's own navigation during
     that session's first runs; a form submitted in that moment is lost (seen: a sign-in that
     neither signed in nor answered). A person reloads; a test starts after it instead."""
+    from playwright.sync_api import Error as PlaywrightError
+
     context = new_context(browser)
+    context.set_default_timeout(START_TIMEOUT_S * 1000 / 2)
     try:
         page = context.new_page()
-        page.goto(url)
-        page.get_by_role("button", name="Sign in", exact=True).wait_for(timeout=START_TIMEOUT_S * 1000)
-        wait_for_app(page)
+        for _ in range(2):  # once seen: a first session that drew nothing until reloaded
+            try:
+                page.goto(url)
+                page.get_by_role("button", name="Sign in", exact=True).wait_for()
+                wait_for_app(page)
+                return
+            except PlaywrightError:
+                continue
     finally:
         context.close()
 
