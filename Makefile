@@ -28,15 +28,13 @@ run: $(STAMP)
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(HOST)
 
 ## test: every test (PostgreSQL and Chromium tests skip with a reason when absent); the browser
-## tests run after the rest, one at a time, so a loaded machine cannot make their waits flaky; each
-## may run up to 3 times while a known race stands (a click during the sign-in cookie component's
-## first-run rerun can be lost: see the closing note of 2026-11-29), a test failing 3 times fails
+## tests run after the rest, one at a time, so a loaded machine cannot make their waits flaky
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not e2e" $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m e2e --reruns 2 $(PYTEST_ARGS) || [ $$? -eq 5 ]  # browser tests alone, one at a time (5: none selected)
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS) || [ $$? -eq 5 ]  # browser tests alone, one at a time (5: none selected)
 
 ## bench: the benchmark figures
 bench: $(DEV_STAMP)
