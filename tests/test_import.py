@@ -333,3 +333,18 @@ def test_imported_phones_are_stored_as_e164_in_the_locations_country_or_kept_as_
     with read_session() as s:
         phones = dict(s.execute(select(Customer.name, Customer.phone).where(Customer.external_id.is_not(None))).all())
     assert phones == {"Jane Roe": "+12125550147", "John Doe": "ext. 12"}
+
+
+def test_a_bulk_import_refreshes_postgresql_s_planner_statistics(w, db, monkeypatch):
+    """Without it, a re-import planned its 900-id lookups as if the table were empty (276 s for
+    100,000 rows instead of 18 s) until autovacuum came by."""
+    from sqlalchemy import text
+
+    from core.imports import importer
+
+    monkeypatch.setattr(importer, "BULK", 3)  # the test's three rows count as a bulk load
+    _import(_csv(_row("V1"), _row("V2", "2016-04-29T09:00"), _row("V3", "2016-04-30T09:00")))
+    if db.kind == "postgresql":
+        with read_session() as s:
+            analyzed = s.scalar(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'appointments'"))
+        assert analyzed is not None

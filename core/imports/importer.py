@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.base.db import constraint_name, utcnow
+from core.base.db import constraint_name, refresh_statistics, utcnow
 from core.base.errors import ConflictError
 from core.base.models import Customer, Location, Status, new_key
 from core.base.tz import to_local
@@ -44,6 +44,7 @@ from core.security.access import A, Actor
 from core.security.service import reading, service
 
 BATCH = 5_000
+BULK = 1_000  # rows written from which PostgreSQL's planner statistics are refreshed at once
 INSTANTS = ("start_at", "end_at", "block_start", "block_end", "booked_at", "cancelled_at", "updated_at")
 UPDATE_COLUMNS = (*APPOINTMENT_FIELDS, "group_key", "updated_at")
 # Every column an imported appointment sets: the compared ones, its identity, and fixed values.
@@ -153,6 +154,8 @@ def run_import(
                 f"The import was refused by the database rule {constraint_name(exc) or 'on appointments'}: "
                 "someone changed the schedule meanwhile. Nothing was imported; run it again."
             ) from None
+        if result.imported + result.updated >= BULK:
+            refresh_statistics("appointments", "customers")
     note(1.0, "Done")
     result.seconds = time.perf_counter() - t0
     return result
