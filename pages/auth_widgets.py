@@ -44,8 +44,6 @@ PENDING = "auth_pending_attempt"  # claimed in the database, outcome not recorde
 SIGN_OUT = "auth_sign_out"  # "here" or "everywhere": asked for on a page, done by the next run's gate
 FORM_FIELDS = {"Form name": "Username and password", "Username": "Username", "Password": "Password",
                "Login": "Sign in"}  # fmt: skip
-ENDED = "Your session has ended: you were signed out everywhere, or your password or role changed. Sign in again."
-DEACTIVATED = "Your session has ended: your account was deactivated. Ask an admin if this is a mistake."
 EVERYWHERE = "You are signed out everywhere: every browser, and any copy of your sign-in cookie, must sign in again."
 
 
@@ -84,12 +82,7 @@ class DatabaseCredentials(dict):
 
 def client_address() -> str:
     header = get_settings().client_ip_header
-    if header:
-        forwarded = (st.context.headers.get(header) or "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    address = st.context.ip_address
-    return address if isinstance(address, str) and address else "localhost"
+    return auth.client_of(st.context.headers.get(header) if header else None, st.context.ip_address)
 
 
 def _authenticate(cfg: auth.CookieConfig, usernames: dict, key: str, expiry_days: float):
@@ -183,14 +176,12 @@ def gate(cfg: auth.CookieConfig) -> Gate:
     elif asked == "everywhere":
         end_session(EVERYWHERE)
     if (user_id := st.session_state.get(USER_KEY)) is not None:
-        actor, version = auth.load_session(user_id)
+        live = auth.live_session(user_id, st.session_state.get(VERSION_KEY))
         if st.session_state.get(VERSION_KEY) is None:
-            st.session_state[VERSION_KEY] = version  # a session set up without signing in (tests)
-        if actor is None:
-            end_session(DEACTIVATED)
-        elif version != st.session_state[VERSION_KEY]:
-            actor = None
-            end_session(ENDED)
+            st.session_state[VERSION_KEY] = live.version  # a session set up without signing in (tests)
+        actor = live.actor
+        if live.ended:
+            end_session(live.ended)
     if actor is not None:
         if authenticator is None:
             authenticator, _ = _authenticate(cfg, {actor.username: {"name": actor.name}}, cfg.key, cfg.expiry_days)

@@ -111,12 +111,11 @@ def current_actor() -> Actor | None:
     user_id = st.session_state.get(auth_widgets.USER_KEY)
     if user_id is None:
         return None
-    actor, version = auth.load_session(user_id)
-    wanted = st.session_state.get(auth_widgets.VERSION_KEY)
-    if actor is not None and wanted is not None and version != wanted:
-        auth_widgets.end_session(auth_widgets.ENDED)  # signed out everywhere, or password or role changed
+    live = auth.live_session(user_id, st.session_state.get(auth_widgets.VERSION_KEY))
+    if live.ended == auth.SESSION_ENDED:  # signed out everywhere, or password or role changed
+        auth_widgets.end_session(live.ended)
         st.rerun()
-    return actor
+    return live.actor
 
 
 def _leave_legacy_pages_mode() -> None:

@@ -241,3 +241,11 @@ def test_sign_in_rows_stay_consistent_on_both_databases(w):
     assert sorted(rows) == [("account", 3), ("client", 3)]
     with read_session() as s:
         assert s.scalar(select(User.session_version).where(User.id == w.users["frontdesk"].id)) == 1
+
+
+def test_the_client_is_the_last_forwarded_hop_else_the_connection():
+    from core.security.auth import client_of
+
+    assert client_of("203.0.113.9, 10.0.0.2", "127.0.0.1") == "10.0.0.2"
+    assert client_of("", "192.0.2.4") == "192.0.2.4"
+    assert client_of(None, None) == "localhost"

@@ -248,6 +248,40 @@ def sign_out_everywhere(actor: Actor) -> int:
         return user.session_version
 
 
+SESSION_ENDED = (
+    "Your session has ended: you were signed out everywhere, or your password or role changed. Sign in again."
+)
+DEACTIVATED = "Your session has ended: your account was deactivated. Ask an admin if this is a mistake."
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    actor: Actor | None  # None: the session may not go on
+    version: int | None  # the user's current session version
+    ended: str | None = None  # why it may not go on, for the sign-in page
+
+
+def live_session(user_id: int, signed_version: int | None) -> LiveSession:
+    """Whether a browser session signed in under `signed_version` may go on, read fresh on every
+    run: not after deactivation, nor once the version moved on (sign out everywhere, a password
+    or role change). A session that never recorded a version (tests) takes the current one."""
+    actor, version = load_session(user_id)
+    if actor is None:
+        return LiveSession(None, version, DEACTIVATED)
+    if signed_version is not None and version != signed_version:
+        return LiveSession(None, version, SESSION_ENDED)
+    return LiveSession(actor, version)
+
+
+def client_of(forwarded: str | None, peer: object) -> str:
+    """The client an attempt is throttled by: the last hop of the configured forwarding header
+    when a proxy sets it, else the connection's own address."""
+    last_hop = (forwarded or "").split(",")[-1].strip()
+    if last_hop:
+        return last_hop
+    return peer if isinstance(peer, str) and peer else "localhost"
+
+
 def load_session(user_id: int) -> tuple[Actor | None, int | None]:
     """The actor (None if unknown or deactivated) and the current session version, read fresh."""
     with read_session() as session:
