@@ -7,14 +7,17 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select, update
 
 from core import demo
 from core.base.db import read_session, unit_of_work
 from core.base.errors import NotFound, PermissionDenied, ValidationError
-from core.base.models import Appointment, Location
+from core.base.models import Appointment, AppointmentType, Customer, Location, Provider
 from core.cli import main
 from core.reports import export
+from core.reports.tabular import safe_cell
 from core.security.access import SYSTEM
 from tests.factories import MONDAY, audit_dicts, world
 
@@ -191,3 +194,44 @@ def test_a_month_of_demo_data_exports_exactly_its_local_dates(db, tmp_path):
     for r in rows:
         local = datetime.fromisoformat(r["start_utc"]).astimezone(zones[r["location"]])
         assert first <= local.date() <= last
+
+
+HOSTILE = ['=HYPERLINK("http://x","a, b")', "-1+2", "@SUM(A1)", "line\nbreak", 'say "hi"', "a\rb", "\ttab", "x,y"]
+
+
+@given(st.text())
+def test_a_csv_cell_reads_back_as_the_neutralised_text(text):
+    line = export._CsvLines().fields(text, "end")
+    assert next(csv.reader(io.StringIO(line, newline=""))) == [safe_cell(text) if text else "", "end"]
+
+
+def test_the_csv_holds_exactly_the_rows_as_values_even_with_hostile_text(booked):
+    """The CSV is written line by line without csv.writer; read back, it is the export's values
+    (formulas neutralised), also for text with quotes, commas, line breaks and formula starts,
+    for history without a provider or type, and with contacts masked."""
+    w, ids = booked
+    with unit_of_work() as s:
+        s.execute(update(Customer).values(name=HOSTILE[0], email=HOSTILE[1] + "@x.test", phone=HOSTILE[2]))
+        s.execute(
+            update(Provider).where(Provider.id == w.providers["rao"].id).values(name=HOSTILE[3], email=HOSTILE[4])
+        )
+        s.execute(update(AppointmentType).where(AppointmentType.id == w.types["consult"].id).values(name=HOSTILE[5]))
+        s.execute(update(Location).where(Location.id == w.locations["harbor"].id).values(name=HOSTILE[6]))
+        s.execute(update(Appointment).where(Appointment.id == ids["ny_late"])
+                  .values(external_id=HOSTILE[7], source="=cmd", calendar_event_id=HOSTILE[0]))  # fmt: skip
+        s.execute(update(Appointment).where(Appointment.id == ids["ny_early"]).values(provider_id=None, type_id=None))
+    for who in ("admin", "analyst"):
+        with read_session() as s:
+            text, n = export.export_csv(s, w.actors[who])
+            values = [
+                ["" if v is None else str(v) for v in row] for row in export.iter_values(s, w.actors[who], safe=True)
+            ]
+        header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+        assert header == export.COLUMNS and n == len(rows) == 5
+        assert rows == values
+    by_id = {r["appointment_id"]: r for r in _csv(text)[1]}  # the analyst's
+    assert by_id[str(ids["ny_late"])]["external_id"] == "x,y" and by_id[str(ids["ny_late"])]["source"] == "'=cmd"
+    assert by_id[str(ids["ny_late"])]["customer"] == "'" + HOSTILE[0]
+    assert by_id[str(ids["ny_late"])]["customer_email"] == "'-***@x.test"
+    assert by_id[str(ids["ny_early"])]["provider"] == "" and by_id[str(ids["ny_early"])]["appointment_type"] == ""
+    assert by_id[str(ids["london_late"])]["location"] == "'\ttab"
