@@ -187,6 +187,22 @@ def test_reimporting_updates_by_external_id_and_never_duplicates(w):
     assert audits[0]["sha256"] == first.sha256 and len(first.sha256) == 64
 
 
+def test_new_customers_are_linked_to_their_own_appointments_after_the_existing_ones(w):
+    rows = [_row(f"V{i}", f"2016-04-{10 + i}T09:00", patient=f"P{i}", name=f"Patient {i}") for i in range(6)]
+    before = datetime.now(UTC)
+    assert _import(_csv(*rows)).created_customers == 6
+    with read_session() as s:
+        linked = s.execute(
+            select(Appointment.external_id, Customer.name, Customer.external_id, Customer.id, Customer.created_at)
+            .join(Customer, Customer.id == Appointment.customer_id)
+            .where(Appointment.external_id.is_not(None))
+        ).all()
+        oldest_new = min(c.id for c in s.scalars(select(Customer).where(Customer.external_id.is_not(None))))
+    assert sorted((v, n, p) for v, n, p, _, _ in linked) == [(f"V{i}", f"Patient {i}", f"P{i}") for i in range(6)]
+    assert oldest_new > max(c.id for c in w.customers.values())
+    assert all(before - timedelta(seconds=1) <= at <= datetime.now(UTC) for *_, at in linked)
+
+
 def test_a_dry_run_writes_nothing_and_created_locations_take_the_mappings_zone(w):
     data = _csv(_row("V1", "2016-04-28", clinic="Uptown"), _row("V2", "2016-04-28T09:30", clinic="Uptown"))
     mapping = {**MAPPING, "timezone": "Europe/Paris"}

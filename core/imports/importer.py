@@ -45,7 +45,7 @@ from core.security.service import reading, service
 
 BATCH = 5_000
 BULK = 1_000  # rows written from which PostgreSQL's planner statistics are refreshed at once
-INSTANTS = ("start_at", "end_at", "block_start", "block_end", "booked_at", "cancelled_at", "updated_at")
+INSTANTS = ("start_at", "end_at", "block_start", "block_end", "booked_at", "cancelled_at", "updated_at", "created_at")
 UPDATE_COLUMNS = (*APPOINTMENT_FIELDS, "group_key", "updated_at")
 # Every column an imported appointment sets: the compared ones, its identity, and fixed values.
 CONSTANTS = {
@@ -56,6 +56,7 @@ CONSTANTS = {
     "reschedule_count": 0,
 }
 INSERT_COLUMNS = (*UPDATE_COLUMNS, "external_id", *CONSTANTS)
+CUSTOMER_COLUMNS = ("name", "email", "phone", "external_id", "home_location_id", "created_at")
 Progress = Callable[[float, str], None]
 
 
@@ -312,18 +313,21 @@ class _Import:
                 insert(Location).values(name=place.name, timezone=place.timezone).returning(Location.id)
             )
         self.days = {ids.get(k, k): v for k, v in self.days.items()}
+        bulk, now = Bulk(s, INSTANTS), utcnow()
         keys = list(self.new_customers)
         if keys:
             self.note(0.6, f"Adding {len(keys):,} customers")
             rows = [self._customer_row(k, ids) for k in keys]
-            for part_keys, part in zip(chunks(keys, BATCH), chunks(rows, BATCH), strict=True):
-                new_ids = s.scalars(
-                    insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True), part
-                ).all()
-                self.customers.update(zip(part_keys, new_ids, strict=True))
+            if bulk.sqlite:
+                new_ids = bulk.insert_numbered(
+                    "customers", CUSTOMER_COLUMNS, [bulk.values(r, CUSTOMER_COLUMNS) for r in rows]
+                )
+            else:
+                returning = insert(Customer.__table__).returning(Customer.__table__.c.id, sort_by_parameter_order=True)
+                new_ids = [id_ for part in chunks(rows, BATCH) for id_ in s.scalars(returning, part)]
+            self.customers.update(zip(keys, new_ids, strict=True))
         if self.customer_updates:
             s.execute(update(Customer), [{"id": k, **v} for k, v in self.customer_updates.items()])
-        bulk, now = Bulk(s, INSTANTS), utcnow()
         for rows, verb in ((self.inserts, "Adding"), (self.updates, "Updating")):
             for n, part in enumerate(chunks(rows, BATCH)):
                 done = n * BATCH
