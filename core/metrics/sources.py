@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import ARRAY, Date, Integer, and_, bindparam, case, func, literal, select, tuple_
+from sqlalchemy import ARRAY, Date, Integer, and_, bindparam, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
@@ -57,7 +57,6 @@ def _scope(model, actor: Actor | None, filters: Filters) -> list:
     return conds
 
 
-_DAYS_PER_QUERY = 20_000
 HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
 # The sums that move from inside hours to outside them: all zero on rows without a provider, a
 # type or a duration (imported history), which are in neither.
@@ -82,57 +81,80 @@ def binned_sums(
 ) -> pd.DataFrame:
     """Rollup sums per bin of local dates [edges[i], edges[i+1]) (and per `by` group), with the
     minutes split by whether the provider worked that day (a working_hours row for that weekday,
-    unless the whole day was time off). Every sum is read in one pass over the window; the rows
-    outside hours (few) in two more reads: those whose weekday has no hours (one lookup per row)
-    and the days off (the `days_without_hours` joined by the bucket index). The two are
-    disjoint: those days' weekdays have hours. Inside hours is the difference.
-    Without groups the database sums per day (in the covering index's order, no sort) and the
-    days are binned here; with groups it sums per bin, so that the rows returned do not grow
-    with days x groups."""
+    unless the whole day was time off, as listed in `days_without_hours`): the sums of the rows
+    outside hours (few) are read beside every sum, and inside hours is the difference. Without
+    groups the database sums per day and the days are binned here; with groups it sums per
+    bin, so that the rows returned do not grow with days x groups."""
     md = MetricDaily
     where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
     groups = [GROUPS[by]] if by else []
     keys = [_ordered_bins(md.day, edges) if groups else md.day, *(getattr(md, g) for g in groups)]
     columns = ["bin", *groups]
-    query = select(*keys, *(func.sum(getattr(md, name)) for name in SUMS)).where(*where).group_by(*keys)
-    frame = _binned(pd.DataFrame(session.execute(query).all(), columns=[*columns, *SUMS]), columns, SUMS, edges, groups)
-    md_sums = [*keys, *(func.sum(getattr(md, c)) for c in _MOVED)]
-    rows = session.execute(select(*md_sums).where(*where, _without_hours()).group_by(*keys)).all()
-    days = sorted(days_without_hours)
-    for i in range(0, len(days), _DAYS_PER_QUERY):
-        off = _day_list(session, days[i : i + _DAYS_PER_QUERY])
-        on = and_(md.location_id == off.c.location_id, md.provider_key == off.c.provider_id, md.day == off.c.day)
-        # No day range here (the days lie in it): with one, SQLite seeks by provider and scans its days.
-        query = select(*md_sums).select_from(off).join(md, on).where(*_scope(md, actor, filters))
-        rows += session.execute(query.group_by(*keys)).all()
-    moved = _binned(pd.DataFrame(rows, columns=[*columns, *_MOVED]), columns, _MOVED, edges, groups)
-    moved = moved.rename(columns={c: f"out_{c}" for c in _MOVED})
-    frame = frame.merge(moved, on=columns, how="left").fillna(0)
+    read = _sums_in_one_pass if session.get_bind().dialect.name == "postgresql" else _sums_in_passes
+    frame = read(session, actor, filters, where, keys, sorted(days_without_hours))
+    frame = pd.DataFrame(frame, columns=[*columns, *SUMS, *(f"out_{c}" for c in _MOVED)])
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in [*columns, *SUMS, *HOURS_SUMS]})
+    if not groups:
+        frame["bin"] = _bins_of(frame["bin"], edges)
+    frame = frame.fillna(0).astype("int64").groupby(columns, as_index=False).sum()
     frame["booked_in"] = frame["booked_min"] - frame["out_booked_min"]
     frame["no_show_in"] = frame["no_show_min"] - frame["out_no_show_min"]
     frame["late_in"] = frame["late_cancel_min"] - frame["out_late_cancel_min"]
     frame["out_min"] = frame["out_booked_min"]
-    frame = frame[[*columns, *SUMS, *HOURS_SUMS]].astype("int64")
+    frame = frame[[*columns, *SUMS, *HOURS_SUMS]]
     return frame[frame["bin"] >= 0].reset_index(drop=True)
 
 
-def _binned(frame: pd.DataFrame, columns: list[str], sums, edges: list[date], groups: list[str]) -> pd.DataFrame:
-    """Sums per day (no groups: binned here) or per bin, as int64, one row per bin and group."""
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64") for c in [*columns, *sums]})
-    if not groups:
-        frame["bin"] = _bins_of(frame["bin"], edges)
-    frame[[*columns, *sums]] = frame[[*columns, *sums]].fillna(0).astype("int64")
-    return frame.groupby(columns, as_index=False)[list(sums)].sum()
+def _hours():
+    return select(WorkingHours.location_id, WorkingHours.provider_id, WorkingHours.weekday)
 
 
-def _without_hours():
-    """Rollup rows of a provider whose weekday at that location has no working_hours row: an
-    uncorrelated subquery, looked up once per row (SQLite builds it an index, PostgreSQL hashes
-    it)."""
+def _sums_in_one_pass(session: Session, actor, filters: Filters, where: list, keys: list, days: list) -> list:
+    """PostgreSQL: one pass over the window, joined by hash to the (location, provider, weekday)
+    triples with working hours and to the days off; the sums outside hours are FILTERed sums."""
     md = MetricDaily
-    hours = select(WorkingHours.location_id, WorkingHours.provider_id, WorkingHours.weekday)
-    return and_(md.provider_key != NONE_KEY, tuple_(md.location_id, md.provider_key, md.weekday).not_in(hours))
+    hours = _hours().distinct().subquery("hours")
+    joined = md.__table__.outerjoin(
+        hours,
+        and_(hours.c.location_id == md.location_id, hours.c.provider_id == md.provider_key,
+             hours.c.weekday == md.weekday),
+    )  # fmt: skip
+    outside = hours.c.location_id.is_(None)
+    if days:
+        off = _day_list(session, days)
+        joined = joined.outerjoin(off, _on_day(off))
+        outside = or_(outside, off.c.location_id.is_not(None))
+    outside = and_(md.provider_key != NONE_KEY, outside)
+    sums = [func.sum(getattr(md, name)) for name in SUMS]
+    moved = [func.sum(getattr(md, name)).filter(outside) for name in _MOVED]
+    return session.execute(select(*keys, *sums, *moved).select_from(joined).where(*where).group_by(*keys)).all()
+
+
+def _sums_in_passes(session: Session, actor, filters: Filters, where: list, keys: list, days: list) -> list:
+    """SQLite: every sum in one pass over the window in the covering index's order (no sort);
+    then the rows outside hours, in two reads: those whose weekday has no hours (an uncorrelated
+    subquery, built into an index once, looked up per row) and the days off (joined through the
+    bucket index). The two are disjoint: the days off are days whose weekday has hours. A join or
+    a FILTER per sum would look the hours up for every row, several times."""
+    md = MetricDaily
+    zeros = [literal(0)] * len(_MOVED)
+    rows = session.execute(select(*keys, *(func.sum(getattr(md, n)) for n in SUMS), *zeros).where(*where)
+                           .group_by(*keys)).all()  # fmt: skip
+    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    no_hours = and_(md.provider_key != NONE_KEY, tuple_(md.location_id, md.provider_key, md.weekday).not_in(_hours()))
+    rows += session.execute(select(*moved).where(*where, no_hours).group_by(*keys)).all()
+    if days:
+        off = _day_list(session, days)
+        # No day range here (the days lie in it): with one, SQLite seeks by provider and scans its days.
+        query = select(*moved).select_from(off).join(md, _on_day(off)).where(*_scope(md, actor, filters))
+        rows += session.execute(query.group_by(*keys)).all()
+    return rows
+
+
+def _on_day(off):
+    md = MetricDaily
+    return and_(md.location_id == off.c.location_id, md.provider_key == off.c.provider_id, md.day == off.c.day)
 
 
 def _day_list(session: Session, days: list[tuple[int, int, date]]):
