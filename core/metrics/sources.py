@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import ARRAY, Date, Integer, and_, bindparam, case, func, literal, or_, select, tuple_
+from sqlalchemy import ARRAY, Date, Integer, and_, bindparam, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
@@ -112,31 +112,37 @@ def _hours():
 
 def _sums_in_one_pass(session: Session, actor, filters: Filters, where: list, keys: list, days: list) -> list:
     """PostgreSQL: one pass over the window, joined by hash to the (location, provider, weekday)
-    triples with working hours and to the days off; the sums outside hours are FILTERed sums."""
+    triples with working hours; the sums outside hours are FILTERed sums. The days off are read
+    apart, through the bucket index (joined in the same pass, they were merge-joined after
+    sorting the whole window)."""
     md = MetricDaily
     hours = _hours().distinct().subquery("hours")
-    joined = md.__table__.outerjoin(
-        hours,
-        and_(hours.c.location_id == md.location_id, hours.c.provider_id == md.provider_key,
-             hours.c.weekday == md.weekday),
-    )  # fmt: skip
-    outside = hours.c.location_id.is_(None)
-    if days:
-        off = _day_list(session, days)
-        joined = joined.outerjoin(off, _on_day(off))
-        outside = or_(outside, off.c.location_id.is_not(None))
-    outside = and_(md.provider_key != NONE_KEY, outside)
+    on = and_(hours.c.location_id == md.location_id, hours.c.provider_id == md.provider_key,
+              hours.c.weekday == md.weekday)  # fmt: skip
+    outside = and_(md.provider_key != NONE_KEY, hours.c.location_id.is_(None))
     sums = [func.sum(getattr(md, name)) for name in SUMS]
     moved = [func.sum(getattr(md, name)).filter(outside) for name in _MOVED]
-    return session.execute(select(*keys, *sums, *moved).select_from(joined).where(*where).group_by(*keys)).all()
+    query = select(*keys, *sums, *moved).select_from(md.__table__.outerjoin(hours, on)).where(*where)
+    return session.execute(query.group_by(*keys)).all() + _days_off_sums(session, actor, filters, keys, days)
+
+
+def _days_off_sums(session: Session, actor, filters: Filters, keys: list, days: list) -> list:
+    """The sums of the rows of these days off, each day found through the bucket index. No day
+    range here (the days lie in it): with one, SQLite seeks by provider and scans its days."""
+    if not days:
+        return []
+    md = MetricDaily
+    off = _day_list(session, days)
+    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    query = select(*moved).select_from(off).join(md, _on_day(off)).where(*_scope(md, actor, filters))
+    return session.execute(query.group_by(*keys)).all()
 
 
 def _sums_in_passes(session: Session, actor, filters: Filters, where: list, keys: list, days: list) -> list:
     """SQLite: every sum in one pass over the window in the covering index's order (no sort);
-    then the rows outside hours, in two reads: those whose weekday has no hours (an uncorrelated
-    subquery, built into an index once, looked up per row) and the days off (joined through the
-    bucket index). The two are disjoint: the days off are days whose weekday has hours. A join or
-    a FILTER per sum would look the hours up for every row, several times."""
+    then the rows whose weekday has no hours (an uncorrelated subquery, built into an index once,
+    looked up per row). A join or a FILTER per sum would look the hours up for every row, several
+    times. The days off are disjoint from those (their weekdays have hours)."""
     md = MetricDaily
     zeros = [literal(0)] * len(_MOVED)
     rows = session.execute(select(*keys, *(func.sum(getattr(md, n)) for n in SUMS), *zeros).where(*where)
@@ -144,12 +150,7 @@ def _sums_in_passes(session: Session, actor, filters: Filters, where: list, keys
     moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
     no_hours = and_(md.provider_key != NONE_KEY, tuple_(md.location_id, md.provider_key, md.weekday).not_in(_hours()))
     rows += session.execute(select(*moved).where(*where, no_hours).group_by(*keys)).all()
-    if days:
-        off = _day_list(session, days)
-        # No day range here (the days lie in it): with one, SQLite seeks by provider and scans its days.
-        query = select(*moved).select_from(off).join(md, _on_day(off)).where(*_scope(md, actor, filters))
-        rows += session.execute(query.group_by(*keys)).all()
-    return rows
+    return rows + _days_off_sums(session, actor, filters, keys, days)
 
 
 def _on_day(off):
