@@ -35,7 +35,7 @@ from core.security.access import SYSTEM
 
 SETTLED = (
     "appointments", "inquiries", "working_hours", "time_off", "exceptions", "metric_daily", "metric_lead",
-    "metric_lead_week", "metric_lead_month",
+    "metric_lead_week", "metric_lead_month", "metric_provider_day",
 )  # fmt: skip
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "kpis.py")
 

@@ -27,7 +27,15 @@ from core.base.events import subscribe
 from core.base.models import Appointment, AppointmentHistory, Location
 from core.base.tz import local_range_bounds, zone
 from core.metrics.definitions import TOUCH_KINDS, day_runs, monday, month_start, next_month
-from core.metrics.models import COUNTS, NONE_KEY, MetricDaily, MetricLead, MetricLeadMonth, MetricLeadWeek
+from core.metrics.models import (
+    COUNTS,
+    NONE_KEY,
+    MetricDaily,
+    MetricLead,
+    MetricLeadMonth,
+    MetricLeadWeek,
+    MetricProviderDay,
+)
 from core.scheduling.events import AppointmentChanged, AppointmentsImported
 
 Key = tuple[int, date, int, int]  # location, local day, provider_key, type_key
@@ -163,11 +171,13 @@ def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
     """Recompute these buckets from the appointments, inside the caller's transaction, and
     move their weeks' and months' histograms by the difference."""
     moved: dict[tuple[int, date, int], int] = defaultdict(int)  # (location, day, lead) -> difference
+    summed: dict[tuple[int, date, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for key in sorted(set(keys)):  # one order everywhere: no deadlock between two refreshes
         tz = session.get(Location, key[0]).timezone
         row = _lock_bucket(session, key)
         bucket = aggregate(session, _bucket_rows(session, key, tz), {key[0]: tz}).get(key, Bucket())
         for name, value in bucket.counts.items():
+            summed[(key[0], key[1], key[2])][name] += value - getattr(row, name)
             setattr(row, name, value)
         row.updated_at = utcnow()
         for lead, n in session.execute(select(MetricLead.lead_days, MetricLead.n).where(*_lead_where(key))):
@@ -182,7 +192,25 @@ def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
         for (loc, day, lead), n in moved.items():
             deltas[(loc, start_of(day), lead)] += n
         _move_coarse(session, model.__table__, column, {k: n for k, n in deltas.items() if n})
+    _move_provider_days(session, {k: d for k, d in summed.items() if any(d.values())})
     session.flush()
+
+
+def _move_provider_days(session: Session, deltas: dict[tuple[int, date, int], dict[str, int]]) -> None:
+    """Add the daily buckets' differences to their provider-days (an upsert that adds, row by row
+    in one order: two bookings of other types on one provider-day add up; recomputing the sum
+    from metric_daily would miss the other's uncommitted change)."""
+    if not deltas:
+        return
+    table = MetricProviderDay.__table__
+    stmt = _upsert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["location_id", "day", "provider_key"],
+        set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},
+    )
+    rows = [{"location_id": loc, "day": day, "weekday": day.weekday(), "provider_key": prov, **d}
+            for (loc, day, prov), d in sorted(deltas.items())]  # fmt: skip
+    session.execute(stmt, rows)
 
 
 def _move_coarse(session: Session, table, column: str, deltas: dict[tuple[int, date, int], int]) -> None:
@@ -267,10 +295,27 @@ def rebuild_rollups(
             keep = set(day_list)
             buckets = {k: b for k, b in buckets.items() if k[1] in keep}
         _write(session, buckets)
+        _rebuild_provider_days(session, location_id, runs if day_list is not None else None)
         _rebuild_coarse(session, location_id, day_list)
         counted += sum(b.counts["appointments"] for b in buckets.values())
     session.flush()
     return counted
+
+
+def _rebuild_provider_days(session: Session, location_id: int, runs: list[tuple[date, date]] | None) -> None:
+    """Recompute the location's provider-days (of these runs of days, default all) from its
+    (rebuilt) daily rows."""
+    table, md = MetricProviderDay.__table__, MetricDaily
+    stmt = delete(table).where(table.c.location_id == location_id)
+    keys = (md.location_id, md.day, md.provider_key)
+    source = select(*keys, func.min(md.weekday), *(func.sum(getattr(md, name)) for name in COUNTERS))
+    source = source.where(md.location_id == location_id).group_by(*keys)
+    if runs is not None:
+        stmt = stmt.where(or_(*(table.c.day.between(a, b) for a, b in runs)))
+        source = source.where(or_(*(md.day.between(a, b) for a, b in runs)))
+    session.execute(stmt)
+    columns = ["location_id", "day", "provider_key", "weekday", *COUNTERS]
+    session.execute(insert(table).from_select(columns, source))
 
 
 def _start_in_sql(session: Session, column: str, day):

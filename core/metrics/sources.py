@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
 from core.base.tz import local_day_bounds, zone
 from core.metrics.definitions import monday, next_month
-from core.metrics.models import COUNTS, NONE_KEY, MetricDaily, MetricLead, MetricLeadMonth, MetricLeadWeek
+from core.metrics.models import (
+    COUNTS,
+    NONE_KEY,
+    MetricDaily,
+    MetricLead,
+    MetricLeadMonth,
+    MetricLeadWeek,
+    MetricProviderDay,
+)
 from core.queue.items import RESOLVED_BY_ITSELF
 from core.security import access
 from core.security.access import Actor
@@ -85,13 +93,14 @@ def binned_sums(
     outside hours (few) are read beside every sum, and inside hours is the difference. Without
     groups the database sums per day and the days are binned here; with groups it sums per
     bin, so that the rows returned do not grow with days x groups."""
-    md = MetricDaily
+    # Summed over types already, unless types are asked for.
+    md = MetricDaily if filters.type_id is not None or by == "type" else MetricProviderDay
     where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
     groups = [GROUPS[by]] if by else []
     keys = [_ordered_bins(md.day, edges) if groups else md.day, *(getattr(md, g) for g in groups)]
     columns = ["bin", *groups]
     read = _sums_in_one_pass if session.get_bind().dialect.name == "postgresql" else _sums_in_passes
-    frame = read(session, actor, filters, where, keys, sorted(days_without_hours))
+    frame = read(session, md, actor, filters, where, keys, sorted(days_without_hours))
     frame = pd.DataFrame(frame, columns=[*columns, *SUMS, *(f"out_{c}" for c in _MOVED)])
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in [*columns, *SUMS, *HOURS_SUMS]})
@@ -110,12 +119,11 @@ def _hours():
     return select(WorkingHours.location_id, WorkingHours.provider_id, WorkingHours.weekday)
 
 
-def _sums_in_one_pass(session: Session, actor, filters: Filters, where: list, keys: list, days: list) -> list:
+def _sums_in_one_pass(session: Session, md, actor, filters: Filters, where: list, keys: list, days: list) -> list:
     """PostgreSQL: one pass over the window, joined by hash to the (location, provider, weekday)
     triples with working hours; the sums outside hours are FILTERed sums. The days off are read
     apart, through the bucket index (joined in the same pass, they were merge-joined after
     sorting the whole window)."""
-    md = MetricDaily
     hours = _hours().distinct().subquery("hours")
     on = and_(hours.c.location_id == md.location_id, hours.c.provider_id == md.provider_key,
               hours.c.weekday == md.weekday)  # fmt: skip
@@ -123,38 +131,35 @@ def _sums_in_one_pass(session: Session, actor, filters: Filters, where: list, ke
     sums = [func.sum(getattr(md, name)) for name in SUMS]
     moved = [func.sum(getattr(md, name)).filter(outside) for name in _MOVED]
     query = select(*keys, *sums, *moved).select_from(md.__table__.outerjoin(hours, on)).where(*where)
-    return session.execute(query.group_by(*keys)).all() + _days_off_sums(session, actor, filters, keys, days)
+    return session.execute(query.group_by(*keys)).all() + _days_off_sums(session, md, actor, filters, keys, days)
 
 
-def _days_off_sums(session: Session, actor, filters: Filters, keys: list, days: list) -> list:
+def _days_off_sums(session: Session, md, actor, filters: Filters, keys: list, days: list) -> list:
     """The sums of the rows of these days off, each day found through the bucket index. No day
     range here (the days lie in it): with one, SQLite seeks by provider and scans its days."""
     if not days:
         return []
-    md = MetricDaily
     off = _day_list(session, days)
     moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
-    query = select(*moved).select_from(off).join(md, _on_day(off)).where(*_scope(md, actor, filters))
+    query = select(*moved).select_from(off).join(md, _on_day(md, off)).where(*_scope(md, actor, filters))
     return session.execute(query.group_by(*keys)).all()
 
 
-def _sums_in_passes(session: Session, actor, filters: Filters, where: list, keys: list, days: list) -> list:
+def _sums_in_passes(session: Session, md, actor, filters: Filters, where: list, keys: list, days: list) -> list:
     """SQLite: every sum in one pass over the window in the covering index's order (no sort);
     then the rows whose weekday has no hours (an uncorrelated subquery, built into an index once,
     looked up per row). A join or a FILTER per sum would look the hours up for every row, several
     times. The days off are disjoint from those (their weekdays have hours)."""
-    md = MetricDaily
     zeros = [literal(0)] * len(_MOVED)
     rows = session.execute(select(*keys, *(func.sum(getattr(md, n)) for n in SUMS), *zeros).where(*where)
                            .group_by(*keys)).all()  # fmt: skip
     moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
     no_hours = and_(md.provider_key != NONE_KEY, tuple_(md.location_id, md.provider_key, md.weekday).not_in(_hours()))
     rows += session.execute(select(*moved).where(*where, no_hours).group_by(*keys)).all()
-    return rows + _days_off_sums(session, actor, filters, keys, days)
+    return rows + _days_off_sums(session, md, actor, filters, keys, days)
 
 
-def _on_day(off):
-    md = MetricDaily
+def _on_day(md, off):
     return and_(md.location_id == off.c.location_id, md.provider_key == off.c.provider_id, md.day == off.c.day)
 
 
