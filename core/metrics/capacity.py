@@ -69,7 +69,8 @@ def _merged_spans(shifts: list[Shift], weekday: int) -> list[tuple[int, int]]:
 
 
 def _seconds(moment: datetime) -> float:
-    """A naive local time as seconds on one scale with `day.toordinal() * 86400`."""
+    """A local wall-clock time as seconds on one scale with `day.toordinal() * 86400` (its
+    offset ignored)."""
     return (
         moment.toordinal() * 86400 + moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
     )
@@ -78,7 +79,7 @@ def _seconds(moment: datetime) -> float:
 def _minutes_between(spans: list[tuple[int, int]], day: date, offs: list[tuple[float, float]]) -> int:
     """`_minutes_on` for a day whose zone keeps one UTC offset all day, in local wall-clock time:
     there it is a plain shift of the UTC instants, so no instant needs converting (the time off
-    is given as naive local times, in `_seconds`)."""
+    is given as local wall-clock times, in `_seconds`)."""
     midnight = day.toordinal() * 86400
     total = sum(hi - lo for lo, hi in spans)
     for off_lo, off_hi in offs:
@@ -153,7 +154,7 @@ def _plan(
         if not offs:
             continue
         tz = zone(zones[loc])
-        local = [(lo.astimezone(tz).replace(tzinfo=None), hi.astimezone(tz).replace(tzinfo=None)) for lo, hi in offs]
+        local = [(lo.astimezone(tz), hi.astimezone(tz)) for lo, hi in offs]
         days = set()
         for off_lo, off_hi in local:
             start, end = max(off_lo.date() - timedelta(days=1), first), min(off_hi.date(), last)
