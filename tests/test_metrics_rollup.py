@@ -21,7 +21,7 @@ from core.base.models import Appointment
 from core.base.tz import to_local
 from core.metrics.definitions import Window
 from core.metrics.kpis import kpis
-from core.metrics.models import MetricDaily, MetricLead, MetricLeadWeek
+from core.metrics.models import MetricDaily, MetricLead, MetricLeadMonth, MetricLeadWeek, MetricProviderDay
 from core.metrics.rollup import COUNTERS, rebuild_rollups
 from core.scheduling import booking
 from core.security.access import SYSTEM
@@ -48,14 +48,32 @@ operation = st.tuples(
 
 def _rollup() -> dict:
     with read_session() as s:
+        rows = s.scalars(select(MetricDaily)).all()
+        assert all(r.weekday == r.day.weekday() for r in rows)
         daily = {
             (r.location_id, r.day, r.provider_key, r.type_key): tuple(getattr(r, c) for c in COUNTERS)
-            for r in s.scalars(select(MetricDaily))
+            for r in rows
             if r.appointments
         }
         lead = {tuple(r[:5]): r[5] for r in s.execute(select(MetricLead.__table__))}
         weekly = {tuple(r[:3]): r[3] for r in s.execute(select(MetricLeadWeek.__table__))}
-    return {"daily": daily, "lead": lead, "weekly": weekly}
+        monthly = {tuple(r[:3]): r[3] for r in s.execute(select(MetricLeadMonth.__table__))}
+        provider_days = s.scalars(select(MetricProviderDay)).all()
+        assert all(r.weekday == r.day.weekday() for r in provider_days)
+        by_provider = {
+            (r.location_id, r.day, r.provider_key): tuple(getattr(r, c) for c in COUNTERS)
+            for r in provider_days
+            if r.appointments
+        }
+    return {"daily": daily, "lead": lead, "weekly": weekly, "monthly": monthly, "by_provider": by_provider}
+
+
+def _over_types(daily: dict) -> dict:
+    summed: dict = {}
+    for (loc, day, provider, _type), counts in daily.items():
+        before = summed.get((loc, day, provider), (0,) * len(counts))
+        summed[(loc, day, provider)] = tuple(a + b for a, b in zip(before, counts, strict=True))
+    return summed
 
 
 def _raw(w, window: Window) -> dict:
@@ -137,12 +155,13 @@ def test_rollup_kept_by_events_equals_a_rebuild_and_the_raw_kpis(db):
     def check(ops):
         reset()
         with unit_of_work() as s:
-            for model in (MetricLeadWeek, MetricLead, MetricDaily):
+            for model in (MetricProviderDay, MetricLeadMonth, MetricLeadWeek, MetricLead, MetricDaily):
                 s.execute(delete(model))
         ids: list[int] = []
         for op in ops:
             _apply(w, op, ids)
         kept = _rollup()
+        assert kept["by_provider"] == _over_types(kept["daily"])
         with unit_of_work() as s:
             rebuild_rollups(s)
         assert _rollup() == kept
@@ -175,13 +194,16 @@ def test_a_reschedule_to_another_day_moves_the_appointment_between_buckets(db):
     assert isinstance(later, datetime)
 
 
-def test_the_migration_fills_the_weekly_histogram_from_the_daily_one(db):
+def test_the_migrations_fill_the_weekdays_the_provider_days_and_the_coarser_histograms_from_the_daily_rows(db):
     hand_week()
-    built = _rollup()["weekly"]
-    assert built and {week.weekday() for _, week, _ in built} == {0}
+    built = _rollup()
+    assert built["by_provider"] == _over_types(built["daily"])
+    assert built["weekly"] and {week.weekday() for _, week, _ in built["weekly"]} == {0}
+    assert built["monthly"] and {month.day for _, month, _ in built["monthly"]} == {1}
     cfg = migrate.alembic_config()
-    for step, target in ((command.downgrade, "0015-1"), (command.upgrade, "head")):  # 0015: metric_lead_week
+    # 0015 adds metric_lead_week; 0016 metric_daily.weekday and metric_lead_month; 0017 metric_provider_day
+    for step, target in ((command.downgrade, "0015-1"), (command.upgrade, "head")):
         with db.engine.connect() as conn:
             cfg.attributes["connection"] = conn
             step(cfg, target)
-    assert _rollup()["weekly"] == built
+    assert _rollup() == built  # weekdays checked in _rollup

@@ -50,6 +50,49 @@ def _offset_change_days(tz: str, first: date, last: date) -> frozenset[date]:
     return frozenset(found)
 
 
+def _merged_spans(shifts: list[Shift], weekday: int) -> list[tuple[int, int]]:
+    """The weekday's shifts as seconds after local midnight, those that touch or overlap joined."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(
+        (
+            s.start.hour * 3600 + s.start.minute * 60 + s.start.second,
+            s.end.hour * 3600 + s.end.minute * 60 + s.end.second,
+        )
+        for s in shifts
+        if s.weekday == weekday
+    ):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _seconds(moment: datetime) -> float:
+    """A local wall-clock time as seconds on one scale with `day.toordinal() * 86400` (its
+    offset ignored)."""
+    return (
+        moment.toordinal() * 86400 + moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
+    )
+
+
+def _minutes_between(spans: list[tuple[int, int]], day: date, offs: list[tuple[float, float]]) -> int:
+    """`_minutes_on` for a day whose zone keeps one UTC offset all day, in local wall-clock time:
+    there it is a plain shift of the UTC instants, so no instant needs converting (the time off
+    is given as local wall-clock times, in `_seconds`)."""
+    midnight = day.toordinal() * 86400
+    total = sum(hi - lo for lo, hi in spans)
+    for off_lo, off_hi in offs:
+        a, b = off_lo - midnight, off_hi - midnight
+        if b <= 0 or a >= 86400:
+            continue
+        for lo, hi in spans:
+            overlap = min(hi, b) - max(lo, a)
+            if overlap > 0:
+                total -= overlap
+    return int(total // 60)
+
+
 def _minutes_on(shifts: list[Shift], location_id: int, day: date, tz: str, offs: list[tuple]) -> int:
     stretches = working_stretches(shifts, location_id, day, tz)
     total = sum((hi - lo).total_seconds() for lo, hi in stretches)
@@ -107,15 +150,21 @@ def _plan(
             if (loc, prov, day.weekday()) in has_day:
                 exact[(loc, prov, day)] = _minutes_on(items, loc, day, tz, absences.get(prov, []))
     for (loc, prov), items in shifts.items():
-        tz = zones[loc]
         offs = absences.get(prov, [])
-        for off_lo, off_hi in offs:
-            day = max(off_lo.astimezone(zone(tz)).date() - timedelta(days=1), first)
-            end_day = min(off_hi.astimezone(zone(tz)).date(), last)
-            while day <= end_day:
-                if (loc, prov, day.weekday()) in has_day:
-                    exact[(loc, prov, day)] = _minutes_on(items, loc, day, tz, offs)
-                day += timedelta(days=1)
+        if not offs:
+            continue
+        tz = zone(zones[loc])
+        local = [(lo.astimezone(tz), hi.astimezone(tz)) for lo, hi in offs]
+        days = set()
+        for off_lo, off_hi in local:
+            start, end = max(off_lo.date() - timedelta(days=1), first), min(off_hi.date(), last)
+            days.update(start + timedelta(days=n) for n in range((end - start).days + 1))
+        spans = {wd: _merged_spans(items, wd) for wd in range(7) if (loc, prov, wd) in has_day}
+        seconds = [(_seconds(lo), _seconds(hi)) for lo, hi in local]
+        for day in days:
+            key = (loc, prov, day)
+            if day.weekday() in spans and key not in exact:  # DST days are done above
+                exact[key] = _minutes_between(spans[day.weekday()], day, seconds)
     return pd.DataFrame(weekly, columns=weekly_columns), exact
 
 

@@ -82,6 +82,16 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def month_start(day: date) -> date:
+    """The first day of the calendar month holding `day`."""
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    """The first day of the calendar month after the one holding `day`."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def day_runs(days: list[date]) -> Iterator[tuple[date, date]]:
     """Consecutive runs of sorted days, as (first, last)."""
     start = prev = days[0]

@@ -4,6 +4,8 @@ the actor's location scope in SQL; shaped here with pandas."""
 
 from __future__ import annotations
 
+import bisect
+from collections import Counter
 from datetime import date, timedelta
 
 import pandas as pd
@@ -104,30 +106,43 @@ class Dataset:
         return self.edges.index(w.first), self.edges.index(w.last + timedelta(days=1))
 
     def windows(self) -> list[dict]:
+        """The KPI set of each window, from per-bin totals (a window is a run of bins)."""
         inq = self._inquiries()
+        sums = _per_bin(self.sums, [*sources.SUMS, *sources.HOURS_SUMS], len(self.edges) - 1)
+        leads: list[Counter] = [Counter() for _ in range(len(self.edges) - 1)]
+        if not self.lead.empty:
+            for b, lead, n in self.lead[["bin", "lead_days", "n"]].itertuples(index=False):
+                if b >= 0:
+                    leads[b][int(lead)] += int(n)
+        touch_days = sorted(self.exceptions["day"]) if not self.exceptions.empty else []
         out = []
         for i, w in enumerate(self.windows_):
             lo, hi = self._bins(w)
-            part = self.sums[(self.sums["bin"] >= lo) & (self.sums["bin"] < hi)]
-            sums = {c: int(part[c].sum()) for c in (*sources.SUMS, *sources.HOURS_SUMS)}
-            lead = _hist(self.lead[(self.lead["bin"] >= lo) & (self.lead["bin"] < hi)]) if not self.lead.empty else {}
-            ex = self.exceptions
-            touches = int(((ex["day"] >= w.first) & (ex["day"] <= w.last)).sum()) if not ex.empty else 0
-            cap = capacity_use(sums, self.capacity.total(w.first, w.last))
-            out.append(figures(sums, cap, lead, inq[i], touches))
+            window_sums = {c: int(v) for c, v in zip(sums.columns, sums.iloc[lo:hi].sum(), strict=True)}
+            lead = dict(sum(leads[lo:hi], Counter()))
+            touches = bisect.bisect_right(touch_days, w.last) - bisect.bisect_left(touch_days, w.first)
+            cap = capacity_use(window_sums, self.capacity.total(w.first, w.last))
+            out.append(figures(window_sums, cap, lead, inq[i], touches))
         return out
 
     def _inquiries(self) -> list[tuple[int, int] | None]:
         if self.filters.provider_id is not None or not self.zones:
             return [None if self.filters.provider_id is not None else (0, 0) for _ in self.windows_]
         counts = sources.inquiry_counts(self._session, self.zones, self.filters, self.edges)
-        counts = counts[counts["bin"] >= 0]
+        per_bin = _per_bin(counts[counts["bin"] >= 0], ["received", "converted"], len(self.edges) - 1)
         result = []
         for w in self.windows_:
             lo, hi = self._bins(w)
-            part = counts[(counts["bin"] >= lo) & (counts["bin"] < hi)]
-            result.append((int(part["received"].sum()), int(part["converted"].sum())))
+            received, converted = per_bin.iloc[lo:hi].sum()
+            result.append((int(received), int(converted)))
         return result
+
+
+def _per_bin(frame: pd.DataFrame, columns: list[str], bins: int) -> pd.DataFrame:
+    """The columns summed per bin, one row for each of bins 0..bins-1 (zeros where none)."""
+    if frame.empty:
+        return pd.DataFrame(0, index=range(bins), columns=columns, dtype="int64")
+    return frame.groupby("bin")[columns].sum().reindex(range(bins), fill_value=0).astype("int64")
 
 
 def week_windows(last_day: date, weeks: int = 12) -> list[Window]:

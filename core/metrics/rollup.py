@@ -26,13 +26,23 @@ from core.base.db import utcnow
 from core.base.events import subscribe
 from core.base.models import Appointment, AppointmentHistory, Location
 from core.base.tz import local_range_bounds, zone
-from core.metrics.definitions import TOUCH_KINDS, day_runs, monday
-from core.metrics.models import COUNTS, NONE_KEY, MetricDaily, MetricLead, MetricLeadWeek
+from core.metrics.definitions import TOUCH_KINDS, day_runs, monday, month_start, next_month
+from core.metrics.models import (
+    COUNTS,
+    NONE_KEY,
+    MetricDaily,
+    MetricLead,
+    MetricLeadMonth,
+    MetricLeadWeek,
+    MetricProviderDay,
+)
 from core.scheduling.events import AppointmentChanged, AppointmentsImported
 
 Key = tuple[int, date, int, int]  # location, local day, provider_key, type_key
 COUNTERS = COUNTS
 _CHUNK = 5000
+# The coarser lead histograms, each (model, its period column, the period start of a day).
+COARSE = ((MetricLeadWeek, "week", monday), (MetricLeadMonth, "month", month_start))
 
 _COLUMNS = (
     Appointment.id,
@@ -147,7 +157,8 @@ def _lock_bucket(session: Session, key: Key) -> MetricDaily:
         MetricDaily.provider_key == provider_key,
         MetricDaily.type_key == type_key,
     )
-    values = {"location_id": location_id, "day": day, "provider_key": provider_key, "type_key": type_key}
+    values = {"location_id": location_id, "day": day, "weekday": day.weekday(), "provider_key": provider_key,
+              "type_key": type_key}  # fmt: skip
     session.execute(
         _upsert(session, MetricDaily)
         .values(**values, updated_at=utcnow())
@@ -158,42 +169,64 @@ def _lock_bucket(session: Session, key: Key) -> MetricDaily:
 
 def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
     """Recompute these buckets from the appointments, inside the caller's transaction, and
-    move their weeks' histogram by the difference."""
-    weekly: dict[tuple[int, date, int], int] = defaultdict(int)
+    move their weeks' and months' histograms by the difference."""
+    moved: dict[tuple[int, date, int], int] = defaultdict(int)  # (location, day, lead) -> difference
+    summed: dict[tuple[int, date, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
     for key in sorted(set(keys)):  # one order everywhere: no deadlock between two refreshes
         tz = session.get(Location, key[0]).timezone
         row = _lock_bucket(session, key)
         bucket = aggregate(session, _bucket_rows(session, key, tz), {key[0]: tz}).get(key, Bucket())
         for name, value in bucket.counts.items():
+            summed[(key[0], key[1], key[2])][name] += value - getattr(row, name)
             setattr(row, name, value)
         row.updated_at = utcnow()
-        week = (key[0], monday(key[1]))
         for lead, n in session.execute(select(MetricLead.lead_days, MetricLead.n).where(*_lead_where(key))):
-            weekly[(*week, lead)] -= n
+            moved[(key[0], key[1], lead)] -= n
         for lead, n in bucket.lead.items():
-            weekly[(*week, lead)] += n
+            moved[(key[0], key[1], lead)] += n
         session.execute(delete(MetricLead).where(*_lead_where(key)))
         if bucket.lead:
             session.execute(insert(MetricLead), _lead_rows(key, bucket))
-    _move_weeks(session, {k: n for k, n in weekly.items() if n})
+    for model, column, start_of in COARSE:
+        deltas: dict[tuple[int, date, int], int] = defaultdict(int)
+        for (loc, day, lead), n in moved.items():
+            deltas[(loc, start_of(day), lead)] += n
+        _move_coarse(session, model.__table__, column, {k: n for k, n in deltas.items() if n})
+    _move_provider_days(session, {k: d for k, d in summed.items() if any(d.values())})
     session.flush()
 
 
-def _move_weeks(session: Session, deltas: dict[tuple[int, date, int], int]) -> None:
-    """Add these differences to metric_lead_week (an upsert: concurrent bookings in one week add
-    up, row by row, in one order), then drop the rows they brought to zero."""
+def _move_provider_days(session: Session, deltas: dict[tuple[int, date, int], dict[str, int]]) -> None:
+    """Add the daily buckets' differences to their provider-days (an upsert that adds, row by row
+    in one order: two bookings of other types on one provider-day add up; recomputing the sum
+    from metric_daily would miss the other's uncommitted change)."""
     if not deltas:
         return
-    table = MetricLeadWeek.__table__
+    table = MetricProviderDay.__table__
     stmt = _upsert(session, table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["location_id", "week", "lead_days"], set_={"n": table.c.n + stmt.excluded.n}
+        index_elements=["location_id", "day", "provider_key"],
+        set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},
     )
-    rows = [{"location_id": loc, "week": week, "lead_days": lead, "n": n}
-            for (loc, week, lead), n in sorted(deltas.items())]  # fmt: skip
+    rows = [{"location_id": loc, "day": day, "weekday": day.weekday(), "provider_key": prov, **d}
+            for (loc, day, prov), d in sorted(deltas.items())]  # fmt: skip
     session.execute(stmt, rows)
-    for loc, week in sorted({k[:2] for k, n in deltas.items() if n < 0}):
-        session.execute(delete(table).where(table.c.location_id == loc, table.c.week == week, table.c.n == 0))
+
+
+def _move_coarse(session: Session, table, column: str, deltas: dict[tuple[int, date, int], int]) -> None:
+    """Add these differences to metric_lead_week or _month (an upsert: concurrent bookings in one
+    week add up, row by row, in one order), then drop the rows they brought to zero."""
+    if not deltas:
+        return
+    stmt = _upsert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["location_id", column, "lead_days"], set_={"n": table.c.n + stmt.excluded.n}
+    )
+    rows = [{"location_id": loc, column: start, "lead_days": lead, "n": n}
+            for (loc, start, lead), n in sorted(deltas.items())]  # fmt: skip
+    session.execute(stmt, rows)
+    for loc, start in sorted({k[:2] for k, n in deltas.items() if n < 0}):
+        session.execute(delete(table).where(table.c.location_id == loc, table.c[column] == start, table.c.n == 0))
 
 
 def _lead_where(key: Key) -> tuple:
@@ -262,33 +295,61 @@ def rebuild_rollups(
             keep = set(day_list)
             buckets = {k: b for k, b in buckets.items() if k[1] in keep}
         _write(session, buckets)
-        _rebuild_weeks(session, location_id, day_list)
+        _rebuild_provider_days(session, location_id, runs if day_list is not None else None)
+        _rebuild_coarse(session, location_id, day_list)
         counted += sum(b.counts["appointments"] for b in buckets.values())
     session.flush()
     return counted
 
 
-def _week_of(session: Session, day):
-    """`monday(day)` in SQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.date_trunc(literal_column("'week'"), day), Date)
-    return func.date(day, literal_column("'weekday 0'"), literal_column("'-6 days'"))
-
-
-def _rebuild_weeks(session: Session, location_id: int, days: list[date] | None) -> None:
-    """Recompute the location's weekly histogram, of the weeks holding these days (default all),
-    from its (rebuilt) daily one."""
-    table, ml = MetricLeadWeek.__table__, MetricLead
+def _rebuild_provider_days(session: Session, location_id: int, runs: list[tuple[date, date]] | None) -> None:
+    """Recompute the location's provider-days (of these runs of days, default all) from its
+    (rebuilt) daily rows."""
+    table, md = MetricProviderDay.__table__, MetricDaily
     stmt = delete(table).where(table.c.location_id == location_id)
-    source = select(ml.location_id, week := _week_of(session, ml.day), ml.lead_days, func.sum(ml.n))
-    source = source.where(ml.location_id == location_id).group_by(ml.location_id, week, ml.lead_days)
-    if days is not None:
-        week_days = sorted({monday(d) + timedelta(days=i) for d in days for i in range(7)})
-        runs = list(day_runs(week_days))
-        stmt = stmt.where(or_(*(table.c.week.between(a, b) for a, b in runs)))
-        source = source.where(or_(*(ml.day.between(a, b) for a, b in runs)))
+    keys = (md.location_id, md.day, md.provider_key)
+    source = select(*keys, func.min(md.weekday), *(func.sum(getattr(md, name)) for name in COUNTERS))
+    source = source.where(md.location_id == location_id).group_by(*keys)
+    if runs is not None:
+        stmt = stmt.where(or_(*(table.c.day.between(a, b) for a, b in runs)))
+        source = source.where(or_(*(md.day.between(a, b) for a, b in runs)))
     session.execute(stmt)
-    session.execute(insert(table).from_select(["location_id", "week", "lead_days", "n"], source))
+    columns = ["location_id", "day", "provider_key", "weekday", *COUNTERS]
+    session.execute(insert(table).from_select(columns, source))
+
+
+def _start_in_sql(session: Session, column: str, day):
+    """`monday(day)` ("week") or `month_start(day)` ("month") in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc(literal_column(f"'{column}'"), day), Date)
+    if column == "week":
+        return func.date(day, literal_column("'weekday 0'"), literal_column("'-6 days'"))
+    return func.date(day, literal_column("'start of month'"))
+
+
+def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None) -> None:
+    """Recompute the location's weekly and monthly histograms, of the weeks and months holding
+    these days (default all), from its (rebuilt) daily one."""
+    ml = MetricLead
+    for model, column, start_of in COARSE:
+        table = model.__table__
+        stmt = delete(table).where(table.c.location_id == location_id)
+        start = _start_in_sql(session, column, ml.day)
+        source = select(ml.location_id, start, ml.lead_days, func.sum(ml.n))
+        source = source.where(ml.location_id == location_id).group_by(ml.location_id, start, ml.lead_days)
+        if days is not None:
+            starts = {start_of(d) for d in days}
+            covered = {s + timedelta(days=i) for s in starts for i in range((_period_end(column, s) - s).days + 1)}
+            runs = list(day_runs(sorted(covered)))
+            stmt = stmt.where(or_(*(table.c[column].between(a, b) for a, b in runs)))
+            source = source.where(or_(*(ml.day.between(a, b) for a, b in runs)))
+        session.execute(stmt)
+        session.execute(insert(table).from_select(["location_id", column, "lead_days", "n"], source))
+
+
+def _period_end(column: str, start: date) -> date:
+    """The last day of the week or month starting on `start`."""
+    return start + timedelta(days=6) if column == "week" else next_month(start) - timedelta(days=1)
 
 
 def _write(session: Session, buckets: dict[Key, Bucket]) -> None:
@@ -297,8 +358,8 @@ def _write(session: Session, buckets: dict[Key, Bucket]) -> None:
     for key, bucket in buckets.items():
         location_id, day, provider_key, type_key = key
         daily_rows.append(
-            {"location_id": location_id, "day": day, "provider_key": provider_key, "type_key": type_key,
-             "updated_at": now, **bucket.counts}
+            {"location_id": location_id, "day": day, "weekday": day.weekday(), "provider_key": provider_key,
+             "type_key": type_key, "updated_at": now, **bucket.counts}
         )  # fmt: skip
         lead_rows.extend(_lead_rows(key, bucket))
     for rows, model in ((daily_rows, MetricDaily), (lead_rows, MetricLead)):

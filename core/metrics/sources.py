@@ -5,18 +5,28 @@ inquiries counted per window, and exceptions resolved by staff."""
 from __future__ import annotations
 
 import bisect
+import itertools
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select, tuple_
+from sqlalchemy import ARRAY, Date, Integer, and_, bindparam, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
 from core.base.tz import local_day_bounds, zone
-from core.metrics.definitions import day_runs, monday
-from core.metrics.models import COUNTS, MetricDaily, MetricLead, MetricLeadWeek
+from core.metrics.definitions import monday, next_month
+from core.metrics.models import (
+    COUNTS,
+    NONE_KEY,
+    MetricDaily,
+    MetricLead,
+    MetricLeadMonth,
+    MetricLeadWeek,
+    MetricProviderDay,
+)
 from core.queue.items import RESOLVED_BY_ITSELF
 from core.security import access
 from core.security.access import Actor
@@ -55,16 +65,10 @@ def _scope(model, actor: Actor | None, filters: Filters) -> list:
     return conds
 
 
-_DAYS_PER_QUERY = 5_000
-_PAIRS_PER_QUERY = 500
 HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
-
-
-def _weekday(session: Session, day):
-    """Monday = 0, in SQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.extract("isodow", day), Integer) - 1
-    return (cast(func.strftime("%w", day), Integer) + 6) % 7
+# The sums that move from inside hours to outside them: all zero on rows without a provider, a
+# type or a duration (imported history), which are in neither.
+_MOVED = ("booked_min", "no_show_min", "late_cancel_min", "held")
 
 
 def _ordered_bins(value, bounds: list) -> case:
@@ -85,42 +89,99 @@ def binned_sums(
 ) -> pd.DataFrame:
     """Rollup sums per bin of local dates [edges[i], edges[i+1]) (and per `by` group), with the
     minutes split by whether the provider worked that day (a working_hours row for that weekday,
-    unless the whole day was time off). Without groups the database sums per day and the days
-    are binned here (a CASE per row cost more than the binning); with groups it sums per bin, so
-    that the rows returned do not grow with days x groups."""
-    md = MetricDaily
-    has_hours = (
-        select(WorkingHours.id)
-        .where(
-            WorkingHours.provider_id == md.provider_key,
-            WorkingHours.location_id == md.location_id,
-            WorkingHours.weekday == _weekday(session, md.day),
-        )
-        .exists()
-    )
+    unless the whole day was time off, as listed in `days_without_hours`): the sums of the rows
+    outside hours (few) are read beside every sum, and inside hours is the difference. Without
+    groups the database sums per day and the days are binned here; with groups it sums per
+    bin, so that the rows returned do not grow with days x groups."""
+    # Summed over types already, unless types are asked for.
+    md = MetricDaily if filters.type_id is not None or by == "type" else MetricProviderDay
     where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
-    # Grouped by the hours flag and split here, so its lookup runs once per row (the flag of a
-    # subquery used in five conditional sums is copied into each of them, lookup and all).
     groups = [GROUPS[by]] if by else []
-    period = _ordered_bins(md.day, edges) if groups else md.day
-    keys = [period, case((has_hours, 1), else_=0), md.provider_key != 0, *(getattr(md, g) for g in groups)]
-    query = select(*keys, *(func.sum(getattr(md, name)) for name in SUMS)).where(*where)
-    columns = ["bin", "hours", "with_provider", *groups, *SUMS]
-    parts = pd.DataFrame(session.execute(query.group_by(*keys)).all(), columns=columns)
+    keys = [_ordered_bins(md.day, edges) if groups else md.day, *(getattr(md, g) for g in groups)]
+    columns = ["bin", *groups]
+    read = _sums_in_one_pass if session.get_bind().dialect.name == "postgresql" else _sums_in_passes
+    frame = read(session, md, actor, filters, where, keys, sorted(days_without_hours))
+    frame = pd.DataFrame(frame, columns=[*columns, *SUMS, *(f"out_{c}" for c in _MOVED)])
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in [*columns, *SUMS, *HOURS_SUMS]})
     if not groups:
-        parts["bin"] = _bins_of(parts["bin"], edges)
-    parts[columns] = parts[columns].fillna(0).astype("int64")
-    inside, outside = parts["hours"] == 1, (parts["hours"] == 0) & (parts["with_provider"] == 1)
-    parts["booked_in"] = parts["booked_min"].where(inside, 0)
-    parts["no_show_in"] = parts["no_show_min"].where(inside, 0)
-    parts["late_in"] = parts["late_cancel_min"].where(inside, 0)
-    parts["out_held"] = parts["held"].where(outside, 0)
-    parts["out_min"] = parts["booked_min"].where(outside, 0)
-    frame = parts.groupby(["bin", *groups], as_index=False)[[*SUMS, *HOURS_SUMS]].sum()
-    frame = frame[frame["bin"] >= 0]
-    if days_without_hours and not frame.empty:
-        frame = _move_outside(session, frame, where, edges, days_without_hours, groups)
-    return frame
+        frame["bin"] = _bins_of(frame["bin"], edges)
+    frame = frame.fillna(0).astype("int64").groupby(columns, as_index=False).sum()
+    frame["booked_in"] = frame["booked_min"] - frame["out_booked_min"]
+    frame["no_show_in"] = frame["no_show_min"] - frame["out_no_show_min"]
+    frame["late_in"] = frame["late_cancel_min"] - frame["out_late_cancel_min"]
+    frame["out_min"] = frame["out_booked_min"]
+    frame = frame[[*columns, *SUMS, *HOURS_SUMS]]
+    return frame[frame["bin"] >= 0].reset_index(drop=True)
+
+
+def _hours():
+    return select(WorkingHours.location_id, WorkingHours.provider_id, WorkingHours.weekday)
+
+
+def _sums_in_one_pass(session: Session, md, actor, filters: Filters, where: list, keys: list, days: list) -> list:
+    """PostgreSQL: one pass over the window, joined by hash to the (location, provider, weekday)
+    triples with working hours; the sums outside hours are FILTERed sums. The days off are read
+    apart, through the bucket index (joined in the same pass, they were merge-joined after
+    sorting the whole window)."""
+    hours = _hours().distinct().subquery("hours")
+    on = and_(hours.c.location_id == md.location_id, hours.c.provider_id == md.provider_key,
+              hours.c.weekday == md.weekday)  # fmt: skip
+    outside = and_(md.provider_key != NONE_KEY, hours.c.location_id.is_(None))
+    sums = [func.sum(getattr(md, name)) for name in SUMS]
+    moved = [func.sum(getattr(md, name)).filter(outside) for name in _MOVED]
+    query = select(*keys, *sums, *moved).select_from(md.__table__.outerjoin(hours, on)).where(*where)
+    return session.execute(query.group_by(*keys)).all() + _days_off_sums(session, md, actor, filters, keys, days)
+
+
+def _days_off_sums(session: Session, md, actor, filters: Filters, keys: list, days: list) -> list:
+    """The sums of the rows of these days off, each day found through the bucket index. No day
+    range here (the days lie in it): with one, SQLite seeks by provider and scans its days."""
+    if not days:
+        return []
+    off = _day_list(session, days)
+    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    query = select(*moved).select_from(off).join(md, _on_day(md, off)).where(*_scope(md, actor, filters))
+    return session.execute(query.group_by(*keys)).all()
+
+
+def _sums_in_passes(session: Session, md, actor, filters: Filters, where: list, keys: list, days: list) -> list:
+    """SQLite: every sum in one pass over the window in the covering index's order (no sort);
+    then the rows whose weekday has no hours (an uncorrelated subquery, built into an index once,
+    looked up per row). A join or a FILTER per sum would look the hours up for every row, several
+    times. The days off are disjoint from those (their weekdays have hours)."""
+    zeros = [literal(0)] * len(_MOVED)
+    rows = session.execute(select(*keys, *(func.sum(getattr(md, n)) for n in SUMS), *zeros).where(*where)
+                           .group_by(*keys)).all()  # fmt: skip
+    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    no_hours = and_(md.provider_key != NONE_KEY, tuple_(md.location_id, md.provider_key, md.weekday).not_in(_hours()))
+    rows += session.execute(select(*moved).where(*where, no_hours).group_by(*keys)).all()
+    return rows + _days_off_sums(session, md, actor, filters, keys, days)
+
+
+def _on_day(md, off):
+    return and_(md.location_id == off.c.location_id, md.provider_key == off.c.provider_id, md.day == off.c.day)
+
+
+def _day_list(session: Session, days: list[tuple[int, int, date]]):
+    """(location, provider, day) rows to join the rollup to, each then found through the bucket
+    index instead of being checked against every row read. Passed as one value (a bound value
+    per item cost more to compile than the query took to run): arrays on PostgreSQL, JSON on
+    SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = [
+            bindparam(f"days_off_{i}", list(values), type_=ARRAY(kind))
+            for i, (values, kind) in enumerate(zip(zip(*days, strict=True), (Integer, Integer, Date), strict=True))
+        ]
+        return func.unnest(*arrays).table_valued("location_id", "provider_id", "day").render_derived("days_off")
+    each = func.json_each(bindparam("days_off", json.dumps([[loc, prov, str(day)] for loc, prov, day in days])))
+    items = each.table_valued("value")
+    return select(
+        *(
+            func.json_extract(items.c.value, f"$[{i}]").label(n)
+            for i, n in enumerate(("location_id", "provider_id", "day"))
+        )
+    ).subquery("days_off")
 
 
 def _bins_of(days, edges: list[date]) -> list[int]:
@@ -128,78 +189,32 @@ def _bins_of(days, edges: list[date]) -> list[int]:
     return [bisect.bisect_right(edges, day) - 1 for day in days]
 
 
-_MOVED = ("booked_min", "no_show_min", "late_cancel_min", "held")
-
-
-def _matching_days(session: Session, days: list[tuple[int, int, date]]):
-    """Conditions, in chunks, matching rollup rows of these (location, provider, day). SQLite
-    checks a row-value IN list quickly during its scan of the window; PostgreSQL checks such a
-    list row by row, item by item, but seeks an OR of (location, provider, days) terms in the
-    (provider, day) index."""
-    md = MetricDaily
-    if session.get_bind().dialect.name != "postgresql":
-        for i in range(0, len(days), _DAYS_PER_QUERY):
-            yield tuple_(md.location_id, md.provider_key, md.day).in_(days[i : i + _DAYS_PER_QUERY])
-        return
-    by_pair: dict[tuple[int, int], list[date]] = defaultdict(list)
-    for loc, prov, day in days:
-        by_pair[(loc, prov)].append(day)
-    pairs = sorted(by_pair.items())
-    for i in range(0, len(pairs), _PAIRS_PER_QUERY):
-        yield or_(*(and_(md.location_id == loc, md.provider_key == prov, md.day.in_(ds))
-                    for (loc, prov), ds in pairs[i : i + _PAIRS_PER_QUERY]))  # fmt: skip
-
-
-def _move_outside(
-    session: Session, frame: pd.DataFrame, where: list, edges: list[date], days: list[tuple], groups: list[str]
-) -> pd.DataFrame:
-    """Provider-days whose weekday has hours but which were all time off: their minutes count
-    as outside hours. Their rollup rows are read by matching the list of them, in chunks (one
-    bound value per column and provider-day)."""
-    md = MetricDaily
-    rows = []
-    query = select(md.day, *(getattr(md, g) for g in groups), *(getattr(md, c) for c in _MOVED)).where(*where)
-    for match in _matching_days(session, days):
-        rows += session.execute(query.where(match)).all()
-    if not rows:
-        return frame
-    moved = pd.DataFrame(rows, columns=["day", *groups, *_MOVED])
-    moved["bin"] = _bins_of(moved["day"], edges)
-    keys = ["bin", *groups]
-    delta = moved.groupby(keys)[list(_MOVED)].sum()
-    frame = frame.set_index(keys)
-    for key, d in delta.iterrows():
-        frame.loc[key, "booked_in"] -= d["booked_min"]
-        frame.loc[key, "no_show_in"] -= d["no_show_min"]
-        frame.loc[key, "late_in"] -= d["late_cancel_min"]
-        frame.loc[key, "out_held"] += d["held"]
-        frame.loc[key, "out_min"] += d["booked_min"]
-    return frame.reset_index()
-
-
 def binned_lead(
     session: Session, actor: Actor | None, filters: Filters, edges: list[date], by: str | None = None
 ) -> pd.DataFrame:
     """(bin, group?, lead_days, n): the lead-time histogram per bin of local dates. Without a
-    provider or type filter or grouping, the ISO weeks that lie whole in one bin are read from
-    the weekly histogram and only the other days from the daily one. Summed per week or day in
-    the database and binned here: a CASE per row cost more than binning the sums."""
+    provider or type filter or grouping, the calendar months and ISO weeks that lie whole in one
+    bin are read from the monthly and weekly histograms, and only the other days from the daily
+    one. Summed per month, week or day in the database and binned here: a CASE per row cost more
+    than binning the sums."""
     group = [GROUPS[by]] if by else []
     coarse = filters.provider_id is None and filters.type_id is None and by in (None, "location")
-    weeks = whole_weeks(edges) if coarse else []
-    covered = {week + timedelta(days=i) for week in weeks for i in range(7)}
     days = [edges[0] + timedelta(days=i) for i in range((edges[-1] - edges[0]).days)]
+    months, weeks, rest = lead_spans(edges) if coarse else ([], [], days)
     rows = []
-    for model, column, span in (
-        (MetricLeadWeek, MetricLeadWeek.week, sorted(covered)),
-        (MetricLead, MetricLead.day, [d for d in days if d not in covered]),
+    for model, period, starts in (
+        (MetricLeadMonth, MetricLeadMonth.month, months),
+        (MetricLeadWeek, MetricLeadWeek.week, weeks),
+        (MetricLead, MetricLead.day, rest),
     ):
-        if not span:
+        if not starts:
             continue
-        keys = [column, *(getattr(model, g) for g in group)]
+        keys = [period, *(getattr(model, g) for g in group)]
+        # An IN list of the periods' first days: one index seek each (an OR of ranges was a
+        # whole-table scan on SQLite).
         query = (
             select(*keys, model.lead_days, func.sum(model.n))
-            .where(*_scope(model, actor, filters), or_(*(column.between(a, b) for a, b in day_runs(span))))
+            .where(*_scope(model, actor, filters), period.in_(starts))
             .group_by(*keys, model.lead_days)
         )
         rows += session.execute(query).all()
@@ -211,16 +226,26 @@ def binned_lead(
     return frame.groupby(columns[:-1], as_index=False)["n"].sum()[columns]
 
 
-def whole_weeks(edges: list[date]) -> list[date]:
-    """The Mondays of the ISO weeks inside [edges[0], edges[-1]) that no edge splits."""
-    week = monday(edges[0] + timedelta(days=6))  # the first Monday on or after edges[0]
-    found = []
-    while week + timedelta(days=7) <= edges[-1]:
-        following = edges[bisect.bisect_right(edges, week)]  # the first edge after the Monday
-        if following >= week + timedelta(days=7):
-            found.append(week)
-        week += timedelta(days=7)
-    return found
+def lead_spans(edges: list[date]) -> tuple[list[date], list[date], list[date]]:
+    """What tiles [edges[0], edges[-1]) with no piece split by an edge, read coarsest first: the
+    calendar months (their first days) whole inside a bin, then the ISO weeks (their Mondays)
+    whole inside what is left of it, then the days left."""
+    months: list[date] = []
+    weeks: list[date] = []
+    days: list[date] = []
+    for lo, hi in itertools.pairwise(edges):
+        month = first_month = lo if lo.day == 1 else next_month(lo)
+        while next_month(month) <= hi:
+            months.append(month)
+            month = next_month(month)
+        for a, b in [(lo, hi)] if month == first_month else [(lo, first_month), (month, hi)]:
+            week = first_week = monday(a + timedelta(days=6))  # the first Monday on or after a
+            while week + timedelta(days=7) <= b:
+                weeks.append(week)
+                week += timedelta(days=7)
+            loose = [(a, b)] if week == first_week else [(a, first_week), (week, b)]
+            days += [x + timedelta(days=i) for x, y in loose for i in range((y - x).days)]
+    return months, weeks, days
 
 
 def _bin_case(column, zone_name: str, edges: list[date]):
