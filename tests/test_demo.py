@@ -1,5 +1,6 @@
 """The demo data obeys the database's rules and the product's, and looks like a real clinic group."""
 
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -278,3 +279,59 @@ def test_demo_phones_are_e164(db):
     with read_session() as s:
         numbers = s.scalars(select(Customer.phone).where(Customer.phone.is_not(None))).all()
     assert numbers and all(phones.normalised_or_typed(n, None) == n and n.startswith("+") for n in numbers)
+
+
+_PG_INDEXES = text(
+    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2"
+)
+_PG_CONSTRAINTS = text(
+    "SELECT conrelid::regclass::text, conname, contype::text, pg_get_constraintdef(oid), convalidated, "
+    "condeferrable, condeferred FROM pg_constraint WHERE connamespace = current_schema()::regnamespace "
+    "ORDER BY 1, 2"
+)
+
+
+def test_postgresql_seeding_leaves_every_index_and_constraint_of_the_migrated_schema(pg_db):
+    with pg_db.engine.connect() as conn:
+        indexes, constraints = conn.execute(_PG_INDEXES).all(), conn.execute(_PG_CONSTRAINTS).all()
+    assert any(c[2] == "x" for c in constraints) and any(c[2] == "f" for c in constraints)
+    seed(300)
+    with pg_db.engine.connect() as conn:
+        assert conn.execute(_PG_INDEXES).all() == indexes
+        assert conn.execute(_PG_CONSTRAINTS).all() == constraints
+
+    # The rules are enforced again, not merely listed: an overlapping booking of the same room
+    # (by another provider) and an appointment of a customer who does not exist are refused.
+    rows = _appointments()
+    taken = next(a for a in rows if a["status"] == "completed" and a["room_id"] is not None)
+    other = next(a["provider_id"] for a in rows if a["provider_id"] != taken["provider_id"])
+    copy = {k: v for k, v in taken.items() if k not in ("id", "external_id")}
+    copy.update(group_key="another-booking", provider_id=other)
+    with pytest.raises(IntegrityError) as err, unit_of_work() as s:
+        s.execute(insert(Appointment), copy)
+    assert constraint_name(err.value) == "ex_appointments_room_overlap"
+    copy.update(status="cancelled", customer_id=10**8)
+    with pytest.raises(IntegrityError) as err, unit_of_work() as s:
+        s.execute(insert(Appointment), copy)
+    assert constraint_name(err.value) == "fk_appointments_customer_id_customers"
+
+
+def test_postgresql_stores_what_sqlite_does_for_the_same_seed_and_clock(pg_db, tmp_path):
+    """COPY writes instants, JSON and booleans as text the server parses: they read back as the
+    very values the SQLite load (and the ORM) gives."""
+    seed(600, seed=4)
+    lite = get_engine(f"sqlite:///{tmp_path / 'lite.db'}")
+    migrate.upgrade(lite)
+    seed(600, seed=4, engine=lite)
+    pg_rows = _appointments()
+    assert pg_rows == _appointments(lite)
+    for model in (Customer, Inquiry, AppointmentHistory):
+        rows = _rows(model)
+        assert rows == _rows(model, lite) and rows, model.__name__
+    assert isinstance(pg_rows[0]["intake_answers"], dict) and isinstance(pg_rows[0]["late_cancel"], bool)
+    with pg_db.engine.connect() as conn:
+        # The JSON text is json.dumps' (what SQLAlchemy writes).
+        for raw in conn.scalars(
+            text("SELECT intake_answers::text FROM appointments UNION SELECT new::text FROM appointment_history")
+        ):
+            assert raw == json.dumps(json.loads(raw))

@@ -114,8 +114,8 @@ def add_appointment(
                     ts(cancelled_at),
                     actor if manual else None,
                     "status",
-                    b.js('{"status": "booked"}'),
-                    b.js(f'{{"status": "cancelled", "late_cancel": {"true" if late else "false"}}}'),
+                    '{"status": "booked"}',
+                    f'{{"status": "cancelled", "late_cancel": {"true" if late else "false"}}}',
                     manual,
                 )
             )
@@ -156,8 +156,8 @@ def add_appointment(
                             ts(marked),
                             actor,
                             "status",
-                            b.js('{"status": "confirmed"}' if confirmed_at else '{"status": "booked"}'),
-                            b.js('{"status": "no_show"}'),
+                            '{"status": "confirmed"}' if confirmed_at else '{"status": "booked"}',
+                            '{"status": "no_show"}',
                             True,
                         )
                     )
@@ -190,8 +190,8 @@ def add_appointment(
                         ts(moments[k]),
                         actor if manual else None,
                         "reschedule",
-                        b.js(f'{{"start_at": "{iso(old)}", "end_at": "{iso(old + duration)}"}}'),
-                        b.js(f'{{"start_at": "{iso(new)}", "end_at": "{iso(new + duration)}"}}'),
+                        f'{{"start_at": "{iso(old)}", "end_at": "{iso(old + duration)}"}}',
+                        f'{{"start_at": "{iso(new)}", "end_at": "{iso(new + duration)}"}}',
                         manual,
                     )
                 )
@@ -222,7 +222,7 @@ def add_appointment(
             ts(booked),
             actor if staff else None,
             source,
-            b.js(answers),
+            answers,
             intake_ok,
             NOTES[randrange(rng, len(NOTES))] if rand() < 0.02 else None,
             ts(confirmed_at),

@@ -11,8 +11,13 @@ still lack intake or confirmation; about two thirds of inquiries led to a bookin
 Schedules are free of overlaps by construction: each provider's local working day is walked
 block by block (buffers included), exam rooms are one per provider at a location and the
 shared rooms (treatment, studio, procedure) are checked per day. The database still enforces
-the rule: on PostgreSQL the exclusion constraints stay on; on SQLite the two overlap triggers
-are dropped for the bulk load and recreated (the migration's own SQL) in the same transaction.
+the rule: on PostgreSQL the exclusion constraints stay on (rebuilding them after the load cost
+more than keeping them up to date during it); on SQLite the two overlap triggers are dropped for
+the bulk load and recreated (the migration's own SQL) in the same transaction.
+
+The bulk tables are loaded with COPY on PostgreSQL and executemany on SQLite; on both their
+secondary indexes (and on PostgreSQL their foreign keys and unique constraints) are dropped for
+the load and re-created from the catalog's own definitions before the transaction commits.
 
 Demo sign-in (demo data only; never use these anywhere real):
 
@@ -26,12 +31,11 @@ Demo sign-in (demo data only; never use these anywhere real):
 The generator is split by what it builds: `catalogue` (types, names, patterns), `org` (locations,
 providers, rooms, hours, time off), `people` (users, customers), `walk` and `appointments` (the
 schedule and each appointment's story), `inquiries` (lost inquiries, the waitlist) and `bulk`
-(the raw inserts and SQLite's bulk-load plumbing). `Builder` holds the state they share.
+(the raw inserts and each dialect's bulk-load plumbing). `Builder` holds the state they share.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time as clock
@@ -42,7 +46,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Connection, Engine, exists, func, insert, select, text
 
-from core.base.db import get_engine, utcnow
+from core.base.db import get_engine, refresh_statistics, utcnow
 from core.base.errors import ValidationError
 from core.base.models import (
     Appointment,
@@ -59,11 +63,15 @@ from core.base.models import (
 )
 from core.demo.bulk import (
     APPT_COLS,
+    BULK_TABLES,
     HIST_COLS,
     INQ_COLS,
-    aware,
+    pg_copy,
+    pg_instants,
+    restore_pg_rules,
     restore_sqlite_rules,
     sqlite_instants,
+    suspend_pg_rules,
     suspend_sqlite_rules,
     to_epoch,
 )
@@ -167,6 +175,10 @@ def seed_demo(
     with engine.execution_options(write=True).begin() as conn:
         summary = builder.run(conn, hashes)
         builder.note("committing")
+    # What comes next (the rollup rebuild, the first pages) plans from the new rows, not from
+    # an empty table's statistics until autovacuum comes by.
+    builder.note("refreshing planner statistics")
+    refresh_statistics(*BULK_TABLES, engine=engine)
     builder.note("done")
     summary.seconds = clock.perf_counter() - started
     return summary
@@ -201,8 +213,7 @@ class Builder:
         # Filled in as the run goes: the dialect's plumbing (run), the places (add_places), the
         # demo users (add_users) and the next appointment id (run, then add_appointment).
         self.sqlite = False
-        self.ts: Callable[[int | None], object] = aware
-        self.js: Callable[[str], object] = json.loads
+        self.ts: Callable[[int | None], str | None] = pg_instants()
         self.locs: list[LocationPlan] = []
         self.provs: list[ProviderPlan] = []
         self.short_src_cum: list[float] = []
@@ -217,7 +228,7 @@ class Builder:
             sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
             conn.exec_driver_sql(sql, rows)
         else:
-            conn.execute(table.insert(), [dict(zip(cols, row, strict=True)) for row in rows])
+            pg_copy(conn, table.name, cols, rows)
 
     def next_id(self, conn: Connection, model) -> int:
         return (conn.scalar(select(func.max(model.id))) or 0) + 1
@@ -240,20 +251,18 @@ class Builder:
 
     def run(self, conn: Connection, hashes: dict[str, str]) -> Summary:
         self.sqlite = conn.dialect.name == "sqlite"
-        if self.sqlite:
-            self.ts = sqlite_instants()
-            self.js = lambda s: s
-        else:
-            self.ts = aware
-            self.js = json.loads
+        # The bulk rows carry instants and JSON as the text each database stores (the JSON text
+        # is json.dumps', as SQLAlchemy writes it); the ORM-built rows before them use objects.
+        self.ts = sqlite_instants() if self.sqlite else pg_instants()
         n_loc, n_prov, n_cust = sizing(self.target)
         add_catalogue(self, conn)
         add_places(self, conn, n_loc, n_prov)
         add_users(self, conn, hashes)
-        saved = None
         if self.sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-400000")
             saved = suspend_sqlite_rules(conn)
+        else:
+            saved = suspend_pg_rules(conn)
         add_customers(self, conn, n_cust)
         self.next_appt = self.next_id(conn, Appointment)
         walk(self, conn)
@@ -261,11 +270,12 @@ class Builder:
         self.note("inquiries and waitlist")
         add_lost_inquiries(self, conn)
         add_waitlist(self, conn)
-        if saved is not None:
-            self.note("rebuilding indexes")
+        self.note("rebuilding indexes and constraints")
+        if self.sqlite:
             restore_sqlite_rules(conn, saved)
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
         else:
+            restore_pg_rules(conn, saved)
             for model in (Location, Room, Provider, AppointmentType, Customer, User, Appointment):
                 t = model.__tablename__
                 conn.execute(
