@@ -15,6 +15,8 @@ One `Authenticate` per run (it draws a cookie component with a fixed key when bu
   `finish_attempt` records the outcome right after.
 The cookie is written by `sync_cookie` through the library's cookie manager
 (extra_streamlit_components.CookieManager, public API), drawn on every run while it is wanted.
+What the session holds (who, which version, which cookie, notices, a sign-out asked for) is kept
+by core.security.browser over st.session_state; this module draws the widgets around it.
 
 (Not called signin.py: in Streamlit's legacy pages/ directory mode, which a fresh process starts
 in, the sign-in page's URL /signin would run a file of that name directly.)"""
@@ -29,22 +31,15 @@ import streamlit_authenticator as stauth
 from extra_streamlit_components import CookieManager
 
 from core.base.config import get_settings
-from core.security import auth
+from core.security import auth, browser
 from core.security.access import Actor
+from core.security.browser import ANSWER, COOKIE_WANTED, EVERYWHERE, HERE, NOTICE
 from pages.safe import plain
 
-USER_KEY = "user_id"
-VERSION_KEY = "auth_session_version"  # the session version this browser session signed in with
 CHECKED = "auth_cookie_checked"  # the opening request's cookie has been looked at
-COOKIE_WANTED = "auth_cookie_wanted"  # {"value", "expires"} to set, or {"delete": True}
-NOTICE = "auth_notice"
-ANSWER = "auth_sign_in_answer"  # the last refused attempt's answer
-REFUSED = "auth_refused_attempts"  # numbers the sign-in form, so a refused attempt empties it
 PENDING = "auth_pending_attempt"  # claimed in the database, outcome not recorded yet
-SIGN_OUT = "auth_sign_out"  # "here" or "everywhere": asked for on a page, done by the next run's gate
 FORM_FIELDS = {"Form name": "Username and password", "Username": "Username", "Password": "Password",
                "Login": "Sign in"}  # fmt: skip
-EVERYWHERE = "You are signed out everywhere: every browser, and any copy of your sign-in cookie, must sign in again."
 
 
 class LibraryChanged(RuntimeError):
@@ -104,23 +99,13 @@ def _mirror(username: str, name: str) -> None:
         st.session_state.update(authentication_status=True, username=username, name=name, logout=None)
 
 
-def _start(user_id: int, version: int | None, cfg: auth.CookieConfig, *, write_cookie: bool = True) -> None:
-    st.session_state[USER_KEY] = user_id
-    st.session_state[VERSION_KEY] = version
-    st.session_state.pop(NOTICE, None)
-    st.session_state.pop(ANSWER, None)
-    if write_cookie:
-        token, expires = auth.issue_token(user_id, cfg)
-        st.session_state[COOKIE_WANTED] = {"value": token, "expires": expires}
+def session() -> browser.BrowserSession:
+    return browser.BrowserSession(st.session_state)
 
 
 def end_session(notice: str | None = None) -> None:
-    st.session_state.pop(USER_KEY, None)
-    st.session_state.pop(VERSION_KEY, None)
-    st.session_state[COOKIE_WANTED] = {"delete": True}
+    session().end(notice)
     st.session_state["logout"] = True  # the library's flag: ignore this session's opening cookie from now on
-    if notice:
-        st.session_state[NOTICE] = notice
 
 
 def _restore_from_cookie(cfg: auth.CookieConfig):
@@ -137,7 +122,7 @@ def _restore_from_cookie(cfg: auth.CookieConfig):
     authenticator.login(location="unrendered")  # reads the same cookie from st.context.cookies
     status, username = st.session_state.get("authentication_status"), st.session_state.get("username")
     if status is True and username == found.username:
-        _start(found.user_id, found.session_version, cfg, write_cookie=False)
+        session().start(found.user_id, found.session_version, cfg, write_cookie=False)
     else:
         end_session()
     return authenticator
@@ -163,25 +148,21 @@ def gate(cfg: auth.CookieConfig) -> Gate:
     authenticator = credentials = None
     if not st.session_state.get(CHECKED):
         st.session_state[CHECKED] = True
-        if st.session_state.get(USER_KEY) is None:
+        if session().user_id is None:
             authenticator = _restore_from_cookie(cfg)
-            if st.session_state.get(USER_KEY) is None and _sso_configured() and st.user.is_logged_in:
+            if session().user_id is None and _sso_configured() and st.user.is_logged_in:
                 user_id = auth.sso_user_id(st.user.get("email"), email_verified=bool(st.user.get("email_verified")))
                 if user_id is not None:
-                    _start(user_id, auth.load_session(user_id)[1], cfg)
-    actor = None
-    asked = st.session_state.pop(SIGN_OUT, None)
-    if asked == "here":
+                    session().start(user_id, auth.load_session(user_id)[1], cfg)
+    asked = session().take_sign_out()
+    if asked == HERE:
         _signed_out()
-    elif asked == "everywhere":
-        end_session(EVERYWHERE)
-    if (user_id := st.session_state.get(USER_KEY)) is not None:
-        live = auth.live_session(user_id, st.session_state.get(VERSION_KEY))
-        if st.session_state.get(VERSION_KEY) is None:
-            st.session_state[VERSION_KEY] = live.version  # a session set up without signing in (tests)
-        actor = live.actor
-        if live.ended:
-            end_session(live.ended)
+    elif asked == EVERYWHERE:
+        end_session(browser.SIGNED_OUT_EVERYWHERE)
+    live = session().live(adopt=True)
+    actor = live.actor if live else None
+    if live and live.ended:
+        end_session(live.ended)
     if actor is not None:
         if authenticator is None:
             authenticator, _ = _authenticate(cfg, {actor.username: {"name": actor.name}}, cfg.key, cfg.expiry_days)
@@ -211,8 +192,7 @@ def sign_in_view(cfg: auth.CookieConfig, run: Gate) -> None:
         # Not clear_on_submit: the browser would empty the fields as it sends them, and a rerun the
         # cookie component asks for at that moment would carry the empty fields and lose the
         # attempt. The form is emptied after a refused attempt instead, by drawing a new one.
-        form = f"signin-{st.session_state.get(REFUSED, 0)}"
-        run.authenticator.login(location="main", fields=FORM_FIELDS, key=form)
+        run.authenticator.login(location="main", fields=FORM_FIELDS, key=session().form_key())
         _settle(cfg, run)
         if answer := st.session_state.get(ANSWER):
             st.error(answer, icon=":material/lock:")
@@ -229,25 +209,24 @@ def _settle(cfg: auth.CookieConfig, run: Gate) -> None:
         return
     result = auth.finish_attempt(attempt, st.session_state.get("authentication_status") is True)
     if result.ok:
-        _start(result.user_id, result.session_version, cfg)
+        session().start(result.user_id, result.session_version, cfg)
         st.rerun()
     if st.session_state.get("authentication_status"):
         run.authenticator.logout(location="unrendered")
-    st.session_state[ANSWER] = result.message  # kept until the next attempt: a rerun must not hide it
-    st.session_state[REFUSED] = st.session_state.get(REFUSED, 0) + 1
+    session().refused(result.message)
     st.rerun()  # draws the fresh, empty form under the answer
 
 
 def _signed_out(_details: dict | None = None) -> None:
-    if (user_id := st.session_state.get(USER_KEY)) is not None:
+    if (user_id := session().user_id) is not None:
         auth.record_sign_out(user_id)
-    end_session("You are signed out.")
+    end_session(browser.SIGNED_OUT)
 
 
 def sign_out_button(run: Gate) -> None:
     """The library's logout widget, in the sidebar."""
     run.authenticator.logout("Sign out", location="sidebar", key="sidebar_sign_out", callback=_signed_out)
-    if st.session_state.get(USER_KEY) is None:
+    if session().user_id is None:
         if _sso_configured() and st.user.is_logged_in:
             st.logout()
         st.rerun()
@@ -256,7 +235,7 @@ def sign_out_button(run: Gate) -> None:
 def sign_out() -> None:
     """Sign out of this browser (a page's button): the next run's gate signs out through the
     library's logout, which needs the run's `Authenticate`."""
-    st.session_state[SIGN_OUT] = "here"
+    session().ask_sign_out(HERE)
     if _sso_configured() and st.user.is_logged_in:
         st.logout()
     st.rerun()
@@ -265,14 +244,14 @@ def sign_out() -> None:
 def sign_out_everywhere(actor: Actor) -> None:
     """End every session of this user, this one included (copied cookies stop working)."""
     auth.sign_out_everywhere(actor)
-    st.session_state[SIGN_OUT] = "everywhere"
+    session().ask_sign_out(EVERYWHERE)
     st.rerun()
 
 
 def renew_sign_in(version: int) -> None:
     """Carry this session on under a new session version (after this user changed their password)."""
-    if (user_id := st.session_state.get(USER_KEY)) is not None:
-        _start(user_id, version, auth.cookie_config())
+    if (user_id := session().user_id) is not None:
+        session().start(user_id, version, auth.cookie_config())
 
 
 def sync_cookie(cfg: auth.CookieConfig, run: Gate) -> None:
@@ -289,6 +268,5 @@ def sync_cookie(cfg: auth.CookieConfig, run: Gate) -> None:
         with contextlib.suppress(KeyError):  # drawn; the jar just had not seen the cookie yet
             jar.delete(cfg.name, key="auth_cookie_delete")
         return
-    secure = (st.context.url or "").startswith("https://")
-    jar.set(cfg.name, wanted["value"], key="auth_cookie_set", expires_at=wanted["expires"], secure=secure,
-            same_site="strict")  # fmt: skip
+    jar.set(cfg.name, wanted["value"], key="auth_cookie_set", expires_at=wanted["expires"],
+            secure=browser.secure_cookie(st.context.url), same_site="strict")  # fmt: skip

@@ -21,8 +21,8 @@ from core.base.errors import DomainError
 from core.queue import reads as queue_reads
 from core.security import access, auth
 from core.security.access import A, Actor
+from core.security.browser import USER_KEY  # noqa: F401 - where tests and pages look for it
 from pages import auth_widgets
-from pages.auth_widgets import USER_KEY  # noqa: F401 - where tests and pages look for it
 from pages.safe import plain
 
 
@@ -108,10 +108,9 @@ def current_actor() -> Actor | None:
     """The signed-in actor, read fresh from the database on every call: a role change or a
     deactivation takes effect on the user's next click (call it inside fragments too)."""
     _leave_legacy_pages_mode()
-    user_id = st.session_state.get(auth_widgets.USER_KEY)
-    if user_id is None:
+    live = auth_widgets.session().live()
+    if live is None:
         return None
-    live = auth.live_session(user_id, st.session_state.get(auth_widgets.VERSION_KEY))
     if live.ended == auth.SESSION_ENDED:  # signed out everywhere, or password or role changed
         auth_widgets.end_session(live.ended)
         st.rerun()

@@ -15,7 +15,7 @@ from core.base.config import KNOWN_DEFAULT_COOKIE_KEYS, get_settings
 from core.base.db import read_session, unit_of_work
 from core.base.models import AuditLog, User
 from core.people import users
-from core.security import auth, throttle
+from core.security import auth, browser, throttle
 from core.security.access import SYSTEM, load_actor
 from core.security.models import SignInThrottle
 from tests.factories import PASSWORD, audit_rows, world
@@ -224,3 +224,47 @@ def test_the_failure_count_is_kept_in_the_database(w):
     with unit_of_work() as s:
         row = s.scalar(select(SignInThrottle).where(SignInThrottle.key == "frontdesk"))
         assert (row.scope, row.failures) == ("account", 3)
+
+
+def test_a_browser_session_starts_ends_and_follows_the_users_session_version(w):
+    """core.security.browser over a plain dict (Streamlit's session_state in the app)."""
+    state: dict = {browser.NOTICE: "You are signed out.", browser.ANSWER: "Wrong password."}
+    session = browser.BrowserSession(state)
+    user_id = w.users["frontdesk"].id
+    version = auth.load_session(user_id)[1]
+    session.start(user_id, version, CFG)
+    assert session.user_id == user_id and state[browser.VERSION_KEY] == version
+    assert browser.NOTICE not in state and browser.ANSWER not in state
+    assert auth.cookie_session(state[browser.COOKIE_WANTED]["value"], CFG).user_id == user_id
+    assert session.live().actor.username == "frontdesk"
+
+    auth.sign_out_everywhere(_actor(user_id))
+    live = session.live()
+    assert live.actor is None and live.ended == auth.SESSION_ENDED
+    session.end(live.ended)
+    assert session.user_id is None and session.live() is None
+    assert state[browser.COOKIE_WANTED] == {"delete": True} and state[browser.NOTICE] == auth.SESSION_ENDED
+
+
+def test_a_session_set_up_without_signing_in_adopts_the_version_only_when_asked(w):
+    state = {browser.USER_KEY: w.users["frontdesk"].id}
+    session = browser.BrowserSession(state)
+    assert session.live().actor is not None and browser.VERSION_KEY not in state
+    session.live(adopt=True)
+    assert state[browser.VERSION_KEY] == auth.load_session(w.users["frontdesk"].id)[1]
+
+
+def test_refusals_renumber_the_sign_in_form_and_sign_out_waits_for_the_next_run(w):
+    session = browser.BrowserSession({})
+    assert session.form_key() == "signin-0" and session.take_sign_out() is None
+    session.refused("Wrong username or password.")
+    session.refused("Wrong username or password.")
+    assert session.form_key() == "signin-2" and session.state[browser.ANSWER] == "Wrong username or password."
+    session.ask_sign_out(browser.EVERYWHERE)
+    assert session.take_sign_out() == browser.EVERYWHERE and session.take_sign_out() is None
+    assert browser.secure_cookie("https://ops.example.test/") and not browser.secure_cookie(None)
+
+
+def _actor(user_id: int):
+    with read_session() as s:
+        return load_actor(s, user_id)
