@@ -107,9 +107,10 @@ def customer_search_panel(actor: Actor, location: LocationView) -> None:
     if not matches:
         st.caption(f"No customer matching '{plain(query.strip())}' at your locations.")
         return
+    history = schedule.appointments_by_customer(actor, [c.id for c in matches], limit=10)
     for found in matches:
         with st.expander(plain(found.label)):
-            visits = schedule.customer_appointments(actor, found.id, limit=10)
+            visits = history[found.id]
             if not visits:
                 st.caption("No appointments yet.")
             for visit in visits:

@@ -214,6 +214,20 @@ def test_customer_appointments_across_days_in_scope(db):
         schedule.customer_appointments(w.actors["analyst"], w.customers["ada"].id)
 
 
+def test_a_searchs_matches_get_their_latest_appointments_each_in_one_read(db):
+    w = world()
+    for day in range(4):
+        _appt(w, T0 + timedelta(days=day))
+    _appt(w, T0 + timedelta(hours=2), customer="alan", provider="kim")
+    _appt(w, T0, customer="alan", location="harbor", provider="lee")  # not the desk's location
+    ada, alan = w.customers["ada"].id, w.customers["alan"].id
+    found = schedule.appointments_by_customer(w.actors["frontdesk"], [ada, alan, 999_999], limit=3)
+    assert [a["day"] for a in found[ada]] == [date(2030, 1, 10), date(2030, 1, 9), date(2030, 1, 8)]
+    assert [(a["location"], a["when"]) for a in found[alan]] == [("Downtown", "Mon 7 Jan 2030 12:00")]
+    assert found[999_999] == []
+    assert found[ada] == schedule.customer_appointments(w.actors["frontdesk"], ada, limit=3)
+
+
 def test_one_query_for_the_day_regardless_of_row_count(sqlite_db):
     from sqlalchemy import event
 

@@ -31,6 +31,7 @@ from core.base.models import (
 from core.base.tz import local_day_bounds, to_local, today_in
 
 # re-exported: pages use schedule.NO_ROOM, schedule.schedule_frame, schedule.timeline_frame
+from core.scheduling.customer_history import appointments_by_customer as appointments_by_customer
 from core.scheduling.customer_history import customer_appointments as customer_appointments
 from core.scheduling.labels import STATUS_LABELS as STATUS_LABELS
 from core.scheduling.labels import UNKNOWN as UNKNOWN
