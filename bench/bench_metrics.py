@@ -30,14 +30,12 @@ from core.base.models import Appointment, Location, Role, User
 from core.base.tz import local_range_bounds, today_in
 from core.metrics.definitions import Window, last_full_week
 from core.metrics.kpis import dashboard
-from core.metrics.models import MetricDaily
+from core.metrics.models import ROLLUP_MODELS, MetricDaily
 from core.metrics.rollup import rebuild_rollups
 from core.security.access import SYSTEM
 
-SETTLED = (
-    "appointments", "inquiries", "working_hours", "time_off", "exceptions", "metric_daily", "metric_lead",
-    "metric_lead_week", "metric_lead_month", "metric_provider_day",
-)  # fmt: skip
+SETTLED = ("appointments", "inquiries", "working_hours", "time_off", "exceptions",
+           *(model.__tablename__ for model in ROLLUP_MODELS))  # fmt: skip
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "kpis.py")
 
 

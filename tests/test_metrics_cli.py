@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from core.base.db import read_session, unit_of_work
 from core.base.models import AuditLog
 from core.cli import main
-from core.metrics.models import MetricDaily, MetricLead, MetricLeadMonth, MetricLeadWeek, MetricProviderDay
+from core.metrics.models import ROLLUP_MODELS
 from tests.metrics_fixtures import hand_week
 
 KEYS = {
@@ -68,7 +68,7 @@ def test_rebuild_rollups_restores_the_rollup_and_is_audited(db, capsys):
     hand_week()
     before = _json(capsys)
     with unit_of_work() as s:
-        for model in (MetricProviderDay, MetricLeadMonth, MetricLeadWeek, MetricLead, MetricDaily):
+        for model in ROLLUP_MODELS:
             s.execute(delete(model))
     assert _json(capsys)["appointments"] == 0
     assert main(["rebuild-rollups", "--from", "2030-01-01", "--to", "2030-01-31", "--location", "Downtown"]) == 0

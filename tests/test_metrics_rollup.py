@@ -21,7 +21,17 @@ from core.base.models import Appointment
 from core.base.tz import to_local
 from core.metrics.definitions import Window
 from core.metrics.kpis import kpis
-from core.metrics.models import MetricDaily, MetricLead, MetricLeadMonth, MetricLeadWeek, MetricProviderDay
+from core.metrics.models import (
+    ROLLUP_MODELS,
+    MetricDaily,
+    MetricLead,
+    MetricLeadMonth,
+    MetricLeadWeek,
+    MetricLocationDay,
+    MetricLocationMonth,
+    MetricProviderDay,
+    MetricProviderWeekday,
+)
 from core.metrics.rollup import COUNTERS, rebuild_rollups
 from core.scheduling import booking
 from core.security.access import SYSTEM
@@ -65,15 +75,39 @@ def _rollup() -> dict:
             for r in provider_days
             if r.appointments
         }
-    return {"daily": daily, "lead": lead, "weekly": weekly, "monthly": monthly, "by_provider": by_provider}
+        by_location = {
+            (r.location_id, r.day): tuple(getattr(r, c) for c in COUNTERS)
+            for r in s.scalars(select(MetricLocationDay))
+            if r.appointments
+        }
+        by_month = {
+            (r.location_id, r.month): tuple(getattr(r, c) for c in COUNTERS)
+            for r in s.scalars(select(MetricLocationMonth))
+            if r.appointments
+        }
+    return {"daily": daily, "lead": lead, "weekly": weekly, "monthly": monthly, "by_provider": by_provider,
+            "by_location": by_location, "by_month": by_month}  # fmt: skip
 
 
-def _over_types(daily: dict) -> dict:
+def _weekdays() -> set:
+    with read_session() as s:
+        return set(s.execute(select(MetricProviderWeekday.__table__)).all())
+
+
+def _summed(rows: dict, key) -> dict:
+    """The rows' counts summed by key(row key)."""
     summed: dict = {}
-    for (loc, day, provider, _type), counts in daily.items():
-        before = summed.get((loc, day, provider), (0,) * len(counts))
-        summed[(loc, day, provider)] = tuple(a + b for a, b in zip(before, counts, strict=True))
+    for k, counts in rows.items():
+        before = summed.get(key(k), (0,) * len(counts))
+        summed[key(k)] = tuple(a + b for a, b in zip(before, counts, strict=True))
     return summed
+
+
+def _consistent(rollup: dict) -> None:
+    """Each coarser table is the finer one summed."""
+    assert rollup["by_provider"] == _summed(rollup["daily"], lambda k: k[:3])
+    assert rollup["by_location"] == _summed(rollup["by_provider"], lambda k: k[:2])
+    assert rollup["by_month"] == _summed(rollup["by_location"], lambda k: (k[0], k[1].replace(day=1)))
 
 
 def _raw(w, window: Window) -> dict:
@@ -155,16 +189,18 @@ def test_rollup_kept_by_events_equals_a_rebuild_and_the_raw_kpis(db):
     def check(ops):
         reset()
         with unit_of_work() as s:
-            for model in (MetricProviderDay, MetricLeadMonth, MetricLeadWeek, MetricLead, MetricDaily):
+            for model in ROLLUP_MODELS:
                 s.execute(delete(model))
         ids: list[int] = []
         for op in ops:
             _apply(w, op, ids)
-        kept = _rollup()
-        assert kept["by_provider"] == _over_types(kept["daily"])
+        kept, seen = _rollup(), _weekdays()
+        _consistent(kept)
         with unit_of_work() as s:
             rebuild_rollups(s)
         assert _rollup() == kept
+        # Every provider's (location, weekday) with a provider-day is noted (rows since emptied may stay).
+        assert {(loc, prov, day.weekday()) for loc, day, prov in kept["by_provider"] if prov} <= _weekdays() <= seen
         for window in (WINDOW, SPLIT):
             got, raw = kpis(SYSTEM, window), _raw(w, window)
             for key in ("appointments", "lead_time_median_days", "lead_time_p90_days"):
@@ -196,14 +232,16 @@ def test_a_reschedule_to_another_day_moves_the_appointment_between_buckets(db):
 
 def test_the_migrations_fill_the_weekdays_the_provider_days_and_the_coarser_histograms_from_the_daily_rows(db):
     hand_week()
-    built = _rollup()
-    assert built["by_provider"] == _over_types(built["daily"])
+    built, seen = _rollup(), _weekdays()
+    _consistent(built)
     assert built["weekly"] and {week.weekday() for _, week, _ in built["weekly"]} == {0}
     assert built["monthly"] and {month.day for _, month, _ in built["monthly"]} == {1}
     cfg = migrate.alembic_config()
-    # 0015 adds metric_lead_week; 0016 metric_daily.weekday and metric_lead_month; 0017 metric_provider_day
+    # 0015 adds metric_lead_week; 0016 metric_daily.weekday and metric_lead_month; 0017 metric_provider_day;
+    # 0019 metric_location_day, metric_location_month and metric_provider_weekday
     for step, target in ((command.downgrade, "0015-1"), (command.upgrade, "head")):
         with db.engine.connect() as conn:
             cfg.attributes["connection"] = conn
             step(cfg, target)
     assert _rollup() == built  # weekdays checked in _rollup
+    assert _weekdays() == seen

@@ -21,7 +21,24 @@ COUNTS = (
 )  # fmt: skip
 
 
-class MetricDaily(Base):
+class Counts:
+    """The rollup's sums (`COUNTS`), on every table that holds them."""
+
+    appointments: Mapped[int] = mapped_column(default=0)  # every status
+    completed: Mapped[int] = mapped_column(default=0)
+    no_show: Mapped[int] = mapped_column(default=0)
+    cancelled: Mapped[int] = mapped_column(default=0)
+    late_cancel: Mapped[int] = mapped_column(default=0)
+    rescheduled: Mapped[int] = mapped_column(default=0)  # rescheduled at least once
+    touches: Mapped[int] = mapped_column(default=0)  # staff interventions in the history
+    held: Mapped[int] = mapped_column(default=0)  # not cancelled, with provider, type and duration
+    booked_min: Mapped[int] = mapped_column(default=0)  # minutes of `held`
+    attended_min: Mapped[int] = mapped_column(default=0)  # completed or checked in
+    no_show_min: Mapped[int] = mapped_column(default=0)
+    late_cancel_min: Mapped[int] = mapped_column(default=0)
+
+
+class MetricDaily(Counts, Base):
     __tablename__ = "metric_daily"
     __table_args__ = (
         UniqueConstraint("location_id", "day", "provider_key", "type_key", name="uq_metric_daily_bucket"),
@@ -36,22 +53,10 @@ class MetricDaily(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger)  # day.weekday(), 0 = Monday: never changes
     provider_key: Mapped[int] = mapped_column(Integer)
     type_key: Mapped[int] = mapped_column(Integer)
-    appointments: Mapped[int] = mapped_column(default=0)  # every status
-    completed: Mapped[int] = mapped_column(default=0)
-    no_show: Mapped[int] = mapped_column(default=0)
-    cancelled: Mapped[int] = mapped_column(default=0)
-    late_cancel: Mapped[int] = mapped_column(default=0)
-    rescheduled: Mapped[int] = mapped_column(default=0)  # rescheduled at least once
-    touches: Mapped[int] = mapped_column(default=0)  # staff interventions in the history
-    held: Mapped[int] = mapped_column(default=0)  # not cancelled, with provider, type and duration
-    booked_min: Mapped[int] = mapped_column(default=0)  # minutes of `held`
-    attended_min: Mapped[int] = mapped_column(default=0)  # completed or checked in
-    no_show_min: Mapped[int] = mapped_column(default=0)
-    late_cancel_min: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class MetricProviderDay(Base):
+class MetricProviderDay(Counts, Base):
     """metric_daily summed over appointment types: one row per (location, provider, local day).
     What a window without a type filter or grouping reads (a third of the rows). Kept from the
     daily rows' differences, in the same transaction."""
@@ -60,24 +65,14 @@ class MetricProviderDay(Base):
     __table_args__ = (
         UniqueConstraint("location_id", "day", "provider_key", name="uq_metric_provider_day_bucket"),
         Index("ix_metric_provider_day_counts", "day", "location_id", "provider_key", "weekday", *COUNTS),
+        # The provider-days of one (location, provider, weekday): those outside working hours.
+        Index("ix_metric_provider_day_weekday", "location_id", "provider_key", "weekday", "day"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
     weekday: Mapped[int] = mapped_column(SmallInteger)
     provider_key: Mapped[int] = mapped_column(Integer)
-    appointments: Mapped[int] = mapped_column(default=0)
-    completed: Mapped[int] = mapped_column(default=0)
-    no_show: Mapped[int] = mapped_column(default=0)
-    cancelled: Mapped[int] = mapped_column(default=0)
-    late_cancel: Mapped[int] = mapped_column(default=0)
-    rescheduled: Mapped[int] = mapped_column(default=0)
-    touches: Mapped[int] = mapped_column(default=0)
-    held: Mapped[int] = mapped_column(default=0)
-    booked_min: Mapped[int] = mapped_column(default=0)
-    attended_min: Mapped[int] = mapped_column(default=0)
-    no_show_min: Mapped[int] = mapped_column(default=0)
-    late_cancel_min: Mapped[int] = mapped_column(default=0)
 
 
 class MetricLead(Base):
@@ -119,3 +114,47 @@ class MetricLeadMonth(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class MetricLocationDay(Counts, Base):
+    """metric_daily summed over providers and types: one row per (location, local day). What a
+    window without a provider or type filter or grouping sums for the days outside its whole
+    months; the minutes outside working hours are read apart, by provider (metric_provider_day,
+    through metric_provider_weekday). Kept from the daily rows' differences, in the same
+    transaction."""
+
+    __tablename__ = "metric_location_day"
+    __table_args__ = (Index("ix_metric_location_day_counts", "day", "location_id", *COUNTS),)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class MetricLocationMonth(Counts, Base):
+    """metric_location_day summed per calendar month (`month` is its first day, a local date):
+    what such a window sums for its whole months. Kept with it, in the same transaction."""
+
+    __tablename__ = "metric_location_month"
+    __table_args__ = (Index("ix_metric_location_month_counts", "month", "location_id", *COUNTS),)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class MetricProviderWeekday(Base):
+    """Each (location, provider, weekday) that has ever had a provider-day in the rollup. The
+    minutes outside working hours are those of the provider-days whose (location, provider,
+    weekday) has no hours: checking these few rows against the hours finds them, where checking
+    every provider-day of the window cost a pass over all of them. Only grows (a row too many
+    finds nothing); rebuilt with the rollup."""
+
+    __tablename__ = "metric_provider_weekday"
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    provider_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+
+
+# Every rollup table, the coarser (kept from the finer) first: deleting in this order empties
+# them, and `rollup.rebuild_rollups` fills them all again.
+ROLLUP_MODELS = (
+    MetricProviderWeekday, MetricLocationMonth, MetricLocationDay, MetricProviderDay, MetricLeadMonth,
+    MetricLeadWeek, MetricLead, MetricDaily,
+)  # fmt: skip

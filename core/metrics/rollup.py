@@ -34,7 +34,10 @@ from core.metrics.models import (
     MetricLead,
     MetricLeadMonth,
     MetricLeadWeek,
+    MetricLocationDay,
+    MetricLocationMonth,
     MetricProviderDay,
+    MetricProviderWeekday,
 )
 from core.scheduling.events import AppointmentChanged, AppointmentsImported
 
@@ -192,24 +195,43 @@ def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
         for (loc, day, lead), n in moved.items():
             deltas[(loc, start_of(day), lead)] += n
         _move_coarse(session, model.__table__, column, {k: n for k, n in deltas.items() if n})
-    _move_provider_days(session, {k: d for k, d in summed.items() if any(d.values())})
+    _move_sums(session, {k: d for k, d in summed.items() if any(d.values())})
     session.flush()
 
 
-def _move_provider_days(session: Session, deltas: dict[tuple[int, date, int], dict[str, int]]) -> None:
-    """Add the daily buckets' differences to their provider-days (an upsert that adds, row by row
-    in one order: two bookings of other types on one provider-day add up; recomputing the sum
-    from metric_daily would miss the other's uncommitted change)."""
+def _move_sums(session: Session, deltas: dict[tuple[int, date, int], dict[str, int]]) -> None:
+    """Add the daily buckets' differences to the provider-days, location-days and location-months
+    that hold them, and note each provider-day's (location, provider, weekday)."""
     if not deltas:
         return
-    table = MetricProviderDay.__table__
+    by_day: dict[tuple[int, date], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    by_month: dict[tuple[int, date], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for (loc, day, _prov), d in deltas.items():
+        for name, value in d.items():
+            by_day[(loc, day)][name] += value
+            by_month[(loc, month_start(day))][name] += value
+    _add_sums(session, MetricProviderDay.__table__, ["location_id", "day", "provider_key"], [
+        {"location_id": loc, "day": day, "weekday": day.weekday(), "provider_key": prov, **d}
+        for (loc, day, prov), d in sorted(deltas.items())
+    ])  # fmt: skip
+    _add_sums(session, MetricLocationDay.__table__, ["location_id", "day"],
+              [{"location_id": loc, "day": day, **d} for (loc, day), d in sorted(by_day.items())])  # fmt: skip
+    _add_sums(session, MetricLocationMonth.__table__, ["location_id", "month"],
+              [{"location_id": loc, "month": month, **d} for (loc, month), d in sorted(by_month.items())])  # fmt: skip
+    seen = sorted({(loc, prov, day.weekday()) for loc, day, prov in deltas if prov != NONE_KEY})
+    if seen:
+        stmt = _upsert(session, MetricProviderWeekday).on_conflict_do_nothing()
+        session.execute(stmt, [{"location_id": loc, "provider_key": prov, "weekday": wd} for loc, prov, wd in seen])
+
+
+def _add_sums(session: Session, table, key: list[str], rows: list[dict]) -> None:
+    """Add these differences to the rows with these keys (an upsert that adds, row by row in one
+    order: two bookings of other types or providers on one day add up; recomputing the sum from
+    metric_daily would miss the other's uncommitted change)."""
     stmt = _upsert(session, table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["location_id", "day", "provider_key"],
-        set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},
+        index_elements=key, set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS}
     )
-    rows = [{"location_id": loc, "day": day, "weekday": day.weekday(), "provider_key": prov, **d}
-            for (loc, day, prov), d in sorted(deltas.items())]  # fmt: skip
     session.execute(stmt, rows)
 
 
@@ -296,6 +318,7 @@ def rebuild_rollups(
             buckets = {k: b for k, b in buckets.items() if k[1] in keep}
         _write(session, buckets)
         _rebuild_provider_days(session, location_id, runs if day_list is not None else None)
+        _rebuild_location_sums(session, location_id, day_list)
         _rebuild_coarse(session, location_id, day_list)
         counted += sum(b.counts["appointments"] for b in buckets.values())
     session.flush()
@@ -318,6 +341,37 @@ def _rebuild_provider_days(session: Session, location_id: int, runs: list[tuple[
     session.execute(insert(table).from_select(columns, source))
 
 
+def _rebuild_location_sums(session: Session, location_id: int, days: list[date] | None) -> None:
+    """Recompute the location's days (these, default all) and the months holding them from its
+    (rebuilt) provider-days, and which (provider, weekday)s it has."""
+    pd_, ld = MetricProviderDay, MetricLocationDay
+    for table, source, period, start in (
+        (ld.__table__, pd_, "day", pd_.day),
+        (MetricLocationMonth.__table__, ld, "month", _start_in_sql(session, "month", ld.day)),
+    ):
+        stmt = delete(table).where(table.c.location_id == location_id)
+        query = select(source.location_id, start, *(func.sum(getattr(source, name)) for name in COUNTERS))
+        query = query.where(source.location_id == location_id).group_by(source.location_id, start)
+        if days is not None:
+            covered = days if period == "day" else _covered("month", days)
+            runs = list(day_runs(covered))
+            stmt = stmt.where(or_(*(table.c[period].between(a, b) for a, b in runs)))
+            query = query.where(or_(*(source.day.between(a, b) for a, b in runs)))
+        session.execute(stmt)
+        session.execute(insert(table).from_select(["location_id", period, *COUNTERS], query))
+    seen = MetricProviderWeekday.__table__
+    session.execute(delete(seen).where(seen.c.location_id == location_id))
+    weekdays = select(pd_.location_id, pd_.provider_key, pd_.weekday).distinct()
+    weekdays = weekdays.where(pd_.location_id == location_id, pd_.provider_key != NONE_KEY)
+    session.execute(insert(seen).from_select(["location_id", "provider_key", "weekday"], weekdays))
+
+
+def _covered(column: str, days: list[date]) -> list[date]:
+    """Every day of the weeks or months ("week" / "month") holding these days, in order."""
+    starts = {(monday if column == "week" else month_start)(d) for d in days}
+    return sorted({s + timedelta(days=i) for s in starts for i in range((_period_end(column, s) - s).days + 1)})
+
+
 def _start_in_sql(session: Session, column: str, day):
     """`monday(day)` ("week") or `month_start(day)` ("month") in SQL."""
     if session.get_bind().dialect.name == "postgresql":
@@ -331,16 +385,14 @@ def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None)
     """Recompute the location's weekly and monthly histograms, of the weeks and months holding
     these days (default all), from its (rebuilt) daily one."""
     ml = MetricLead
-    for model, column, start_of in COARSE:
+    for model, column, _ in COARSE:
         table = model.__table__
         stmt = delete(table).where(table.c.location_id == location_id)
         start = _start_in_sql(session, column, ml.day)
         source = select(ml.location_id, start, ml.lead_days, func.sum(ml.n))
         source = source.where(ml.location_id == location_id).group_by(ml.location_id, start, ml.lead_days)
         if days is not None:
-            starts = {start_of(d) for d in days}
-            covered = {s + timedelta(days=i) for s in starts for i in range((_period_end(column, s) - s).days + 1)}
-            runs = list(day_runs(sorted(covered)))
+            runs = list(day_runs(_covered(column, days)))
             stmt = stmt.where(or_(*(table.c[column].between(a, b) for a, b in runs)))
             source = source.where(or_(*(ml.day.between(a, b) for a, b in runs)))
         session.execute(stmt)

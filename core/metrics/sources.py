@@ -25,7 +25,10 @@ from core.metrics.models import (
     MetricLead,
     MetricLeadMonth,
     MetricLeadWeek,
+    MetricLocationDay,
+    MetricLocationMonth,
     MetricProviderDay,
+    MetricProviderWeekday,
 )
 from core.queue.items import RESOLVED_BY_ITSELF
 from core.security import access
@@ -93,14 +96,16 @@ def binned_sums(
     outside hours (few) are read beside every sum, and inside hours is the difference. Without
     groups the database sums per day and the days are binned here; with groups it sums per
     bin, so that the rows returned do not grow with days x groups."""
-    # Summed over types already, unless types are asked for.
-    md = MetricDaily if filters.type_id is not None or by == "type" else MetricProviderDay
-    where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
     groups = [GROUPS[by]] if by else []
-    keys = [_ordered_bins(md.day, edges) if groups else md.day, *(getattr(md, g) for g in groups)]
     columns = ["bin", *groups]
-    read = _sums_in_one_pass if session.get_bind().dialect.name == "postgresql" else _sums_in_passes
-    frame = read(session, md, actor, filters, where, keys, sorted(days_without_hours))
+    if filters.provider_id is None and filters.type_id is None and by in (None, "location"):
+        frame = _sums_by_location(session, actor, filters, edges, groups, sorted(days_without_hours))
+    else:
+        # Summed over types already, unless types are asked for.
+        md = MetricDaily if filters.type_id is not None or by == "type" else MetricProviderDay
+        where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
+        read = _sums_in_one_pass if session.get_bind().dialect.name == "postgresql" else _sums_in_passes
+        frame = read(session, md, actor, filters, where, _keys(md, md.day, edges, groups), sorted(days_without_hours))
     frame = pd.DataFrame(frame, columns=[*columns, *SUMS, *(f"out_{c}" for c in _MOVED)])
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in [*columns, *SUMS, *HOURS_SUMS]})
@@ -115,8 +120,49 @@ def binned_sums(
     return frame[frame["bin"] >= 0].reset_index(drop=True)
 
 
+def _keys(model, period, edges: list[date], groups: list[str]) -> list:
+    """What a read groups by: the period (binned here) or, with groups, its bin and the groups."""
+    return [_ordered_bins(period, edges) if groups else period, *(getattr(model, g) for g in groups)]
+
+
 def _hours():
     return select(WorkingHours.location_id, WorkingHours.provider_id, WorkingHours.weekday)
+
+
+def _sums_by_location(session: Session, actor, filters: Filters, edges: list[date], groups: list[str],
+                      days_off: list) -> list:  # fmt: skip
+    """A window without a provider or type filter: the totals from the location-months (whole
+    months) and location-days (the rest); the minutes outside hours from the provider-days of
+    the few (location, provider, weekday)s without hours, and of the days off. Rows of the
+    window are never each checked against the hours."""
+    months, weeks, days = lead_spans(edges)
+    days = sorted(days + [w + timedelta(days=i) for w in weeks for i in range(7)])
+    rows = []
+    for model, period, starts in (
+        (MetricLocationMonth, MetricLocationMonth.month, months),
+        (MetricLocationDay, MetricLocationDay.day, days),
+    ):
+        if starts:
+            keys = _keys(model, period, edges, groups)
+            sums = [func.sum(getattr(model, name)) for name in SUMS]
+            query = select(*keys, *sums, *([literal(0)] * len(_MOVED))).where(
+                *_scope(model, actor, filters), period.in_(starts)
+            )
+            rows += session.execute(query.group_by(*keys)).all()
+    md, seen = MetricProviderDay, MetricProviderWeekday
+    keys = _keys(md, md.day, edges, groups)
+    triple = (seen.location_id, seen.provider_key, seen.weekday)
+    no_hours = (
+        select(*triple)
+        .where(*_scope(seen, actor, filters), seen.provider_key != NONE_KEY, tuple_(*triple).not_in(_hours()))
+        .subquery("no_hours")
+    )
+    on = and_(md.location_id == no_hours.c.location_id, md.provider_key == no_hours.c.provider_key,
+              md.weekday == no_hours.c.weekday)  # fmt: skip
+    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    query = select(*moved).select_from(no_hours).join(md, on).where(md.day >= edges[0], md.day < edges[-1])
+    rows += session.execute(query.group_by(*keys)).all()
+    return rows + _days_off_sums(session, md, actor, filters, keys, days_off)
 
 
 def _sums_in_one_pass(session: Session, md, actor, filters: Filters, where: list, keys: list, days: list) -> list:
@@ -141,7 +187,13 @@ def _days_off_sums(session: Session, md, actor, filters: Filters, keys: list, da
         return []
     off = _day_list(session, days)
     moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
-    query = select(*moved).select_from(off).join(md, _on_day(md, off)).where(*_scope(md, actor, filters))
+    if session.get_bind().dialect.name == "postgresql":
+        # As IN (a semi-join): PostgreSQL then looks each day up; joined, it hashed the whole rollup.
+        bucket = tuple_(md.location_id, md.provider_key, md.day)
+        query = select(*moved).where(bucket.in_(select(off.c.location_id, off.c.provider_id, off.c.day)))
+    else:
+        query = select(*moved).select_from(off).join(md, _on_day(md, off))
+    query = query.where(*_scope(md, actor, filters))
     return session.execute(query.group_by(*keys)).all()
 
 
