@@ -238,7 +238,7 @@ def test_the_migrations_fill_the_weekdays_the_provider_days_and_the_coarser_hist
     assert built["monthly"] and {month.day for _, month, _ in built["monthly"]} == {1}
     cfg = migrate.alembic_config()
     # 0015 adds metric_lead_week; 0016 metric_daily.weekday and metric_lead_month; 0017 metric_provider_day;
-    # 0019 metric_location_day, metric_location_month and metric_provider_weekday
+    # 0018 the inquiry rollup; 0019 metric_location_day, metric_location_month and metric_provider_weekday
     for step, target in ((command.downgrade, "0015-1"), (command.upgrade, "head")):
         with db.engine.connect() as conn:
             cfg.attributes["connection"] = conn

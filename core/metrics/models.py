@@ -152,9 +152,38 @@ class MetricProviderWeekday(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
 
 
+class MetricInquiryDay(Base):
+    """Inquiries per location and local date of `received_at` (in the location's zone): how many
+    were received, and how many of those were converted (have an appointment). What the
+    conversion KPI reads instead of the inquiries. Derived data: whatever writes inquiries must
+    refresh it, in its own transaction, with `rollup.rebuild_inquiry_rollup(session, location_ids,
+    days)` for what it touched (it keeps metric_inquiry_month too); `rollup.rebuild_rollups` calls
+    it (the demo generator's bulk load is followed by one)."""
+
+    __tablename__ = "metric_inquiry_day"
+    __table_args__ = (Index("ix_metric_inquiry_day_counts", "day", "location_id", "received", "converted"),)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+    converted: Mapped[int] = mapped_column(Integer)  # received with an appointment_id
+
+
+class MetricInquiryMonth(Base):
+    """metric_inquiry_day summed per location and calendar month (`month` is its first day, a local
+    date): what a window reads for the months that lie whole in one of its bins. Kept with
+    metric_inquiry_day, by the same function."""
+
+    __tablename__ = "metric_inquiry_month"
+    __table_args__ = (Index("ix_metric_inquiry_month_counts", "month", "location_id", "received", "converted"),)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+    converted: Mapped[int] = mapped_column(Integer)
+
+
 # Every rollup table, the coarser (kept from the finer) first: deleting in this order empties
 # them, and `rollup.rebuild_rollups` fills them all again.
 ROLLUP_MODELS = (
     MetricProviderWeekday, MetricLocationMonth, MetricLocationDay, MetricProviderDay, MetricLeadMonth,
-    MetricLeadWeek, MetricLead, MetricDaily,
+    MetricLeadWeek, MetricLead, MetricDaily, MetricInquiryMonth, MetricInquiryDay,
 )  # fmt: skip

@@ -10,6 +10,8 @@ sees the first.
 
 Writes that publish no events (CSV import of history, demo data) call `rebuild_rollups(session,
 location_ids, days)` for what they touched; `python -m core rebuild-rollups` rebuilds it all.
+Inquiries are counted apart (no event changes them): `rebuild_inquiry_rollup`, which
+`rebuild_rollups` calls too.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from sqlalchemy.orm import Session
 
 from core.base.db import utcnow
 from core.base.events import subscribe
-from core.base.models import Appointment, AppointmentHistory, Location
+from core.base.models import Appointment, AppointmentHistory, Inquiry, Location
 from core.base.tz import local_range_bounds, zone
 from core.metrics.definitions import TOUCH_KINDS, day_runs, monday, month_start, next_month
 from core.metrics.models import (
     COUNTS,
     NONE_KEY,
     MetricDaily,
+    MetricInquiryDay,
+    MetricInquiryMonth,
     MetricLead,
     MetricLeadMonth,
     MetricLeadWeek,
@@ -321,8 +325,65 @@ def rebuild_rollups(
         _rebuild_location_sums(session, location_id, day_list)
         _rebuild_coarse(session, location_id, day_list)
         counted += sum(b.counts["appointments"] for b in buckets.values())
+    rebuild_inquiry_rollup(session, wanted, day_list)
     session.flush()
     return counted
+
+
+def rebuild_inquiry_rollup(
+    session: Session, location_ids: Iterable[int] | None = None, days: Iterable[date] | None = None
+) -> None:
+    """Recompute the inquiry counts of these locations (default all) on these local days (default
+    every day), and of the months holding those days, from the inquiries, inside the caller's
+    transaction: what a writer of inquiries calls for what it touched."""
+    zones = dict(session.execute(select(Location.id, Location.timezone)).all())
+    wanted = sorted(set(location_ids)) if location_ids is not None else sorted(zones)
+    day_list = sorted(set(days)) if days is not None else None
+    if day_list == []:
+        return
+    for location_id in (loc for loc in wanted if loc in zones):
+        _rebuild_inquiry_days(session, location_id, zones[location_id], day_list)
+        _rebuild_inquiry_months(session, location_id, day_list)
+    session.flush()
+
+
+def _rebuild_inquiry_days(session: Session, location_id: int, tz: str, days: list[date] | None) -> None:
+    """Count the location's inquiries per local date of receipt (on these days, default all)."""
+    table = MetricInquiryDay.__table__
+    stmt = delete(table).where(table.c.location_id == location_id)
+    query = select(Inquiry.received_at, Inquiry.appointment_id.is_not(None)).where(Inquiry.location_id == location_id)
+    if days is not None:
+        runs = list(day_runs(days))
+        stmt = stmt.where(or_(*(table.c.day.between(a, b) for a, b in runs)))
+        spans = [local_range_bounds(a, b, tz) for a, b in runs]
+        query = query.where(or_(*((Inquiry.received_at >= lo) & (Inquiry.received_at < hi) for lo, hi in spans)))
+    session.execute(stmt)
+    local = zone(tz)
+    counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for received_at, converted in session.execute(query):
+        day = counts[received_at.astimezone(local).date()]
+        day[0] += 1
+        day[1] += bool(converted)
+    rows = [{"location_id": location_id, "day": day, "received": r, "converted": c}
+            for day, (r, c) in sorted(counts.items())]  # fmt: skip
+    for i in range(0, len(rows), _CHUNK):
+        session.execute(insert(table), rows[i : i + _CHUNK])
+
+
+def _rebuild_inquiry_months(session: Session, location_id: int, days: list[date] | None) -> None:
+    """Sum the location's (rebuilt) inquiry days per month, of the months holding these days
+    (default all)."""
+    table, md = MetricInquiryMonth.__table__, MetricInquiryDay
+    stmt = delete(table).where(table.c.location_id == location_id)
+    month = _start_in_sql(session, "month", md.day)
+    source = select(md.location_id, month, func.sum(md.received), func.sum(md.converted))
+    source = source.where(md.location_id == location_id).group_by(md.location_id, month)
+    if days is not None:
+        starts = sorted({month_start(d) for d in days})
+        stmt = stmt.where(table.c.month.in_(starts))
+        source = source.where(or_(*(md.day.between(s, _period_end("month", s)) for s in starts)))
+    session.execute(stmt)
+    session.execute(insert(table).from_select(["location_id", "month", "received", "converted"], source))
 
 
 def _rebuild_provider_days(session: Session, location_id: int, runs: list[tuple[date, date]] | None) -> None:
