@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from core.base.db import unit_of_work
 from core.base.models import Appointment, AppointmentHistory, ExceptionItem, Inquiry, Provider, WorkingHours
 from core.base.tz import local_to_utc
+from core.metrics import capacity
 from core.metrics.rollup import rebuild_rollups
 from tests.factories import world
 
@@ -111,6 +112,8 @@ def add_sunday_shift(w, provider="rao", location="downtown", start=time(0), end=
     with unit_of_work() as s:
         s.add(WorkingHours(provider_id=w.providers[provider].id, location_id=w.locations[location].id, weekday=6,
                            start_time=start, end_time=end))  # fmt: skip
+        s.flush()
+        capacity.refresh(s, [w.providers[provider].id])  # as settings' change of hours does
 
 
 def utc(y, m, d, hh=0, mm=0) -> datetime:

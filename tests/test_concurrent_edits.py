@@ -191,3 +191,27 @@ def test_two_admins_editing_one_user_at_once_get_no_raw_database_error(pg):
         ])  # fmt: skip
         assert all(isinstance(e, DomainError) for e in errors), errors
         users.reactivate_user(admin, target)
+
+
+def test_time_off_added_for_one_provider_at_once_keeps_the_stored_minutes(pg):
+    from datetime import time
+
+    from core.metrics import capacity
+    from core.metrics.models import MetricCapacityDay
+    from core.security.access import SYSTEM
+    from core.settings.working_time import add_time_off
+
+    w = world()
+    rao = w.providers["rao"].id
+    hours = (9, 10, 11, 13, 14)  # five hours off one day, each added by its own request
+    calls = [lambda h=h: add_time_off(SYSTEM, rao, first_day=FIRST_DAY, start_time=time(h), end_time=time(h + 1))
+             for h in hours]  # fmt: skip
+    results, errors = storm(calls)
+    assert not errors and len(results) == len(hours)
+    with read_session() as s:
+        stored = set(s.execute(select(MetricCapacityDay.__table__)).all())
+    with core_db.unit_of_work() as s:
+        capacity.refresh(s, [rao])
+    with read_session() as s:
+        assert set(s.execute(select(MetricCapacityDay.__table__)).all()) == stored
+    assert [minutes for _, _, day, minutes in stored if day == FIRST_DAY] == [8 * 60 - 5 * 60]

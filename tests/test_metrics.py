@@ -9,7 +9,7 @@ from datetime import date, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.base.db import read_session, unit_of_work
+from core.base.db import read_session
 from core.base.errors import PermissionDenied, ValidationError
 from core.base.models import AuditLog, TimeOff
 from core.metrics import capacity
@@ -17,7 +17,8 @@ from core.metrics.definitions import Window, last_full_week, nearest_rank
 from core.metrics.kpis import breakdown, dashboard, kpis
 from core.metrics.sources import Filters
 from core.security.access import SYSTEM
-from tests.metrics_fixtures import MONDAY, add_sunday_shift, hand_week, local, provider_without_hours
+from core.settings.working_time import add_time_off, remove_time_off
+from tests.metrics_fixtures import MONDAY, add_sunday_shift, hand_week, provider_without_hours
 
 WEEK = Window(MONDAY, MONDAY + timedelta(days=6))
 
@@ -120,10 +121,14 @@ def test_a_dst_week_has_the_hours_the_clock_really_shows(w):
 
 
 def test_time_off_comes_out_of_available_minutes(w):
-    with unit_of_work() as s:
-        s.add(TimeOff(provider_id=w.providers["rao"].id, start_at=local(MONDAY, 12), end_at=local(MONDAY, 14)))
-    r = kpis(SYSTEM, WEEK, Filters(provider_id=w.providers["rao"].id))
+    rao, downtown = w.providers["rao"].id, w.locations["downtown"].id
+    add_time_off(SYSTEM, rao, first_day=MONDAY, start_time=time(12), end_time=time(14), location_id=downtown)
+    r = kpis(SYSTEM, WEEK, Filters(provider_id=rao))
     assert r["minutes"]["available"] == 2400 - 120
+    with read_session() as s:
+        off = s.scalar(select(TimeOff.id).where(TimeOff.provider_id == rao))
+    remove_time_off(SYSTEM, off)
+    assert kpis(SYSTEM, WEEK, Filters(provider_id=rao))["minutes"]["available"] == 2400
 
 
 def test_trend_and_breakdowns_agree_with_the_week(w):
@@ -187,8 +192,7 @@ def test_imported_history_without_provider_or_type_counts_in_rates_not_in_utiliz
 
 
 def test_a_day_entirely_on_time_off_counts_its_appointments_as_outside_hours(w):
-    with unit_of_work() as s:
-        s.add(TimeOff(provider_id=w.providers["rao"].id, start_at=local(MONDAY, 8), end_at=local(MONDAY, 18)))
+    add_time_off(SYSTEM, w.providers["rao"].id, first_day=MONDAY, reason="away")  # the whole local day
     r = kpis(SYSTEM, WEEK, Filters(location_id=w.locations["downtown"].id))
     assert r["outside_hours"] == {"appointments": 3, "minutes": 90}  # a and b on Monday, h on Sunday
     assert r["utilization"] == pytest.approx(60 / (4800 - 480))

@@ -1,38 +1,31 @@
 """Available minutes per (location, provider, local day): working hours minus time off.
 
 Weekly shifts are local wall-clock times, so most days have the same minutes as their weekday;
-only days on which the zone changes its offset (DST) and days touched by time off are worked out
-exactly from UTC instants (`core.scheduling.hours.working_stretches`). The cost is one row per
-provider-day with hours, whatever the number of appointments.
+only days on which the zone changes its offset (DST) and days touched by time off differ. Those
+change only with hours, time off or a location's zone, so `refresh` keeps them in tables when
+they do (ProviderScheduleChanged): each weekday's minutes, and the exact minutes of every day
+time off touches (worked out in local wall-clock seconds, or from UTC instants on a DST day). A
+read sums the stored rows and works out only the DST days without time off.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from core.base.models import Location, TimeOff, WorkingHours
-from core.base.tz import local_range_bounds, zone
+from core.base.tz import zone
+from core.metrics.models import MetricCapacity, MetricCapacityDay
 from core.scheduling.hours import Shift, working_stretches
 
 FRAME_COLUMNS = ["location_id", "provider_id", "day", "available_min"]
-
-
-def _merged_minutes(spans: list[tuple[int, int]]) -> int:
-    total, end = 0, -1
-    for lo, hi in sorted(spans):
-        if lo > end:
-            total += hi - lo
-            end = hi
-        elif hi > end:
-            total += hi - end
-            end = hi
-    return total
 
 
 @lru_cache(maxsize=256)
@@ -50,49 +43,6 @@ def _offset_change_days(tz: str, first: date, last: date) -> frozenset[date]:
     return frozenset(found)
 
 
-def _merged_spans(shifts: list[Shift], weekday: int) -> list[tuple[int, int]]:
-    """The weekday's shifts as seconds after local midnight, those that touch or overlap joined."""
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted(
-        (
-            s.start.hour * 3600 + s.start.minute * 60 + s.start.second,
-            s.end.hour * 3600 + s.end.minute * 60 + s.end.second,
-        )
-        for s in shifts
-        if s.weekday == weekday
-    ):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
-def _seconds(moment: datetime) -> float:
-    """A local wall-clock time as seconds on one scale with `day.toordinal() * 86400` (its
-    offset ignored)."""
-    return (
-        moment.toordinal() * 86400 + moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
-    )
-
-
-def _minutes_between(spans: list[tuple[int, int]], day: date, offs: list[tuple[float, float]]) -> int:
-    """`_minutes_on` for a day whose zone keeps one UTC offset all day, in local wall-clock time:
-    there it is a plain shift of the UTC instants, so no instant needs converting (the time off
-    is given as local wall-clock times, in `_seconds`)."""
-    midnight = day.toordinal() * 86400
-    total = sum(hi - lo for lo, hi in spans)
-    for off_lo, off_hi in offs:
-        a, b = off_lo - midnight, off_hi - midnight
-        if b <= 0 or a >= 86400:
-            continue
-        for lo, hi in spans:
-            overlap = min(hi, b) - max(lo, a)
-            if overlap > 0:
-                total -= overlap
-    return int(total // 60)
-
-
 def _minutes_on(shifts: list[Shift], location_id: int, day: date, tz: str, offs: list[tuple]) -> int:
     stretches = working_stretches(shifts, location_id, day, tz)
     total = sum((hi - lo).total_seconds() for lo, hi in stretches)
@@ -104,68 +54,218 @@ def _minutes_on(shifts: list[Shift], location_id: int, day: date, tz: str, offs:
     return int(total // 60)
 
 
+EXACT_COLUMNS = ["location_id", "provider_id", "day", "exact_min"]
+_KEYS = ["location_id", "provider_id", "weekday"]
+_EPOCH = pd.Timestamp("1970-01-01")
+_SECOND = pd.Timedelta(seconds=1)
+_CHUNK = 5000
+
+
+_SHIFTS = select(
+    WorkingHours.location_id, WorkingHours.provider_id, WorkingHours.weekday, WorkingHours.start_time,
+    WorkingHours.end_time,
+)  # fmt: skip
+
+
+def refresh(session: Session, provider_ids: Iterable[int] | None = None) -> None:
+    """Recompute the stored available minutes of these providers (default all) from their
+    working hours and time off, inside the caller's transaction: each weekday's minutes
+    (metric_capacity) and the exact minutes of every day their time off touches
+    (metric_capacity_day). The settings services lock the provider's row first, so two changes
+    of one provider's schedule refresh one after the other, the second seeing the first."""
+    wanted = None if provider_ids is None else sorted(set(provider_ids))
+    for table in (MetricCapacity.__table__, MetricCapacityDay.__table__):
+        session.execute(_of(delete(table), table.c.provider_id, wanted))
+    hours = _hours(session, _of(_SHIFTS, WorkingHours.provider_id, wanted))
+    if hours.empty:
+        return
+    minutes = _merged(hours.assign(lo=hours["lo"] // 60, hi=hours["hi"] // 60))
+    weekly = minutes.assign(minutes=minutes["hi"] - minutes["lo"]).groupby(_KEYS, as_index=False)["minutes"].sum()
+    _insert(session, MetricCapacity, weekly)
+    zones = dict(session.execute(select(Location.id, Location.timezone)).all())
+    query = _of(select(TimeOff.provider_id, TimeOff.start_at, TimeOff.end_at), TimeOff.provider_id, wanted)
+    offs = pd.DataFrame([tuple(r) for r in session.execute(query)], columns=["provider_id", "start_at", "end_at"])
+    touched = touched_days(offs, hours, zones)
+    if touched.empty:
+        return
+    dst = pd.DataFrame(
+        [
+            (loc, day)
+            for loc, group in touched.groupby("location_id")
+            for day in _offset_change_days(zones[loc], min(group["day"]), max(group["day"]))
+        ],
+        columns=["location_id", "day"],
+    )
+    on_dst = (touched.merge(dst, on=["location_id", "day"], how="left", indicator=True)["_merge"] == "both").to_numpy()
+    touching: dict[tuple, list] = defaultdict(list)
+    columns = ["location_id", "provider_id", "day", "start_at", "end_at"]
+    for loc, prov, day, lo, hi in touched.loc[on_dst, columns].itertuples(index=False):
+        touching[(loc, prov, day)].append((lo, hi))
+    days_on_dst = pd.DataFrame(
+        [(loc, prov, day, day.weekday()) for loc, prov, day in touching], columns=[*columns[:3], "weekday"]
+    )
+    # A day that keeps its weekday's minutes (the time off missed its shifts) is left out, but
+    # not on a DST day: there the read would work out the minutes as if no time off touched it.
+    plain = _time_off_days(_merged(hours), touched.loc[~on_dst])
+    if not plain.empty:
+        plain = plain.assign(weekday=[d.weekday() for d in plain["day"]]).merge(weekly, on=_KEYS)
+        plain = plain.loc[plain["exact_min"] != plain["minutes"], EXACT_COLUMNS]
+    exact = pd.concat([plain, _dst_minutes(hours, days_on_dst, touching, zones)])
+    _insert(session, MetricCapacityDay, exact.rename(columns={"exact_min": "minutes"}))
+
+
+def _hours(session: Session, query) -> pd.DataFrame:
+    """Working-hours rows (`_SHIFTS`) with start and end as seconds after local midnight (lo, hi)."""
+    return shift_frame([tuple(r) for r in session.execute(query)])
+
+
+def _of(query, column, wanted: list[int] | None):
+    return query if wanted is None else query.where(column.in_(wanted))
+
+
+def _insert(session: Session, model, frame: pd.DataFrame) -> None:
+    columns = [c.name for c in model.__table__.columns]
+    rows = [dict(zip(columns, map(_plain, r), strict=True)) for r in frame[columns].itertuples(index=False)]
+    for i in range(0, len(rows), _CHUNK):
+        session.execute(insert(model.__table__), rows[i : i + _CHUNK])
+
+
+def _plain(value):
+    """numpy's integers as Python ints, which every driver takes."""
+    return int(value) if isinstance(value, np.integer) else value
+
+
 def _plan(
     session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None
-) -> tuple[pd.DataFrame, dict[tuple[int, int, date], int]]:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Weekly minutes per (location, provider, weekday) and the exact minutes of the days that
-    differ from their weekday (DST changes, time off)."""
-    weekly_columns = ["location_id", "provider_id", "weekday", "available_min"]
+    differ from their weekday (`EXACT_COLUMNS`): the stored days touched by time off, and the
+    days on which a zone changes its offset (DST), worked out here once per (zone, day, shifts)."""
+    weekly_columns = [*_KEYS, "available_min"]
+    nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=EXACT_COLUMNS)
     if not location_ids:
-        return pd.DataFrame(columns=weekly_columns), {}
+        return nothing
     zones = dict(session.execute(select(Location.id, Location.timezone).where(Location.id.in_(location_ids))).all())
-    query = select(
-        WorkingHours.provider_id, WorkingHours.location_id, WorkingHours.weekday, WorkingHours.start_time,
-        WorkingHours.end_time,
-    ).where(WorkingHours.location_id.in_(list(zones)))  # fmt: skip
+    mc, md = MetricCapacity, MetricCapacityDay
+    weekly = select(mc.location_id, mc.provider_id, mc.weekday, mc.minutes).where(mc.location_id.in_(list(zones)))
+    days = select(md.location_id, md.provider_id, md.day, md.minutes).where(
+        md.location_id.in_(list(zones)), md.day >= first, md.day <= last
+    )
     if provider_id is not None:
-        query = query.where(WorkingHours.provider_id == provider_id)
-    shifts: dict[tuple[int, int], list[Shift]] = defaultdict(list)
-    for prov, loc, weekday, start, end in session.execute(query):
-        shifts[(loc, prov)].append(Shift(loc, weekday, start, end))
-    weekly = []
-    for (loc, prov), items in shifts.items():
-        for wd in range(7):
-            spans = [
-                (s.start.hour * 60 + s.start.minute, s.end.hour * 60 + s.end.minute) for s in items if s.weekday == wd
-            ]
-            if spans:
-                weekly.append((loc, prov, wd, _merged_minutes(spans)))
-    exact: dict[tuple[int, int, date], int] = {}
-    if not shifts:
-        return pd.DataFrame(weekly, columns=weekly_columns), exact
-    providers = sorted({prov for _, prov in shifts})
-    absences: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    lo_all = min(local_range_bounds(first, last, tz)[0] for tz in zones.values())
-    hi_all = max(local_range_bounds(first, last, tz)[1] for tz in zones.values())
-    for prov, off_lo, off_hi in session.execute(
-        select(TimeOff.provider_id, TimeOff.start_at, TimeOff.end_at).where(
-            TimeOff.provider_id.in_(providers), TimeOff.end_at > lo_all, TimeOff.start_at < hi_all
+        weekly, days = weekly.where(mc.provider_id == provider_id), days.where(md.provider_id == provider_id)
+    weekly = pd.DataFrame([tuple(r) for r in session.execute(weekly)], columns=weekly_columns)
+    if weekly.empty:
+        return nothing
+    exact = pd.DataFrame([tuple(r) for r in session.execute(days)], columns=EXACT_COLUMNS)
+    dst = [(loc, day, day.weekday()) for loc, tz in zones.items() for day in _offset_change_days(tz, first, last)]
+    keys = ["location_id", "provider_id", "day"]
+    on_dst = weekly.merge(pd.DataFrame(dst, columns=["location_id", "day", "weekday"]), on=["location_id", "weekday"])
+    on_dst = on_dst.merge(exact[keys], on=keys, how="left", indicator=True)
+    on_dst = on_dst.loc[on_dst["_merge"] == "left_only", [*keys, "weekday"]]
+    if not on_dst.empty:  # DST days without time off
+        query = _SHIFTS.where(
+            WorkingHours.location_id.in_(sorted(set(on_dst["location_id"].tolist()))),
+            WorkingHours.weekday.in_(sorted(set(on_dst["weekday"].tolist()))),
         )
-    ):
-        absences[prov].append((off_lo, off_hi))
-    has_day = {(loc, prov, wd) for loc, prov, wd, _ in weekly}
-    for (loc, prov), items in shifts.items():
-        tz = zones[loc]
-        for day in _offset_change_days(tz, first, last):
-            if (loc, prov, day.weekday()) in has_day:
-                exact[(loc, prov, day)] = _minutes_on(items, loc, day, tz, absences.get(prov, []))
-    for (loc, prov), items in shifts.items():
-        offs = absences.get(prov, [])
-        if not offs:
-            continue
-        tz = zone(zones[loc])
-        local = [(lo.astimezone(tz), hi.astimezone(tz)) for lo, hi in offs]
-        days = set()
-        for off_lo, off_hi in local:
-            start, end = max(off_lo.date() - timedelta(days=1), first), min(off_hi.date(), last)
-            days.update(start + timedelta(days=n) for n in range((end - start).days + 1))
-        spans = {wd: _merged_spans(items, wd) for wd in range(7) if (loc, prov, wd) in has_day}
-        seconds = [(_seconds(lo), _seconds(hi)) for lo, hi in local]
-        for day in days:
-            key = (loc, prov, day)
-            if day.weekday() in spans and key not in exact:  # DST days are done above
-                exact[key] = _minutes_between(spans[day.weekday()], day, seconds)
-    return pd.DataFrame(weekly, columns=weekly_columns), exact
+        hours = _hours(session, _of(query, WorkingHours.provider_id, None if provider_id is None else [provider_id]))
+        found = _dst_minutes(hours, on_dst, {}, zones)
+        exact = pd.concat([exact, found]) if not exact.empty else found
+    return weekly, exact.reset_index(drop=True)
+
+
+def shift_frame(rows: list[tuple]) -> pd.DataFrame:
+    """(location, provider, weekday, start, end) rows, with start and end as seconds after local
+    midnight (lo, hi)."""
+    hours = pd.DataFrame(rows, columns=[*_KEYS, "start", "end"])
+    hours["lo"] = [t.hour * 3600 + t.minute * 60 + t.second for t in hours["start"]]
+    hours["hi"] = [t.hour * 3600 + t.minute * 60 + t.second for t in hours["end"]]
+    return hours
+
+
+def _merged(shifts: pd.DataFrame) -> pd.DataFrame:
+    """Each (location, provider, weekday)'s shifts [lo, hi) with those that touch or overlap
+    joined."""
+    f = shifts.sort_values([*_KEYS, "lo"], ignore_index=True)
+    reach = f.groupby(_KEYS)["hi"].cummax()
+    before = reach.groupby([f[k] for k in _KEYS]).shift()
+    run = (before.isna() | (f["lo"] > before)).cumsum()
+    return f.groupby(run).agg(**{k: (k, "first") for k in _KEYS}, lo=("lo", "min"), hi=("hi", "max"))
+
+
+def touched_days(
+    offs: pd.DataFrame, hours: pd.DataFrame, zones: dict[int, str], first: date | None = None, last: date | None = None
+) -> pd.DataFrame:
+    """(location, provider, day, weekday, start_at, end_at, lo, hi, midnight): each local day
+    (first..last, default all) that a provider's time off (provider_id, start_at, end_at)
+    touches at each location where they have hours, with the time off as UTC instants and as
+    local wall-clock seconds since 1970 (lo, hi; midnight: the day's start on that scale)."""
+    pairs = hours[["location_id", "provider_id"]].drop_duplicates()
+    offs = offs.merge(pairs, on="provider_id")
+    if offs.empty:
+        return pd.DataFrame(columns=["location_id", "provider_id", "day", "weekday", "start_at", "end_at", "lo",
+                                     "hi", "midnight"])  # fmt: skip
+    local = pd.DataFrame(index=offs.index, columns=["lo", "hi"], dtype="datetime64[ns]")
+    for tz, group in offs.groupby(offs["location_id"].map(zones)):
+        for side, column in (("lo", "start_at"), ("hi", "end_at")):
+            instants = pd.to_datetime(group[column], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+            local.loc[group.index, side] = instants
+    start = local["lo"].dt.normalize() - pd.Timedelta(days=1)
+    end = local["hi"].dt.normalize()
+    if first is not None:
+        start, end = start.clip(lower=pd.Timestamp(first)), end.clip(upper=pd.Timestamp(last))
+    count = ((end - start).dt.days + 1).clip(lower=0).to_numpy()
+    each = offs.index.repeat(count)
+    out = offs.loc[each, ["location_id", "provider_id", "start_at", "end_at"]].reset_index(drop=True)
+    step = np.arange(len(out)) - np.repeat(np.cumsum(count) - count, count)
+    days = start.loc[each].reset_index(drop=True) + pd.to_timedelta(step, unit="D")
+    out["day"] = days.dt.date
+    out["weekday"] = days.dt.day_of_week
+    out["lo"] = ((local["lo"].loc[each] - _EPOCH) / _SECOND).to_numpy()
+    out["hi"] = ((local["hi"].loc[each] - _EPOCH) / _SECOND).to_numpy()
+    out["midnight"] = ((days - _EPOCH) / _SECOND).to_numpy()
+    return out
+
+
+def _time_off_days(spans: pd.DataFrame, offs: pd.DataFrame) -> pd.DataFrame:
+    """The minutes of the days touched by time off, on days that keep one UTC offset: there a
+    local wall-clock time is a plain shift of the UTC instant, so the overlaps of each shift
+    with each time off are worked out on local seconds, all at once."""
+    day_keys = ["location_id", "provider_id", "day"]
+    hit = offs.merge(spans, on=_KEYS, suffixes=("_off", ""))
+    if hit.empty:
+        return pd.DataFrame(columns=EXACT_COLUMNS)
+    hit["lost"] = (
+        np.minimum(hit["hi"] + hit["midnight"], hit["hi_off"]) - np.maximum(hit["lo"] + hit["midnight"], hit["lo_off"])
+    ).clip(lower=0)
+    lost = hit.groupby([*day_keys, "weekday"], as_index=False)["lost"].sum()
+    worked = spans.assign(worked=spans["hi"] - spans["lo"]).groupby(_KEYS, as_index=False)["worked"].sum()
+    days = lost.merge(worked, on=_KEYS)
+    days["exact_min"] = np.floor_divide(days["worked"] - days["lost"], 60).astype("int64")
+    return days[EXACT_COLUMNS]
+
+
+def _dst_minutes(hours: pd.DataFrame, days: pd.DataFrame, touching: dict, zones: dict[int, str]) -> pd.DataFrame:
+    """The exact minutes of these (location, provider, day, weekday)s, days on which the zone
+    changes its offset, worked out from UTC instants with their time off (`touching`, by
+    (location, provider, day)); a day without time off once per (zone, day, shifts)."""
+    on = hours.merge(days, on=_KEYS)
+    rows = []
+    for (loc, prov, day), group in on.groupby(["location_id", "provider_id", "day"]):
+        pattern = tuple(sorted(zip(group["start"], group["end"], strict=True)))
+        tz, offs = zones[loc], touching.get((loc, prov, day))
+        minutes = (
+            _minutes_on([Shift(loc, day.weekday(), a, b) for a, b in pattern], loc, day, tz, offs)
+            if offs
+            else _unbroken_minutes(tz, day, pattern)
+        )
+        rows.append((loc, prov, day, minutes))
+    return pd.DataFrame(rows, columns=EXACT_COLUMNS)
+
+
+@lru_cache(maxsize=4096)
+def _unbroken_minutes(tz: str, day: date, pattern: tuple[tuple[time, time], ...]) -> int:
+    """The minutes of these shifts on a day without time off (exact on a DST day)."""
+    return _minutes_on([Shift(0, day.weekday(), a, b) for a, b in pattern], 0, day, tz, [])
 
 
 def available_minutes(
@@ -178,12 +278,8 @@ def available_minutes(
     days = pd.DataFrame({"day": pd.date_range(first, last, freq="D").date})
     days["weekday"] = [d.weekday() for d in days["day"]]
     frame = days.merge(weekly_df, on="weekday")[FRAME_COLUMNS]
-    if exact:
-        fix = pd.DataFrame(
-            [(loc, prov, day, m) for (loc, prov, day), m in exact.items()],
-            columns=["location_id", "provider_id", "day", "exact_min"],
-        )
-        frame = frame.merge(fix, on=["location_id", "provider_id", "day"], how="left")
+    if not exact.empty:
+        frame = frame.merge(exact, on=["location_id", "provider_id", "day"], how="left")
         frame["available_min"] = frame["exact_min"].fillna(frame["available_min"]).astype(int)
         frame = frame.drop(columns="exact_min")
     return frame[frame["available_min"] > 0].reset_index(drop=True)
@@ -196,13 +292,13 @@ class Capacity:
     def __init__(self, session: Session, location_ids: list[int], first: date, last: date, provider_id=None):
         self.weekly, exact = _plan(session, location_ids, first, last, provider_id)
         w = self.weekly
-        base = dict(zip(zip(w["location_id"], w["provider_id"], w["weekday"], strict=True), w["available_min"],
-                        strict=True))  # fmt: skip
         self._per_weekday = {int(wd): int(m) for wd, m in w.groupby("weekday")["available_min"].sum().items()}
-        self.fixes = pd.DataFrame(
-            [(loc, prov, day, m - base[(loc, prov, day.weekday())], m) for (loc, prov, day), m in exact.items()],
-            columns=["location_id", "provider_id", "day", "delta", "exact_min"],
-        )
+        columns = ["location_id", "provider_id", "day", "delta", "exact_min"]
+        if exact.empty:
+            self.fixes = pd.DataFrame(columns=columns)
+        else:
+            fixes = exact.assign(weekday=[d.weekday() for d in exact["day"]]).merge(w, on=_KEYS)
+            self.fixes = fixes.assign(delta=fixes["exact_min"] - fixes["available_min"])[columns]
 
     def total(self, first: date, last: date, by: str | None = None):
         """Available minutes in first..last: an int, or a Series by "location_id" / "provider_id"."""

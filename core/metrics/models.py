@@ -181,9 +181,35 @@ class MetricInquiryMonth(Base):
     converted: Mapped[int] = mapped_column(Integer)
 
 
+class MetricCapacity(Base):
+    """Each provider's weekly available minutes per (location, weekday): the weekday's shifts,
+    those that touch or overlap joined. Derived from working hours by `capacity.refresh`, which
+    runs on every ProviderScheduleChanged (hours, time off, a location's zone) and in a full
+    `rollup.rebuild_rollups`."""
+
+    __tablename__ = "metric_capacity"
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+
+
+class MetricCapacityDay(Base):
+    """The provider-days that time off touches, with their exact available minutes (working
+    hours minus time off, in local time; exact across a DST change): what differs from the
+    weekday's minutes in metric_capacity. Kept with it by `capacity.refresh`."""
+
+    __tablename__ = "metric_capacity_day"
+    __table_args__ = (Index("ix_metric_capacity_day_minutes", "day", "location_id", "provider_id", "minutes"),)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+
+
 # Every rollup table, the coarser (kept from the finer) first: deleting in this order empties
 # them, and `rollup.rebuild_rollups` fills them all again.
 ROLLUP_MODELS = (
     MetricProviderWeekday, MetricLocationMonth, MetricLocationDay, MetricProviderDay, MetricLeadMonth,
-    MetricLeadWeek, MetricLead, MetricDaily, MetricInquiryMonth, MetricInquiryDay,
+    MetricLeadWeek, MetricLead, MetricDaily, MetricInquiryMonth, MetricInquiryDay, MetricCapacityDay, MetricCapacity,
 )  # fmt: skip

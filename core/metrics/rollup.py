@@ -28,6 +28,7 @@ from core.base.db import utcnow
 from core.base.events import subscribe
 from core.base.models import Appointment, AppointmentHistory, Inquiry, Location
 from core.base.tz import local_range_bounds, zone
+from core.metrics import capacity
 from core.metrics.definitions import TOUCH_KINDS, day_runs, monday, month_start, next_month
 from core.metrics.models import (
     COUNTS,
@@ -43,7 +44,7 @@ from core.metrics.models import (
     MetricProviderDay,
     MetricProviderWeekday,
 )
-from core.scheduling.events import AppointmentChanged, AppointmentsImported
+from core.scheduling.events import AppointmentChanged, AppointmentsImported, ProviderScheduleChanged
 
 Key = tuple[int, date, int, int]  # location, local day, provider_key, type_key
 COUNTERS = COUNTS
@@ -326,6 +327,8 @@ def rebuild_rollups(
         _rebuild_coarse(session, location_id, day_list)
         counted += sum(b.counts["appointments"] for b in buckets.values())
     rebuild_inquiry_rollup(session, wanted, day_list)
+    if location_ids is None and days is None:  # the available minutes come from hours, not appointments
+        capacity.refresh(session)
     session.flush()
     return counted
 
@@ -478,6 +481,12 @@ def _write(session: Session, buckets: dict[Key, Bucket]) -> None:
     for rows, model in ((daily_rows, MetricDaily), (lead_rows, MetricLead)):
         for i in range(0, len(rows), _CHUNK):  # Core inserts: the ORM's bulk path costs more than the write
             session.execute(insert(model.__table__), rows[i : i + _CHUNK])
+
+
+@subscribe(ProviderScheduleChanged)
+def _on_schedule_changed(session: Session, event: ProviderScheduleChanged) -> None:
+    """Hours, time off or a location's zone changed: the provider's available minutes with them."""
+    capacity.refresh(session, [event.provider_id])
 
 
 @subscribe(AppointmentsImported)

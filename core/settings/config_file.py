@@ -18,6 +18,7 @@ from core.base.db import utcnow
 from core.base.errors import ValidationError
 from core.base.models import AppointmentType, Location, Provider, Room, TimeOff
 from core.scheduling import hours
+from core.scheduling.events import ProviderScheduleChanged
 from core.scheduling.hours import Shift
 from core.security.access import A, Actor
 from core.security.service import Tx, reading, service
@@ -183,12 +184,15 @@ def _apply_time_off(tx: Tx, p: Provider, spec: list, ch: Changes, now: datetime)
     except (KeyError, TypeError, ValueError):
         raise ValidationError(f"{p.name}: each time off needs start and end as ISO times with an offset.") from None
     have = {(o.start_at, o.end_at, o.reason): o for o in s.scalars(select(TimeOff).where(TimeOff.provider_id == p.id))}
-    for key in sorted(set(have) - wanted, key=lambda k: k[0]):
+    gone = sorted(set(have) - wanted, key=lambda k: k[0])
+    for key in gone:
         s.delete(have[key])
         s.flush()
         tx.audit(entity="time_off", entity_id=have[key].id, before={"provider": p.name, "start": key[0], "end": key[1]},
                  reason="settings file applied")  # fmt: skip
         ch.lines.append(f"- remove time off of {p.name} {key[0].isoformat()} – {key[1].isoformat()}")
+    if gone:
+        tx.publish(ProviderScheduleChanged(provider_id=p.id, location_ids=tuple(x.id for x in p.locations), at=now))
     for start, end, reason in sorted(wanted - set(have), key=lambda k: k[0]):
         if start.tzinfo is None:
             raise ValidationError(f"{p.name}: time off {start.isoformat()} needs a UTC offset (e.g. +00:00).")

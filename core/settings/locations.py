@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.base.db import read_session, utcnow
 from core.base.errors import ConflictError, NotFound, ValidationError
-from core.base.models import OPEN_STATUSES, Appointment, Location, Room
+from core.base.models import OPEN_STATUSES, Appointment, Location, Room, provider_locations
+from core.scheduling.events import ProviderScheduleChanged
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check, service
@@ -118,7 +119,13 @@ def save_location(
                     f"{loc.name} has {n} upcoming appointments: its time zone can change only when none are booked, "
                     "since their times would move."
                 )
+            zone_changed = tz != loc.timezone
             loc.name, loc.timezone, loc.address = name, tz, address
+            if zone_changed:  # the wall-clock hours of everyone working there are other instants now
+                for provider_id in s.scalars(
+                    select(provider_locations.c.provider_id).where(provider_locations.c.location_id == loc.id)
+                ):
+                    tx.publish(ProviderScheduleChanged(provider_id=provider_id, location_ids=(loc.id,), at=utcnow()))
         s.flush()
         tx.entity_id, tx.location_id = loc.id, loc.id
         if before != location_state(loc):

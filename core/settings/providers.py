@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.base.db import read_session, utcnow
 from core.base.errors import ConflictError, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, Provider, WorkingHours, provider_locations
+from core.scheduling.events import ProviderScheduleChanged
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check, service
@@ -153,6 +154,7 @@ def save_provider(
                         WorkingHours.provider_id == p.id, WorkingHours.location_id.in_(old - wanted)
                     )
                 )
+                tx.publish(ProviderScheduleChanged(provider_id=p.id, location_ids=tuple(sorted(old - wanted)), at=now))
         p.name, p.email, p.skills, p.calendar_id = name, email, skills, calendar_id
         p.locations = new_locations
         s.flush()

@@ -1,6 +1,6 @@
-"""A provider-day touched by time off is costed in local wall-clock seconds when its zone keeps
-one UTC offset all day; that must give exactly the minutes worked out from UTC instants, for any
-shifts and any time off (starting or ending on other days, across a DST change nearby, in
+"""A provider-day touched by time off is costed in local wall-clock seconds, all such days at
+once, when its zone keeps one UTC offset all day; that must give exactly the minutes worked out
+from UTC instants, for any shifts and any time off (starting or ending on other days, across a DST change nearby, in
 zones whose offsets are not whole hours)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -42,5 +43,10 @@ def test_wall_clock_minutes_equal_the_minutes_from_utc_instants(zone_name, day, 
         for a, n in offs
     ]
     exact = capacity._minutes_on(items, 1, day, zone_name, instants)
-    seconds = [(capacity._seconds(lo.astimezone(tz)), capacity._seconds(hi.astimezone(tz))) for lo, hi in instants]
-    assert capacity._minutes_between(capacity._merged_spans(items, weekday), day, seconds) == exact
+    hours = capacity.shift_frame([(1, 7, weekday, s.start, s.end) for s in items])
+    offs_frame = pd.DataFrame([(7, lo, hi) for lo, hi in instants], columns=["provider_id", "start_at", "end_at"])
+    touched = capacity.touched_days(offs_frame, hours, {1: zone_name}, day, day)
+    found = capacity._time_off_days(capacity._merged(hours), touched) if not touched.empty else touched
+    # A day no time off touches keeps its weekday's minutes.
+    got = int(found["exact_min"].iloc[0]) if len(found) else capacity._minutes_on(items, 1, day, zone_name, [])
+    assert got == exact
