@@ -31,7 +31,7 @@ from core.base.tz import local_range_bounds, today_in
 from core.metrics.definitions import Window, last_full_week
 from core.metrics.kpis import dashboard
 from core.metrics.models import ROLLUP_MODELS, MetricDaily
-from core.metrics.rollup import rebuild_rollups
+from core.metrics.rebuild import rebuild_rollups
 from core.security.access import SYSTEM
 
 SETTLED = ("appointments", "inquiries", "working_hours", "time_off", "exceptions",

@@ -41,7 +41,7 @@ def cmd_seed_demo(args) -> int:
         raise DomainError(reason)
     summary = demo.seed_demo(appointments=args.appointments, seed=args.seed, progress=not args.quiet)
     from core.base.db import unit_of_work
-    from core.metrics.rollup import rebuild_rollups
+    from core.metrics.rebuild import rebuild_rollups
 
     with unit_of_work() as session:  # demo rows are inserted in bulk, without booking's events
         rebuild_rollups(session)

@@ -4,7 +4,7 @@ registers adds its module here: this is the one place that knows them all. Handl
 run in import order: the queue comes after the waitlist, so it sees the offers a freed slot made."""
 
 from core.calendar_sync import fixes, push, sync  # noqa: F401 - calendar push outbox, conflict settling, sync job
-from core.metrics import rollup  # noqa: F401 - keeps the daily metric rollup in step with appointments
+from core.metrics import rebuild, rollup  # noqa: F401 - keep the metric rollup in step with appointments, imports, hours
 from core.notifications import enqueue, sender  # noqa: F401 - writes the outbox; sends what is due
 from core.scheduling import waitlist  # noqa: F401 - offers freed slots, withdraws taken offers
 

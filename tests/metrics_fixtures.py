@@ -9,7 +9,7 @@ from core.base.db import unit_of_work
 from core.base.models import Appointment, AppointmentHistory, ExceptionItem, Inquiry, Provider, WorkingHours
 from core.base.tz import local_to_utc
 from core.metrics import capacity
-from core.metrics.rollup import rebuild_rollups
+from core.metrics.rebuild import rebuild_rollups
 from tests.factories import world
 
 NY, LONDON = "America/New_York", "Europe/London"

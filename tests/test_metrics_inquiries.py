@@ -18,9 +18,9 @@ from core.base import migrate
 from core.base.db import read_session, unit_of_work
 from core.base.models import Inquiry, Location
 from core.base.tz import local_day_bounds, to_local
-from core.metrics import sources
+from core.metrics import inquiries, sources
 from core.metrics.models import MetricInquiryDay, MetricInquiryMonth
-from core.metrics.rollup import rebuild_inquiry_rollup, rebuild_rollups
+from core.metrics.rebuild import rebuild_inquiry_rollup, rebuild_rollups
 from core.metrics.sources import Filters
 from core.security.access import SYSTEM
 from tests.factories import world
@@ -87,8 +87,8 @@ def _counts(frame) -> dict:
 def _both(edges: list[date], filters: Filters, by: str | None) -> tuple[dict, dict]:
     with read_session() as s:
         zones = sources.scoped_locations(s, SYSTEM, filters)
-        rolled = sources.inquiry_counts(s, zones, filters, edges, by=by)
-        raw = sources._raw_inquiry_counts(s, zones, filters, edges, by=by)
+        rolled = inquiries.inquiry_counts(s, zones, filters, edges, by=by)
+        raw = inquiries._raw_inquiry_counts(s, zones, filters, edges, by=by)
     assert list(rolled.columns) == list(raw.columns)
     return _counts(rolled), _counts(raw)
 

@@ -32,7 +32,8 @@ from core.metrics.models import (
     MetricProviderDay,
     MetricProviderWeekday,
 )
-from core.metrics.rollup import COUNTERS, rebuild_rollups
+from core.metrics.rebuild import rebuild_rollups
+from core.metrics.rollup import COUNTERS
 from core.scheduling import booking
 from core.security.access import SYSTEM
 from tests.metrics_fixtures import hand_week

@@ -14,7 +14,7 @@ from core.base.errors import NotFound, ValidationError
 from core.base.models import AppointmentType, Location, Provider, User
 from core.metrics.definitions import Window
 from core.metrics.kpis import KPI_KEYS, kpis
-from core.metrics.rollup import rebuild_rollups
+from core.metrics.rebuild import rebuild_rollups
 from core.metrics.sources import Filters
 from core.security.access import SYSTEM, Actor, actor_for
 from core.security.audit import record

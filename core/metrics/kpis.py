@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from core.base.db import read_session
-from core.metrics import capacity, sources
+from core.metrics import capacity, inquiries, sources
 from core.metrics.definitions import Window, nearest_rank, rate
 from core.metrics.sources import Filters
 from core.security.access import A, Actor
@@ -128,7 +128,7 @@ class Dataset:
     def _inquiries(self) -> list[tuple[int, int] | None]:
         if self.filters.provider_id is not None or not self.zones:
             return [None if self.filters.provider_id is not None else (0, 0) for _ in self.windows_]
-        counts = sources.inquiry_counts(self._session, self.zones, self.filters, self.edges)
+        counts = inquiries.inquiry_counts(self._session, self.zones, self.filters, self.edges)
         per_bin = _per_bin(counts[counts["bin"] >= 0], ["received", "converted"], len(self.edges) - 1)
         result = []
         for w in self.windows_:
@@ -224,7 +224,7 @@ def _grouped_inquiries(session: Session, zones, filters: Filters, window: Window
     if by == "provider" or filters.provider_id is not None or not zones:
         return {}
     edges = [window.first, window.last + timedelta(days=1)]
-    counts = sources.inquiry_counts(session, zones, filters, edges, by=by)
+    counts = inquiries.inquiry_counts(session, zones, filters, edges, by=by)
     counts = counts[counts["bin"] == 0]
     counts["group"] = counts["group"].fillna(0).astype(int)
     grouped = counts.groupby("group")[["received", "converted"]].sum()

@@ -1,5 +1,5 @@
 """The daily rollup: one row per (location, provider, appointment type, local day of start), and
-its lead-time histogram. Derived data: `rollup.rebuild_rollups` can always recompute it from the
+its lead-time histogram. Derived data: `rebuild.rebuild_rollups` can always recompute it from the
 appointments. `provider_key` / `type_key` are the ids, or 0 for appointments without one (imported
 history), so that the bucket key is a plain unique constraint on both dialects."""
 
@@ -156,8 +156,8 @@ class MetricInquiryDay(Base):
     """Inquiries per location and local date of `received_at` (in the location's zone): how many
     were received, and how many of those were converted (have an appointment). What the
     conversion KPI reads instead of the inquiries. Derived data: whatever writes inquiries must
-    refresh it, in its own transaction, with `rollup.rebuild_inquiry_rollup(session, location_ids,
-    days)` for what it touched (it keeps metric_inquiry_month too); `rollup.rebuild_rollups` calls
+    refresh it, in its own transaction, with `rebuild.rebuild_inquiry_rollup(session, location_ids,
+    days)` for what it touched (it keeps metric_inquiry_month too); `rebuild.rebuild_rollups` calls
     it (the demo generator's bulk load is followed by one)."""
 
     __tablename__ = "metric_inquiry_day"
@@ -185,7 +185,7 @@ class MetricCapacity(Base):
     """Each provider's weekly available minutes per (location, weekday): the weekday's shifts,
     those that touch or overlap joined. Derived from working hours by `capacity.refresh`, which
     runs on every ProviderScheduleChanged (hours, time off, a location's zone) and in a full
-    `rollup.rebuild_rollups`."""
+    `rebuild.rebuild_rollups`."""
 
     __tablename__ = "metric_capacity"
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
@@ -208,7 +208,7 @@ class MetricCapacityDay(Base):
 
 
 # Every rollup table, the coarser (kept from the finer) first: deleting in this order empties
-# them, and `rollup.rebuild_rollups` fills them all again.
+# them, and `rebuild.rebuild_rollups` fills them all again.
 ROLLUP_MODELS = (
     MetricProviderWeekday, MetricLocationMonth, MetricLocationDay, MetricProviderDay, MetricLeadMonth,
     MetricLeadWeek, MetricLead, MetricDaily, MetricInquiryMonth, MetricInquiryDay, MetricCapacityDay, MetricCapacity,

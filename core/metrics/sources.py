@@ -1,13 +1,12 @@
 """What the KPIs are computed from, each read aggregated in the database with the actor's
-location scope in the WHERE clause: the rollup by provider-day, its lead-time histogram,
-inquiries counted per window, and exceptions resolved by staff."""
+location scope in the WHERE clause: the rollup's sums, its lead-time histogram and exceptions
+resolved by staff (inquiries: `core.metrics.inquiries`)."""
 
 from __future__ import annotations
 
 import bisect
 import itertools
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -15,15 +14,13 @@ import pandas as pd
 from sqlalchemy import ARRAY, Date, Integer, and_, bindparam, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from core.base.models import Appointment, ExceptionItem, Inquiry, Location, WorkingHours
+from core.base.models import Appointment, ExceptionItem, Location, WorkingHours
 from core.base.tz import local_day_bounds, zone
 from core.metrics.definitions import monday, next_month
 from core.metrics.models import (
     COUNTS,
     NONE_KEY,
     MetricDaily,
-    MetricInquiryDay,
-    MetricInquiryMonth,
     MetricLead,
     MetricLeadMonth,
     MetricLeadWeek,
@@ -76,7 +73,7 @@ HOURS_SUMS = ("booked_in", "no_show_in", "late_in", "out_held", "out_min")
 _MOVED = ("booked_min", "no_show_min", "late_cancel_min", "held")
 
 
-def _ordered_bins(value, bounds: list) -> case:
+def ordered_bins(value, bounds: list) -> case:
     """A CASE giving the index i of the bin [bounds[i], bounds[i+1]) that holds `value`, or -1:
     one comparison per bound, tried in order (the first that holds decides)."""
     whens = [(value < bounds[0], literal(-1))]
@@ -112,7 +109,7 @@ def binned_sums(
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in [*columns, *SUMS, *HOURS_SUMS]})
     if not groups:
-        frame["bin"] = _bins_of(frame["bin"], edges)
+        frame["bin"] = bins_of(frame["bin"], edges)
     frame = frame.fillna(0).astype("int64").groupby(columns, as_index=False).sum()
     frame["booked_in"] = frame["booked_min"] - frame["out_booked_min"]
     frame["no_show_in"] = frame["no_show_min"] - frame["out_no_show_min"]
@@ -124,7 +121,7 @@ def binned_sums(
 
 def _keys(model, period, edges: list[date], groups: list[str]) -> list:
     """What a read groups by: the period (binned here) or, with groups, its bin and the groups."""
-    return [_ordered_bins(period, edges) if groups else period, *(getattr(model, g) for g in groups)]
+    return [ordered_bins(period, edges) if groups else period, *(getattr(model, g) for g in groups)]
 
 
 def _hours():
@@ -238,7 +235,7 @@ def _day_list(session: Session, days: list[tuple[int, int, date]]):
     ).subquery("days_off")
 
 
-def _bins_of(days, edges: list[date]) -> list[int]:
+def bins_of(days, edges: list[date]) -> list[int]:
     """The bin [edges[i], edges[i+1]) of each day."""
     return [bisect.bisect_right(edges, day) - 1 for day in days]
 
@@ -276,7 +273,7 @@ def binned_lead(
     columns = ["bin", *group, "lead_days", "n"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    frame["bin"] = _bins_of(frame["day"], edges)
+    frame["bin"] = bins_of(frame["day"], edges)
     return frame.groupby(columns[:-1], as_index=False)["n"].sum()[columns]
 
 
@@ -300,76 +297,6 @@ def lead_spans(edges: list[date]) -> tuple[list[date], list[date], list[date]]:
             loose = [(a, b)] if week == first_week else [(a, first_week), (week, b)]
             days += [x + timedelta(days=i) for x, y in loose for i in range((y - x).days)]
     return months, weeks, days
-
-
-def _bin_case(column, zone_name: str, edges: list[date]):
-    """A CASE giving the index of the local-date bin [edges[i], edges[i+1]) of an instant."""
-    return _ordered_bins(column, [local_day_bounds(d, zone_name)[0] for d in edges])
-
-
-def inquiry_counts(
-    session: Session, zones: dict[int, str], filters: Filters, edges: list[date], by: str | None = None
-) -> pd.DataFrame:
-    """(bin, group?, received, converted): inquiries received per local-date bin of the locations
-    in `zones`. Read from their rollup unless types are filtered or asked for (then counted from
-    the inquiries): the calendar months whole inside a bin from the monthly sums, the other days
-    from the daily ones. Without groups summed per month or day in the database and binned here;
-    per location, binned in the database, so that the rows returned do not grow with days x
-    locations."""
-    if filters.type_id is not None or by == "type":
-        return _raw_inquiry_counts(session, zones, filters, edges, by)
-    columns = ["bin", *(["group"] if by == "location" else []), "received", "converted"]
-    if not zones:
-        return pd.DataFrame(columns=columns)
-    months, weeks, days = lead_spans(edges)
-    days += [week + timedelta(days=i) for week in weeks for i in range(7)]
-    rows = []
-    for model, period, starts in (
-        (MetricInquiryMonth, MetricInquiryMonth.month, months),
-        (MetricInquiryDay, MetricInquiryDay.day, sorted(days)),
-    ):
-        if not starts:
-            continue
-        keys = [_ordered_bins(period, edges), model.location_id] if by == "location" else [period]
-        query = (
-            select(*keys, func.sum(model.received), func.sum(model.converted))
-            .where(model.location_id.in_(list(zones)), period.in_(starts))
-            .group_by(*keys)
-        )
-        rows += session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=columns)
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    if by != "location":
-        frame["bin"] = _bins_of(frame["bin"], edges)
-    return frame.groupby(columns[:-2], as_index=False)[["received", "converted"]].sum()
-
-
-def _raw_inquiry_counts(
-    session: Session, zones: dict[int, str], filters: Filters, edges: list[date], by: str | None = None
-) -> pd.DataFrame:
-    """inquiry_counts from the inquiries themselves, one query per time zone in scope (a type
-    filter or grouping: the rollup has no types)."""
-    out = []
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for loc, tz in zones.items():
-        by_zone[tz].append(loc)
-    group_col = {"location": Inquiry.location_id, "type": Inquiry.type_id}.get(by) if by else None
-    for tz, locs in by_zone.items():
-        lo = local_day_bounds(edges[0], tz)[0]
-        hi = local_day_bounds(edges[-1], tz)[0]
-        bin_col = _bin_case(Inquiry.received_at, tz, edges).label("bin")
-        keys = [bin_col] + ([group_col] if group_col is not None else [])
-        query = (
-            select(*keys, func.count(), func.count(Inquiry.appointment_id))
-            .where(Inquiry.location_id.in_(locs), Inquiry.received_at >= lo, Inquiry.received_at < hi)
-            .group_by(*keys)
-        )
-        if filters.type_id is not None:
-            query = query.where(Inquiry.type_id == filters.type_id)
-        out.extend(session.execute(query).all())
-    columns = ["bin"] + (["group"] if group_col is not None else []) + ["received", "converted"]
-    return pd.DataFrame(out, columns=columns)
 
 
 def resolved_exceptions(

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 import core.demo.builder
 from core import demo
 from core.base.db import unit_of_work
-from core.metrics.rollup import rebuild_rollups
+from core.metrics.rebuild import rebuild_rollups
 from core.security.passwords import hash_password
 from tests.e2e.conftest import screenshot, sign_in, wait_for_app
 

@@ -1,0 +1,248 @@
+"""Rebuilding the rollup from its sources, for writes that publish no per-appointment events.
+
+A CSV import of history publishes `AppointmentsImported` and the days it touched are rebuilt in
+its transaction; demo data and `python -m core rebuild-rollups` call `rebuild_rollups` for
+everything. Inquiries are counted apart (no event changes them): `rebuild_inquiry_rollup`, which
+`rebuild_rollups` calls too. The available minutes come from working hours and time off, and are
+recomputed by `capacity.refresh` when settings publishes ProviderScheduleChanged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy import Date, cast, delete, func, insert, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from core.base.db import utcnow
+from core.base.events import subscribe
+from core.base.models import Appointment, Inquiry, Location
+from core.base.tz import local_range_bounds, zone
+from core.metrics import capacity
+from core.metrics.definitions import day_runs, monday, month_start, next_month
+from core.metrics.models import (
+    NONE_KEY,
+    MetricDaily,
+    MetricInquiryDay,
+    MetricInquiryMonth,
+    MetricLead,
+    MetricLocationDay,
+    MetricLocationMonth,
+    MetricProviderDay,
+    MetricProviderWeekday,
+)
+from core.metrics.rollup import COARSE, COLUMNS, COUNTERS, Bucket, Key, aggregate, lead_rows
+from core.scheduling.events import AppointmentsImported, ProviderScheduleChanged
+
+_CHUNK = 5000
+
+
+def rebuild_rollups(
+    session: Session, location_ids: Iterable[int] | None = None, days: Iterable[date] | None = None
+) -> int:
+    """Recompute the rollup of these locations (default all) on these local days (default
+    every day), inside the caller's transaction (for writers that publish no events, such as a
+    bulk import). Returns how many appointments were counted."""
+    zones = dict(session.execute(select(Location.id, Location.timezone)).all())
+    wanted = sorted(set(location_ids)) if location_ids is not None else sorted(zones)
+    day_list = sorted(set(days)) if days is not None else None
+    counted = 0
+    for location_id in wanted:
+        if location_id not in zones:
+            continue
+        daily, lead = (MetricDaily, MetricLead)
+        stmt_d = delete(daily).where(daily.location_id == location_id)
+        stmt_l = delete(lead).where(lead.location_id == location_id)
+        query = select(*COLUMNS).where(Appointment.location_id == location_id)
+        if day_list is not None:
+            if not day_list:
+                continue
+            runs = list(day_runs(day_list))
+            stmt_d = stmt_d.where(or_(*(daily.day.between(a, b) for a, b in runs)))
+            stmt_l = stmt_l.where(or_(*(lead.day.between(a, b) for a, b in runs)))
+            spans = [local_range_bounds(a, b, zones[location_id]) for a, b in runs]
+            query = query.where(or_(*((Appointment.start_at >= lo) & (Appointment.start_at < hi) for lo, hi in spans)))
+        session.execute(stmt_d)
+        session.execute(stmt_l)
+        buckets = aggregate(session, session.execute(query), {location_id: zones[location_id]})
+        if day_list is not None:
+            keep = set(day_list)
+            buckets = {k: b for k, b in buckets.items() if k[1] in keep}
+        _write(session, buckets)
+        _rebuild_provider_days(session, location_id, runs if day_list is not None else None)
+        _rebuild_location_sums(session, location_id, day_list)
+        _rebuild_coarse(session, location_id, day_list)
+        counted += sum(b.counts["appointments"] for b in buckets.values())
+    rebuild_inquiry_rollup(session, wanted, day_list)
+    if location_ids is None and days is None:  # the available minutes come from hours, not appointments
+        capacity.refresh(session)
+    session.flush()
+    return counted
+
+
+def rebuild_inquiry_rollup(
+    session: Session, location_ids: Iterable[int] | None = None, days: Iterable[date] | None = None
+) -> None:
+    """Recompute the inquiry counts of these locations (default all) on these local days (default
+    every day), and of the months holding those days, from the inquiries, inside the caller's
+    transaction: what a writer of inquiries calls for what it touched."""
+    zones = dict(session.execute(select(Location.id, Location.timezone)).all())
+    wanted = sorted(set(location_ids)) if location_ids is not None else sorted(zones)
+    day_list = sorted(set(days)) if days is not None else None
+    if day_list == []:
+        return
+    for location_id in (loc for loc in wanted if loc in zones):
+        _rebuild_inquiry_days(session, location_id, zones[location_id], day_list)
+        _rebuild_inquiry_months(session, location_id, day_list)
+    session.flush()
+
+
+def _rebuild_inquiry_days(session: Session, location_id: int, tz: str, days: list[date] | None) -> None:
+    """Count the location's inquiries per local date of receipt (on these days, default all)."""
+    table = MetricInquiryDay.__table__
+    stmt = delete(table).where(table.c.location_id == location_id)
+    query = select(Inquiry.received_at, Inquiry.appointment_id.is_not(None)).where(Inquiry.location_id == location_id)
+    if days is not None:
+        runs = list(day_runs(days))
+        stmt = stmt.where(or_(*(table.c.day.between(a, b) for a, b in runs)))
+        spans = [local_range_bounds(a, b, tz) for a, b in runs]
+        query = query.where(or_(*((Inquiry.received_at >= lo) & (Inquiry.received_at < hi) for lo, hi in spans)))
+    session.execute(stmt)
+    local = zone(tz)
+    counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for received_at, converted in session.execute(query):
+        day = counts[received_at.astimezone(local).date()]
+        day[0] += 1
+        day[1] += bool(converted)
+    rows = [{"location_id": location_id, "day": day, "received": r, "converted": c}
+            for day, (r, c) in sorted(counts.items())]  # fmt: skip
+    for i in range(0, len(rows), _CHUNK):
+        session.execute(insert(table), rows[i : i + _CHUNK])
+
+
+def _rebuild_inquiry_months(session: Session, location_id: int, days: list[date] | None) -> None:
+    """Sum the location's (rebuilt) inquiry days per month, of the months holding these days
+    (default all)."""
+    table, md = MetricInquiryMonth.__table__, MetricInquiryDay
+    stmt = delete(table).where(table.c.location_id == location_id)
+    month = _start_in_sql(session, "month", md.day)
+    source = select(md.location_id, month, func.sum(md.received), func.sum(md.converted))
+    source = source.where(md.location_id == location_id).group_by(md.location_id, month)
+    if days is not None:
+        starts = sorted({month_start(d) for d in days})
+        stmt = stmt.where(table.c.month.in_(starts))
+        source = source.where(or_(*(md.day.between(s, _period_end("month", s)) for s in starts)))
+    session.execute(stmt)
+    session.execute(insert(table).from_select(["location_id", "month", "received", "converted"], source))
+
+
+def _rebuild_provider_days(session: Session, location_id: int, runs: list[tuple[date, date]] | None) -> None:
+    """Recompute the location's provider-days (of these runs of days, default all) from its
+    (rebuilt) daily rows."""
+    table, md = MetricProviderDay.__table__, MetricDaily
+    stmt = delete(table).where(table.c.location_id == location_id)
+    keys = (md.location_id, md.day, md.provider_key)
+    source = select(*keys, func.min(md.weekday), *(func.sum(getattr(md, name)) for name in COUNTERS))
+    source = source.where(md.location_id == location_id).group_by(*keys)
+    if runs is not None:
+        stmt = stmt.where(or_(*(table.c.day.between(a, b) for a, b in runs)))
+        source = source.where(or_(*(md.day.between(a, b) for a, b in runs)))
+    session.execute(stmt)
+    columns = ["location_id", "day", "provider_key", "weekday", *COUNTERS]
+    session.execute(insert(table).from_select(columns, source))
+
+
+def _rebuild_location_sums(session: Session, location_id: int, days: list[date] | None) -> None:
+    """Recompute the location's days (these, default all) and the months holding them from its
+    (rebuilt) provider-days, and which (provider, weekday)s it has."""
+    pd_, ld = MetricProviderDay, MetricLocationDay
+    for table, source, period, start in (
+        (ld.__table__, pd_, "day", pd_.day),
+        (MetricLocationMonth.__table__, ld, "month", _start_in_sql(session, "month", ld.day)),
+    ):
+        stmt = delete(table).where(table.c.location_id == location_id)
+        query = select(source.location_id, start, *(func.sum(getattr(source, name)) for name in COUNTERS))
+        query = query.where(source.location_id == location_id).group_by(source.location_id, start)
+        if days is not None:
+            covered = days if period == "day" else _covered("month", days)
+            runs = list(day_runs(covered))
+            stmt = stmt.where(or_(*(table.c[period].between(a, b) for a, b in runs)))
+            query = query.where(or_(*(source.day.between(a, b) for a, b in runs)))
+        session.execute(stmt)
+        session.execute(insert(table).from_select(["location_id", period, *COUNTERS], query))
+    seen = MetricProviderWeekday.__table__
+    session.execute(delete(seen).where(seen.c.location_id == location_id))
+    weekdays = select(pd_.location_id, pd_.provider_key, pd_.weekday).distinct()
+    weekdays = weekdays.where(pd_.location_id == location_id, pd_.provider_key != NONE_KEY)
+    session.execute(insert(seen).from_select(["location_id", "provider_key", "weekday"], weekdays))
+
+
+def _covered(column: str, days: list[date]) -> list[date]:
+    """Every day of the weeks or months ("week" / "month") holding these days, in order."""
+    starts = {(monday if column == "week" else month_start)(d) for d in days}
+    return sorted({s + timedelta(days=i) for s in starts for i in range((_period_end(column, s) - s).days + 1)})
+
+
+def _start_in_sql(session: Session, column: str, day):
+    """`monday(day)` ("week") or `month_start(day)` ("month") in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc(literal_column(f"'{column}'"), day), Date)
+    if column == "week":
+        return func.date(day, literal_column("'weekday 0'"), literal_column("'-6 days'"))
+    return func.date(day, literal_column("'start of month'"))
+
+
+def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None) -> None:
+    """Recompute the location's weekly and monthly histograms, of the weeks and months holding
+    these days (default all), from its (rebuilt) daily one."""
+    ml = MetricLead
+    for model, column, _ in COARSE:
+        table = model.__table__
+        stmt = delete(table).where(table.c.location_id == location_id)
+        start = _start_in_sql(session, column, ml.day)
+        source = select(ml.location_id, start, ml.lead_days, func.sum(ml.n))
+        source = source.where(ml.location_id == location_id).group_by(ml.location_id, start, ml.lead_days)
+        if days is not None:
+            runs = list(day_runs(_covered(column, days)))
+            stmt = stmt.where(or_(*(table.c[column].between(a, b) for a, b in runs)))
+            source = source.where(or_(*(ml.day.between(a, b) for a, b in runs)))
+        session.execute(stmt)
+        session.execute(insert(table).from_select(["location_id", column, "lead_days", "n"], source))
+
+
+def _period_end(column: str, start: date) -> date:
+    """The last day of the week or month starting on `start`."""
+    return start + timedelta(days=6) if column == "week" else next_month(start) - timedelta(days=1)
+
+
+def _write(session: Session, buckets: dict[Key, Bucket]) -> None:
+    now = utcnow()
+    daily_rows, leads = [], []
+    for key, bucket in buckets.items():
+        location_id, day, provider_key, type_key = key
+        daily_rows.append(
+            {"location_id": location_id, "day": day, "weekday": day.weekday(), "provider_key": provider_key,
+             "type_key": type_key, "updated_at": now, **bucket.counts}
+        )  # fmt: skip
+        leads.extend(lead_rows(key, bucket))
+    for rows, model in ((daily_rows, MetricDaily), (leads, MetricLead)):
+        for i in range(0, len(rows), _CHUNK):  # Core inserts: the ORM's bulk path costs more than the write
+            session.execute(insert(model.__table__), rows[i : i + _CHUNK])
+
+
+@subscribe(ProviderScheduleChanged)
+def _on_schedule_changed(session: Session, event: ProviderScheduleChanged) -> None:
+    """Hours, time off or a location's zone changed: the provider's available minutes with them."""
+    capacity.refresh(session, [event.provider_id])
+
+
+@subscribe(AppointmentsImported)
+def _on_import(session: Session, event: AppointmentsImported) -> None:
+    """An import writes history in bulk, without per-appointment events: rebuild the days it
+    touched, per location, in the import's own transaction."""
+    for location_id, (first, last) in event.days.items():
+        span = (last - first).days + 1
+        days = [first + timedelta(days=n) for n in range(span)] if span <= 400 else None
+        rebuild_rollups(session, [location_id], days)
