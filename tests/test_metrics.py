@@ -9,16 +9,17 @@ from datetime import date, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.base.db import read_session
+from core.base.db import read_session, unit_of_work
 from core.base.errors import PermissionDenied, ValidationError
 from core.base.models import AuditLog, TimeOff
 from core.metrics import capacity
 from core.metrics.definitions import Window, last_full_week, nearest_rank
 from core.metrics.kpis import breakdown, dashboard, kpis
+from core.metrics.rebuild import rebuild_rollups
 from core.metrics.sources import Filters
 from core.security.access import SYSTEM
 from core.settings.working_time import add_time_off, remove_time_off
-from tests.metrics_fixtures import MONDAY, add_sunday_shift, hand_week, provider_without_hours
+from tests.metrics_fixtures import MONDAY, add_sunday_shift, hand_week, local, provider_without_hours, put
 
 WEEK = Window(MONDAY, MONDAY + timedelta(days=6))
 
@@ -118,6 +119,20 @@ def test_a_dst_week_has_the_hours_the_clock_really_shows(w):
     assert list(plain["available_min"]) == [360]
     r = kpis(SYSTEM, Window(date(2030, 3, 4), date(2030, 3, 10)), Filters(provider_id=w.providers["rao"].id))
     assert r["minutes"]["available"] == 5 * 480 + 300
+
+
+def test_a_dst_night_whose_only_shift_does_not_exist_has_no_hours(w):
+    # Rao's Sunday shift 02:00-03:00 is the hour New York skips on 2030-03-10: that Sunday has no
+    # working time, so an appointment on it is outside hours (though Sundays have a shift).
+    add_sunday_shift(w, start=time(2), end=time(3))
+    spring = date(2030, 3, 10)
+    with unit_of_work() as s:
+        put(s, w, local(spring, 10), minutes=45, status="booked")
+        rebuild_rollups(s)
+    r = kpis(SYSTEM, Window(spring, spring), Filters(location_id=w.locations["downtown"].id))
+    assert r["minutes"]["available"] == 0
+    assert r["outside_hours"] == {"appointments": 1, "minutes": 45}
+    assert r["utilization"] is None
 
 
 def test_time_off_comes_out_of_available_minutes(w):

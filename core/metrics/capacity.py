@@ -139,10 +139,11 @@ def _plan(
     session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Weekly minutes per (location, provider, weekday) and the exact minutes of the days that
-    differ from their weekday (`EXACT_COLUMNS`): the stored days touched by time off, and the
-    days on which a zone changes its offset (DST), worked out here once per (zone, day, shifts)."""
+    differ from their weekday (`EXACT_COLUMNS` and `stored`): the stored days touched by time
+    off, and the days on which a zone changes its offset (DST), worked out here once per (zone,
+    day, shifts)."""
     weekly_columns = [*_KEYS, "available_min"]
-    nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=EXACT_COLUMNS)
+    nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=[*EXACT_COLUMNS, "stored"])
     if not location_ids:
         return nothing
     zones = dict(session.execute(select(Location.id, Location.timezone).where(Location.id.in_(location_ids))).all())
@@ -156,7 +157,7 @@ def _plan(
     weekly = pd.DataFrame([tuple(r) for r in session.execute(weekly)], columns=weekly_columns)
     if weekly.empty:
         return nothing
-    exact = pd.DataFrame([tuple(r) for r in session.execute(days)], columns=EXACT_COLUMNS)
+    exact = pd.DataFrame([tuple(r) for r in session.execute(days)], columns=EXACT_COLUMNS).assign(stored=True)
     dst = [(loc, day, day.weekday()) for loc, tz in zones.items() for day in _offset_change_days(tz, first, last)]
     keys = ["location_id", "provider_id", "day"]
     on_dst = weekly.merge(pd.DataFrame(dst, columns=["location_id", "day", "weekday"]), on=["location_id", "weekday"])
@@ -168,7 +169,7 @@ def _plan(
             WorkingHours.weekday.in_(sorted(set(on_dst["weekday"].tolist()))),
         )
         hours = _hours(session, _of(query, WorkingHours.provider_id, None if provider_id is None else [provider_id]))
-        found = _dst_minutes(hours, on_dst, {}, zones)
+        found = _dst_minutes(hours, on_dst, {}, zones).assign(stored=False)
         exact = pd.concat([exact, found]) if not exact.empty else found
     return weekly, exact.reset_index(drop=True)
 
@@ -279,7 +280,7 @@ def available_minutes(
     days["weekday"] = [d.weekday() for d in days["day"]]
     frame = days.merge(weekly_df, on="weekday")[FRAME_COLUMNS]
     if not exact.empty:
-        frame = frame.merge(exact, on=["location_id", "provider_id", "day"], how="left")
+        frame = frame.merge(exact[EXACT_COLUMNS], on=["location_id", "provider_id", "day"], how="left")
         frame["available_min"] = frame["exact_min"].fillna(frame["available_min"]).astype(int)
         frame = frame.drop(columns="exact_min")
     return frame[frame["available_min"] > 0].reset_index(drop=True)
@@ -293,35 +294,37 @@ class Capacity:
         self.weekly, exact = _plan(session, location_ids, first, last, provider_id)
         w = self.weekly
         self._per_weekday = {int(wd): int(m) for wd, m in w.groupby("weekday")["available_min"].sum().items()}
-        columns = ["location_id", "provider_id", "day", "delta", "exact_min"]
+        columns = ["location_id", "provider_id", "day", "delta", "exact_min", "stored"]
         if exact.empty:
             self.fixes = pd.DataFrame(columns=columns)
         else:
             fixes = exact.assign(weekday=[d.weekday() for d in exact["day"]]).merge(w, on=_KEYS)
-            self.fixes = fixes.assign(delta=fixes["exact_min"] - fixes["available_min"])[columns]
+            fixes = fixes.assign(delta=fixes["exact_min"] - fixes["available_min"])[columns]
+            self.fixes = fixes.sort_values("day", ignore_index=True)
+        # The fixes by day: a window's are a slice, its total delta a difference of running sums.
+        self._days = np.array([d.toordinal() for d in self.fixes["day"]], dtype="int64")
+        self._running = np.concatenate([[0], np.cumsum(self.fixes["delta"].to_numpy(dtype="int64"))])
 
     def total(self, first: date, last: date, by: str | None = None):
         """Available minutes in first..last: an int, or a Series by "location_id" / "provider_id"."""
         counts = [0] * 7
         for offset in range((last - first).days + 1):
             counts[(first + timedelta(days=offset)).weekday()] += 1
-        fixes = (
-            self.fixes[(self.fixes["day"] >= first) & (self.fixes["day"] <= last)]
-            if not self.fixes.empty
-            else self.fixes
-        )
+        lo, hi = np.searchsorted(self._days, [first.toordinal(), last.toordinal() + 1])
         if by is None:
             weekly_min = sum(counts[wd] * m for wd, m in self._per_weekday.items())
-            return int(weekly_min + (fixes["delta"].sum() if not fixes.empty else 0))
+            return int(weekly_min + self._running[hi] - self._running[lo])
+        fixes = self.fixes.iloc[lo:hi]
         weekly = self.weekly.assign(m=self.weekly["available_min"] * self.weekly["weekday"].map(lambda d: counts[d]))
         series = weekly.groupby(by)["m"].sum()
         if not fixes.empty:
             series = series.add(fixes.groupby(by)["delta"].sum(), fill_value=0)
         return series.astype("int64")
 
-    def days_without_hours(self) -> list[tuple[int, int, date]]:
-        """Provider-days whose weekday has hours but that have none (all time off)."""
+    def computed_days_off(self) -> list[tuple[int, int, date]]:
+        """Provider-days whose weekday has hours but that have none, among the DST days worked
+        out on read (the stored ones are found in the database, in metric_capacity_day)."""
         if self.fixes.empty:
             return []
-        zero = self.fixes[self.fixes["exact_min"] <= 0]
+        zero = self.fixes[(self.fixes["exact_min"] <= 0) & ~self.fixes["stored"].astype(bool)]
         return [(int(r.location_id), int(r.provider_id), r.day) for r in zero.itertuples()]

@@ -97,7 +97,7 @@ class Dataset:
         self.zones = sources.scoped_locations(session, actor, filters)
         self.capacity = capacity.Capacity(session, list(self.zones), first, last, filters.provider_id)
         self.sums = sources.binned_sums(session, actor, filters, self.edges,
-                                        days_without_hours=self.capacity.days_without_hours())  # fmt: skip
+                                        computed_days_off=self.capacity.computed_days_off())  # fmt: skip
         self.lead = sources.binned_lead(session, actor, filters, self.edges)
         self.exceptions = sources.resolved_exceptions(session, self.zones, filters, first, last)
         self._session = session
@@ -196,7 +196,7 @@ def breakdown(actor: Actor | None, window: Window, by: str, filters: Filters = F
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
         cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id)
-        sums = sources.binned_sums(session, actor, filters, edges, by=by, days_without_hours=cap.days_without_hours())
+        sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
         lead = sources.binned_lead(session, actor, filters, edges, by=by)
         exceptions = sources.resolved_exceptions(session, zones, filters, window.first, window.last)
         inq = _grouped_inquiries(session, zones, filters, window, by)

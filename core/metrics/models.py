@@ -65,8 +65,8 @@ class MetricProviderDay(Counts, Base):
     __table_args__ = (
         UniqueConstraint("location_id", "day", "provider_key", name="uq_metric_provider_day_bucket"),
         Index("ix_metric_provider_day_counts", "day", "location_id", "provider_key", "weekday", *COUNTS),
-        # The provider-days of one (location, provider, weekday): those outside working hours.
-        Index("ix_metric_provider_day_weekday", "location_id", "provider_key", "weekday", "day"),
+        # One provider's days: a day off looked up exactly; a weekday without hours, its days.
+        Index("ix_metric_provider_day_provider", "location_id", "provider_key", "day", "weekday"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))

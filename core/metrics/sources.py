@@ -20,6 +20,7 @@ from core.metrics.definitions import monday, next_month
 from core.metrics.models import (
     COUNTS,
     NONE_KEY,
+    MetricCapacityDay,
     MetricDaily,
     MetricLead,
     MetricLeadMonth,
@@ -87,25 +88,28 @@ def binned_sums(
     filters: Filters,
     edges: list[date],
     by: str | None = None,
-    days_without_hours: list[tuple[int, int, date]] = (),
+    computed_days_off: list[tuple[int, int, date]] = (),
 ) -> pd.DataFrame:
     """Rollup sums per bin of local dates [edges[i], edges[i+1]) (and per `by` group), with the
     minutes split by whether the provider worked that day (a working_hours row for that weekday,
-    unless the whole day was time off, as listed in `days_without_hours`): the sums of the rows
-    outside hours (few) are read beside every sum, and inside hours is the difference. Without
-    groups the database sums per day and the days are binned here; with groups it sums per
-    bin, so that the rows returned do not grow with days x groups."""
+    unless the whole day was time off: the stored days without minutes in metric_capacity_day,
+    and `computed_days_off`, DST days worked out on read): the sums of the rows outside hours
+    (few) are read beside every sum, and inside hours is the difference. Without groups the
+    database sums per day and the days are binned here; with groups it sums per bin, so that
+    the rows returned do not grow with days x groups."""
     groups = [GROUPS[by]] if by else []
     columns = ["bin", *groups]
     if filters.provider_id is None and filters.type_id is None and by in (None, "location"):
-        frame = _sums_by_location(session, actor, filters, edges, groups, sorted(days_without_hours))
+        md = MetricProviderDay
+        rows = _sums_by_location(session, actor, filters, edges, groups)
     else:
         # Summed over types already, unless types are asked for.
         md = MetricDaily if filters.type_id is not None or by == "type" else MetricProviderDay
         where = _rollup_where(md, actor, filters, edges[0], edges[-1] - timedelta(days=1))
         read = _sums_in_one_pass if session.get_bind().dialect.name == "postgresql" else _sums_in_passes
-        frame = read(session, md, actor, filters, where, _keys(md, md.day, edges, groups), sorted(days_without_hours))
-    frame = pd.DataFrame(frame, columns=[*columns, *SUMS, *(f"out_{c}" for c in _MOVED)])
+        rows = read(session, md, actor, filters, where, _keys(md, md.day, edges, groups))
+    rows += _days_off_sums(session, md, actor, filters, _keys(md, md.day, edges, groups), edges, computed_days_off)
+    frame = pd.DataFrame(map(tuple, rows), columns=[*columns, *SUMS, *(f"out_{c}" for c in _MOVED)])
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in [*columns, *SUMS, *HOURS_SUMS]})
     if not groups:
@@ -128,12 +132,11 @@ def _hours():
     return select(WorkingHours.location_id, WorkingHours.provider_id, WorkingHours.weekday)
 
 
-def _sums_by_location(session: Session, actor, filters: Filters, edges: list[date], groups: list[str],
-                      days_off: list) -> list:  # fmt: skip
+def _sums_by_location(session: Session, actor, filters: Filters, edges: list[date], groups: list[str]) -> list:
     """A window without a provider or type filter: the totals from the location-months (whole
     months) and location-days (the rest); the minutes outside hours from the provider-days of
-    the few (location, provider, weekday)s without hours, and of the days off. Rows of the
-    window are never each checked against the hours."""
+    the few (location, provider, weekday)s without hours. Rows of the window are never each
+    checked against the hours."""
     months, weeks, days = lead_spans(edges)
     days = sorted(days + [w + timedelta(days=i) for w in weeks for i in range(7)])
     rows = []
@@ -160,15 +163,12 @@ def _sums_by_location(session: Session, actor, filters: Filters, edges: list[dat
               md.weekday == no_hours.c.weekday)  # fmt: skip
     moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
     query = select(*moved).select_from(no_hours).join(md, on).where(md.day >= edges[0], md.day < edges[-1])
-    rows += session.execute(query.group_by(*keys)).all()
-    return rows + _days_off_sums(session, md, actor, filters, keys, days_off)
+    return rows + session.execute(query.group_by(*keys)).all()
 
 
-def _sums_in_one_pass(session: Session, md, actor, filters: Filters, where: list, keys: list, days: list) -> list:
+def _sums_in_one_pass(session: Session, md, actor, filters: Filters, where: list, keys: list) -> list:
     """PostgreSQL: one pass over the window, joined by hash to the (location, provider, weekday)
-    triples with working hours; the sums outside hours are FILTERed sums. The days off are read
-    apart, through the bucket index (joined in the same pass, they were merge-joined after
-    sorting the whole window)."""
+    triples with working hours; the sums outside hours are FILTERed sums."""
     hours = _hours().distinct().subquery("hours")
     on = and_(hours.c.location_id == md.location_id, hours.c.provider_id == md.provider_key,
               hours.c.weekday == md.weekday)  # fmt: skip
@@ -176,42 +176,45 @@ def _sums_in_one_pass(session: Session, md, actor, filters: Filters, where: list
     sums = [func.sum(getattr(md, name)) for name in SUMS]
     moved = [func.sum(getattr(md, name)).filter(outside) for name in _MOVED]
     query = select(*keys, *sums, *moved).select_from(md.__table__.outerjoin(hours, on)).where(*where)
-    return session.execute(query.group_by(*keys)).all() + _days_off_sums(session, md, actor, filters, keys, days)
-
-
-def _days_off_sums(session: Session, md, actor, filters: Filters, keys: list, days: list) -> list:
-    """The sums of the rows of these days off, each day found through the bucket index. No day
-    range here (the days lie in it): with one, SQLite seeks by provider and scans its days."""
-    if not days:
-        return []
-    off = _day_list(session, days)
-    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
-    if session.get_bind().dialect.name == "postgresql":
-        # As IN (a semi-join): PostgreSQL then looks each day up; joined, it hashed the whole rollup.
-        bucket = tuple_(md.location_id, md.provider_key, md.day)
-        query = select(*moved).where(bucket.in_(select(off.c.location_id, off.c.provider_id, off.c.day)))
-    else:
-        query = select(*moved).select_from(off).join(md, _on_day(md, off))
-    query = query.where(*_scope(md, actor, filters))
     return session.execute(query.group_by(*keys)).all()
 
 
-def _sums_in_passes(session: Session, md, actor, filters: Filters, where: list, keys: list, days: list) -> list:
+def _days_off_sums(session: Session, md, actor, filters: Filters, keys: list, edges: list[date],
+                   computed: list) -> list:  # fmt: skip
+    """The sums of the rows of the window's days off, each found through the bucket index: the
+    stored days without minutes (metric_capacity_day) and the computed ones (few, often none).
+    These days' weekdays have hours, so no row is also among those outside them."""
+    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    off = MetricCapacityDay
+    stored = (
+        select(*moved)
+        .select_from(off)
+        .join(md, _on_day(md, off.location_id, off.provider_id, off.day))
+        .where(off.minutes <= 0, off.day >= edges[0], off.day < edges[-1], *_scope(md, actor, filters))
+    )
+    rows = session.execute(stored.group_by(*keys)).all()
+    if computed:
+        listed = _day_list(session, sorted(computed))
+        query = select(*moved).select_from(listed).join(md, _on_day(md, *listed.c)).where(*_scope(md, actor, filters))
+        rows += session.execute(query.group_by(*keys)).all()
+    return rows
+
+
+def _sums_in_passes(session: Session, md, actor, filters: Filters, where: list, keys: list) -> list:
     """SQLite: every sum in one pass over the window in the covering index's order (no sort);
     then the rows whose weekday has no hours (an uncorrelated subquery, built into an index once,
     looked up per row). A join or a FILTER per sum would look the hours up for every row, several
-    times. The days off are disjoint from those (their weekdays have hours)."""
+    times."""
     zeros = [literal(0)] * len(_MOVED)
     rows = session.execute(select(*keys, *(func.sum(getattr(md, n)) for n in SUMS), *zeros).where(*where)
                            .group_by(*keys)).all()  # fmt: skip
     moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
     no_hours = and_(md.provider_key != NONE_KEY, tuple_(md.location_id, md.provider_key, md.weekday).not_in(_hours()))
-    rows += session.execute(select(*moved).where(*where, no_hours).group_by(*keys)).all()
-    return rows + _days_off_sums(session, md, actor, filters, keys, days)
+    return rows + session.execute(select(*moved).where(*where, no_hours).group_by(*keys)).all()
 
 
-def _on_day(md, off):
-    return and_(md.location_id == off.c.location_id, md.provider_key == off.c.provider_id, md.day == off.c.day)
+def _on_day(md, location_id, provider_id, day):
+    return and_(md.location_id == location_id, md.provider_key == provider_id, md.day == day)
 
 
 def _day_list(session: Session, days: list[tuple[int, int, date]]):

@@ -76,12 +76,12 @@ def upgrade() -> None:
     op.create_index("ix_metric_location_day_counts", "metric_location_day", ["day", "location_id", *COUNTS])
     op.create_index("ix_metric_location_month_counts", "metric_location_month", ["month", "location_id", *COUNTS])
     op.create_index(
-        "ix_metric_provider_day_weekday", "metric_provider_day", ["location_id", "provider_key", "weekday", "day"]
+        "ix_metric_provider_day_provider", "metric_provider_day", ["location_id", "provider_key", "day", "weekday"]
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_metric_provider_day_weekday", table_name="metric_provider_day")
+    op.drop_index("ix_metric_provider_day_provider", table_name="metric_provider_day")
     op.drop_index("ix_metric_location_month_counts", table_name="metric_location_month")
     op.drop_index("ix_metric_location_day_counts", table_name="metric_location_day")
     op.drop_table("metric_provider_weekday")
