@@ -214,4 +214,4 @@ def test_time_off_added_for_one_provider_at_once_keeps_the_stored_minutes(pg):
         capacity.refresh(s, [rao])
     with read_session() as s:
         assert set(s.execute(select(MetricCapacityDay.__table__)).all()) == stored
-    assert [minutes for _, _, day, minutes in stored if day == FIRST_DAY] == [8 * 60 - 5 * 60]
+    assert [minutes for _, _, day, _, minutes in stored if day == FIRST_DAY] == [8 * 60 - 5 * 60]

@@ -72,7 +72,11 @@ def test_every_settings_change_keeps_the_stored_minutes():
     half, _ = add_time_off(SYSTEM, rao, first_day=date(2030, 3, 12), start_time=time(9), end_time=time(13),
                            location_id=downtown)  # fmt: skip
     _, days = _kept()
-    assert {(d, m) for _, _, d, m in days} == {(date(2030, 3, 8), 0), (date(2030, 3, 10), 0), (date(2030, 3, 12), 240)}
+    assert {(d, m) for _, _, d, _, m in days} == {
+        (date(2030, 3, 8), 0),
+        (date(2030, 3, 10), 0),
+        (date(2030, 3, 12), 240),
+    }
     assert _available(rao, date(2030, 3, 4), SPRING) == 4 * 480
     remove_time_off(SYSTEM, off)
     _kept()
@@ -92,11 +96,11 @@ def test_every_settings_change_keeps_the_stored_minutes():
         set_hours(SYSTEM, noor, loc, [Shift(loc, 6, time(1), time(4))])
     add_time_off(SYSTEM, noor, first_day=SPRING, start_time=time(1), end_time=time(2), location_id=north)
     _, days = _kept()
-    assert (north, noor, SPRING, 60) in days  # 01:00-04:00 is 2 hours that night in Chicago; 1 is off
+    assert (north, noor, SPRING, 6, 60) in days  # 01:00-04:00 is 2 hours that night in Chicago; 1 is off
     save_location(SYSTEM, location_id=north, name="North", timezone="Asia/Kolkata")
     _, days = _kept()
     # The same instants are 12:30-13:30 there, outside the shift: the day keeps its 180 minutes.
-    assert {(loc, d, m) for loc, p, d, m in days if p == noor} == {(downtown, SPRING, 60)}
+    assert {(loc, d, m) for loc, p, d, _, m in days if p == noor} == {(downtown, SPRING, 60)}
     save_provider(SYSTEM, provider_id=noor, name="Dr. Noor", email="noor@example.test", location_ids=[downtown])
     weekly, days = _kept()
     assert all(loc != north for loc, *_ in weekly) and all(loc != north for loc, *_ in days)

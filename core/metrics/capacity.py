@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session
 
 from core.base.models import Location, TimeOff, WorkingHours
@@ -111,6 +111,7 @@ def refresh(session: Session, provider_ids: Iterable[int] | None = None) -> None
         plain = plain.assign(weekday=[d.weekday() for d in plain["day"]]).merge(weekly, on=_KEYS)
         plain = plain.loc[plain["exact_min"] != plain["minutes"], EXACT_COLUMNS]
     exact = pd.concat([plain, _dst_minutes(hours, days_on_dst, touching, zones)])
+    exact["weekday"] = [d.weekday() for d in exact["day"]]
     _insert(session, MetricCapacityDay, exact.rename(columns={"exact_min": "minutes"}))
 
 
@@ -139,25 +140,30 @@ def _plan(
     session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Weekly minutes per (location, provider, weekday) and the exact minutes of the days that
-    differ from their weekday (`EXACT_COLUMNS` and `stored`): the stored days touched by time
-    off, and the days on which a zone changes its offset (DST), worked out here once per (zone,
-    day, shifts)."""
+    differ from their weekday, by day (`EXACT_COLUMNS`, the `delta` from the weekday's, and
+    whether it is `stored`): the stored days touched by time off, and the days on which a zone
+    changes its offset (DST), worked out here once per (zone, day, shifts)."""
     weekly_columns = [*_KEYS, "available_min"]
-    nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=[*EXACT_COLUMNS, "stored"])
+    nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=[*EXACT_COLUMNS, "delta", "stored"])
     if not location_ids:
         return nothing
     zones = dict(session.execute(select(Location.id, Location.timezone).where(Location.id.in_(location_ids))).all())
     mc, md = MetricCapacity, MetricCapacityDay
     weekly = select(mc.location_id, mc.provider_id, mc.weekday, mc.minutes).where(mc.location_id.in_(list(zones)))
-    days = select(md.location_id, md.provider_id, md.day, md.minutes).where(
-        md.location_id.in_(list(zones)), md.day >= first, md.day <= last
+    on = and_(mc.location_id == md.location_id, mc.provider_id == md.provider_id, mc.weekday == md.weekday)
+    days = (
+        select(md.location_id, md.provider_id, md.day, md.minutes, md.minutes - mc.minutes)
+        .join(mc, on)
+        .where(md.location_id.in_(list(zones)), md.day >= first, md.day <= last)
+        .order_by(md.day)
     )
     if provider_id is not None:
         weekly, days = weekly.where(mc.provider_id == provider_id), days.where(md.provider_id == provider_id)
     weekly = pd.DataFrame([tuple(r) for r in session.execute(weekly)], columns=weekly_columns)
     if weekly.empty:
         return nothing
-    exact = pd.DataFrame([tuple(r) for r in session.execute(days)], columns=EXACT_COLUMNS).assign(stored=True)
+    exact = pd.DataFrame([tuple(r) for r in session.execute(days)], columns=[*EXACT_COLUMNS, "delta"])
+    exact["stored"] = True
     dst = [(loc, day, day.weekday()) for loc, tz in zones.items() for day in _offset_change_days(tz, first, last)]
     keys = ["location_id", "provider_id", "day"]
     on_dst = weekly.merge(pd.DataFrame(dst, columns=["location_id", "day", "weekday"]), on=["location_id", "weekday"])
@@ -169,8 +175,9 @@ def _plan(
             WorkingHours.weekday.in_(sorted(set(on_dst["weekday"].tolist()))),
         )
         hours = _hours(session, _of(query, WorkingHours.provider_id, None if provider_id is None else [provider_id]))
-        found = _dst_minutes(hours, on_dst, {}, zones).assign(stored=False)
-        exact = pd.concat([exact, found]) if not exact.empty else found
+        found = _dst_minutes(hours, on_dst, {}, zones).merge(on_dst, on=keys).merge(weekly, on=_KEYS)
+        found = found.assign(delta=found["exact_min"] - found["available_min"], stored=False)
+        exact = pd.concat([exact, found[exact.columns]]).sort_values("day", kind="stable")
     return weekly, exact.reset_index(drop=True)
 
 
@@ -294,13 +301,7 @@ class Capacity:
         self.weekly, exact = _plan(session, location_ids, first, last, provider_id)
         w = self.weekly
         self._per_weekday = {int(wd): int(m) for wd, m in w.groupby("weekday")["available_min"].sum().items()}
-        columns = ["location_id", "provider_id", "day", "delta", "exact_min", "stored"]
-        if exact.empty:
-            self.fixes = pd.DataFrame(columns=columns)
-        else:
-            fixes = exact.assign(weekday=[d.weekday() for d in exact["day"]]).merge(w, on=_KEYS)
-            fixes = fixes.assign(delta=fixes["exact_min"] - fixes["available_min"])[columns]
-            self.fixes = fixes.sort_values("day", ignore_index=True)
+        self.fixes = exact.reset_index(drop=True)
         # The fixes by day: a window's are a slice, its total delta a difference of running sums.
         self._days = np.array([d.toordinal() for d in self.fixes["day"]], dtype="int64")
         self._running = np.concatenate([[0], np.cumsum(self.fixes["delta"].to_numpy(dtype="int64"))])

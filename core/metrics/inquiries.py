@@ -51,7 +51,7 @@ def inquiry_counts(
             .group_by(*keys)
         )
         rows += session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(map(tuple, rows), columns=columns)
     if frame.empty:
         return pd.DataFrame(columns=columns)
     if by != "location":
@@ -83,4 +83,4 @@ def _raw_inquiry_counts(
             query = query.where(Inquiry.type_id == filters.type_id)
         out.extend(session.execute(query).all())
     columns = ["bin"] + (["group"] if group_col is not None else []) + ["received", "converted"]
-    return pd.DataFrame(out, columns=columns)
+    return pd.DataFrame(map(tuple, out), columns=columns)

@@ -204,6 +204,7 @@ class MetricCapacityDay(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # day.weekday(): its row in metric_capacity
     minutes: Mapped[int] = mapped_column(Integer)
 
 

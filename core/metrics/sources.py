@@ -272,7 +272,7 @@ def binned_lead(
             .group_by(*keys, model.lead_days)
         )
         rows += session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["day", *group, "lead_days", "n"])
+    frame = pd.DataFrame(map(tuple, rows), columns=["day", *group, "lead_days", "n"])
     columns = ["bin", *group, "lead_days", "n"]
     if frame.empty:
         return pd.DataFrame(columns=columns)

@@ -23,12 +23,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _table(name: str, key: sa.Column) -> None:
+def _table(name: str, *key: sa.Column) -> None:
     op.create_table(
         name,
         sa.Column("location_id", sa.Integer(), nullable=False),
         sa.Column("provider_id", sa.Integer(), nullable=False),
-        key,
+        *key,
         sa.Column("minutes", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["location_id"], ["locations.id"], name=f"fk_{name}_location_id_locations", ondelete="CASCADE"
@@ -36,13 +36,17 @@ def _table(name: str, key: sa.Column) -> None:
         sa.ForeignKeyConstraint(
             ["provider_id"], ["providers.id"], name=f"fk_{name}_provider_id_providers", ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("location_id", "provider_id", key.name, name=f"pk_{name}"),
+        sa.PrimaryKeyConstraint("location_id", "provider_id", key[0].name, name=f"pk_{name}"),
     )
 
 
 def upgrade() -> None:
     _table("metric_capacity", sa.Column("weekday", sa.SmallInteger(), nullable=False))
-    _table("metric_capacity_day", sa.Column("day", sa.Date(), nullable=False))
+    _table(
+        "metric_capacity_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("weekday", sa.SmallInteger(), nullable=False),
+    )
     op.create_index(
         "ix_metric_capacity_day_minutes", "metric_capacity_day", ["day", "location_id", "provider_id", "minutes"]
     )
