@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core.base.models import Location, TimeOff, WorkingHours
 from core.base.tz import zone
 from core.metrics.models import MetricCapacity, MetricCapacityDay
+from core.metrics.sources import read_rows
 from core.scheduling.hours import Shift, working_stretches
 
 FRAME_COLUMNS = ["location_id", "provider_id", "day", "available_min"]
@@ -84,7 +85,7 @@ def refresh(session: Session, provider_ids: Iterable[int] | None = None) -> None
     _insert(session, MetricCapacity, weekly)
     zones = dict(session.execute(select(Location.id, Location.timezone)).all())
     query = _of(select(TimeOff.provider_id, TimeOff.start_at, TimeOff.end_at), TimeOff.provider_id, wanted)
-    offs = pd.DataFrame([tuple(r) for r in session.execute(query)], columns=["provider_id", "start_at", "end_at"])
+    offs = pd.DataFrame(read_rows(session, query), columns=["provider_id", "start_at", "end_at"])
     touched = touched_days(offs, hours, zones)
     if touched.empty:
         return
@@ -117,7 +118,7 @@ def refresh(session: Session, provider_ids: Iterable[int] | None = None) -> None
 
 def _hours(session: Session, query) -> pd.DataFrame:
     """Working-hours rows (`_SHIFTS`) with start and end as seconds after local midnight (lo, hi)."""
-    return shift_frame([tuple(r) for r in session.execute(query)])
+    return shift_frame(read_rows(session, query))
 
 
 def _of(query, column, wanted: list[int] | None):
@@ -147,7 +148,7 @@ def _plan(
     nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=[*EXACT_COLUMNS, "delta", "stored"])
     if not location_ids:
         return nothing
-    zones = dict(session.execute(select(Location.id, Location.timezone).where(Location.id.in_(location_ids))).all())
+    zones = dict(read_rows(session, select(Location.id, Location.timezone).where(Location.id.in_(location_ids))))
     mc, md = MetricCapacity, MetricCapacityDay
     weekly = select(mc.location_id, mc.provider_id, mc.weekday, mc.minutes).where(mc.location_id.in_(list(zones)))
     on = and_(mc.location_id == md.location_id, mc.provider_id == md.provider_id, mc.weekday == md.weekday)
@@ -159,10 +160,10 @@ def _plan(
     )
     if provider_id is not None:
         weekly, days = weekly.where(mc.provider_id == provider_id), days.where(md.provider_id == provider_id)
-    weekly = pd.DataFrame([tuple(r) for r in session.execute(weekly)], columns=weekly_columns)
+    weekly = pd.DataFrame(read_rows(session, weekly), columns=weekly_columns)
     if weekly.empty:
         return nothing
-    exact = pd.DataFrame([tuple(r) for r in session.execute(days)], columns=[*EXACT_COLUMNS, "delta"])
+    exact = pd.DataFrame(read_rows(session, days), columns=[*EXACT_COLUMNS, "delta"])
     exact["stored"] = True
     dst = [(loc, day, day.weekday()) for loc, tz in zones.items() for day in _offset_change_days(tz, first, last)]
     keys = ["location_id", "provider_id", "day"]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.base.models import Inquiry
 from core.base.tz import local_day_bounds
 from core.metrics.models import MetricInquiryDay, MetricInquiryMonth
-from core.metrics.sources import Filters, bins_of, lead_spans, ordered_bins
+from core.metrics.sources import Filters, bins_of, lead_spans, ordered_bins, read_rows
 
 
 def _bin_case(column, zone_name: str, edges: list[date]):
@@ -50,8 +50,8 @@ def inquiry_counts(
             .where(model.location_id.in_(list(zones)), period.in_(starts))
             .group_by(*keys)
         )
-        rows += session.execute(query).all()
-    frame = pd.DataFrame(map(tuple, rows), columns=columns)
+        rows += read_rows(session, query)
+    frame = pd.DataFrame(rows, columns=columns)
     if frame.empty:
         return pd.DataFrame(columns=columns)
     if by != "location":
@@ -81,6 +81,6 @@ def _raw_inquiry_counts(
         )
         if filters.type_id is not None:
             query = query.where(Inquiry.type_id == filters.type_id)
-        out.extend(session.execute(query).all())
+        out.extend(read_rows(session, query))
     columns = ["bin"] + (["group"] if group_col is not None else []) + ["received", "converted"]
-    return pd.DataFrame(map(tuple, out), columns=columns)
+    return pd.DataFrame(out, columns=columns)
