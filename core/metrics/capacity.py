@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.base.models import Location, TimeOff, WorkingHours
@@ -138,48 +138,79 @@ def _plain(value):
 
 
 def _plan(
-    session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Weekly minutes per (location, provider, weekday) and the exact minutes of the days that
-    differ from their weekday, by day (`EXACT_COLUMNS`, the `delta` from the weekday's, and
-    whether it is `stored`): the stored days touched by time off, and the days on which a zone
-    changes its offset (DST), worked out here once per (zone, day, shifts)."""
-    weekly_columns = [*_KEYS, "available_min"]
-    nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=[*EXACT_COLUMNS, "delta", "stored"])
+    session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None, keys: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[int, int, date]]]:
+    """The available minutes summed by `keys` (some of location_id, provider_id; none for the
+    totals): the weekly minutes per weekday, and by day (in order) the days that differ from
+    their weekday, with their `exact_min` and their `delta` from the weekday's: the stored days
+    touched by time off, and the days on which a zone changes its offset (DST), worked out here
+    once per (zone, day, shifts). Also the DST days that have no minutes at all, by provider."""
+    weekly_columns = [*keys, "weekday", "available_min"]
+    nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=[*keys, "day", "exact_min", "delta"]), []
     if not location_ids:
         return nothing
     zones = dict(read_rows(session, select(Location.id, Location.timezone).where(Location.id.in_(location_ids))))
     mc, md = MetricCapacity, MetricCapacityDay
-    weekly = select(mc.location_id, mc.provider_id, mc.weekday, mc.minutes).where(mc.location_id.in_(list(zones)))
-    on = and_(mc.location_id == md.location_id, mc.provider_id == md.provider_id, mc.weekday == md.weekday)
-    days = (
-        select(md.location_id, md.provider_id, md.day, md.minutes, md.minutes - mc.minutes)
-        .join(mc, on)
-        .where(md.location_id.in_(list(zones)), md.day >= first, md.day <= last)
-        .order_by(md.day)
-    )
-    if provider_id is not None:
-        weekly, days = weekly.where(mc.provider_id == provider_id), days.where(md.provider_id == provider_id)
+    of = [mc.location_id.in_(list(zones))] + ([mc.provider_id == provider_id] if provider_id is not None else [])
+    group = [getattr(mc, k) for k in keys]
+    weekly = select(*group, mc.weekday, func.sum(mc.minutes)).where(*of).group_by(*group, mc.weekday)
     weekly = pd.DataFrame(read_rows(session, weekly), columns=weekly_columns)
     if weekly.empty:
         return nothing
-    exact = pd.DataFrame(read_rows(session, days), columns=[*EXACT_COLUMNS, "delta"])
-    exact["stored"] = True
+    on = and_(mc.location_id == md.location_id, mc.provider_id == md.provider_id, mc.weekday == md.weekday)
+    days = (
+        select(*group, md.day, func.sum(md.minutes), func.sum(md.minutes - mc.minutes))
+        .join(mc, on)
+        .where(*of, md.day >= first, md.day <= last)
+        .group_by(*group, md.day)
+        .order_by(md.day)
+    )
+    exact = pd.DataFrame(read_rows(session, days), columns=[*keys, "day", "exact_min", "delta"])
+    found = _unbroken_dst_days(session, zones, provider_id, first, last)
+    if found.empty:
+        return weekly, exact, []
+    summed = found.groupby([*keys, "day"], as_index=False)[["exact_min", "delta"]].sum()
+    exact = pd.concat([exact, summed]).sort_values("day", kind="stable", ignore_index=True)
+    off = found[found["exact_min"] <= 0]
+    return weekly, exact, list(zip(off["location_id"], off["provider_id"], off["day"], strict=True))
+
+
+def _unbroken_dst_days(
+    session: Session, zones: dict[int, str], provider_id: int | None, first: date, last: date
+) -> pd.DataFrame:
+    """(location, provider, day, exact_min, delta) of the days first..last on which a zone
+    changes its offset, for each provider with hours that weekday and no time off that day (a
+    day with time off is stored). Read by weekday and day only, and matched to the locations
+    here: a list of a chain's locations, checked against every row, cost more than the read."""
+    columns = ["location_id", "provider_id", "day", "exact_min", "delta"]
     dst = [(loc, day, day.weekday()) for loc, tz in zones.items() for day in _offset_change_days(tz, first, last)]
-    keys = ["location_id", "provider_id", "day"]
-    on_dst = weekly.merge(pd.DataFrame(dst, columns=["location_id", "day", "weekday"]), on=["location_id", "weekday"])
-    on_dst = on_dst.merge(exact[keys], on=keys, how="left", indicator=True)
-    on_dst = on_dst.loc[on_dst["_merge"] == "left_only", [*keys, "weekday"]]
-    if not on_dst.empty:  # DST days without time off
-        query = _SHIFTS.where(
-            WorkingHours.location_id.in_(sorted(set(on_dst["location_id"].tolist()))),
-            WorkingHours.weekday.in_(sorted(set(on_dst["weekday"].tolist()))),
-        )
-        hours = _hours(session, _of(query, WorkingHours.provider_id, None if provider_id is None else [provider_id]))
-        found = _dst_minutes(hours, on_dst, {}, zones).merge(on_dst, on=keys).merge(weekly, on=_KEYS)
-        found = found.assign(delta=found["exact_min"] - found["available_min"], stored=False)
-        exact = pd.concat([exact, found[exact.columns]]).sort_values("day", kind="stable")
-    return weekly, exact.reset_index(drop=True)
+    if not dst:
+        return pd.DataFrame(columns=columns)
+    mc, md = MetricCapacity, MetricCapacityDay
+    weekly = select(mc.location_id, mc.provider_id, mc.weekday, mc.minutes).where(
+        mc.weekday.in_(sorted({wd for _, _, wd in dst}))
+    )
+    if provider_id is not None:
+        weekly = weekly.where(mc.provider_id == provider_id)
+    weekly = pd.DataFrame(read_rows(session, weekly), columns=[*_KEYS, "available_min"])
+    days = pd.DataFrame(dst, columns=["location_id", "day", "weekday"])
+    candidates = weekly.merge(days, on=["location_id", "weekday"])
+    if candidates.empty:
+        return pd.DataFrame(columns=columns)
+    stored = select(md.location_id, md.provider_id, md.day).where(md.day.in_(sorted({day for _, day, _ in dst})))
+    stored = pd.DataFrame(read_rows(session, stored), columns=["location_id", "provider_id", "day"])
+    candidates = candidates.merge(stored, on=["location_id", "provider_id", "day"], how="left", indicator=True)
+    candidates = candidates[candidates["_merge"] == "left_only"]
+    if candidates.empty:
+        return pd.DataFrame(columns=columns)
+    query = _SHIFTS.where(
+        WorkingHours.location_id.in_(sorted(set(candidates["location_id"].tolist()))),
+        WorkingHours.weekday.in_(sorted(set(candidates["weekday"].tolist()))),
+    )
+    hours = _hours(session, query)
+    found = _dst_minutes(hours, candidates[["location_id", "provider_id", "day", "weekday"]], {}, zones)
+    found = found.merge(candidates[["location_id", "provider_id", "day", "available_min"]])
+    return found.assign(delta=found["exact_min"] - found["available_min"])[columns]
 
 
 def shift_frame(rows: list[tuple]) -> pd.DataFrame:
@@ -281,7 +312,7 @@ def available_minutes(
     session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None = None
 ) -> pd.DataFrame:
     """One row per (location, provider, day) with available minutes > 0, for days first..last."""
-    weekly_df, exact = _plan(session, location_ids, first, last, provider_id)
+    weekly_df, exact, _ = _plan(session, location_ids, first, last, provider_id, ["location_id", "provider_id"])
     if weekly_df.empty:
         return pd.DataFrame(columns=FRAME_COLUMNS)
     days = pd.DataFrame({"day": pd.date_range(first, last, freq="D").date})
@@ -295,38 +326,37 @@ def available_minutes(
 
 
 class Capacity:
-    """Available minutes of any window inside first..last without a row per provider-day: each
-    weekday's minutes times how often that weekday occurs, plus the exact days' differences."""
+    """Available minutes of any window inside first..last, in total or by "location_id" or
+    "provider_id" (`by`), without a row per provider-day: each weekday's minutes times how often
+    that weekday occurs, plus the differences of the days that differ."""
 
-    def __init__(self, session: Session, location_ids: list[int], first: date, last: date, provider_id=None):
-        self.weekly, exact = _plan(session, location_ids, first, last, provider_id)
-        w = self.weekly
-        self._per_weekday = {int(wd): int(m) for wd, m in w.groupby("weekday")["available_min"].sum().items()}
-        self.fixes = exact.reset_index(drop=True)
+    def __init__(self, session: Session, location_ids: list[int], first: date, last: date, provider_id=None, by=None):
+        self.by = by
+        self.weekly, self.fixes, self._days_off = _plan(session, location_ids, first, last, provider_id,
+                                                        [by] if by else [])  # fmt: skip
+        per_weekday = self.weekly.groupby("weekday")["available_min"].sum()
+        self._per_weekday = {int(wd): int(m) for wd, m in per_weekday.items()}
         # The fixes by day: a window's are a slice, its total delta a difference of running sums.
         self._days = np.array([d.toordinal() for d in self.fixes["day"]], dtype="int64")
         self._running = np.concatenate([[0], np.cumsum(self.fixes["delta"].to_numpy(dtype="int64"))])
 
-    def total(self, first: date, last: date, by: str | None = None):
-        """Available minutes in first..last: an int, or a Series by "location_id" / "provider_id"."""
+    def total(self, first: date, last: date):
+        """Available minutes in first..last: an int, or a Series by `by`."""
         counts = [0] * 7
         for offset in range((last - first).days + 1):
             counts[(first + timedelta(days=offset)).weekday()] += 1
         lo, hi = np.searchsorted(self._days, [first.toordinal(), last.toordinal() + 1])
-        if by is None:
+        if self.by is None:
             weekly_min = sum(counts[wd] * m for wd, m in self._per_weekday.items())
             return int(weekly_min + self._running[hi] - self._running[lo])
         fixes = self.fixes.iloc[lo:hi]
         weekly = self.weekly.assign(m=self.weekly["available_min"] * self.weekly["weekday"].map(lambda d: counts[d]))
-        series = weekly.groupby(by)["m"].sum()
+        series = weekly.groupby(self.by)["m"].sum()
         if not fixes.empty:
-            series = series.add(fixes.groupby(by)["delta"].sum(), fill_value=0)
+            series = series.add(fixes.groupby(self.by)["delta"].sum(), fill_value=0)
         return series.astype("int64")
 
     def computed_days_off(self) -> list[tuple[int, int, date]]:
         """Provider-days whose weekday has hours but that have none, among the DST days worked
         out on read (the stored ones are found in the database, in metric_capacity_day)."""
-        if self.fixes.empty:
-            return []
-        zero = self.fixes[(self.fixes["exact_min"] <= 0) & ~self.fixes["stored"].astype(bool)]
-        return [(int(r.location_id), int(r.provider_id), r.day) for r in zero.itertuples()]
+        return [(int(loc), int(prov), day) for loc, prov, day in self._days_off]

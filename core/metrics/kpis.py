@@ -195,14 +195,15 @@ def breakdown(actor: Actor | None, window: Window, by: str, filters: Filters = F
     edges = [window.first, window.last + timedelta(days=1)]
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
-        cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id)
+        cap_by = {"location": "location_id", "provider": "provider_id"}.get(by)
+        cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id, by=cap_by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
         lead = sources.binned_lead(session, actor, filters, edges, by=by)
         exceptions = sources.resolved_exceptions(session, zones, filters, window.first, window.last)
         inq = _grouped_inquiries(session, zones, filters, window, by)
     if sums.empty:
         return pd.DataFrame(columns=[by, *(k for k in KPI_KEYS if k != "capacity_leak")])
-    available = cap.total(window.first, window.last, by={"location": "location_id", "provider": "provider_id"}.get(by))
+    available = cap.total(window.first, window.last)
     touches = exceptions.groupby(column).size() if not exceptions.empty else pd.Series(dtype="int64")
     lead_by = {k: _hist(g) for k, g in lead.groupby(column)} if not lead.empty else {}
     rows = []

@@ -44,12 +44,12 @@ def over_time(
     edges = [p.first for p in bins] + [window.last + timedelta(days=1)]
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
-        cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id)
+        cap_by = {"location": "location_id", "provider": "provider_id"}.get(by)
+        cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id, by=cap_by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
     rows = []
-    cap_by = {"location": "location_id", "provider": "provider_id"}.get(by)
     for i, period in enumerate(bins):
-        available = cap.total(period.first, period.last, by=cap_by)
+        available = cap.total(period.first, period.last)
         booked = sums[sums["bin"] == i].groupby(column)["booked_in"].sum() if not sums.empty else pd.Series(dtype=int)
         keys = set(booked.index) | (set(available.index) if cap_by else set())
         for key in sorted(keys):
