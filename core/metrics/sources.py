@@ -168,7 +168,7 @@ def _sums_by_location(session: Session, actor, filters: Filters, edges: list[dat
     )
     on = and_(md.location_id == no_hours.c.location_id, md.provider_key == no_hours.c.provider_key,
               md.weekday == no_hours.c.weekday)  # fmt: skip
-    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    moved = _outside_sums(md, keys)
     query = select(*moved).select_from(no_hours).join(md, on).where(md.day >= edges[0], md.day < edges[-1])
     return rows + read_rows(session, query.group_by(*keys))
 
@@ -191,7 +191,7 @@ def _days_off_sums(session: Session, md, actor, filters: Filters, keys: list, ed
     """The sums of the rows of the window's days off, each found through the bucket index: the
     stored days without minutes (metric_capacity_day) and the computed ones (few, often none).
     These days' weekdays have hours, so no row is also among those outside them."""
-    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    moved = _outside_sums(md, keys)
     off = MetricCapacityDay
     stored = (
         select(*moved)
@@ -215,9 +215,15 @@ def _sums_in_passes(session: Session, md, actor, filters: Filters, where: list, 
     zeros = [literal(0)] * len(_MOVED)
     rows = read_rows(session, select(*keys, *(func.sum(getattr(md, n)) for n in SUMS), *zeros).where(*where)
                      .group_by(*keys))  # fmt: skip
-    moved = [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
+    moved = _outside_sums(md, keys)
     no_hours = and_(md.provider_key != NONE_KEY, tuple_(md.location_id, md.provider_key, md.weekday).not_in(_hours()))
     return rows + read_rows(session, select(*moved).where(*where, no_hours).group_by(*keys))
+
+
+def _outside_sums(md, keys: list) -> list:
+    """The columns of a read of rows outside hours: its keys, zeros for the totals, the sums that
+    move from inside hours to outside."""
+    return [*keys, *([literal(0)] * len(SUMS)), *(func.sum(getattr(md, c)) for c in _MOVED)]
 
 
 def _on_day(md, location_id, provider_id, day):
