@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import select
 
 from core.base.db import read_session, unit_of_work
-from core.metrics import capacity
+from core.metrics import capacity, drill
 from core.metrics.definitions import Window
 from core.metrics.kpis import kpis
 from core.metrics.models import MetricCapacity, MetricCapacityDay
@@ -64,7 +64,9 @@ def test_every_settings_change_keeps_the_stored_minutes():
     assert weekly and not days  # the hand week has hours and no time off
 
     shifts = [Shift(downtown, d, time(9), time(17)) for d in range(5)] + [Shift(downtown, 6, time(0), time(6))]
+    version = drill.data_version()
     set_hours(SYSTEM, rao, downtown, shifts)
+    assert drill.data_version() != version  # the pages' cached figures are read again
     _kept()
     assert _available(rao, SPRING, SPRING) == 300  # 00:00-06:00 on a 23-hour night
 

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select
 
 from core.base.db import read_session
-from core.base.models import Appointment, AppointmentType, ExceptionItem, Inquiry, Location, Provider
+from core.base.models import Appointment, AppointmentType, AuditLog, ExceptionItem, Inquiry, Location, Provider
 from core.base.tz import local_range_bounds, zone
 from core.metrics import sources
 from core.metrics.definitions import Window
@@ -97,12 +97,16 @@ def appointments_behind(
 
 
 def data_version() -> tuple:
-    """Changes whenever what the pages show may have changed (cheap: indexed maxima)."""
+    """Changes whenever what the pages show may have changed (cheap: indexed maxima). The
+    available minutes move with working hours, time off and a location's zone, which change
+    nothing else the pages read; every such change is audited, so the audit log's newest row
+    stands for them (it moves with other audited changes too, which only costs a recompute)."""
     with read_session() as session:
         return (
             session.scalar(select(func.max(MetricDaily.updated_at))),
             session.scalar(select(func.max(Inquiry.id))),
             session.scalar(select(func.max(ExceptionItem.resolved_at))),
+            session.scalar(select(func.max(AuditLog.id))),
         )
 
 
