@@ -138,18 +138,17 @@ def _plain(value):
 
 
 def _plan(
-    session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None, keys: list[str]
+    session: Session, zones: dict[int, str], first: date, last: date, provider_id: int | None, keys: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[int, int, date]]]:
-    """The available minutes summed by `keys` (some of location_id, provider_id; none for the
-    totals): the weekly minutes per weekday, and by day (in order) the days that differ from
+    """The available minutes at these locations (id -> time zone) summed by `keys` (some of
+    location_id, provider_id; none for the totals): the weekly minutes per weekday, and by day (in order) the days that differ from
     their weekday, with their `exact_min` and their `delta` from the weekday's: the stored days
     touched by time off, and the days on which a zone changes its offset (DST), worked out here
     once per (zone, day, shifts). Also the DST days that have no minutes at all, by provider."""
     weekly_columns = [*keys, "weekday", "available_min"]
     nothing = pd.DataFrame(columns=weekly_columns), pd.DataFrame(columns=[*keys, "day", "exact_min", "delta"]), []
-    if not location_ids:
+    if not zones:
         return nothing
-    zones = dict(read_rows(session, select(Location.id, Location.timezone).where(Location.id.in_(location_ids))))
     mc, md = MetricCapacity, MetricCapacityDay
     of = [mc.location_id.in_(list(zones))] + ([mc.provider_id == provider_id] if provider_id is not None else [])
     group = [getattr(mc, k) for k in keys]
@@ -312,7 +311,8 @@ def available_minutes(
     session: Session, location_ids: list[int], first: date, last: date, provider_id: int | None = None
 ) -> pd.DataFrame:
     """One row per (location, provider, day) with available minutes > 0, for days first..last."""
-    weekly_df, exact, _ = _plan(session, location_ids, first, last, provider_id, ["location_id", "provider_id"])
+    zones = dict(read_rows(session, select(Location.id, Location.timezone).where(Location.id.in_(location_ids))))
+    weekly_df, exact, _ = _plan(session, zones, first, last, provider_id, ["location_id", "provider_id"])
     if weekly_df.empty:
         return pd.DataFrame(columns=FRAME_COLUMNS)
     days = pd.DataFrame({"day": pd.date_range(first, last, freq="D").date})
@@ -330,10 +330,10 @@ class Capacity:
     "provider_id" (`by`), without a row per provider-day: each weekday's minutes times how often
     that weekday occurs, plus the differences of the days that differ."""
 
-    def __init__(self, session: Session, location_ids: list[int], first: date, last: date, provider_id=None, by=None):
+    def __init__(self, session: Session, zones: dict[int, str], first: date, last: date, provider_id=None, by=None):
+        """`zones`: the locations in scope (id -> time zone)."""
         self.by = by
-        self.weekly, self.fixes, self._days_off = _plan(session, location_ids, first, last, provider_id,
-                                                        [by] if by else [])  # fmt: skip
+        self.weekly, self.fixes, self._days_off = _plan(session, zones, first, last, provider_id, [by] if by else [])
         per_weekday = self.weekly.groupby("weekday")["available_min"].sum()
         self._per_weekday = {int(wd): int(m) for wd, m in per_weekday.items()}
         # The fixes by day: a window's are a slice, its total delta a difference of running sums.

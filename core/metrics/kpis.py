@@ -95,7 +95,7 @@ class Dataset:
         self.edges = edges_of(windows)
         first, last = self.edges[0], self.edges[-1] - timedelta(days=1)
         self.zones = sources.scoped_locations(session, actor, filters)
-        self.capacity = capacity.Capacity(session, list(self.zones), first, last, filters.provider_id)
+        self.capacity = capacity.Capacity(session, self.zones, first, last, filters.provider_id)
         self.sums = sources.binned_sums(session, actor, filters, self.edges,
                                         computed_days_off=self.capacity.computed_days_off())  # fmt: skip
         self.lead = sources.binned_lead(session, actor, filters, self.edges)
@@ -196,7 +196,7 @@ def breakdown(actor: Actor | None, window: Window, by: str, filters: Filters = F
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
         cap_by = {"location": "location_id", "provider": "provider_id"}.get(by)
-        cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id, by=cap_by)
+        cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=cap_by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
         lead = sources.binned_lead(session, actor, filters, edges, by=by)
         exceptions = sources.resolved_exceptions(session, zones, filters, window.first, window.last)

@@ -45,7 +45,7 @@ def over_time(
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
         cap_by = {"location": "location_id", "provider": "provider_id"}.get(by)
-        cap = capacity.Capacity(session, list(zones), window.first, window.last, filters.provider_id, by=cap_by)
+        cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=cap_by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
     rows = []
     for i, period in enumerate(bins):
