@@ -7,6 +7,7 @@ import re
 from datetime import date, time, timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -43,10 +44,21 @@ def _seed(day: date):
 
 
 def _choose(page, scope, label: str, option: str) -> None:
-    """Open a selectbox by its label and pick the option whose text starts with `option`."""
-    scope.get_by_label(label).click()
-    page.keyboard.type(option.split(" · ")[0])  # the list is long and drawn lazily: filter it first
-    page.get_by_role("option", name=re.compile("^" + re.escape(option))).first.click()
+    """Open a selectbox by its label and pick the option whose text starts with `option`. The
+    schedule's periodic refresh can redraw the page while the list is open and close it: then
+    the list is opened again (at most three times)."""
+    wanted = page.get_by_role("option", name=re.compile("^" + re.escape(option))).first
+    for attempt in range(3):
+        scope.get_by_label(label).click()
+        page.keyboard.type(option.split(" · ")[0])  # the list is long and drawn lazily: filter it first
+        try:
+            wanted.click(timeout=8_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_for_app(page)
 
 
 @pytest.fixture
