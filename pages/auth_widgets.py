@@ -10,9 +10,9 @@ One `Authenticate` per run (it draws a cookie component with a fixed key when bu
   the user's session key, expiry, active account), then lets the library re-authenticate from it;
 - every run re-reads the actor and the session version: deactivation, sign-out everywhere, a
   password or role change end a live session on its next run;
-- signed out, the library's login form checks passwords against `DatabaseCredentials`, which
-  claims each attempt in the database (delays, dummy hash) just before the library's check;
-  `finish_attempt` records the outcome right after.
+- signed out, the library's login form checks passwords against `DatabaseCredentials`
+  (core.security.browser), which claims each attempt in the database (delays, dummy hash) just
+  before the library's check; `BrowserSession.settle` records the outcome right after.
 The cookie is written by `sync_cookie` through the library's cookie manager
 (extra_streamlit_components.CookieManager, public API), drawn on every run while it is wanted.
 What the session holds (who, which version, which cookie, notices, a sign-out asked for) is kept
@@ -33,46 +33,15 @@ from extra_streamlit_components import CookieManager
 from core.base.config import get_settings
 from core.security import auth, browser
 from core.security.access import Actor
-from core.security.browser import ANSWER, COOKIE_WANTED, EVERYWHERE, HERE, NOTICE
+from core.security.browser import ANSWER, COOKIE_WANTED, EVERYWHERE, HERE, NOTICE, DatabaseCredentials
 from pages.safe import plain
 
-CHECKED = "auth_cookie_checked"  # the opening request's cookie has been looked at
-PENDING = "auth_pending_attempt"  # claimed in the database, outcome not recorded yet
 FORM_FIELDS = {"Form name": "Username and password", "Username": "Username", "Password": "Password",
                "Login": "Sign in"}  # fmt: skip
 
 
 class LibraryChanged(RuntimeError):
     """streamlit-authenticator no longer works the way this module relies on: refuse to sign in."""
-
-
-class DatabaseCredentials(dict):
-    """Stands in for the library's `credentials["usernames"]` while signed out. The library asks
-    it whether a username exists (always "yes": unknown usernames must cost the same bcrypt
-    check) and for the user's record just before checking the password: that is when the attempt
-    is claimed in the database (refused during a delay, counted, the real hash or a dummy of the
-    same cost). It never lists anyone."""
-
-    def __init__(self, client: str | None) -> None:
-        super().__init__()
-        self.client = client
-        self.attempt: auth.Attempt | None = None
-        self._records: dict[str, dict] = {}
-
-    def __contains__(self, username: object) -> bool:
-        return isinstance(username, str) and bool(username.strip())
-
-    def __getitem__(self, username: str) -> dict:
-        if username not in self._records:
-            self.attempt = st.session_state[PENDING] = auth.begin_attempt(username, self.client)
-            self._records[username] = {"name": username, "email": None, "roles": None,
-                                       "password": self.attempt.check_hash}  # fmt: skip
-        return self._records[username]
-
-    def get(self, username, default=None):
-        if username not in self:  # noqa: SIM401 - dict.get would skip the attempt
-            return default
-        return self[username]
 
 
 def client_address() -> str:
@@ -145,15 +114,11 @@ class Gate:
 def gate(cfg: auth.CookieConfig) -> Gate:
     """Who this browser session is, read fresh from the database, and the run's one
     `Authenticate` for the sign-in form or the sign-out button."""
-    authenticator = credentials = None
-    if not st.session_state.get(CHECKED):
-        st.session_state[CHECKED] = True
-        if session().user_id is None:
-            authenticator = _restore_from_cookie(cfg)
-            if session().user_id is None and _sso_configured() and st.user.is_logged_in:
-                user_id = auth.sso_user_id(st.user.get("email"), email_verified=bool(st.user.get("email_verified")))
-                if user_id is not None:
-                    session().start(user_id, auth.load_session(user_id)[1], cfg)
+    authenticator = None
+    if session().first_run() and session().user_id is None:
+        authenticator = _restore_from_cookie(cfg)
+        if session().user_id is None and _sso_configured() and st.user.is_logged_in:
+            session().start_sso(st.user.get("email"), bool(st.user.get("email_verified")), cfg)
     asked = session().take_sign_out()
     if asked == HERE:
         _signed_out()
@@ -172,7 +137,7 @@ def gate(cfg: auth.CookieConfig) -> Gate:
     authenticator, library_credentials = _authenticate(cfg, {}, cfg.key, 0)
     if st.session_state.get("authentication_status"):
         authenticator.logout(location="unrendered")  # the library still thought someone was in
-    credentials = library_credentials["usernames"] = DatabaseCredentials(client_address())
+    credentials = library_credentials["usernames"] = DatabaseCredentials(session(), client_address())
     return Gate(None, authenticator, credentials)
 
 
@@ -201,20 +166,14 @@ def sign_in_view(cfg: auth.CookieConfig, run: Gate) -> None:
 
 
 def _settle(cfg: auth.CookieConfig, run: Gate) -> None:
-    """Record the outcome of the attempt the library just checked. The attempt waits in the
-    session until recorded, so a rerun that cuts a run short between the library's check and
-    this call loses neither its audit row nor its answer."""
-    attempt = st.session_state.pop(PENDING, None)
-    if attempt is None:
+    """Record the outcome of the attempt the library just checked (`BrowserSession.settle`)."""
+    checked = st.session_state.get("authentication_status") is True
+    ok = session().settle(checked, cfg)
+    if ok is None:
         return
-    result = auth.finish_attempt(attempt, st.session_state.get("authentication_status") is True)
-    if result.ok:
-        session().start(result.user_id, result.session_version, cfg)
-        st.rerun()
-    if st.session_state.get("authentication_status"):
+    if not ok and checked:
         run.authenticator.logout(location="unrendered")
-    session().refused(result.message)
-    st.rerun()  # draws the fresh, empty form under the answer
+    st.rerun()  # signed in; or refused, and the fresh, empty form is drawn under the answer
 
 
 def _signed_out(_details: dict | None = None) -> None:

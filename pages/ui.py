@@ -19,7 +19,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from core.base.config import ROOT
 from core.base.errors import DomainError
 from core.queue import reads as queue_reads
-from core.security import access, auth
+from core.security import access, auth, browser
 from core.security.access import A, Actor
 from core.security.browser import USER_KEY  # noqa: F401 - where tests and pages look for it
 from pages import auth_widgets
@@ -124,7 +124,7 @@ def _leave_legacy_pages_mode() -> None:
     again through app.py, which resolves the same URL; app.py's st.navigation keeps it off.
     Only on a session's first run, where no click can be lost to the rerun. (AppTest re-enters
     the mode on every run; later runs there go straight to the page, as they did before.)"""
-    if getattr(PagesManager, "uses_pages_directory", None) and not st.session_state.get(auth_widgets.CHECKED):
+    if getattr(PagesManager, "uses_pages_directory", None) and not st.session_state.get(browser.CHECKED):
         PagesManager.uses_pages_directory = False
         st.rerun()
 

@@ -265,6 +265,24 @@ def test_refusals_renumber_the_sign_in_form_and_sign_out_waits_for_the_next_run(
     assert browser.secure_cookie("https://ops.example.test/") and not browser.secure_cookie(None)
 
 
+def test_an_attempt_is_claimed_when_its_record_is_read_and_settled_once(w):
+    """What the library's login form sees while signed out, and what is recorded after its check."""
+    session = browser.BrowserSession({})
+    assert session.settle(True, CFG) is None  # nothing claimed
+    credentials = browser.DatabaseCredentials(session, "203.0.113.9")
+    assert "nobody" in credentials and "" not in credentials and list(credentials) == []
+    record = credentials["nobody"]
+    assert record["name"] == "nobody" and browser.PENDING in session.state
+    assert credentials.get("nobody") is record  # read twice, claimed once
+    assert session.settle(False, CFG) is False and session.settle(False, CFG) is None
+    assert session.user_id is None and session.form_key() == "signin-1"
+
+    credentials["frontdesk"]
+    assert session.settle(True, CFG) is True
+    assert session.user_id == w.users["frontdesk"].id and browser.ANSWER not in session.state
+    assert session.first_run() is True and session.first_run() is False
+
+
 def _actor(user_id: int):
     with read_session() as s:
         return load_actor(s, user_id)

@@ -19,6 +19,8 @@ NOTICE = "auth_notice"
 ANSWER = "auth_sign_in_answer"  # the last refused attempt's answer
 REFUSED = "auth_refused_attempts"  # numbers the sign-in form, so a refused attempt empties it
 SIGN_OUT = "auth_sign_out"  # HERE or EVERYWHERE: asked for on a page, done by the next run
+CHECKED = "auth_cookie_checked"  # the opening request's cookie has been looked at
+PENDING = "auth_pending_attempt"  # claimed in the database, outcome not recorded yet
 HERE, EVERYWHERE = "here", "everywhere"
 
 SIGNED_OUT = "You are signed out."
@@ -79,6 +81,62 @@ class BrowserSession:
 
     def form_key(self) -> str:
         return f"signin-{self.state.get(REFUSED, 0)}"
+
+    def first_run(self) -> bool:
+        """True once per browser session: its first run, when the opening request's cookie is
+        looked at."""
+        first = not self.state.get(CHECKED)
+        self.state[CHECKED] = True
+        return first
+
+    def start_sso(self, email: str | None, email_verified: bool, cfg: auth.CookieConfig) -> bool:
+        """Signed in as the active user with this verified single sign-on email, if there is one."""
+        user_id = auth.sso_user_id(email, email_verified=email_verified)
+        if user_id is not None:
+            self.start(user_id, auth.load_session(user_id)[1], cfg)
+        return user_id is not None
+
+    def settle(self, password_ok: bool, cfg: auth.CookieConfig) -> bool | None:
+        """Record the outcome of the claimed attempt (None: none waits): signed in, or refused with
+        its answer. The attempt waits in the session until this, so a run cut short between the
+        password check and this call loses neither its audit row nor its answer."""
+        attempt = self.state.pop(PENDING, None)
+        if attempt is None:
+            return None
+        result = auth.finish_attempt(attempt, password_ok)
+        if result.ok:
+            self.start(result.user_id, result.session_version, cfg)
+        else:
+            self.refused(result.message)
+        return result.ok
+
+
+class DatabaseCredentials(dict):
+    """Stands in for streamlit-authenticator's `credentials["usernames"]` while signed out. The
+    library asks it whether a username exists (always "yes": unknown usernames must cost the same
+    bcrypt check) and for the user's record just before checking the password: that is when the
+    attempt is claimed in the database (refused during a delay, counted, the real hash or a dummy
+    of the same cost) and kept in the session for `BrowserSession.settle`. It never lists anyone."""
+
+    def __init__(self, session: BrowserSession, client: str | None) -> None:
+        super().__init__()
+        self.session, self.client = session, client
+        self._records: dict[str, dict] = {}
+
+    def __contains__(self, username: object) -> bool:
+        return isinstance(username, str) and bool(username.strip())
+
+    def __getitem__(self, username: str) -> dict:
+        if username not in self._records:
+            attempt = self.session.state[PENDING] = auth.begin_attempt(username, self.client)
+            self._records[username] = {"name": username, "email": None, "roles": None,
+                                       "password": attempt.check_hash}  # fmt: skip
+        return self._records[username]
+
+    def get(self, username, default=None):
+        if username not in self:  # noqa: SIM401 - dict.get would skip the attempt
+            return default
+        return self[username]
 
 
 def secure_cookie(url: str | None) -> bool:
