@@ -26,7 +26,9 @@ from core.metrics.models import (
     MetricDaily,
     MetricLead,
     MetricLeadMonth,
+    MetricLeadMonthAll,
     MetricLeadWeek,
+    MetricLeadWeekAll,
     MetricLocationDay,
     MetricLocationMonth,
     MetricProviderDay,
@@ -69,6 +71,8 @@ def _rollup() -> dict:
         lead = {tuple(r[:5]): r[5] for r in s.execute(select(MetricLead.__table__))}
         weekly = {tuple(r[:3]): r[3] for r in s.execute(select(MetricLeadWeek.__table__))}
         monthly = {tuple(r[:3]): r[3] for r in s.execute(select(MetricLeadMonth.__table__))}
+        weekly_all = {tuple(r[:2]): r[2] for r in s.execute(select(MetricLeadWeekAll.__table__))}
+        monthly_all = {tuple(r[:2]): r[2] for r in s.execute(select(MetricLeadMonthAll.__table__))}
         provider_days = s.scalars(select(MetricProviderDay)).all()
         assert all(r.weekday == r.day.weekday() for r in provider_days)
         by_provider = {
@@ -86,8 +90,9 @@ def _rollup() -> dict:
             for r in s.scalars(select(MetricLocationMonth))
             if r.appointments
         }
-    return {"daily": daily, "lead": lead, "weekly": weekly, "monthly": monthly, "by_provider": by_provider,
-            "by_location": by_location, "by_month": by_month}  # fmt: skip
+    return {"daily": daily, "lead": lead, "weekly": weekly, "monthly": monthly, "weekly_all": weekly_all,
+            "monthly_all": monthly_all, "by_provider": by_provider, "by_location": by_location,
+            "by_month": by_month}  # fmt: skip
 
 
 def _weekdays() -> set:
@@ -109,6 +114,9 @@ def _consistent(rollup: dict) -> None:
     assert rollup["by_provider"] == _summed(rollup["daily"], lambda k: k[:3])
     assert rollup["by_location"] == _summed(rollup["by_provider"], lambda k: k[:2])
     assert rollup["by_month"] == _summed(rollup["by_location"], lambda k: (k[0], k[1].replace(day=1)))
+    for coarse in ("weekly", "monthly"):
+        every = {k: (n,) for k, n in rollup[f"{coarse}_all"].items()}
+        assert every == _summed({k: (n,) for k, n in rollup[coarse].items()}, lambda k: k[1:])
 
 
 def _raw(w, window: Window) -> dict:
@@ -239,7 +247,8 @@ def test_the_migrations_fill_the_weekdays_the_provider_days_and_the_coarser_hist
     assert built["monthly"] and {month.day for _, month, _ in built["monthly"]} == {1}
     cfg = migrate.alembic_config()
     # 0015 adds metric_lead_week; 0016 metric_daily.weekday and metric_lead_month; 0017 metric_provider_day;
-    # 0018 the inquiry rollup; 0019 metric_location_day, metric_location_month and metric_provider_weekday
+    # 0018 the inquiry rollup; 0019 metric_location_day, metric_location_month and metric_provider_weekday;
+    # 0021 the histograms summed over every location
     for step, target in ((command.downgrade, "0015-1"), (command.upgrade, "head")):
         with db.engine.connect() as conn:
             cfg.attributes["connection"] = conn

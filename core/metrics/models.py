@@ -116,6 +116,28 @@ class MetricLeadMonth(Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
+class MetricLeadWeekAll(Base):
+    """metric_lead_week summed over every location: what a window over all of them (an actor who
+    sees every location, no location filter) reads for its whole weeks, a location's rows summed
+    being the read's largest cost. Kept from metric_lead_week's differences, in the same
+    transaction, so a booking also adds to a row that bookings at other locations share."""
+
+    __tablename__ = "metric_lead_week_all"
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class MetricLeadMonthAll(Base):
+    """metric_lead_month summed over every location, for such a window's whole months. Kept with
+    metric_lead_month, in the same transaction."""
+
+    __tablename__ = "metric_lead_month_all"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    lead_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class MetricLocationDay(Counts, Base):
     """metric_daily summed over providers and types: one row per (location, local day). What a
     window without a provider or type filter or grouping sums for the days outside its whole
@@ -211,6 +233,7 @@ class MetricCapacityDay(Base):
 # Every rollup table, the coarser (kept from the finer) first: deleting in this order empties
 # them, and `rebuild.rebuild_rollups` fills them all again.
 ROLLUP_MODELS = (
-    MetricProviderWeekday, MetricLocationMonth, MetricLocationDay, MetricProviderDay, MetricLeadMonth,
-    MetricLeadWeek, MetricLead, MetricDaily, MetricInquiryMonth, MetricInquiryDay, MetricCapacityDay, MetricCapacity,
+    MetricProviderWeekday, MetricLocationMonth, MetricLocationDay, MetricProviderDay, MetricLeadMonthAll,
+    MetricLeadWeekAll, MetricLeadMonth, MetricLeadWeek, MetricLead, MetricDaily, MetricInquiryMonth,
+    MetricInquiryDay, MetricCapacityDay, MetricCapacity,
 )  # fmt: skip

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import Date, cast, delete, func, insert, literal_column, or_, select
+from sqlalchemy import Date, cast, delete, func, insert, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core.base.db import utcnow
@@ -33,7 +33,7 @@ from core.metrics.models import (
     MetricProviderDay,
     MetricProviderWeekday,
 )
-from core.metrics.rollup import COARSE, COLUMNS, COUNTERS, Bucket, Key, aggregate, lead_rows
+from core.metrics.rollup import COARSE, COLUMNS, COUNTERS, Bucket, Key, aggregate, lead_rows, move_coarse
 from core.scheduling.events import AppointmentsImported, ProviderScheduleChanged
 
 _CHUNK = 5000
@@ -49,6 +49,10 @@ def rebuild_rollups(
     wanted = sorted(set(location_ids)) if location_ids is not None else sorted(zones)
     day_list = sorted(set(days)) if days is not None else None
     counted = 0
+    if location_ids is None and days is None:  # from nothing: the every-location sums too
+        for model, every, _, _ in COARSE:
+            session.execute(delete(every.__table__))
+            session.execute(delete(model.__table__))
     for location_id in wanted:
         if location_id not in zones:
             continue
@@ -186,30 +190,34 @@ def _covered(column: str, days: list[date]) -> list[date]:
 
 
 def _start_in_sql(session: Session, column: str, day):
-    """`monday(day)` ("week") or `month_start(day)` ("month") in SQL."""
+    """`monday(day)` ("week") or `month_start(day)` ("month") in SQL, read as a date."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.date_trunc(literal_column(f"'{column}'"), day), Date)
     if column == "week":
-        return func.date(day, literal_column("'weekday 0'"), literal_column("'-6 days'"))
-    return func.date(day, literal_column("'start of month'"))
+        return type_coerce(func.date(day, literal_column("'weekday 0'"), literal_column("'-6 days'")), Date)
+    return type_coerce(func.date(day, literal_column("'start of month'")), Date)
 
 
 def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None) -> None:
     """Recompute the location's weekly and monthly histograms, of the weeks and months holding
-    these days (default all), from its (rebuilt) daily one."""
+    these days (default all), from its (rebuilt) daily one: moved by the difference, as a
+    booking moves them, so that the every-location tables move with them."""
     ml = MetricLead
-    for model, column, _ in COARSE:
+    for model, every, column, _ in COARSE:
         table = model.__table__
-        stmt = delete(table).where(table.c.location_id == location_id)
         start = _start_in_sql(session, column, ml.day)
-        source = select(ml.location_id, start, ml.lead_days, func.sum(ml.n))
-        source = source.where(ml.location_id == location_id).group_by(ml.location_id, start, ml.lead_days)
+        new = select(start, ml.lead_days, func.sum(ml.n)).where(ml.location_id == location_id)
+        new = new.group_by(start, ml.lead_days)
+        old = select(table.c[column], table.c.lead_days, table.c.n).where(table.c.location_id == location_id)
         if days is not None:
             runs = list(day_runs(_covered(column, days)))
-            stmt = stmt.where(or_(*(table.c[column].between(a, b) for a, b in runs)))
-            source = source.where(or_(*(ml.day.between(a, b) for a, b in runs)))
-        session.execute(stmt)
-        session.execute(insert(table).from_select(["location_id", column, "lead_days", "n"], source))
+            new = new.where(or_(*(ml.day.between(a, b) for a, b in runs)))
+            old = old.where(or_(*(table.c[column].between(a, b) for a, b in runs)))
+        deltas: dict[tuple[int, date, int], int] = defaultdict(int)
+        for sign, query in ((1, new), (-1, old)):
+            for period, lead, n in session.execute(query):
+                deltas[(location_id, period, lead)] += sign * n
+        move_coarse(session, model, every, column, deltas)
 
 
 def _period_end(column: str, start: date) -> date:

@@ -33,7 +33,9 @@ from core.metrics.models import (
     MetricDaily,
     MetricLead,
     MetricLeadMonth,
+    MetricLeadMonthAll,
     MetricLeadWeek,
+    MetricLeadWeekAll,
     MetricLocationDay,
     MetricLocationMonth,
     MetricProviderDay,
@@ -44,8 +46,12 @@ from core.scheduling.events import AppointmentChanged
 Key = tuple[int, date, int, int]  # location, local day, provider_key, type_key
 COUNTERS = COUNTS
 _CHUNK = 5000
-# The coarser lead histograms, each (model, its period column, the period start of a day).
-COARSE = ((MetricLeadWeek, "week", monday), (MetricLeadMonth, "month", month_start))
+# The coarser lead histograms, each (model, the same summed over every location, its period
+# column, the period start of a day).
+COARSE = (
+    (MetricLeadWeek, MetricLeadWeekAll, "week", monday),
+    (MetricLeadMonth, MetricLeadMonthAll, "month", month_start),
+)
 
 COLUMNS = (
     Appointment.id,
@@ -190,11 +196,11 @@ def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
         session.execute(delete(MetricLead).where(*_lead_where(key)))
         if bucket.lead:
             session.execute(insert(MetricLead), lead_rows(key, bucket))
-    for model, column, start_of in COARSE:
+    for model, every, column, start_of in COARSE:
         deltas: dict[tuple[int, date, int], int] = defaultdict(int)
         for (loc, day, lead), n in moved.items():
             deltas[(loc, start_of(day), lead)] += n
-        _move_coarse(session, model.__table__, column, {k: n for k, n in deltas.items() if n})
+        move_coarse(session, model, every, column, deltas)
     _move_sums(session, {k: d for k, d in summed.items() if any(d.values())})
     session.flush()
 
@@ -235,20 +241,31 @@ def _add_sums(session: Session, table, key: list[str], rows: list[dict]) -> None
     session.execute(stmt, rows)
 
 
-def _move_coarse(session: Session, table, column: str, deltas: dict[tuple[int, date, int], int]) -> None:
-    """Add these differences to metric_lead_week or _month (an upsert: concurrent bookings in one
-    week add up, row by row, in one order), then drop the rows they brought to zero."""
+def move_coarse(session: Session, model, every, column: str, deltas: dict[tuple[int, date, int], int]) -> None:
+    """Add these differences ((location, period start, lead) -> n) to a weekly or monthly
+    histogram and, summed over locations, to its every-location table: the only way either
+    changes, so that concurrent writers add up."""
+    overall: dict[tuple[date, int], int] = defaultdict(int)
+    for (_loc, start, lead), n in deltas.items():
+        overall[(start, lead)] += n
+    _add_counts(session, model.__table__, ["location_id", column, "lead_days"], deltas)
+    _add_counts(session, every.__table__, [column, "lead_days"], overall)
+
+
+def _add_counts(session: Session, table, key: list[str], deltas: dict[tuple, int]) -> None:
+    """Add these differences to the `n` of the rows with these keys (an upsert: concurrent
+    bookings in one week add up, row by row, in one order), then drop the rows they brought to
+    zero."""
+    deltas = {k: n for k, n in deltas.items() if n}
     if not deltas:
         return
     stmt = _upsert(session, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["location_id", column, "lead_days"], set_={"n": table.c.n + stmt.excluded.n}
-    )
-    rows = [{"location_id": loc, column: start, "lead_days": lead, "n": n}
-            for (loc, start, lead), n in sorted(deltas.items())]  # fmt: skip
-    session.execute(stmt, rows)
-    for loc, start in sorted({k[:2] for k, n in deltas.items() if n < 0}):
-        session.execute(delete(table).where(table.c.location_id == loc, table.c[column] == start, table.c.n == 0))
+    stmt = stmt.on_conflict_do_update(index_elements=key, set_={"n": table.c.n + stmt.excluded.n})
+    session.execute(stmt, [{**dict(zip(key, k, strict=True)), "n": n} for k, n in sorted(deltas.items())])
+    for start in sorted({k[:-1] for k, n in deltas.items() if n < 0}):
+        session.execute(
+            delete(table).where(*(table.c[c] == v for c, v in zip(key[:-1], start, strict=True)), table.c.n == 0)
+        )
 
 
 def _lead_where(key: Key) -> tuple:
