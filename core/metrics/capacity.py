@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from core.base.models import Location, TimeOff, WorkingHours
 from core.base.tz import zone
 from core.metrics.models import MetricCapacity, MetricCapacityDay
-from core.metrics.sources import read_rows
+from core.metrics.sources import among, read_rows
 from core.scheduling.hours import Shift, working_stretches
 
 FRAME_COLUMNS = ["location_id", "provider_id", "day", "available_min"]
@@ -31,16 +31,17 @@ FRAME_COLUMNS = ["location_id", "provider_id", "day", "available_min"]
 
 @lru_cache(maxsize=256)
 def _offset_change_days(tz: str, first: date, last: date) -> frozenset[date]:
+    """The days first..last whose local midnight and the next day's have different UTC offsets."""
     z = zone(tz)
     found = set()
     day = first
     # Offsets change at most a few times a year: test each day's start against the next day's.
+    offset = datetime.combine(day, time(), tzinfo=z).utcoffset()
     while day <= last:
-        a = datetime.combine(day, datetime.min.time(), tzinfo=z).utcoffset()
-        b = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=z).utcoffset()
-        if a != b:
+        following = datetime.combine(day + timedelta(days=1), time(), tzinfo=z).utcoffset()
+        if following != offset:
             found.add(day)
-        day += timedelta(days=1)
+        day, offset = day + timedelta(days=1), following
     return frozenset(found)
 
 
@@ -150,7 +151,7 @@ def _plan(
     if not zones:
         return nothing
     mc, md = MetricCapacity, MetricCapacityDay
-    of = [mc.location_id.in_(list(zones))] + ([mc.provider_id == provider_id] if provider_id is not None else [])
+    of = [among(session, mc.location_id, zones)] + ([mc.provider_id == provider_id] if provider_id is not None else [])
     group = [getattr(mc, k) for k in keys]
     weekly = select(*group, mc.weekday, func.sum(mc.minutes)).where(*of).group_by(*group, mc.weekday)
     weekly = pd.DataFrame(read_rows(session, weekly), columns=weekly_columns)
@@ -196,7 +197,9 @@ def _unbroken_dst_days(
     candidates = weekly.merge(days, on=["location_id", "weekday"])
     if candidates.empty:
         return pd.DataFrame(columns=columns)
-    stored = select(md.location_id, md.provider_id, md.day).where(md.day.in_(sorted({day for _, day, _ in dst})))
+    stored = select(md.location_id, md.provider_id, md.day).where(
+        among(session, md.day, sorted({day for _, day, _ in dst}))
+    )
     stored = pd.DataFrame(read_rows(session, stored), columns=["location_id", "provider_id", "day"])
     candidates = candidates.merge(stored, on=["location_id", "provider_id", "day"], how="left", indicator=True)
     candidates = candidates[candidates["_merge"] == "left_only"]

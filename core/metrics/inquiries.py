@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.base.models import Inquiry
 from core.base.tz import local_day_bounds
 from core.metrics.models import MetricInquiryDay, MetricInquiryMonth
-from core.metrics.sources import Filters, bins_of, lead_spans, ordered_bins, read_rows
+from core.metrics.sources import Filters, among, bins_of, lead_spans, ordered_bins, read_rows
 
 
 def _bin_case(column, zone_name: str, edges: list[date]):
@@ -47,7 +47,7 @@ def inquiry_counts(
         keys = [ordered_bins(period, edges), model.location_id] if by == "location" else [period]
         query = (
             select(*keys, func.sum(model.received), func.sum(model.converted))
-            .where(model.location_id.in_(list(zones)), period.in_(starts))
+            .where(among(session, model.location_id, zones), among(session, period, starts))
             .group_by(*keys)
         )
         rows += read_rows(session, query)
