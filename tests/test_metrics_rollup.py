@@ -1,14 +1,17 @@
 """The rollup kept by booking's events equals a rebuild from the appointments, and the KPIs read
 from it equal the raw computation, for random histories of bookings, reschedules across days
 and zones (DST Sundays in New York and London, a summer Sunday whose early hours are the day
-before in UTC), cancellations (late or not), completions, no-shows and notes."""
+before in UTC), cancellations (late or not), completions, no-shows and notes; and after a
+location changes its zone."""
 
 from __future__ import annotations
 
 import contextlib
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
+import pytest
+import yaml
 from alembic import command
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,9 +19,9 @@ from sqlalchemy import delete, select
 
 from core.base import migrate
 from core.base.db import read_session, unit_of_work
-from core.base.errors import DomainError
+from core.base.errors import DomainError, ValidationError
 from core.base.models import Appointment
-from core.base.tz import to_local
+from core.base.tz import local_to_utc, to_local, today_in
 from core.metrics.definitions import Window
 from core.metrics.kpis import kpis
 from core.metrics.models import (
@@ -38,6 +41,8 @@ from core.metrics.rebuild import rebuild_rollups
 from core.metrics.rollup import COUNTERS
 from core.scheduling import booking
 from core.security.access import SYSTEM
+from core.settings.config_file import apply_config, export_config
+from core.settings.locations import save_location
 from tests.metrics_fixtures import hand_week
 from tests.test_availability_properties import DESK, PROPERTY_SETTINGS, PROVIDERS, TYPES, build, local_start, reset
 
@@ -237,6 +242,39 @@ def test_a_reschedule_to_another_day_moves_the_appointment_between_buckets(db):
     counts = dict(zip(COUNTERS, next(iter(rollup.values())), strict=True))
     assert counts["appointments"] == 1 and counts["rescheduled"] == 1 and counts["touches"] == 1
     assert isinstance(later, datetime)
+
+
+def test_a_zone_change_moves_past_appointments_to_their_new_local_days(db):
+    w = build()
+    location, day = DAYS[3]  # London, summer
+    harbor = w.locations[location]
+    start = local_start(location, day, w, 12)  # 01:00 on Sunday in London: 20:00 on Saturday in New York
+    booking.book(
+        SYSTEM, type_id=w.types["chat"].id, location_id=harbor.id,
+        customer_id=w.customers["ada"].id, provider_id=w.providers["lee"].id, start=start,
+        intake={"reason": "x"}, now=start - timedelta(days=3),
+    )  # fmt: skip
+    assert [k[1] for k in _rollup()["daily"]] == [day]
+    save_location(SYSTEM, location_id=harbor.id, name=harbor.name, timezone="America/New_York")
+    kept = _rollup()
+    assert [k[1] for k in kept["daily"]] == [day - timedelta(days=1)]
+    _consistent(kept)
+    with unit_of_work() as s:
+        rebuild_rollups(s)
+    assert _rollup() == kept
+    # A settings file may not move a location with appointments ahead (their times would move).
+    sunday = today_in("UTC") + timedelta(days=13 - today_in("UTC").weekday())  # next week's
+    booking.book(
+        SYSTEM, type_id=w.types["chat"].id, location_id=harbor.id,
+        customer_id=w.customers["ada"].id, provider_id=w.providers["lee"].id,
+        start=local_to_utc(sunday, time(1), "America/New_York"), intake={"reason": "x"},
+    )  # fmt: skip
+    doc = yaml.safe_load(export_config(SYSTEM))
+    for item in doc["locations"]:
+        item["timezone"] = "Europe/London" if item["name"] == harbor.name else item["timezone"]
+    with pytest.raises(ValidationError, match="upcoming appointments"):
+        apply_config(SYSTEM, yaml.safe_dump(doc))
+    assert _rollup()["daily"].keys() >= kept["daily"].keys()
 
 
 def test_the_migrations_fill_the_weekdays_the_provider_days_and_the_coarser_histograms_from_the_daily_rows(db):

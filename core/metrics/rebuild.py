@@ -34,7 +34,7 @@ from core.metrics.models import (
     MetricProviderWeekday,
 )
 from core.metrics.rollup import COARSE, COLUMNS, COUNTERS, Bucket, Key, aggregate, lead_rows, move_coarse
-from core.scheduling.events import AppointmentsImported, ProviderScheduleChanged
+from core.scheduling.events import AppointmentsImported, LocationZoneChanged, ProviderScheduleChanged
 
 _CHUNK = 5000
 
@@ -254,3 +254,10 @@ def _on_import(session: Session, event: AppointmentsImported) -> None:
         span = (last - first).days + 1
         days = [first + timedelta(days=n) for n in range(span)] if span <= 400 else None
         rebuild_rollups(session, [location_id], days)
+
+
+@subscribe(LocationZoneChanged)
+def _on_zone_changed(session: Session, event: LocationZoneChanged) -> None:
+    """A location's appointments and inquiries fall on other local days in its new zone: rebuild
+    its rollup, in the settings transaction."""
+    rebuild_rollups(session, [event.location_id])

@@ -106,6 +106,16 @@ class ProviderScheduleChanged:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LocationZoneChanged:
+    """A location moved to another time zone (settings publishes it, only while it has no future
+    appointments): its past appointments and inquiries fall on other local days now, so whatever
+    keeps per-day figures rebuilds the location's."""
+
+    location_id: int
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppointmentsImported:
     """An import wrote appointments directly (in bulk, without booking's per-appointment events).
     Whatever keeps per-day figures in step (metric rollups) rebuilds the touched local days:

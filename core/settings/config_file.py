@@ -32,7 +32,7 @@ from core.settings.common import (
     hhmm,
     parse_time,
 )
-from core.settings.locations import location_state, room_state
+from core.settings.locations import change_zone, location_state, room_state
 from core.settings.providers import provider_state
 from core.settings.types import FIELDS, TypeInput, clean_type, save_type_in, type_state
 from core.settings.working_time import add_time_off_in, set_hours_in, shifts_text
@@ -105,13 +105,13 @@ def _apply_locations(tx: Tx, doc: dict, ch: Changes) -> dict[str, Location]:
         name = clean_name(item.get("name"), "location")
         loc = by_name.get(name)
         before = location_state(loc) if loc else None
+        tz = clean_timezone(item.get("timezone"))
         if loc is None:
-            loc = by_name[name] = Location(name=name)
+            loc = by_name[name] = Location(name=name, timezone=tz)
             s.add(loc)
-        loc.timezone, loc.address = (
-            clean_timezone(item.get("timezone")),
-            clean_optional(item.get("address"), 255, "address"),
-        )
+        else:
+            change_zone(tx, loc, tz)
+        loc.address = clean_optional(item.get("address"), 255, "address")
         loc.active = bool(item.get("active", True))
         s.flush()
         _audit(tx, ch, "location", loc.id, f"location {name}", before, location_state(loc))

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from core.base.db import read_session, utcnow
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, Location, Room, provider_locations
-from core.scheduling.events import ProviderScheduleChanged
+from core.scheduling.events import LocationZoneChanged, ProviderScheduleChanged
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import Tx, check, service
 from core.settings.common import clean_name, clean_optional, clean_timezone, clean_words
 
 
@@ -114,23 +114,37 @@ def save_location(
             loc = tx.get(Location, location_id, what="location")
             tx.require(loc.id, entity_id=loc.id)
             before = location_state(loc)
-            if tz != loc.timezone and (n := _upcoming(s, utcnow(), location_id=loc.id)):
-                raise ValidationError(
-                    f"{loc.name} has {n} upcoming appointments: its time zone can change only when none are booked, "
-                    "since their times would move."
-                )
-            zone_changed = tz != loc.timezone
-            loc.name, loc.timezone, loc.address = name, tz, address
-            if zone_changed:  # the wall-clock hours of everyone working there are other instants now
-                for provider_id in s.scalars(
-                    select(provider_locations.c.provider_id).where(provider_locations.c.location_id == loc.id)
-                ):
-                    tx.publish(ProviderScheduleChanged(provider_id=provider_id, location_ids=(loc.id,), at=utcnow()))
+            loc.name, loc.address = name, address
+            change_zone(tx, loc, tz)
         s.flush()
         tx.entity_id, tx.location_id = loc.id, loc.id
         if before != location_state(loc):
             tx.audit(before=before, after=location_state(loc), reason="added" if before is None else "changed")
         return LocationView(loc.id, loc.name, loc.timezone, loc.address, loc.active, 0, 0)
+
+
+def change_zone(tx: Tx, loc: Location, tz: str) -> None:
+    """Move a saved location to another time zone (a valid IANA name). Every wall-clock rule there
+    moves with it (working hours, local days), so it is refused while future appointments exist;
+    what is derived from them (available minutes, the metrics' local days) is recomputed in the
+    same transaction."""
+    if tz == loc.timezone:
+        return
+    s = tx.session
+    if n := _upcoming(s, utcnow(), location_id=loc.id):
+        raise ValidationError(
+            f"{loc.name} has {n} upcoming appointments: its time zone can change only when none are booked, "
+            "since their times would move."
+        )
+    loc.timezone = tz
+    s.flush()
+    now = utcnow()
+    # The wall-clock hours of everyone working there are other instants now.
+    for provider_id in s.scalars(
+        select(provider_locations.c.provider_id).where(provider_locations.c.location_id == loc.id)
+    ):
+        tx.publish(ProviderScheduleChanged(provider_id=provider_id, location_ids=(loc.id,), at=now))
+    tx.publish(LocationZoneChanged(location_id=loc.id, at=now))
 
 
 def set_location_active(actor: Actor | None, location_id: int, active: bool, *, now: datetime | None = None) -> None:
