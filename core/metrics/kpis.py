@@ -5,9 +5,9 @@ the actor's location scope in SQL; shaped here with pandas."""
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -106,43 +106,62 @@ class Dataset:
         return self.edges.index(w.first), self.edges.index(w.last + timedelta(days=1))
 
     def windows(self) -> list[dict]:
-        """The KPI set of each window, from per-bin totals (a window is a run of bins)."""
+        """The KPI set of each window, from running totals over the bins (a window is a run of
+        bins: its totals are two rows' difference)."""
+        bins = len(self.edges) - 1
         inq = self._inquiries()
-        sums = _per_bin(self.sums, [*sources.SUMS, *sources.HOURS_SUMS], len(self.edges) - 1)
-        leads: list[Counter] = [Counter() for _ in range(len(self.edges) - 1)]
-        if not self.lead.empty:
-            for b, lead, n in self.lead[["bin", "lead_days", "n"]].itertuples(index=False):
-                if b >= 0:
-                    leads[b][int(lead)] += int(n)
+        columns = [*sources.SUMS, *sources.HOURS_SUMS]
+        sums = _running(_per_bin(self.sums, columns, bins))
+        per_lead, low = _per_lead(self.lead, bins)
+        leads = _running(per_lead)
         touch_days = sorted(self.exceptions["day"]) if not self.exceptions.empty else []
         out = []
         for i, w in enumerate(self.windows_):
             lo, hi = self._bins(w)
-            window_sums = {c: int(v) for c, v in zip(sums.columns, sums.iloc[lo:hi].sum(), strict=True)}
-            lead = dict(sum(leads[lo:hi], Counter()))
+            window_sums = dict(zip(columns, (sums[hi] - sums[lo]).tolist(), strict=True))
+            counts = leads[hi] - leads[lo]
+            hist = {int(k) + low: int(counts[k]) for k in counts.nonzero()[0]}
             touches = bisect.bisect_right(touch_days, w.last) - bisect.bisect_left(touch_days, w.first)
             cap = capacity_use(window_sums, self.capacity.total(w.first, w.last))
-            out.append(figures(window_sums, cap, lead, inq[i], touches))
+            out.append(figures(window_sums, cap, hist, inq[i], touches))
         return out
 
     def _inquiries(self) -> list[tuple[int, int] | None]:
         if self.filters.provider_id is not None or not self.zones:
             return [None if self.filters.provider_id is not None else (0, 0) for _ in self.windows_]
         counts = inquiries.inquiry_counts(self._session, self.zones, self.filters, self.edges)
-        per_bin = _per_bin(counts[counts["bin"] >= 0], ["received", "converted"], len(self.edges) - 1)
+        running = _running(_per_bin(counts[counts["bin"] >= 0], ["received", "converted"], len(self.edges) - 1))
         result = []
         for w in self.windows_:
             lo, hi = self._bins(w)
-            received, converted = per_bin.iloc[lo:hi].sum()
-            result.append((int(received), int(converted)))
+            received, converted = (running[hi] - running[lo]).tolist()
+            result.append((received, converted))
         return result
 
 
-def _per_bin(frame: pd.DataFrame, columns: list[str], bins: int) -> pd.DataFrame:
+def _per_bin(frame: pd.DataFrame, columns: list[str], bins: int) -> np.ndarray:
     """The columns summed per bin, one row for each of bins 0..bins-1 (zeros where none)."""
     if frame.empty:
-        return pd.DataFrame(0, index=range(bins), columns=columns, dtype="int64")
-    return frame.groupby("bin")[columns].sum().reindex(range(bins), fill_value=0).astype("int64")
+        return np.zeros((bins, len(columns)), dtype="int64")
+    return frame.groupby("bin")[columns].sum().reindex(range(bins), fill_value=0).to_numpy("int64")
+
+
+def _per_lead(lead: pd.DataFrame, bins: int) -> tuple[np.ndarray, int]:
+    """The lead histogram (bin, lead_days, n) as a bins x leads array (column j: lead low + j),
+    and low."""
+    lead = lead[lead["bin"] >= 0] if not lead.empty else lead
+    low = int(lead["lead_days"].min()) if not lead.empty else 0
+    width = int(lead["lead_days"].max()) - low + 1 if not lead.empty else 0
+    per_lead = np.zeros((bins, width), dtype="int64")
+    at = (lead["bin"].to_numpy("int64"), lead["lead_days"].to_numpy("int64") - low)
+    np.add.at(per_lead, at, lead["n"].to_numpy("int64"))
+    return per_lead, low
+
+
+def _running(per_bin: np.ndarray) -> np.ndarray:
+    """Running totals over the bins: row i sums the bins before i, so bins lo..hi-1 sum to row
+    hi minus row lo."""
+    return np.vstack([np.zeros((1, per_bin.shape[1]), dtype="int64"), per_bin.cumsum(axis=0)])
 
 
 def week_windows(last_day: date, weeks: int = 12) -> list[Window]:
