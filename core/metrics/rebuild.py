@@ -9,7 +9,7 @@ recomputed by `capacity.refresh` when settings publishes ProviderScheduleChanged
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -33,7 +33,17 @@ from core.metrics.models import (
     MetricProviderDay,
     MetricProviderWeekday,
 )
-from core.metrics.rollup import COARSE, COLUMNS, COUNTERS, Bucket, Key, aggregate, lead_rows, move_coarse
+from core.metrics.rollup import (
+    COARSE,
+    COLUMNS,
+    COUNTERS,
+    Bucket,
+    Key,
+    aggregate,
+    lead_rows,
+    move_coarse,
+    move_every,
+)
 from core.scheduling.events import AppointmentsImported, LocationZoneChanged, ProviderScheduleChanged
 
 _CHUNK = 5000
@@ -53,6 +63,7 @@ def rebuild_rollups(
         for model, every, _, _ in COARSE:
             session.execute(delete(every.__table__))
             session.execute(delete(model.__table__))
+    overall: dict[str, Counter] = {column: Counter() for _, _, column, _ in COARSE}
     for location_id in wanted:
         if location_id not in zones:
             continue
@@ -77,8 +88,10 @@ def rebuild_rollups(
         _write(session, buckets)
         _rebuild_provider_days(session, location_id, runs if day_list is not None else None)
         _rebuild_location_sums(session, location_id, day_list)
-        _rebuild_coarse(session, location_id, day_list)
+        _rebuild_coarse(session, location_id, day_list, overall)
         counted += sum(b.counts["appointments"] for b in buckets.values())
+    for _, every, column, _ in COARSE:
+        move_every(session, every, column, overall[column])
     rebuild_inquiry_rollup(session, wanted, day_list)
     if location_ids is None and days is None:  # the available minutes come from hours, not appointments
         capacity.refresh(session)
@@ -198,12 +211,13 @@ def _start_in_sql(session: Session, column: str, day):
     return type_coerce(func.date(day, literal_column("'start of month'")), Date)
 
 
-def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None) -> None:
+def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None, overall: dict[str, Counter]) -> None:
     """Recompute the location's weekly and monthly histograms, of the weeks and months holding
     these days (default all), from its (rebuilt) daily one: moved by the difference, as a
-    booking moves them, so that the every-location tables move with them."""
+    booking moves them, which is added to `overall` (per period column) for the every-location
+    tables."""
     ml = MetricLead
-    for model, every, column, _ in COARSE:
+    for model, _, column, _ in COARSE:
         table = model.__table__
         start = _start_in_sql(session, column, ml.day)
         new = select(start, ml.lead_days, func.sum(ml.n)).where(ml.location_id == location_id)
@@ -217,7 +231,7 @@ def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None)
         for sign, query in ((1, new), (-1, old)):
             for period, lead, n in session.execute(query):
                 deltas[(location_id, period, lead)] += sign * n
-        move_coarse(session, model, every, column, deltas)
+        overall[column].update(move_coarse(session, model, column, deltas))
 
 
 def _period_end(column: str, start: date) -> date:

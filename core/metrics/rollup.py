@@ -14,7 +14,7 @@ Rebuilding from the appointments, for writes that publish no per-appointment eve
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -200,7 +200,7 @@ def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
         deltas: dict[tuple[int, date, int], int] = defaultdict(int)
         for (loc, day, lead), n in moved.items():
             deltas[(loc, start_of(day), lead)] += n
-        move_coarse(session, model, every, column, deltas)
+        move_every(session, every, column, move_coarse(session, model, column, deltas))
     _move_sums(session, {k: d for k, d in summed.items() if any(d.values())})
     session.flush()
 
@@ -241,15 +241,23 @@ def _add_sums(session: Session, table, key: list[str], rows: list[dict]) -> None
     session.execute(stmt, rows)
 
 
-def move_coarse(session: Session, model, every, column: str, deltas: dict[tuple[int, date, int], int]) -> None:
+def move_coarse(session: Session, model, column: str, deltas: dict[tuple[int, date, int], int]) -> Counter:
     """Add these differences ((location, period start, lead) -> n) to a weekly or monthly
-    histogram and, summed over locations, to its every-location table: the only way either
-    changes, so that concurrent writers add up."""
-    overall: dict[tuple[date, int], int] = defaultdict(int)
+    histogram; return them summed over locations ((period start, lead) -> n), what its
+    every-location table moves by (`move_every`). Adding is the only way either changes, so that
+    concurrent writers add up."""
+    _add_counts(session, model.__table__, ["location_id", column, "lead_days"], deltas)
+    overall: Counter = Counter()
     for (_loc, start, lead), n in deltas.items():
         overall[(start, lead)] += n
-    _add_counts(session, model.__table__, ["location_id", column, "lead_days"], deltas)
-    _add_counts(session, every.__table__, [column, "lead_days"], overall)
+    return overall
+
+
+def move_every(session: Session, every, column: str, deltas: Counter) -> None:
+    """Add these differences ((period start, lead) -> n) to an every-location histogram. A
+    rebuild of many locations adds theirs once: each addition to a row in one transaction
+    lengthens the chain of versions the next one walks."""
+    _add_counts(session, every.__table__, [column, "lead_days"], deltas)
 
 
 def _add_counts(session: Session, table, key: list[str], deltas: dict[tuple, int]) -> None:
