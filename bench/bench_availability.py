@@ -24,6 +24,7 @@ from core.base.models import (
     AppointmentType,
     Customer,
     Location,
+    NotificationOutbox,
     Provider,
     WaitlistEntry,
     WaitlistOffer,
@@ -31,6 +32,7 @@ from core.base.models import (
     provider_locations,
 )
 from core.base.tz import local_to_utc, today_in
+from core.metrics.rebuild import rebuild_rollups
 from core.scheduling import availability, booking
 from core.security.access import SYSTEM
 
@@ -80,6 +82,9 @@ def main() -> None:
             print("   no appointment type with eligible providers in the benchmark database; skipped")
             return
         type_id, type_name = atype.id, atype.name
+        # An answer to every question the type requires (the demo's new-patient type asks for
+        # the insurance provider): a booking without them is refused.
+        intake = {f["name"]: "benchmark" for f in atype.intake_fields or [] if f.get("required")}
         appointments = s.scalar(select(func.count()).select_from(Appointment))
         demo_now = s.scalar(select(func.max(Appointment.start_at))) - timedelta(days=28)
         tz = s.get(Location, locations[0][0]).timezone
@@ -120,7 +125,7 @@ def main() -> None:
             )
         ),
     )
-    _bench_booking(type_id, loc, customer_id, first_day, last_day, now)
+    _bench_booking(type_id, loc, customer_id, intake, first_day, last_day, now)
 
 
 def _cpu_median(fn, repeat: int = 20) -> float:
@@ -134,7 +139,7 @@ def _cpu_median(fn, repeat: int = 20) -> float:
     return statistics.median(samples)
 
 
-def _bench_booking(type_id, location_id, customer_id, first_day, last_day, now) -> None:
+def _bench_booking(type_id, location_id, customer_id, intake, first_day, last_day, now) -> None:
     """Book and cancel free slots, then remove what the runs added (the audit rows stay: the
     audit log is append-only)."""
     free = availability.find_slots(
@@ -161,7 +166,7 @@ def _bench_booking(type_id, location_id, customer_id, first_day, last_day, now) 
             customer_id=customer_id,
             start=slot.start,
             provider_id=slot.provider_id,
-            intake={"reason": "benchmark"},
+            intake=intake,
             source="bench",
             now=now,
         )
@@ -175,7 +180,13 @@ def _bench_booking(type_id, location_id, customer_id, first_day, last_day, now) 
         with unit_of_work() as s:
             if made:
                 s.execute(delete(WaitlistOffer).where(WaitlistOffer.freed_by_appointment_id.in_(made)))
+                # Their confirmations too: a later run's appointment may get a freed id, and with
+                # it the same idempotency key.
+                s.execute(delete(NotificationOutbox).where(NotificationOutbox.appointment_id.in_(made)))
                 s.execute(delete(Appointment).where(Appointment.id.in_(made)))
+                # The rollup counted them: count those days again without them.
+                days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+                rebuild_rollups(s, [location_id], days)
             for entry_id, status in entries.items():
                 s.execute(update(WaitlistEntry).where(WaitlistEntry.id == entry_id).values(status=status))
 
