@@ -328,14 +328,19 @@ def available_minutes(
     return frame[frame["available_min"] > 0].reset_index(drop=True)
 
 
+# The breakdowns available minutes can be grouped by, and their column (a type has none).
+GROUPS = {"location": "location_id", "provider": "provider_id"}
+
+
 class Capacity:
-    """Available minutes of any window inside first..last, in total or by "location_id" or
-    "provider_id" (`by`), without a row per provider-day: each weekday's minutes times how often
-    that weekday occurs, plus the differences of the days that differ."""
+    """Available minutes of any window inside first..last, in total or by location or provider,
+    without a row per provider-day: each weekday's minutes times how often that weekday occurs,
+    plus the differences of the days that differ."""
 
     def __init__(self, session: Session, zones: dict[int, str], first: date, last: date, provider_id=None, by=None):
-        """`zones`: the locations in scope (id -> time zone)."""
-        self.by = by
+        """`zones`: the locations in scope (id -> time zone); `by`: a breakdown ("location",
+        "provider"; any other, such as "type", gives the totals). `self.by` is its column, or None."""
+        by = self.by = GROUPS.get(by)
         self.weekly, self.fixes, self._days_off = _plan(session, zones, first, last, provider_id, [by] if by else [])
         per_weekday = self.weekly.groupby("weekday")["available_min"].sum()
         self._per_weekday = {int(wd): int(m) for wd, m in per_weekday.items()}

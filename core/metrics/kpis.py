@@ -214,8 +214,7 @@ def breakdown(actor: Actor | None, window: Window, by: str, filters: Filters = F
     edges = [window.first, window.last + timedelta(days=1)]
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
-        cap_by = {"location": "location_id", "provider": "provider_id"}.get(by)
-        cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=cap_by)
+        cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
         lead = sources.binned_lead(session, actor, filters, edges, by=by)
         exceptions = sources.resolved_exceptions(session, zones, filters, window.first, window.last)

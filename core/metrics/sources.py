@@ -280,8 +280,7 @@ def binned_lead(
     coarse = filters.provider_id is None and filters.type_id is None and by in (None, "location")
     days = [edges[0] + timedelta(days=i) for i in range((edges[-1] - edges[0]).days)]
     months, weeks, rest = lead_spans(edges) if coarse else ([], [], days)
-    sees_all = actor is not None and actor.role is not None and actor.all_locations
-    every = coarse and not group and filters.location_id is None and sees_all
+    every = coarse and not group and filters.location_id is None and access.sees_every_location(actor)
     month, week = (MetricLeadMonthAll, MetricLeadWeekAll) if every else (MetricLeadMonth, MetricLeadWeek)
     rows = []
     for model, period, starts in (

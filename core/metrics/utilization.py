@@ -44,18 +44,17 @@ def over_time(
     edges = [p.first for p in bins] + [window.last + timedelta(days=1)]
     with read_session() as session:
         zones = sources.scoped_locations(session, actor, filters)
-        cap_by = {"location": "location_id", "provider": "provider_id"}.get(by)
-        cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=cap_by)
+        cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
     rows = []
     for i, period in enumerate(bins):
         available = cap.total(period.first, period.last)
         booked = sums[sums["bin"] == i].groupby(column)["booked_in"].sum() if not sums.empty else pd.Series(dtype=int)
-        keys = set(booked.index) | (set(available.index) if cap_by else set())
+        keys = set(booked.index) | (set(available.index) if cap.by else set())
         for key in sorted(keys):
             if by == "type" and key == 0:
                 continue
-            avail = int(available.get(key, 0)) if cap_by else int(available)
+            avail = int(available.get(key, 0)) if cap.by else int(available)
             b = int(booked.get(key, 0))
             rows.append((period.first, int(key), b, avail, rate(b, avail)))
     return pd.DataFrame(rows, columns=["period", by, "booked_min", "available_min", "utilization"])
