@@ -57,6 +57,8 @@ class Settings:
     client_ip_header: str | None = None
     # How long before its start an appointment can be checked in (never before its local day).
     check_in_lead_minutes: int = CHECK_IN_LEAD_MINUTES
+    # Where customers reach the app: the base of signed links in messages (intake, unsubscribe).
+    public_base_url: str = "http://localhost:8501"
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -108,6 +110,7 @@ def get_settings() -> Settings:
         check_in_lead_minutes=_minutes(
             _get(s, "CHECK_IN_LEAD_MINUTES", "check_in_lead_minutes", CHECK_IN_LEAD_MINUTES)
         ),
+        public_base_url=str(_get(s, "PUBLIC_BASE_URL", "public_base_url", "http://localhost:8501")).strip(),
     )
 
 
