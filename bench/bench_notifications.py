@@ -8,6 +8,7 @@ smtplib sending the same number of messages on one connection with no database a
 from __future__ import annotations
 
 import os
+import secrets
 import smtplib
 import tempfile
 import time
@@ -79,6 +80,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'notify.db'}"
     for name in ("SMS_WEBHOOK_URL",):
         os.environ.pop(name, None)
+    os.environ.setdefault("AUTH_COOKIE_KEY", secrets.token_urlsafe(48))  # signs the unsubscribe links
     reset_settings()
     dispose_engines()
     migrate.upgrade(get_engine())

@@ -127,3 +127,4 @@ class AppointmentsImported:
     last_day: date | None
     days: dict[int, tuple[date, date]]
     at: datetime
+    notify: bool = False  # the import asked for confirmations (rows it wrote carry `at` as updated_at)
