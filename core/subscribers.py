@@ -4,8 +4,8 @@ registers adds its module here: this is the one place that knows them all. Handl
 run in import order: the queue comes after the waitlist, so it sees the offers a freed slot made."""
 
 from core.calendar_sync import fixes, push, sync  # noqa: F401 - calendar push outbox, conflict settling, sync job
-from core.metrics import rebuild, rollup  # noqa: F401 - keep the metric rollup in step with appointments, imports, hours
-from core.notifications import enqueue, reconcile, sender  # noqa: F401 - writes the outbox; imports' confirmations; sends
+from core.metrics import prune, rebuild, rollup  # noqa: F401 - the metric rollup kept in step; pruned of what none reads
+from core.notifications import demo, enqueue, reconcile, sender  # noqa: F401 - the outbox: written, reconciled, sent
 from core.scheduling import waitlist  # noqa: F401 - offers freed slots, withdraws taken offers
 
 # isort: split

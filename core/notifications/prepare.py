@@ -106,27 +106,24 @@ def prepare_all(s: Session, rows: list[NotificationOutbox], sender: str, now: da
         yield row, _prepare(s, row, appts.get(row.appointment_id), customers, opted, sender, now, cache)
 
 
-def _prepare(s, row, appt, customers, opted, sender, now, cache) -> Ready | str:
-    if verdict := still_true(row, appt, now):
-        row.status, row.last_error, row.lease_until = verdict[0], verdict[1], None
-        return verdict[0]
-    customer = customers[appt.customer_id]
+def compose(s: Session, row: NotificationOutbox, appt: Appointment, customer: Customer, opted: set, now: datetime,
+            cache: Lookups) -> tuple[str, str] | Ready:  # fmt: skip
+    """What `row` says to `customer` (a Ready with no id yet), or ("skipped" | "failed", why not)."""
     location = cache.get(s, Location, appt.location_id)
     atype = cache.get(s, AppointmentType, appt.type_id) if appt.type_id is not None else None
     provider = cache.get(s, Provider, appt.provider_id) if appt.provider_id is not None else None
-    recipient = customer.email if row.channel == "email" else customer.phone
+    recipient = (customer.email if row.channel == "email" else customer.phone) or ""
     what = "email address" if row.channel == "email" else "phone number"
     wording = cache.wording(s, appt.type_id, row.kind, row.channel)
     skip = (
-        f"skipped: {customer.name} has no {what}" if not (recipient or "").strip()
+        f"skipped: {customer.name} has no {what}" if not recipient.strip()
         else f"skipped: {customer.name} opted out of {row.channel} messages" if (customer.id, row.channel) in opted
         else f"skipped: this message is switched off for {atype.name}" if not wording.enabled
         else None
     )  # fmt: skip
     if skip:
-        row.status, row.last_error, row.lease_until = "skipped", skip, None
-        return "skipped"
-    previous = row.payload.get("previous_start")
+        return "skipped", skip
+    previous = (row.payload or {}).get("previous_start")
     values = context(
         customer_name=customer.name, type_name=atype.name if atype else "appointment",
         provider_name=provider.name if provider else "us", location_name=location.name,
@@ -136,17 +133,30 @@ def _prepare(s, row, appt, customers, opted, sender, now, cache) -> Ready | str:
     try:
         subject, body = render(wording, values)
     except Exception as exc:  # noqa: BLE001 - a broken template fails this message, not the pass
-        row.attempts, row.last_error = row.attempts + 1, explain("template", exc)
-        return "failed"
+        return "failed", explain("template", exc)
     headers: dict[str, str] = {}
     if row.channel == "email":
         link = unsubscribe_url(customer.id, "email", now=now, key=cache.links_key())
         body += UNSUBSCRIBE_FOOT.format(url=link)
         headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    row.recipient, row.subject, row.body = recipient.strip(), subject, body
+    return Ready(row.id, row.channel, recipient.strip(), subject, body, row.idempotency_key, headers)
+
+
+def _prepare(s, row, appt, customers, opted, sender, now, cache) -> Ready | str:
+    if verdict := still_true(row, appt, now):
+        row.status, row.last_error, row.lease_until = verdict[0], verdict[1], None
+        return verdict[0]
+    msg = compose(s, row, appt, customers[appt.customer_id], opted, now, cache)
+    if not isinstance(msg, Ready):
+        if msg[0] == "failed":
+            row.attempts, row.last_error = row.attempts + 1, msg[1]
+        else:
+            row.status, row.last_error, row.lease_until = msg[0], msg[1], None
+        return msg[0]
+    row.recipient, row.subject, row.body = msg.recipient, msg.subject, msg.body
     if reason := cache.unconfigured.get(row.channel):
         row.status, row.last_error, row.lease_until = "not_sent", reason, None
         return "not_sent"
     row.status, row.sending_at, row.attempts, row.lease_until = "sending", now, row.attempts + 1, None
     row.claimed_by = sender
-    return Ready(row.id, row.channel, row.recipient, subject, body, row.idempotency_key, headers)
+    return msg

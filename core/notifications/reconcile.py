@@ -5,8 +5,8 @@ CSV import, the demo's bulk load, anything from before notifications existed) ha
 `schedule_missing`, run at the start of every send pass, gives each upcoming booked or confirmed
 appointment the reminders it should have and lacks. It looks only as far ahead as the longest
 reminder offset and a day (a later appointment is reached on a later pass, a day before its
-first reminder is due), skips appointments that already have a reminder for their start (booking wrote them, or an
-earlier pass did), and inserts with the same idempotency keys as booking, ignoring any that
+first reminder is due), skips appointments that already have a reminder still ahead for their start (booking wrote
+them, or an earlier pass did), and inserts with the same idempotency keys as booking, ignoring any that
 exist: run it twice, or on two machines at once, and the outbox is the same. It writes in small
 transactions, so the outbox is never locked for long. Never anything for past, cancelled or
 checked-in appointments, nor on a channel the customer opted out of.
@@ -121,6 +121,7 @@ def _upcoming_without_reminders(session: Session, now: datetime) -> list:
         NotificationOutbox.appointment_id == Appointment.id,
         NotificationOutbox.kind == "reminder",
         NotificationOutbox.written_for == Appointment.start_at,
+        NotificationOutbox.due_at > now,
     )
     return list(
         session.execute(
@@ -134,11 +135,16 @@ def _upcoming_without_reminders(session: Session, now: datetime) -> list:
     )
 
 
+def missing_rows(session: Session, now: datetime) -> list[dict]:
+    """The outbox rows (reminders still ahead of `now`) that upcoming appointments lack."""
+    appts = _upcoming_without_reminders(session, now)
+    return _Planner(session, now).rows(appts) if appts else []
+
+
 def schedule_missing(now: datetime) -> int:
     """Queue the reminders upcoming appointments lack; how many outbox rows were added."""
     with read_session() as s:
-        appts = _upcoming_without_reminders(s, now)
-        rows = _Planner(s, now).rows(appts) if appts else []
+        rows = missing_rows(s, now)
     added = 0
     for part in _chunks(rows, CHUNK):
         with unit_of_work() as s:

@@ -128,3 +128,12 @@ class AppointmentsImported:
     days: dict[int, tuple[date, date]]
     at: datetime
     notify: bool = False  # the import asked for confirmations (rows it wrote carry `at` as updated_at)
+
+
+@dataclass(frozen=True)
+class DemoSeeded:
+    """The demo seeder wrote its year of appointments in bulk (no per-appointment events), in the
+    transaction this event is published in: capabilities that keep rows about appointments
+    write their part of the demo's story (the outbox's sent and pending messages)."""
+
+    at: datetime
