@@ -9,10 +9,11 @@ from core.base.config import get_settings
 from core.base.db import check_connection, get_engine
 from core.base.errors import DomainError
 from core.security import auth
-from pages import auth_widgets, ui
+from pages import auth_widgets, startup, ui
 from pages.safe import plain
 
 st.set_page_config(page_title="Appointment operations", page_icon=":material/event_available:", layout="wide")
+startup.after_run_started()  # the second run freezes start-up's objects out of the collector's scans
 
 
 @st.cache_resource(show_spinner="Preparing the database...")
