@@ -34,7 +34,7 @@ from core.notifications.store import DEFAULT_REMINDER_OFFSETS_MIN, disabled_of, 
 from core.scheduling.events import AppointmentsImported
 
 WAITING = (Status.BOOKED.value, Status.CONFIRMED.value)
-CHUNK = 500  # outbox rows a transaction: a few milliseconds of lock
+CHUNK = 200  # outbox rows a transaction: the outbox is locked for tens of milliseconds at a time
 LEAD = timedelta(days=1)  # an appointment is reached this long before its first reminder is due
 
 
