@@ -1,4 +1,4 @@
-"""Every module that handles domain events (core.base.events) or registers a periodic job
+"""Every module that handles domain events (core.base.bus) or registers a periodic job
 (core.base.jobs), imported once when either is first used. A capability that subscribes or
 registers adds its module here: this is the one place that knows them all. Handlers of one event
 run in import order: the queue comes after the waitlist, so it sees the offers a freed slot made."""

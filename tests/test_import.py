@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, func, select
 
-from core.base import events
+from core.base import bus
 from core.base.db import read_session, unit_of_work
 from core.base.errors import PermissionDenied
 from core.base.models import Appointment, AuditLog, Customer, Location
@@ -43,7 +43,7 @@ HEADER = ["Visit", "Patient no", "Patient", "Email", "Clinic", "Doctor", "Servic
 SEEN: list[AppointmentsImported] = []
 
 
-@events.subscribe(AppointmentsImported)
+@bus.subscribe(AppointmentsImported)
 def _seen(session, event: AppointmentsImported) -> None:
     SEEN.append(event)
 

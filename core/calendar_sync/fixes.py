@@ -16,8 +16,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core.base.bus import subscribe
 from core.base.errors import InvalidTransition, NotFound
-from core.base.events import subscribe
 from core.base.models import Appointment, Status
 from core.calendar_sync import conflicts
 from core.calendar_sync.client import event_id_for

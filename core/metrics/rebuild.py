@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from sqlalchemy import Date, cast, delete, func, insert, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from core.base.bus import subscribe
 from core.base.db import utcnow
-from core.base.events import subscribe
 from core.base.models import Appointment, Inquiry, Location
 from core.base.tz import local_range_bounds, zone
 from core.metrics import capacity

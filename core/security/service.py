@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from core.base import events
+from core.base import bus
 from core.base.db import read_session, unit_of_work
 from core.base.errors import NotFound, OutOfScope, PermissionDenied
 from core.base.models import AuditLog
@@ -134,7 +134,7 @@ class Tx:
             self.wrote = True
 
     def publish(self, event: object) -> None:
-        events.publish(self.session, event)
+        bus.publish(self.session, event)
 
 
 @contextmanager

@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.base.bus import subscribe
 from core.base.clock import resolve_now
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, DomainError, InvalidTransition, NotFound
-from core.base.events import subscribe
 from core.base.models import (
     Appointment,
     AppointmentType,
