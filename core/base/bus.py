@@ -5,7 +5,7 @@ event's class (or one of its base classes) runs at once, in the same session and
 transaction: a refused booking rolls back its waitlist offers, queue items and outbox rows with it.
 The publisher knows none of its subscribers.
 
-Handlers register with `@subscribe(EventClass)` in their own capability. `core.subscribers`
+Handlers register with `@subscribe(EventClass)` in their own capability. `core.bootstrap`
 imports every module that subscribes; it is loaded on the first publish, so no entry point (page,
 CLI, worker, test) can forget it.
 """
@@ -55,4 +55,4 @@ def _load_subscribers() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        importlib.import_module("core.subscribers")
+        importlib.import_module("core.bootstrap")

@@ -8,7 +8,7 @@ A capability registers its job where it lives:
         return "opened 3, resolved 1"      # the worker logs this line
 
 A job must be safe to run on several machines at once (claim work with row locks or unique
-constraints); the worker adds a per-job lease so that one pass runs at a time. `core.subscribers`
+constraints); the worker adds a per-job lease so that one pass runs at a time. `core.bootstrap`
 imports every module that registers a job, so `registered()` always sees them all.
 """
 
@@ -39,5 +39,5 @@ def job(name: str, *, every: timedelta) -> Callable[[Callable[[datetime], str]],
 
 
 def registered() -> list[Job]:
-    importlib.import_module("core.subscribers")
+    importlib.import_module("core.bootstrap")
     return sorted(_jobs.values(), key=lambda j: j.name)

@@ -9,7 +9,7 @@ imports it (calendar sync registers "accept Google's version" and "keep ours"):
     def _accept(actor, item, *, now=None, **params):   # item: core.queue.reads.ItemView
         return accept_google_version(actor, item.appointment_id, now=now)
 
-The module must be listed in core.subscribers (it already is, if it subscribes to events).
+The module must be listed in core.bootstrap (it already is, if it subscribes to events).
 `fix` runs the action's own service (its permission, transaction and audit), then records on
 the item that this user fixed it ("Fixed: <label>": an admin touch), in a second transaction.
 """
@@ -63,7 +63,7 @@ def fixing_action(
 
 
 def actions_for(kind: str) -> list[FixingAction]:
-    importlib.import_module("core.subscribers")  # every registering module, as for jobs and events
+    importlib.import_module("core.bootstrap")  # every registering module, as for jobs and events
     importlib.import_module("core.queue.fixes")
     return list(_actions.get(kind, {}).values())
 
