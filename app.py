@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import bootstrap
 from core.base import migrate
 from core.base.config import get_settings
 from core.base.db import check_connection, get_engine
@@ -12,6 +13,7 @@ from core.security import auth
 from pages import auth_widgets, ui
 from pages.safe import plain
 
+bootstrap.bootstrap()  # the event handlers, jobs and fixing actions; once per process
 st.set_page_config(page_title="Appointment operations", page_icon=":material/event_available:", layout="wide")
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import os
 import sys
 from datetime import date
 
+from core import bootstrap
 from core.base.errors import DomainError
 
 
@@ -96,19 +96,6 @@ def cmd_create_user(args) -> int:
     return 0
 
 
-# Capabilities add their commands in a module of their own with `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "core.notifications.commands",
-    "core.settings.commands",
-    "core.queue.commands",
-    "core.worker",
-    "core.calendar_sync.commands",
-    "core.imports.commands",
-    "core.metrics.commands",
-    "core.people.commands",
-)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m core",
@@ -171,12 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-locations", action="store_true")
     p.set_defaults(func=cmd_create_user)
 
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in bootstrap.COMMANDS:  # capabilities' commands, each module's register(subparsers)
+        module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    bootstrap.bootstrap()
     args = build_parser().parse_args(argv)
     from core.base.db import check_connection
 

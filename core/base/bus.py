@@ -5,43 +5,53 @@ event's class (or one of its base classes) runs at once, in the same session and
 transaction: a refused booking rolls back its waitlist offers, queue items and outbox rows with it.
 The publisher knows none of its subscribers.
 
-Handlers register with `@subscribe(EventClass)` in their own capability. `core.bootstrap`
-imports every module that subscribes; it is loaded on the first publish, so no entry point (page,
-CLI, worker, test) can forget it.
+Handlers are marked with `@subscribe(EventClass)` in their own capability; `core.bootstrap` lists
+the modules that hold them, in the order their handlers run, and installs them once at start.
+For one event, the handlers of its own class run first, then those of its base classes.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from core.base.registry import Registry
+
 E = TypeVar("E")
 Handler = Callable[[Session, Any], None]
 
-_handlers: dict[type, list[Handler]] = {}
-_loaded = False
+HANDLERS: Registry[tuple[type, Handler]] = Registry("event handler")
+_index: dict[type, list[Handler]] = {}
+_index_version = -1
 
 
 def subscribe(event_type: type[E]) -> Callable[[Callable[[Session, E], None]], Callable[[Session, E], None]]:
-    """Decorator: run the handler for every published event of `event_type` (subclasses too)."""
+    """Decorator: mark the handler for every published event of `event_type` (subclasses too)."""
 
-    def register(handler: Callable[[Session, E], None]) -> Callable[[Session, E], None]:
-        handlers = _handlers.setdefault(event_type, [])
-        if handler not in handlers:
-            handlers.append(handler)
-        return handler
+    def mark(handler: Callable[[Session, E], None]) -> Callable[[Session, E], None]:
+        return HANDLERS.mark(handler, (event_type, handler))
 
-    return register
+    return mark
+
+
+def install(modules: list[ModuleType]) -> None:
+    HANDLERS.install(modules)
 
 
 def handlers_for(event_type: type) -> list[Handler]:
-    _load_subscribers()
+    global _index, _index_version
+    if _index_version != HANDLERS.version or not HANDLERS.installed:
+        index: dict[type, list[Handler]] = {}
+        for klass, handler in HANDLERS.entries():
+            if handler not in index.setdefault(klass, []):
+                index[klass].append(handler)
+        _index, _index_version = index, HANDLERS.version
     found: list[Handler] = []
     for klass in event_type.__mro__:
-        found.extend(_handlers.get(klass, ()))
+        found.extend(_index.get(klass, ()))
     return found
 
 
@@ -49,10 +59,3 @@ def publish(session: Session, event: object) -> None:
     """Run every handler of `event` now, inside the caller's transaction."""
     for handler in handlers_for(type(event)):
         handler(session, event)
-
-
-def _load_subscribers() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        importlib.import_module("core.bootstrap")
