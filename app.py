@@ -9,6 +9,7 @@ from core.base import migrate
 from core.base.config import get_settings
 from core.base.db import check_connection, get_engine
 from core.base.errors import DomainError
+from core.metrics.commands import rebuild_when_missing
 from core.security import auth
 from pages import auth_widgets, ui
 from pages.safe import plain
@@ -22,6 +23,7 @@ def prepare_database(url: str) -> str:
     """Bring the database to the newest schema (when this role may), once per process and database."""
     check_connection(url)
     migrate.ensure_current(get_engine(url))
+    rebuild_when_missing()  # rollups the migrations created empty (python -m core rebuild-rollups)
     return url
 
 
