@@ -102,3 +102,32 @@ def test_no_migration_imports_app_code():
         if name.split(".")[0] == "core" and not name.startswith("core.base.migrations")
     ]
     assert offences == []
+
+
+CLOCK = {"utcnow", "resolve_now", "require_aware"}
+
+
+def test_now_has_one_spelling_the_clock():
+    """core.base.clock is the only clock: nobody reads the wall clock another way, nobody
+    re-exports it."""
+    offences = []
+    for path in _modules("core", "pages") + [ROOT / "app.py"]:
+        if path == ROOT / "core/base/clock.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module != "core.base.clock":
+                offences += [
+                    f"{path.relative_to(ROOT)}: {a.name} from {node.module}" for a in node.names if a.name in CLOCK
+                ]
+            if _reads_the_wall_clock(node):
+                offences.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert offences == []
+
+
+def _reads_the_wall_clock(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr in ("now", "utcnow", "today")
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("datetime", "date")
+    )

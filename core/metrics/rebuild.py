@@ -17,7 +17,7 @@ from sqlalchemy import Date, cast, delete, func, insert, literal_column, or_, se
 from sqlalchemy.orm import Session
 
 from core.base.bus import subscribe
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.models import Appointment, Inquiry, Location, WorkingHours
 from core.base.tz import local_range_bounds, zone
 from core.metrics import capacity

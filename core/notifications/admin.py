@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 
+from core.base.clock import resolve_now
 from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import Appointment, AppointmentType, Customer, Location
 from core.notifications.models import CHANNELS, NotificationOptOut, NotificationOutbox
 from core.notifications.templates import KIND_LABELS
 from core.people.customers import scope_clause
-from core.scheduling.availability import resolve_now
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check, service

@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import utcnow
+from core.base.db import unit_of_work
 from core.base.jobs import job
 from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Status
 from core.notifications import channels

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.base import limits
-from core.base.db import read_session, utcnow
+from core.base.clock import utcnow
+from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Location, Provider, Role, User
 from core.people.customers import EMAIL_RE

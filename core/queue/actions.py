@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 
+from core.base.clock import resolve_now
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.registry import Registry
 from core.queue import lifecycle, reads
-from core.scheduling.availability import resolve_now
 from core.security import access
 from core.security.access import A, Actor
 

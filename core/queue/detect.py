@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import utcnow
+from core.base.db import unit_of_work
 from core.base.models import Appointment, ExceptionItem, WaitlistOffer
 from core.queue import kinds
 from core.queue.items import OPEN_STATES, RESOLVED_BY_ITSELF, clear_item, insert_new, new_item, raise_item

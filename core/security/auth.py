@@ -17,7 +17,8 @@ from functools import cache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, unit_of_work, utcnow
+from core.base.clock import utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.errors import ValidationError
 from core.base.models import User
 from core.security import audit, throttle

@@ -25,8 +25,9 @@ from pathlib import Path
 import jwt
 from sqlalchemy import func, select
 
+from core.base.clock import utcnow
 from core.base.config import KNOWN_DEFAULT_COOKIE_KEYS, ROOT, Settings, get_settings
-from core.base.db import read_session, utcnow
+from core.base.db import read_session
 from core.base.errors import DomainError
 from core.base.models import User
 

@@ -18,7 +18,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, utcnow
+from core.base.clock import utcnow
+from core.base.db import read_session
 from core.base.errors import ConflictError, DomainError, NotFound, ValidationError
 from core.base.models import Appointment, Location, Provider, Status
 from core.base.tz import local_day_bounds, to_local, today_in

@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.errors import ValidationError
 from core.base.models import AppointmentType, Location, Provider, Room, TimeOff
 from core.scheduling import hours

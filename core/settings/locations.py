@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, utcnow
+from core.base.clock import utcnow
+from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, Location, Room, provider_locations
 from core.scheduling.events import LocationZoneChanged, ProviderScheduleChanged

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.base.db import read_session, utcnow
+from core.base.clock import utcnow
+from core.base.db import read_session
 from core.base.errors import ConflictError, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, Provider, WorkingHours, provider_locations
 from core.scheduling.events import ProviderScheduleChanged

@@ -12,7 +12,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, utcnow
+from core.base.clock import utcnow
+from core.base.db import read_session
 from core.base.errors import NotFound, ValidationError
 from core.base.models import Appointment, Location, Provider, TimeOff, WorkingHours
 from core.base.tz import local_to_utc, to_local
