@@ -18,7 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.clock import utcnow
+from core.base.clock import resolve_now
 from core.base.db import read_session
 from core.base.errors import ConflictError, DomainError, NotFound, ValidationError
 from core.base.models import Appointment, Location, Provider, Status
@@ -99,7 +99,7 @@ def _plan(session: Session, provider: Provider, appts: list[Appointment], now: d
 
 
 def out_sick_preview(actor: Actor | None, provider_id: int, *, now: datetime | None = None) -> list[PlanItem]:
-    now = now or utcnow()
+    now = resolve_now(now)
     with read_session() as s:
         p = s.get(Provider, provider_id)
         if p is None:
@@ -143,7 +143,7 @@ def _run_plan(tx: Tx, appts: list[Appointment], plan: list[PlanItem], why: str, 
 def out_sick(actor: Actor | None, provider_id: int, plan: list[PlanItem], *, now: datetime | None = None) -> int:
     """Apply the previewed plan: time off for the rest of today, moves, cancellations and
     rebook calls, in one transaction. Returns the time off's id."""
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=provider_id) as tx:
         p = tx.get(Provider, provider_id, what="provider")
         require_some(tx, [x.id for x in p.locations])
@@ -199,7 +199,7 @@ def _working_there(session: Session, loc: Location, day: date) -> list[tuple[Pro
 def close_location_preview(
     actor: Actor | None, location_id: int, day: date, *, now: datetime | None = None
 ) -> ClosurePreview:
-    now = now or utcnow()
+    now = resolve_now(now)
     check(actor, A.SETTINGS_MANAGE, location_id, entity="location", entity_id=location_id)
     with read_session() as s:
         loc = s.get(Location, location_id)
@@ -216,7 +216,7 @@ def close_location(
     actor: Actor | None, location_id: int, day: date, *, reason: str, preview: ClosurePreview,
     now: datetime | None = None,
 ) -> None:  # fmt: skip
-    now = now or utcnow()
+    now = resolve_now(now)
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationError("Say why the location is closed (e.g. 'Public holiday').")
@@ -263,7 +263,7 @@ def copy_hours_preview(
     actor: Actor | None, source_id: int, location_id: int, target_ids: list[int], *, now: datetime | None = None
 ) -> dict[str, list[Affected]]:
     """For each target provider (by name), the appointments the copied hours would leave outside."""
-    now = now or utcnow()
+    now = resolve_now(now)
     check(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=source_id)
     with read_session() as s:
         loc, shifts, targets = _copy_targets(s, source_id, location_id, target_ids)
@@ -280,7 +280,7 @@ def copy_hours(
     actor: Actor | None, source_id: int, location_id: int, target_ids: list[int], *, now: datetime | None = None
 ) -> list[str]:
     """Give each target the source's weekly hours at the location; returns the names changed."""
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=source_id, location_id=location_id) as tx:
         loc, shifts, targets = _copy_targets(tx.session, source_id, location_id, target_ids)
         require_each(tx, [loc.id])

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.base.clock import utcnow
+from core.base.clock import resolve_now
 from core.base.db import read_session
 from core.base.errors import ConflictError, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, Provider, WorkingHours, provider_locations
@@ -123,7 +123,7 @@ def save_provider(
 ) -> int:
     """Add a provider (no id) or change one; returns the id. Hours at a location the provider
     leaves are removed with it."""
-    now = now or utcnow()
+    now = resolve_now(now)
     name, email = clean_name(name, "provider"), clean_email(email)
     skills, calendar_id = clean_words(skills, "skill"), clean_optional(calendar_id, 255, "calendar id")
     wanted = set(location_ids)
@@ -166,7 +166,7 @@ def save_provider(
 
 
 def set_provider_active(actor: Actor | None, provider_id: int, active: bool, *, now: datetime | None = None) -> None:
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=provider_id) as tx:
         p = tx.get(Provider, provider_id, what="provider")
         require_some(tx, [loc.id for loc in p.locations])

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.base.clock import utcnow
+from core.base.clock import resolve_now
 from core.base.db import read_session
 from core.base.errors import ConflictError, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, AppointmentType, Location, Provider, Room, WaitlistEntry
@@ -212,7 +212,7 @@ class DeactivationPreview:
 
 
 def deactivate_type_preview(actor: Actor | None, type_id: int, *, now: datetime | None = None) -> DeactivationPreview:
-    now = now or utcnow()
+    now = resolve_now(now)
     check(actor, A.SETTINGS_MANAGE, entity="appointment_type", entity_id=type_id)
     with read_session() as s:
         t = s.get(AppointmentType, type_id)
