@@ -174,11 +174,16 @@ def reading(
     action: str,
     location_id: int | None = None,
     *,
+    provider_id: int | None = None,
     entity: str | None = None,
     entity_id: object = None,
+    unknown: str | None = None,
 ) -> Iterator[Session]:
-    """A read session for an actor allowed to do `action` at `location_id`."""
-    check(actor, action, location_id, entity=entity, entity_id=entity_id)
+    """The one door for an actor's reads: a read session for an actor allowed to do `action` at
+    `location_id` (the `check` first, its denial recorded; the scope still goes into the SQL).
+    A PermissionDenied raised inside (a row's own location refused) is recorded too. System code
+    (worker, sync, sender) opens `read_session()` itself."""
+    check(actor, action, location_id, provider_id=provider_id, entity=entity, entity_id=entity_id, unknown=unknown)
     with read_session() as session:
         try:
             yield session
