@@ -18,7 +18,7 @@ from core.base.models import Appointment, Customer, Location, Role
 from core.people import phones
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, check, reading, service
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_CHARS_RE = re.compile(r"^[0-9+()\-. ]+$")
@@ -192,8 +192,7 @@ def add_customer_in(
 
 def get_customer(actor: Actor, customer_id: int) -> CustomerView:
     """One customer in the actor's scope (NotFound otherwise, the same as for an unknown id)."""
-    check(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
-    with read_session() as session:
+    with reading(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id) as session:
         row = session.execute(
             select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.home_location_id).where(
                 Customer.id == customer_id, scope_clause(actor)
