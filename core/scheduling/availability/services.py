@@ -12,7 +12,7 @@ from core.scheduling.availability.messages import fmt_day
 from core.scheduling.availability.routing import routing_for
 from core.scheduling.availability.rules import MAX_RANGE_DAYS, Routing, Slot
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import check, reading
 
 
 def find_slots(
@@ -55,7 +55,6 @@ def choose_provider(
     """Which provider would take a booking at `start` (no provider chosen), and why."""
     now = resolve_now(now)
     start = require_aware(start)
-    check(actor, A.APPOINTMENT_VIEW, location_id, entity="availability")
-    with read_session() as session:
+    with reading(actor, A.APPOINTMENT_VIEW, location_id, entity="availability") as session:
         engine = Engine(session, type_id, location_id, room_id=room_id)
         return routing_for(engine, start, now=now)
