@@ -28,7 +28,7 @@ from core.scheduling import hours
 from core.scheduling.availability import Engine, route
 from core.scheduling.booking import cancel_in, reassign_in
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, reading, service
 from core.settings.common import check_some, require_each, require_some
 from core.settings.working_time import Affected, add_time_off_in, describe, set_hours_in
 
@@ -200,8 +200,7 @@ def close_location_preview(
     actor: Actor | None, location_id: int, day: date, *, now: datetime | None = None
 ) -> ClosurePreview:
     now = resolve_now(now)
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="location", entity_id=location_id)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="location", entity_id=location_id) as s:
         loc = s.get(Location, location_id)
         if loc is None:
             raise NotFound(f"Unknown location #{location_id}.")
@@ -264,8 +263,7 @@ def copy_hours_preview(
 ) -> dict[str, list[Affected]]:
     """For each target provider (by name), the appointments the copied hours would leave outside."""
     now = resolve_now(now)
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=source_id)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=source_id) as s:
         loc, shifts, targets = _copy_targets(s, source_id, location_id, target_ids)
         out = {}
         for p in targets:

@@ -20,7 +20,7 @@ from core.base.errors import ConflictError, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, AppointmentType, Location, Provider, Room, WaitlistEntry
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, check, reading, service
 from core.settings.common import clean_name, clean_words, locations_by_id, non_negative, require_each
 
 INTAKE_KINDS = ("text", "long_text", "number", "date", "yes_no")
@@ -213,8 +213,7 @@ class DeactivationPreview:
 
 def deactivate_type_preview(actor: Actor | None, type_id: int, *, now: datetime | None = None) -> DeactivationPreview:
     now = resolve_now(now)
-    check(actor, A.SETTINGS_MANAGE, entity="appointment_type", entity_id=type_id)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, entity="appointment_type", entity_id=type_id) as s:
         t = s.get(AppointmentType, type_id)
         if t is None:
             raise ValidationError(f"Unknown appointment type #{type_id}.")

@@ -21,7 +21,7 @@ from core.scheduling import hours
 from core.scheduling.events import ProviderScheduleChanged
 from core.scheduling.hours import Absence, Shift
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, reading, service
 from core.settings.common import WEEKDAYS, check_some, clean_optional, hhmm, require_some
 
 
@@ -108,8 +108,7 @@ def _provider(session: Session, provider_id: int) -> Provider:
 
 
 def week_hours(actor: Actor | None, provider_id: int, location_id: int) -> list[Shift]:
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=provider_id)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=provider_id) as s:
         return sorted(
             (sh for sh in hours.stored_shifts(s, provider_id) if sh.location_id == location_id),
             key=lambda sh: (sh.weekday, sh.start),
@@ -135,8 +134,7 @@ def preview_hours(
 ) -> list[Affected]:
     """The booked appointments these hours at this location would leave outside working time."""
     now = resolve_now(now)
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=provider_id)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=provider_id) as s:
         p = _provider(s, provider_id)
         loc = _where(s, p, location_id)
         shifts = check_shifts(shifts, loc.name)
