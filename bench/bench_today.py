@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from time import process_time_ns
 from time import thread_time_ns as time_ns  # pauses in CPU time: the machine may be shared
@@ -19,6 +19,7 @@ from time import thread_time_ns as time_ns  # pauses in CPU time: the machine ma
 from sqlalchemy import func, select
 
 from bench.common import open_bench_db, report, timed
+from core.base.clock import utcnow
 from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Role, User
 from core.base.tz import local_day_bounds, local_to_utc
@@ -132,7 +133,7 @@ def main() -> None:
         rows = _count(s, location, day)
     print(f"   {name} ({tz}) on {day}: {rows} appointments ({added} added now), {appointments:,} in the database")
 
-    query = timed(lambda: schedule.day_schedule(actor, location_id, day, now=datetime.now(UTC)), repeat=20)
+    query = timed(lambda: schedule.day_schedule(actor, location_id, day, now=utcnow()), repeat=20)
     report("schedule query (core.scheduling.schedule.day_schedule)", query)
 
     from streamlit.testing.v1 import AppTest

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core.base.db import read_session, unit_of_work, utcnow
+from core.base.clock import utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.errors import ValidationError
 from core.base.models import Appointment
 from core.cli import main

@@ -47,8 +47,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Connection, Engine, exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from core.base import events
-from core.base.db import get_engine, refresh_statistics, utcnow
+from core.base import bus
+from core.base.clock import utcnow
+from core.base.db import get_engine, refresh_statistics
 from core.base.errors import ValidationError
 from core.base.models import (
     Appointment,
@@ -274,7 +275,7 @@ class Builder:
         add_lost_inquiries(self, conn)
         add_waitlist(self, conn)
         with Session(bind=conn) as session:  # the outbox's history and what is due (core.notifications.demo)
-            events.publish(session, DemoSeeded(at=self.now))
+            bus.publish(session, DemoSeeded(at=self.now))
             session.flush()
         self.note("rebuilding indexes and constraints")
         if self.sqlite:

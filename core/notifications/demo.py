@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from core.base.events import subscribe
+from core.base.bus import subscribe
 from core.base.models import Appointment, Customer, Status
 from core.notifications import reconcile
 from core.notifications.enqueue import idempotency_key

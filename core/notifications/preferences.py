@@ -22,14 +22,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.base.clock import resolve_now
-from core.base.db import read_session, unit_of_work
+from core.base.db import unit_of_work
 from core.base.errors import NotFound, ValidationError
 from core.base.models import Customer
 from core.notifications.models import CHANNELS, ContactPreferenceChange, NotificationOptOut, NotificationOutbox
 from core.people.customers import scope_clause
 from core.security import audit, links
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import reading, service
 
 PURPOSE = "unsubscribe"
 LINK_LIFETIME = timedelta(days=365)  # an old reminder's link still works for a year
@@ -145,8 +145,7 @@ class Preferences:
 
 def preferences(actor: Actor | None, customer_id: int) -> Preferences:
     """A customer's current preferences and who changed them, newest first (customer in scope)."""
-    check(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
-    with read_session() as s:
+    with reading(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id) as s:
         if s.scalar(select(Customer.id).where(Customer.id == customer_id, scope_clause(actor))) is None:
             raise NotFound(f"There is no customer with id {customer_id} at your locations.")
         out = set(s.scalars(select(NotificationOptOut.channel).where(NotificationOptOut.customer_id == customer_id)))

@@ -25,8 +25,8 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.base.bus import subscribe
 from core.base.db import read_session, unit_of_work
-from core.base.events import subscribe
 from core.base.models import Appointment, Status
 from core.notifications.enqueue import idempotency_key
 from core.notifications.models import CHANNELS, NotificationOptOut, NotificationOutbox, NotificationSchedule

@@ -31,7 +31,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import resolve_now
+from core.base.db import unit_of_work
 from core.base.jobs import job
 from core.notifications import channels, reconcile
 from core.notifications.models import NotificationOutbox
@@ -187,7 +188,7 @@ def _send_batch(ready: list[Ready], transports: dict, down: set[str]) -> list[tu
 def send_due(now: datetime | None = None, *, sender: str | None = None, batch: int = BATCH,
              limit: int | None = None) -> PassSummary:  # fmt: skip
     """One pass over what is due at `now`; returns what happened, counted by outcome."""
-    now = now or utcnow()
+    now = resolve_now(now)
     sender = sender or new_sender_id()
     summary = PassSummary()
     if flagged := flag_stale(now):
