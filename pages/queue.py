@@ -11,7 +11,7 @@ from core.base.errors import DomainError
 from core.queue import kinds, reads
 from core.scheduling import schedule
 from core.security.access import A, can
-from pages import queue_parts
+from pages import kit, queue_parts
 from pages.downloads import download_buttons
 from pages.safe import plain
 from pages.ui import require_page
@@ -23,7 +23,7 @@ SHOW = {"Open": "open", "Snoozed": "snoozed", "Resolved": "resolved"}
 actor = require_page(A.QUEUE_VIEW)
 now = datetime.now(UTC)
 st.title("Exceptions queue")
-queue_parts.show_messages()
+kit.show(queue_parts.PAGE)
 queue_parts.show_open_dialog(actor)
 
 locations = {loc.id: loc.name for loc in schedule.visible_locations(actor)}
@@ -84,10 +84,10 @@ resolvable = [i.id for i in items if i.id in selected and can(actor, A.QUEUE_RES
 bulk = st.columns([1.2, 1.2, 2.6])
 if resolvable and SHOW[show] != "resolved":
     if bulk[0].button(f"Assign {len(resolvable)}…", key="queue_bulk_assign", width="stretch"):
-        queue_parts.open_dialog("assign", ids=resolvable, location_id=location_id or None)
+        queue_parts.DIALOGS.open("assign", ids=resolvable, location_id=location_id or None)
         st.rerun()
     if bulk[1].button(f"Resolve {len(resolvable)}…", key="queue_bulk_resolve", width="stretch"):
-        queue_parts.open_dialog("resolve", ids=resolvable)
+        queue_parts.DIALOGS.open("resolve", ids=resolvable)
         st.rerun()
 with bulk[2]:
     download_buttons(actor, frame, "exceptions-queue", what="exceptions queue", filters={"show": SHOW[show]})

@@ -17,10 +17,14 @@ from core.base.models import Appointment, ExceptionItem
 from core.queue import kinds
 from core.queue.items import clear_item, raise_item
 from pages import ui
-from tests.factories import world
+from tests.factories import shown, world
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE, APP = str(ROOT / "pages" / "queue.py"), str(ROOT / "app.py")
+
+
+def _toasts(at: AppTest) -> list[str]:
+    return [shown(t.value) for t in at.toast]
 
 
 @pytest.fixture
@@ -92,7 +96,7 @@ def test_confirm_after_a_call_from_the_page(w):
     assert _status(item) == ("resolved", "Fixed: Confirmed after a call", w.users["frontdesk"].id)
     with read_session() as s:
         assert s.get(Appointment, appt).status == "confirmed"
-    assert "Confirmed after a call: done." in [t.value for t in at.toast]
+    assert "Confirmed after a call: done." in _toasts(at)
 
 
 def test_rebook_a_no_show_through_the_time_picker(w):
