@@ -188,10 +188,11 @@ def test_imported_history_without_provider_or_type_counts_in_rates_not_in_utiliz
     from core.metrics.rollup import aggregate
 
     start = datetime(2030, 1, 7, 15, tzinfo=UTC)
+    half = timedelta(minutes=30)
     rows = [
-        (1, 1, None, None, start, start + timedelta(minutes=30), start - timedelta(days=2), "completed", False, 0, None),
-        (2, 1, 5, None, start, start + timedelta(minutes=30), start - timedelta(days=4), "no_show", False, 1, None),
-        (3, 1, None, 7, start, start + timedelta(minutes=30), None, "cancelled", True, 0, 1),
+        (1, 1, None, None, start, start + half, start - timedelta(days=2), "completed", False, 0, None),
+        (2, 1, 5, None, start, start + half, start - timedelta(days=4), "no_show", False, 1, None),
+        (3, 1, None, 7, start, start + half, None, "cancelled", True, 0, 1),
         (4, 1, 5, 7, start, start + timedelta(minutes=20), start, "no_show", False, 0, 1),
     ]
     with read_session() as s:
