@@ -38,6 +38,7 @@ assignee = cols[2].selectbox("Assigned to", ["anyone", reads.ME, reads.NOBODY],
 age = cols[3].selectbox("Age", list(AGES), key="queue_age")
 show = cols[4].selectbox("Show", list(SHOW), key="queue_show")
 
+FILTERS = (location_id, tuple(chosen_kinds), assignee, age, show)  # a change forgets the cards' lines
 try:
     items = reads.list_items(
         actor, now=now, location_id=location_id or None, kinds_=chosen_kinds or None,
@@ -72,6 +73,7 @@ if not items:
         st.success("Nothing needs you right now: the queue is empty.", icon=":material/task_alt:")
     else:
         st.info("No items match these filters.", icon=":material/filter_alt_off:")
+    queue_parts.cards(actor, [], now, FILTERS)  # the lines of the cards just acted on, with their Undo
     st.stop()
 
 frame = reads.frame(items, now)
@@ -93,7 +95,6 @@ with bulk[2]:
     download_buttons(actor, frame, "exceptions-queue", what="exceptions queue", filters={"show": SHOW[show]})
 
 st.subheader("Work the queue")
-for item in items[:PAGE_SIZE]:
-    queue_parts.item_card(actor, item, now)
+queue_parts.cards(actor, items[:PAGE_SIZE], now, FILTERS)
 if len(items) > PAGE_SIZE:
     st.caption(f"The first {PAGE_SIZE} of {len(items)} are shown here; narrow the filters to see the rest.")

@@ -16,6 +16,7 @@ from core.base.errors import DomainError
 from core.base.tz import to_local, today_in
 from core.queue import actions, fixes, lifecycle, reads
 from core.queue.reads import ItemView
+from core.scheduling import booking
 from core.security.access import A, Actor, can
 from pages import kit
 from pages.safe import plain
@@ -64,18 +65,17 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
             return
         buttons: list[tuple[str, Callable[[], None], str]] = []
         if item.status == "resolved":
-            buttons.append(
-                ("Reopen", lambda: _act(lambda: lifecycle.reopen(actor, item.id), "Item reopened."), "reopen")
-            )
+            buttons.append(("Reopen", lambda: _done(item, lambda: lifecycle.reopen(actor, item.id), "item reopened"),
+                            "reopen"))  # fmt: skip
         else:
             for action in actions.available(actor, item):
                 buttons.append((action.label, _action_click(actor, item, action), action.name))
             if item.assigned_to != actor.user_id:
                 buttons.append(("Assign to me", lambda: _act(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
-                                                                "Assigned to you."), "mine"))  # fmt: skip
+                                                                f"{who_of(item)}: assigned to you."), "mine"))  # fmt: skip
             tomorrow = datetime.now(UTC) + timedelta(days=1)
-            buttons.append(("Snooze 1 day", lambda: _act(lambda: lifecycle.snooze(actor, [item.id], tomorrow),
-                                                           "Snoozed until tomorrow."), "snooze"))  # fmt: skip
+            buttons.append(("Snooze 1 day", lambda: _done(item, lambda: lifecycle.snooze(actor, [item.id], tomorrow),
+                                                          "snoozed until tomorrow"), "snooze"))  # fmt: skip
             buttons.append(("Resolve…", lambda: DIALOGS.open("resolve", ids=[item.id]), "resolve"))
         with st.container(horizontal=True):
             for label, click, name in buttons:
@@ -88,7 +88,61 @@ def _action_click(actor: Actor, item: ItemView, action: actions.FixingAction) ->
         return lambda: DIALOGS.open("slot", item_id=item.id, action=action.name)
     if action.confirm:
         return lambda: DIALOGS.open("confirm", item_id=item.id, action=action.name)
-    return lambda: _act(lambda: actions.fix(actor, item.id, action.name), lambda msg: msg)
+    return lambda: _done(item, lambda: actions.fix(actor, item.id, action.name), action.label.rstrip("…").lower(),
+                         undo=action.name == "confirm")  # fmt: skip
+
+
+# -- a card's place -------------------------------------------------------------------------
+# A card acted on leaves a line in its place until the filters change or the undo window ends,
+# so the next card never slides under the pointer: "Owen Moore · confirmed after a call · Undo".
+DONE, ORDER = "queue_done", "queue_order"  # {item id: {"text", "undo", "until"}}; the ids last drawn
+
+
+def who_of(item: ItemView) -> str:
+    return item.customer_name or item.provider_name or item.location_name or f"Item #{item.id}"
+
+
+def _done(item: ItemView, call: Callable[[], object], what: str, *, undo: bool = False) -> None:
+    text = f"{who_of(item)} · {what}"
+    if _act(call, f"{text}."):
+        st.session_state.setdefault(DONE, {})[item.id] = {
+            "text": text, "appointment_id": item.appointment_id if undo else None,
+            "until": datetime.now(UTC) + booking.UNDO_WINDOW,
+        }  # fmt: skip
+
+
+def _undo(actor: Actor, item_id: int, appointment_id: int, name: str) -> None:
+    if _act(lambda: booking.undo_status(actor, appointment_id), f"Undone: {name} is unconfirmed again."):
+        st.session_state.get(DONE, {}).pop(item_id, None)
+
+
+def cards(actor: Actor, items: list[ItemView], now: datetime, filters: tuple) -> None:
+    """The items' cards, with the line of each card just acted on in the place it had."""
+    state = st.session_state
+    if state.get("queue_filters") != filters:
+        state["queue_filters"], state[DONE] = filters, {}
+    done = {i: d for i, d in state.get(DONE, {}).items() if d["until"] > now}
+    state[DONE] = done
+    by_id = {i.id: i for i in items}
+    order = [i.id for i in items]
+    for index, item_id in enumerate(state.get(ORDER, [])):
+        if item_id in done and item_id not in by_id:
+            order.insert(min(index, len(order)), item_id)
+    state[ORDER] = order
+    for item_id in order:
+        if item_id in by_id:
+            item_card(actor, by_id[item_id], now)
+        else:
+            _placeholder(actor, item_id, done[item_id])
+
+
+def _placeholder(actor: Actor, item_id: int, done: dict) -> None:
+    with st.container(border=True):
+        text, undo = st.columns([5, 1], vertical_alignment="center")
+        text.markdown(f":green[:material/check_circle:] {plain(done['text'])}")
+        if done["appointment_id"]:
+            undo.button("Undo", key=f"q_undo_{item_id}", on_click=_undo,
+                        args=(actor, item_id, done["appointment_id"], done["text"].split(" · ")[0]))  # fmt: skip
 
 
 # -- dialogs ---------------------------------------------------------------------------------
@@ -96,14 +150,21 @@ def _action_click(actor: Actor, item: ItemView, action: actions.FixingAction) ->
 
 @st.dialog("Resolve", on_dismiss=DIALOGS.close)
 def resolve_dialog(actor: Actor, ids: list[int]) -> None:
+    named = [item for item in (reads.get_item(actor, i) for i in ids[:5]) if item is not None]
     st.markdown(f"Resolve **{len(ids)} item{'s' * (len(ids) != 1)}** by hand. This counts as an admin touch.")
+    for item in named:
+        st.markdown(f"- **{plain(who_of(item))}** · {plain(item.label)} · {plain(item.describe())}")
+    if len(ids) > len(named):
+        st.caption(f"and {len(ids) - len(named)} more")
     resolution = st.radio("Resolution", lifecycle.RESOLUTIONS, key="qdlg_resolution")
     note = st.text_area("Note", key="qdlg_note", placeholder="What was done, for whoever looks next")
     keep, go = st.columns(2)
     if keep.button("Back", key="qdlg_back", width="stretch"):
         DIALOGS.finish()
     if go.button("Resolve", type="primary", key="qdlg_resolve", width="stretch") and _act(
-        lambda: lifecycle.resolve(actor, ids, resolution=resolution, note=note), f"Resolved {len(ids)}.", dialog=DIALOGS
+        lambda: lifecycle.resolve(actor, ids, resolution=resolution, note=note),
+        f"Resolved: {who_of(named[0])}." if len(ids) == 1 and named else f"Resolved {len(ids)} items.",
+        dialog=DIALOGS,
     ):
         DIALOGS.finish()
     DIALOGS.error()
@@ -137,7 +198,7 @@ def confirm_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -
     if keep.button("Back", key="qdlg_back", width="stretch"):
         DIALOGS.finish()
     if go.button(action.label, type="primary", key="qdlg_go", width="stretch") and _act(
-        lambda: actions.fix(actor, item.id, action.name), lambda msg: msg, dialog=DIALOGS
+        lambda: actions.fix(actor, item.id, action.name), f"{who_of(item)} · {action.label.lower()}.", dialog=DIALOGS
     ):
         DIALOGS.finish()
     DIALOGS.error()
@@ -161,7 +222,7 @@ def slot_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> N
     slot = slots[pick]
     if st.button(action.label.rstrip("…"), type="primary", key="qdlg_book") and _act(
         lambda: actions.fix(actor, item.id, action.name, start=slot.start, provider_id=slot.provider_id),
-        f"{action.label.rstrip('…')}: {labels[pick]}.",
+        f"{who_of(item)} · {action.label.rstrip('…').lower()}: {labels[pick]}.",
         dialog=DIALOGS,
     ):
         DIALOGS.finish()
