@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.base.tz import to_local, today_in
 from core.queue import actions, fixes, lifecycle, reads
@@ -65,7 +66,7 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
             return
         buttons: list[tuple[str, Callable[[], None], str]] = []
         if item.status == "resolved":
-            buttons.append(("Reopen", lambda: _done(item, lambda: lifecycle.reopen(actor, item.id), "item reopened"),
+            buttons.append(("Reopen", lambda: _keep_place(item, lambda: lifecycle.reopen(actor, item.id), "item reopened"),
                             "reopen"))  # fmt: skip
         else:
             for action in actions.available(actor, item):
@@ -73,8 +74,8 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
             if item.assigned_to != actor.user_id:
                 buttons.append(("Assign to me", lambda: _act(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
                                                                 f"{who_of(item)}: assigned to you."), "mine"))  # fmt: skip
-            tomorrow = datetime.now(UTC) + timedelta(days=1)
-            buttons.append(("Snooze 1 day", lambda: _done(item, lambda: lifecycle.snooze(actor, [item.id], tomorrow),
+            tomorrow = utcnow() + timedelta(days=1)
+            buttons.append(("Snooze 1 day", lambda: _keep_place(item, lambda: lifecycle.snooze(actor, [item.id], tomorrow),
                                                           "snoozed until tomorrow"), "snooze"))  # fmt: skip
             buttons.append(("Resolve…", lambda: DIALOGS.open("resolve", ids=[item.id]), "resolve"))
         with st.container(horizontal=True):
@@ -88,7 +89,7 @@ def _action_click(actor: Actor, item: ItemView, action: actions.FixingAction) ->
         return lambda: DIALOGS.open("slot", item_id=item.id, action=action.name)
     if action.confirm:
         return lambda: DIALOGS.open("confirm", item_id=item.id, action=action.name)
-    return lambda: _done(item, lambda: actions.fix(actor, item.id, action.name), action.label.rstrip("…").lower(),
+    return lambda: _keep_place(item, lambda: actions.fix(actor, item.id, action.name), action.label.rstrip("…").lower(),
                          undo=action.name == "confirm")  # fmt: skip
 
 
@@ -102,12 +103,12 @@ def who_of(item: ItemView) -> str:
     return item.customer_name or item.provider_name or item.location_name or f"Item #{item.id}"
 
 
-def _done(item: ItemView, call: Callable[[], object], what: str, *, undo: bool = False) -> None:
+def _keep_place(item: ItemView, call: Callable[[], object], what: str, *, undo: bool = False) -> None:
     text = f"{who_of(item)} · {what}"
     if _act(call, f"{text}."):
         st.session_state.setdefault(DONE, {})[item.id] = {
             "text": text, "appointment_id": item.appointment_id if undo else None,
-            "until": datetime.now(UTC) + booking.UNDO_WINDOW,
+            "until": utcnow() + booking.UNDO_WINDOW,
         }  # fmt: skip
 
 

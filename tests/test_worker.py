@@ -13,8 +13,9 @@ from datetime import time, timedelta
 from sqlalchemy import delete, select
 
 from core.base import jobs
+from core.base.clock import utcnow
 from core.base.config import ROOT
-from core.base.db import read_session, unit_of_work, utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, ExceptionItem, WorkingHours
 from core.base.tz import to_local
 from core.queue import detect
