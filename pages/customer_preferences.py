@@ -9,8 +9,9 @@ from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.notifications import preferences
 from core.security.access import A, Actor, can
+from pages import kit
 from pages.safe import plain
-from pages.today_state import attempt
+from pages.today_state import PAGE
 
 LABELS = {"email": "Email", "sms": "Text messages"}
 
@@ -31,11 +32,12 @@ def contact_preferences(actor: Actor, customer_id: int, tz: str) -> None:
             button_col.button(
                 f"Stop {label.lower()}" if allowed else f"Allow {label.lower()}",
                 key=f"pref_{customer_id}_{channel}",
-                on_click=attempt,
+                on_click=kit.act,
                 args=(
                     lambda c=channel, a=allowed: preferences.set_preference(actor, customer_id, c, not a),
                     lambda s: s,
                 ),
+                kwargs={"page": PAGE},
             )
     if not prefs.history:
         st.caption("Never changed: every reminder goes out.")

@@ -15,6 +15,7 @@ from core.metrics import sources
 from core.metrics.definitions import Window
 from core.metrics.models import MetricDaily
 from core.metrics.sources import Filters
+from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import reading
@@ -73,13 +74,11 @@ def appointments_behind(
                 Appointment.late_cancel,
                 Appointment.reschedule_count,
             )  # fmt: skip
-            .join(Location, Location.id == Appointment.location_id)
-            .outerjoin(Provider, Provider.id == Appointment.provider_id)
-            .outerjoin(AppointmentType, AppointmentType.id == Appointment.type_id)
             .where(or_(*spans))
             .order_by(Appointment.start_at.desc())
             .limit(limit)
         )
+        query = with_names(query, customer_id=None, inner=True)
         if (cond := _figure_filter(figure)) is not None:
             query = query.where(cond)
         if filters.provider_id is not None:

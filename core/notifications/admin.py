@@ -15,6 +15,7 @@ from core.base.models import Appointment, AppointmentType, Customer, Location
 from core.notifications.models import CHANNELS, NotificationOptOut, NotificationOutbox
 from core.notifications.templates import KIND_LABELS
 from core.people.customers import scope_clause
+from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check, reading, service
@@ -80,14 +81,12 @@ def outbox(
     o = NotificationOutbox
     q = (
         select(o, Appointment.start_at, Location.name, Location.timezone, Customer.name, AppointmentType.name)
-        .outerjoin(Appointment, Appointment.id == o.appointment_id)
-        .outerjoin(Location, Location.id == o.location_id)
-        .outerjoin(Customer, Customer.id == o.customer_id)
-        .outerjoin(AppointmentType, AppointmentType.id == Appointment.type_id)
         .where(o.status.in_(VIEWS[view]), access.location_filter(actor, o.location_id))
         .order_by(o.next_attempt_at if view == "due" else o.updated_at.desc(), o.id)
         .limit(limit)
     )
+    q = with_names(q, appointment_id=o.appointment_id, customer_id=o.customer_id, location_id=o.location_id,
+                   provider_id=None)  # fmt: skip
     if location_id is not None:
         q = q.where(o.location_id == location_id)
     if search := (search or "").strip():

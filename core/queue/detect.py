@@ -202,6 +202,16 @@ def detect_offers(session: Session, now: datetime, *, freed_by: int | None = Non
     return run_for_subjects(session, rule, now, sorted(ids)) if ids else PassResult()
 
 
+# The kinds that wait while an appointment is outside its provider's hours (rules.appointments).
+WAITING_KINDS = (kinds.INTAKE_MISSING, kinds.UNCONFIRMED)
+
+
 def detect_for_provider(session: Session, now: datetime, provider_id: int) -> PassResult:
-    """A provider's hours or time off changed: re-check their appointments from now on."""
-    return run_rule(session, BY_KIND[kinds.OUTSIDE_HOURS], now, Scope(provider_id=provider_id))
+    """A provider's hours or time off changed: re-check their appointments from now on, then
+    the kinds that wait while one of them is outside the hours (they step aside for the
+    outside-hours item, or come back once it is gone)."""
+    scope = Scope(provider_id=provider_id)
+    result = run_rule(session, BY_KIND[kinds.OUTSIDE_HOURS], now, scope)
+    for kind in WAITING_KINDS:
+        result.add(run_rule(session, BY_KIND[kind], now, scope))
+    return result

@@ -56,6 +56,16 @@ for _kind in (kinds.CALENDAR_OVERLAP, kinds.OUTSIDE_HOURS):
     fixing_action(_kind, "move", "Move to a free time…", permission=A.APPOINTMENT_RESCHEDULE, needs=SLOT)(_move)
 
 
+@fixing_action(
+    kinds.OUTSIDE_HOURS, "cancel", "Cancel with notice", permission=A.APPOINTMENT_CANCEL,
+    confirm="Cancel this appointment? It cannot take place as booked; the customer gets the cancellation notice "
+            "(call them to offer another time).",
+)  # fmt: skip
+def _cancel_outside(actor: Actor, item: ItemView, *, now: datetime | None = None) -> object:
+    reason = f"cannot take place: {item.details.get('reason') or 'outside working hours'}"
+    return booking.cancel(actor, item.appointment_id, reason=reason, now=now)
+
+
 @fixing_action(kinds.WAITLIST_OFFER, "book_offer", "Book from the waitlist", permission=A.APPOINTMENT_BOOK)
 def _book_offer(actor: Actor, item: ItemView, *, now: datetime | None = None) -> object:
     return waitlist.book_offer(actor, item.subject, now=now)
