@@ -131,8 +131,11 @@ def run_import(
     dry_run: bool = False,
     create_locations: bool = False,
     progress: Progress | None = None,
+    before_commit: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
-    """Import (or, with dry_run, only check) a CSV file of appointment history."""
+    """Import (or, with dry_run, only check) a CSV file of appointment history. `before_commit`
+    runs once every row is decided and written, inside the import's transaction: what it raises
+    leaves nothing imported (e.g. the rejects file that cannot be written)."""
     t0 = time.perf_counter()
     result = ImportResult(file_name, hashlib.sha256(data).hexdigest(), dry_run)
     csv_file = p.read_csv(data, mapping, file_name)
@@ -141,6 +144,8 @@ def run_import(
     if dry_run:
         with reading(actor, A.IMPORT_APPOINTMENTS, entity="import") as session:
             _Import(session, mapping, csv_file, result, note, create_locations).plan()
+            if before_commit is not None:
+                before_commit(result)
     else:
         try:
             with service(actor, A.IMPORT_APPOINTMENTS, entity="import", location_id=None) as tx:
@@ -150,6 +155,8 @@ def run_import(
                     tx.publish(job.event())
                 tx.audit(action="import.appointments", entity_id=result.sha256[:16],
                              after={"file": file_name, "sha256": result.sha256, **result.counts()})  # fmt: skip
+                if before_commit is not None:
+                    before_commit(result)
         except IntegrityError as exc:
             raise ConflictError(
                 f"The import was refused by the database rule {constraint_name(exc) or 'on appointments'}: "
