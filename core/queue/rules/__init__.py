@@ -4,12 +4,18 @@ item rows are locked, so two passes never deadlock). One module per family."""
 from core.queue import kinds
 from core.queue.rules.appointments import IntakeMissing, LateCancel, NoShowFollowUp, RebookCall, Unconfirmed
 from core.queue.rules.base import Cause, Rule, Scope
-from core.queue.rules.calendar import CalendarBroken, CalendarChanged, CalendarDeleted, CalendarOverlap
+from core.queue.rules.calendar import (
+    CalendarBroken,
+    CalendarChanged,
+    CalendarDeleted,
+    CalendarOverlap,
+    CalendarPushFailed,
+)
 from core.queue.rules.schedule import NotificationFailed, OutsideHours, WaitlistOfferOpen
 
 RULES: tuple[Rule, ...] = (
-    CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarBroken(), IntakeMissing(), Unconfirmed(),
-    NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), OutsideHours(), NotificationFailed(), RebookCall(),
+    CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarPushFailed(), CalendarBroken(), IntakeMissing(),
+    Unconfirmed(), NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), OutsideHours(), NotificationFailed(), RebookCall(),
 )  # fmt: skip
 BY_KIND = {rule.kind: rule for rule in RULES}
 APPOINTMENT_RULES = tuple(r for r in RULES if kinds.KINDS[r.kind].subject == "appointment")
