@@ -15,19 +15,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session
+from core.base.bus import subscribe
+from core.base.clock import resolve_now
 from core.base.errors import InvalidTransition, NotFound
-from core.base.events import subscribe
 from core.base.models import Appointment, Status
 from core.calendar_sync import conflicts
 from core.calendar_sync.client import event_id_for
 from core.calendar_sync.models import CalendarLink
 from core.calendar_sync.push import queue_push, retry_refused
 from core.scheduling import booking
-from core.scheduling.availability import resolve_now
 from core.scheduling.events import AppointmentChanged
 from core.security.access import A, Actor
 from core.security.service import check, reading, service
@@ -35,7 +33,8 @@ from core.security.service import check, reading, service
 DELETED_REASON = "Deleted in Google Calendar"
 
 
-def _conflict(actor: Actor | None, appointment_id: int) -> CalendarLink:
+def _conflict(actor: Actor | None, appointment_id: int) -> tuple[CalendarLink, datetime]:
+    """The open conflict's link and the appointment's start, read after the resolve check."""
     with reading(actor, A.QUEUE_VIEW, entity="appointment", entity_id=appointment_id) as s:
         appt = s.get(Appointment, appointment_id)
         link = s.get(CalendarLink, appointment_id)
@@ -45,19 +44,17 @@ def _conflict(actor: Actor | None, appointment_id: int) -> CalendarLink:
         if link is None or link.state == "synced":
             raise InvalidTransition("Google Calendar and this appointment agree now; there is nothing to fix.")
         s.expunge(link)
-        return link
+        return link, appt.start_at
 
 
 def accept_google_version(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> Appointment:
     """Take Google's side: reschedule to the event's start, or cancel when it was deleted."""
     now = resolve_now(now)
-    link = _conflict(actor, appointment_id)
+    link, start = _conflict(actor, appointment_id)
     if link.state == "deleted":
         return booking.cancel(actor, appointment_id, reason=DELETED_REASON, now=now)
     if link.google_start is None:
         raise InvalidTransition("Google's event is now an all-day event; move it in Google or keep ours.")
-    with read_session() as s:
-        start = s.scalar(select(Appointment.start_at).where(Appointment.id == appointment_id))
     if link.google_start != start:
         return booking.reschedule(actor, appointment_id, new_start=link.google_start, now=now)  # keeps the title too
     return _keep_google_title(actor, appointment_id, now)

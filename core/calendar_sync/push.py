@@ -28,8 +28,9 @@ from googleapiclient.errors import HttpError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, unit_of_work, utcnow
-from core.base.events import subscribe
+from core.base.bus import subscribe
+from core.base.clock import resolve_now, utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.models import OPEN_STATUSES, Appointment, AppointmentType, Customer, Location, Provider, Status
 from core.calendar_sync import conflicts
 from core.calendar_sync.client import CalendarApi, appointment_id_of, event_id_for, google_times, rfc3339, status_of
@@ -351,7 +352,7 @@ def note_failure(appointment_id: int, error: str, *, refused: bool = False, now:
         appt = s.get(Appointment, appointment_id) if push.attempts >= PUSH_ATTEMPTS else None
         if appt is not None:
             raise_item(
-                s, kind=PUSH_FAILED, dedupe_key=kinds.key(PUSH_FAILED, appointment_id), now=now or utcnow(),
+                s, kind=PUSH_FAILED, dedupe_key=kinds.key(PUSH_FAILED, appointment_id), now=resolve_now(now),
                 location_id=appt.location_id, appointment_id=appointment_id, provider_id=appt.provider_id,
                 details={"reason": error[:500], "attempts": push.attempts},
             )  # fmt: skip

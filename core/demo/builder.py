@@ -46,7 +46,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Connection, Engine, exists, func, insert, select, text
 
-from core.base.db import get_engine, refresh_statistics, utcnow
+from core.base.clock import utcnow
+from core.base.db import get_engine, refresh_statistics
 from core.base.errors import ValidationError
 from core.base.models import (
     Appointment,

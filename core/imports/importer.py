@@ -22,7 +22,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.base.db import constraint_name, refresh_statistics, utcnow
+from core.base.clock import utcnow
+from core.base.db import constraint_name, refresh_statistics
 from core.base.errors import ConflictError
 from core.base.models import Customer, Location, Status, new_key
 from core.base.tz import to_local

@@ -22,8 +22,8 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from core.base.db import utcnow
-from core.base.events import subscribe
+from core.base.bus import subscribe
+from core.base.clock import utcnow
 from core.base.models import Appointment, AppointmentHistory, Location
 from core.base.tz import local_range_bounds, zone
 from core.metrics.definitions import TOUCH_KINDS, monday, month_start

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.models import Base
 from core.base.models.outbox import CHANNELS, KINDS, STATUSES, NotificationOutbox, sql_in
 

@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import resolve_now
+from core.base.db import unit_of_work
 from core.base.jobs import job
 from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Status
 from core.notifications import channels
@@ -281,7 +282,7 @@ def _connect_failed(outbox_id: int, error: channels.Transient, now: datetime) ->
 def send_due(now: datetime | None = None, *, sender: str | None = None, batch: int = BATCH,
              limit: int | None = None) -> PassSummary:  # fmt: skip
     """One pass over what is due at `now`; returns what happened, counted by outcome."""
-    now = now or utcnow()
+    now = resolve_now(now)
     sender = sender or new_sender_id()
     summary = PassSummary()
     if flagged := flag_stale(now):

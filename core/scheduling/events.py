@@ -1,6 +1,6 @@
 """What booking publishes. Subscribers (waitlist offers, the exceptions queue, the calendar
 push outbox, notifications, metric rollups) handle these in the booking's own transaction
-through `core.base.events`; booking imports none of them.
+through `core.base.bus`; booking imports none of them.
 
 Every change to an appointment is an `AppointmentChanged` (subscribe to it to see them all):
 `before` is the appointment as it was (None for a new one) and `after` as it is now, so a
