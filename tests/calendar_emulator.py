@@ -14,7 +14,9 @@ Faults: `fault_rate` (share of requests) with `fault_kinds` drawn by a seeded RN
 `fail_next(kind, ...)` for exact scripts. Kinds: 429, 500, 503, "403rate" (rate-limit 403),
 "drop" (connection closed without a response), "commit500" / "commitdrop" (the write is done,
 then the client gets a 500 or a dropped connection), 410 (a list with a syncToken is told to do a
-full sync). `broken` holds calendar ids that answer 401 (an auth failure).
+full sync). `broken` holds calendar ids that answer 401 (an auth failure); `refuse(event_id,
+status, reason, message)` makes every write of one event answer that error until `refused` is
+cleared (a request Google will never accept, e.g. 400 invalid).
 
 Run alone for a demo: `python -m tests.calendar_emulator --port 8765`.
 """
@@ -75,6 +77,7 @@ class CalendarEmulator:
         self.fault_kinds: tuple = FAULT_KINDS
         self.scripted: list = []
         self.broken: set[str] = set()
+        self.refused: dict[str, tuple[int, str, str]] = {}  # event id -> (status, reason, message) for writes
         self.requests: list[tuple[str, str, str]] = []  # (method, calendar id, what)
         self.faults: Counter = Counter()
         self.in_flight: Counter = Counter()  # requests being served now, per calendar
@@ -141,6 +144,12 @@ class CalendarEmulator:
     def expire_sync_tokens(self, calendar_id: str) -> None:
         with self.lock:
             self.calendar(calendar_id).min_token = self.seq + 1
+
+    def refuse(
+        self, event_id: str, status: int = 400, reason: str = "invalid", message: str = "Invalid value."
+    ) -> None:
+        with self.lock:
+            self.refused[event_id] = (status, reason, message)
 
     def fail_next(self, *kinds) -> None:
         with self.lock:
@@ -212,6 +221,9 @@ class CalendarEmulator:
             raise EmulatorError(401, "authError", "Invalid Credentials")
         cal = self.calendar(cal_id)
         event_id = unquote(parts[2]) if len(parts) > 2 else None
+        written = (body or {}).get("id") if event_id is None and method == "POST" else event_id
+        if method in WRITE_METHODS and written in self.refused:
+            raise EmulatorError(*self.refused[written])
         if event_id is None and method == "GET":
             return 200, self._list(cal, query)
         if event_id is None and method == "POST":

@@ -1,4 +1,8 @@
-"""Conflicts with Google: an app-owned event moved, edited or deleted in Google Calendar.
+"""Conflicts with Google: an app-owned event moved, retitled or deleted in Google Calendar.
+
+Whose fields are whose (docs/google-calendar.md): the start, the end and the title are ours; a
+change to any of them in Google is a conflict. Everything else on the event (description,
+location, attendees, colour, reminders...) is Google's: we never send it, so it stays as edited.
 
 Local data is never changed because of what Google says alone: the link goes to state `changed`
 or `deleted` (no push goes over it), and the exceptions queue gets an item carrying both
@@ -34,6 +38,7 @@ def details(appt: Appointment, link: CalendarLink, ev: dict, deleted: bool) -> d
         "google_start": rfc3339(g_start) if g_start else None,
         "google_end": rfc3339(g_end) if g_end else None,
         "google_summary": ev.get("summary"),
+        "ours_summary": link.pushed_summary,
         "google_all_day": "date" in (ev.get("start") or {}),
         "ours_start": rfc3339(appt.start_at),
         "ours_end": rfc3339(appt.end_at),
@@ -46,6 +51,8 @@ def mark_conflict(session: Session, appt: Appointment, link: CalendarLink, ev: d
     link.state = "deleted" if deleted else "changed"
     link.google_etag = ev.get("etag")
     link.google_start, link.google_end = google_times(ev) if not deleted else (None, None)
+    title = ev.get("summary")
+    link.google_summary = None if deleted or title == link.pushed_summary else (title or "")[:255]
     kind = DELETED if deleted else CHANGED
     other = CHANGED if deleted else DELETED
     clear_item(session, key(other, appt.id), now=now)
@@ -77,8 +84,20 @@ def record_conflict(appointment_id: int, link: CalendarLink, ev: dict, *, delete
         mark_conflict(s, appt, row, ev, deleted=deleted, now=now)
 
 
-def settle(session: Session, appt: Appointment, link: CalendarLink, etag: str | None, now: datetime) -> None:
-    """Google agrees with us again: the link is synced at this ETag and open items clear."""
+def title_is_ours(link: CalendarLink, ev: dict) -> bool:
+    """The event's title is the one we pushed, or one a person kept from Google."""
+    title = ev.get("summary")
+    kept = link.state == "synced" and link.google_summary is not None
+    return title == link.pushed_summary or (kept and title == link.google_summary)
+
+
+def settle(
+    session: Session, appt: Appointment, link: CalendarLink, etag: str | None, now: datetime, *, title: object = ...
+) -> None:
+    """Google agrees with us again: the link is synced at this ETag and open items clear. With
+    `title` (the event's title now): Google's title is forgotten once it is ours again."""
+    if title is not ... and title == link.pushed_summary:
+        link.google_summary = None
     link.state, link.etag = "synced", etag or link.etag
     link.pushed_start, link.pushed_end = link.google_start or appt.start_at, link.google_end or appt.end_at
     link.google_etag = link.google_start = link.google_end = None

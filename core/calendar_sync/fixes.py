@@ -2,9 +2,10 @@
 
 - accept Google's version: a move in Google becomes a reschedule of the appointment to Google's
   start (the appointment keeps its type's length; the event is then given that length back); a
-  deletion in Google becomes a cancellation. Both are the booking services themselves, so the
+  deletion in Google becomes a cancellation; a new title in Google is kept (our pushes leave it
+  until our own title changes, e.g. another type). Both are the booking services themselves, so the
   usual rules, history, audit and events apply; the item resolves itself in that transaction.
-- keep ours (push it back): the event is overwritten with the appointment (If-Match of the
+- keep ours (push it back): the event is overwritten with the appointment, title included (If-Match of the
   Google version the person saw, so a newer change in Google opens a new conflict instead of
   being lost) or, after a deletion, inserted again as a new event. The push is queued in the
   same audited transaction; the item resolves itself when the push lands.
@@ -23,7 +24,7 @@ from core.base.models import Appointment, Status
 from core.calendar_sync import conflicts
 from core.calendar_sync.client import event_id_for
 from core.calendar_sync.models import CalendarLink
-from core.calendar_sync.push import queue_push
+from core.calendar_sync.push import queue_push, retry_refused
 from core.scheduling import booking
 from core.scheduling.events import AppointmentChanged
 from core.security.access import A, Actor
@@ -32,7 +33,8 @@ from core.security.service import check, reading, service
 DELETED_REASON = "Deleted in Google Calendar"
 
 
-def _conflict(actor: Actor | None, appointment_id: int) -> CalendarLink:
+def _conflict(actor: Actor | None, appointment_id: int) -> tuple[CalendarLink, datetime]:
+    """The open conflict's link and the appointment's start, read after the resolve check."""
     with reading(actor, A.QUEUE_VIEW, entity="appointment", entity_id=appointment_id) as s:
         appt = s.get(Appointment, appointment_id)
         link = s.get(CalendarLink, appointment_id)
@@ -42,18 +44,35 @@ def _conflict(actor: Actor | None, appointment_id: int) -> CalendarLink:
         if link is None or link.state == "synced":
             raise InvalidTransition("Google Calendar and this appointment agree now; there is nothing to fix.")
         s.expunge(link)
-        return link
+        return link, appt.start_at
 
 
 def accept_google_version(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> Appointment:
     """Take Google's side: reschedule to the event's start, or cancel when it was deleted."""
     now = resolve_now(now)
-    link = _conflict(actor, appointment_id)
+    link, start = _conflict(actor, appointment_id)
     if link.state == "deleted":
         return booking.cancel(actor, appointment_id, reason=DELETED_REASON, now=now)
     if link.google_start is None:
         raise InvalidTransition("Google's event is now an all-day event; move it in Google or keep ours.")
-    return booking.reschedule(actor, appointment_id, new_start=link.google_start, now=now)
+    if link.google_start != start:
+        return booking.reschedule(actor, appointment_id, new_start=link.google_start, now=now)  # keeps the title too
+    return _keep_google_title(actor, appointment_id, now)
+
+
+def _keep_google_title(actor: Actor | None, appointment_id: int, now: datetime) -> Appointment:
+    """Only the title changed in Google: keep it (the times agree already)."""
+    with service(actor, A.QUEUE_RESOLVE, entity="appointment", entity_id=appointment_id) as tx:
+        appt = tx.get(Appointment, appointment_id, what="appointment")
+        tx.require(appt.location_id, entity_id=appt.id)
+        link = tx.session.get(CalendarLink, appointment_id, with_for_update=True)
+        if link is None or link.state != "changed":
+            raise InvalidTransition("Google Calendar and this appointment agree now; there is nothing to fix.")
+        title = link.google_summary
+        conflicts.settle(tx.session, appt, link, link.google_etag, now)
+        tx.audit(before={"title": link.pushed_summary}, after={"title": title},
+                 reason="Kept the title edited in Google Calendar")  # fmt: skip
+        return appt
 
 
 def keep_ours(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> None:
@@ -73,14 +92,26 @@ def keep_ours(actor: Actor | None, appointment_id: int, *, now: datetime | None 
         else:
             link.etag = link.google_etag
             link.pushed_start, link.pushed_end = link.google_start, link.google_end
+            if link.google_summary is not None:
+                link.pushed_summary = link.google_summary  # what Google shows: the push puts ours back
         link.state = "synced"
-        link.google_etag = link.google_start = link.google_end = None
+        link.google_etag = link.google_start = link.google_end = link.google_summary = None
         queue_push(tx.session, appointment_id, appt.provider_id, now, resolves_conflict=True)
         tx.audit(
             before=before,
             after={"state": "synced", "event_id": link.event_id, "start": appt.start_at},
             reason="Kept our version: pushing it back to Google Calendar",
         )
+
+
+def retry_push(actor: Actor | None, appointment_id: int) -> None:
+    """Ask Google again for a push it refused PUSH_ATTEMPTS times (after fixing what it named)."""
+    with service(actor, A.QUEUE_RESOLVE, entity="appointment", entity_id=appointment_id) as tx:
+        appt = tx.get(Appointment, appointment_id, what="appointment")
+        tx.require(appt.location_id, entity_id=appt.id)
+        if not retry_refused(tx.session, appointment_id):
+            raise InvalidTransition("This appointment's calendar push is not held; there is nothing to retry.")
+        tx.audit(action="calendar.retry_push", reason="Asked Google Calendar again after a refused push")
 
 
 @subscribe(AppointmentChanged)

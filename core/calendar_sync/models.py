@@ -5,7 +5,9 @@
   inserted yet". `state` is `synced`, `changed` (Google moved or edited it: a conflict waits in
   the queue and nothing is pushed over it) or `deleted` (deleted in Google: likewise).
   `generation` is part of the event id: a new event (after a deletion in Google, or on another
-  calendar) gets the next one, so the id of a deleted event is never reused.
+  calendar) gets the next one, so the id of a deleted event is never reused. `google_summary`
+  (migration 0024): Google's title when it is not ours (a title edit waiting in the queue, or
+  one a person kept).
 - `CalendarPush`: the outbox. One row per appointment whose event must be brought in line with
   it, written in the same transaction as the appointment change; `version` tells the sender
   whether the row changed again while it was pushing.
@@ -46,6 +48,8 @@ class CalendarLink(Base):
     google_etag: Mapped[str | None] = mapped_column(String(255))
     google_start: Mapped[datetime | None]
     google_end: Mapped[datetime | None]
+    # Google's title when it is not ours: pending a decision (`changed`) or kept by a person (`synced`).
+    google_summary: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

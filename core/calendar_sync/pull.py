@@ -9,8 +9,9 @@ copy: busy blocks not in it are removed at the end.
 - Google-only events become busy blocks (transparent and cancelled ones do not; all-day events
   cover the provider's local days [start date, end date), the end date being exclusive).
 - App-owned events (ours: `extendedProperties.private.appointment_id`) are compared with the
-  appointment; a move or deletion in Google becomes a queue item (core.calendar_sync.conflicts),
-  never a change to the appointment.
+  appointment; a move, a new title or a deletion in Google becomes a queue item
+  (core.calendar_sync.conflicts), never a change to the appointment. Other edits (description,
+  location, attendees...) touch fields we do not own: they are kept.
 """
 
 from __future__ import annotations
@@ -161,13 +162,14 @@ def _app_event(s: Session, link: CalendarLink, ev: dict, now: datetime) -> int:
     if not ahead:
         link.etag = appt.calendar_etag = ev.get("etag")  # history, or a deletion of ours still to come
         return 0
-    if times == (appt.start_at, appt.end_at):
-        conflicts.settle(s, appt, link, ev.get("etag"), now)
-        return 0
-    if link.state == "synced" and times == (link.pushed_start, link.pushed_end):
-        link.etag = appt.calendar_etag = ev.get("etag")  # Google changed what we do not own
-        return 0
     if link.state == "changed" and link.google_etag == ev.get("etag"):
+        return 0  # the conflict already waiting in the queue
+    ours = conflicts.title_is_ours(link, ev)
+    if times == (appt.start_at, appt.end_at) and ours:
+        conflicts.settle(s, appt, link, ev.get("etag"), now, title=ev.get("summary"))
+        return 0
+    if link.state == "synced" and times == (link.pushed_start, link.pushed_end) and ours:
+        link.etag = appt.calendar_etag = ev.get("etag")  # Google changed what we do not own
         return 0
     conflicts.mark_conflict(s, appt, link, ev, deleted=False, now=now)
     return 1

@@ -11,6 +11,12 @@ one request:
   if its time is neither ours nor what we last pushed, we open a "changed in Google" item and
   push nothing over it (the link waits in state `changed` until someone picks a version);
 - a cancellation deletes the event (404/410: done).
+
+The event's start, end and title are ours; a title a person kept from Google
+(`CalendarLink.google_summary` on a synced link) is left in place until our own title changes.
+A push Google refuses with a 4xx other than a rate limit is tried PUSH_ATTEMPTS times (once a
+pass); then it raises "calendar push failed" naming Google's reason and is held (no more
+requests) until someone acts: tries it again from the queue item, or changes the appointment.
 """
 
 from __future__ import annotations
@@ -23,16 +29,20 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.base.bus import subscribe
-from core.base.clock import utcnow
+from core.base.clock import resolve_now, utcnow
 from core.base.db import read_session, unit_of_work
 from core.base.models import OPEN_STATUSES, Appointment, AppointmentType, Customer, Location, Provider, Status
 from core.calendar_sync import conflicts
 from core.calendar_sync.client import CalendarApi, appointment_id_of, event_id_for, google_times, rfc3339, status_of
 from core.calendar_sync.models import CalendarLink, CalendarPush
 from core.calendar_sync.summary import summary_for
+from core.queue import kinds
+from core.queue.items import clear_item, raise_item
 from core.scheduling.events import AppointmentChanged
 
 ACTIVE = {s.value for s in OPEN_STATUSES}
+PUSH_ATTEMPTS = 3  # refusals (4xx, not a rate limit) before a push is held and a person is asked
+PUSH_FAILED = kinds.CALENDAR_PUSH_FAILED
 
 
 @subscribe(AppointmentChanged)
@@ -55,6 +65,7 @@ def queue_push(
     else:
         row.provider_id, row.version, row.queued_at = provider_id, row.version + 1, now
         row.resolves_conflict = row.resolves_conflict or resolves_conflict
+        row.attempts = 0  # a change to the appointment is someone acting: Google is asked again
     session.flush()
 
 
@@ -87,6 +98,7 @@ class Loaded:
     link: CalendarLink | None
     version: int | None
     resolves_conflict: bool = False
+    failed_before: bool = False  # an earlier try of this push failed (refused or not sent)
 
 
 def wanted(appt: AppointmentView, now: datetime) -> Wanted | None | bool:
@@ -99,13 +111,15 @@ def wanted(appt: AppointmentView, now: datetime) -> Wanted | None | bool:
     return Wanted(appt.calendar_id, appt.start_at, appt.end_at, appt.summary, appt.timezone)
 
 
-def event_body(appt_id: int, w: Wanted) -> dict:
-    return {
-        "summary": w.summary,
+def event_body(appt_id: int, w: Wanted, *, title: bool = True) -> dict:
+    """The fields we own, and only those (a patch leaves Google's own fields as they are);
+    `title=False` leaves the title Google has."""
+    body = {
         "start": {"dateTime": rfc3339(w.start), "timeZone": w.timezone},
         "end": {"dateTime": rfc3339(w.end), "timeZone": w.timezone},
         "extendedProperties": {"private": {"appointment_id": str(appt_id)}},
     }
+    return {"summary": w.summary, **body} if title else body
 
 
 def load_many(appointment_ids: list[int]) -> dict[int, Loaded]:
@@ -140,9 +154,12 @@ def load_many(appointment_ids: list[int]) -> dict[int, Loaded]:
         pushes = {
             r.appointment_id: r
             for r in s.execute(
-                select(CalendarPush.appointment_id, CalendarPush.version, CalendarPush.resolves_conflict).where(
-                    CalendarPush.appointment_id.in_(appointment_ids)
-                )
+                select(
+                    CalendarPush.appointment_id,
+                    CalendarPush.version,
+                    CalendarPush.resolves_conflict,
+                    CalendarPush.last_error.is_not(None).label("failed"),
+                ).where(CalendarPush.appointment_id.in_(appointment_ids))  # fmt: skip
             )
         }
         s.expunge_all()  # keep the links' values past the read session's rollback
@@ -165,6 +182,7 @@ def load_many(appointment_ids: list[int]) -> dict[int, Loaded]:
             links.get(i),
             pushes[i].version if i in pushes else None,
             bool(pushes[i].resolves_conflict) if i in pushes else False,
+            bool(pushes[i].failed) if i in pushes else False,
         )  # fmt: skip
         for i in appointment_ids
     }
@@ -175,7 +193,7 @@ def push_appointment(api_for, appointment_id: int, now: datetime, loaded: Loaded
     for a calendar. Returns what happened: inserted, updated, deleted, unchanged, held, conflict."""
     loaded = loaded or load_many([appointment_id])[appointment_id]
     appt, link, version = loaded.appt, loaded.link, loaded.version
-    done = Outcome(appointment_id, version, loaded.resolves_conflict)
+    done = Outcome(appointment_id, version, loaded.resolves_conflict, loaded.failed_before)
     if appt is None:
         _record(done)
         return "unchanged"
@@ -208,6 +226,7 @@ class Outcome:
     appointment_id: int
     version: int | None
     resolves_conflict: bool
+    was_refused: bool = False  # its "calendar push failed" item, if any, clears when it lands
 
 
 def _insert(
@@ -240,7 +259,9 @@ def _insert(
 def _patch(
     api: CalendarApi, appt: AppointmentView, want: Wanted, link: CalendarLink, done: Outcome, now: datetime
 ) -> str:
-    body = event_body(appt.id, want)
+    # A title kept from Google stays while our own title is the one it replaced.
+    kept = link.google_summary if link.google_summary is not None and want.summary == link.pushed_summary else None
+    body = event_body(appt.id, want, title=kept is None)
     try:
         ev = api.patch(link.event_id, body, link.etag)
     except HttpError as exc:
@@ -252,17 +273,20 @@ def _patch(
             raise
         ev = api.get(link.event_id)
         times = google_times(ev)
-        if ev.get("status") == "cancelled" or times not in (
-            (want.start, want.end),
-            (link.pushed_start, link.pushed_end),
+        retitled = ev.get("summary") != want.summary and not conflicts.title_is_ours(link, ev)
+        if (
+            ev.get("status") == "cancelled"
+            or times not in ((want.start, want.end), (link.pushed_start, link.pushed_end))
+            or retitled
         ):
             conflicts.record_conflict(appt.id, link, ev, deleted=ev.get("status") == "cancelled", now=now)
             _record(done)
             return "conflict"
-        if times != (want.start, want.end) or ev.get("summary") != want.summary:
+        if times != (want.start, want.end) or (kept is None and ev.get("summary") != want.summary):
             # Google changed something we do not own (or our own earlier patch landed unrecorded).
             ev = api.patch(link.event_id, body, ev.get("etag"))
-    _record(done, Written(link.calendar_id, link.event_id, link.generation, ev.get("etag"), want, appt.provider_id))
+    _record(done, Written(link.calendar_id, link.event_id, link.generation, ev.get("etag"), want, appt.provider_id,
+                          kept))  # fmt: skip
     return "updated"
 
 
@@ -274,6 +298,7 @@ class Written:
     etag: str
     want: Wanted
     provider_id: int
+    kept_title: str | None = None  # Google's title, left in place
 
 
 def _record(done: Outcome, written: Written | None = None, *, drop_link: bool = False) -> None:
@@ -287,7 +312,8 @@ def _record(done: Outcome, written: Written | None = None, *, drop_link: bool = 
                 "provider_id": written.provider_id, "calendar_id": written.calendar_id,
                 "event_id": written.event_id, "generation": written.generation, "etag": written.etag,
                 "state": "synced", "pushed_start": w.start, "pushed_end": w.end, "pushed_summary": w.summary,
-                "google_etag": None, "google_start": None, "google_end": None, "updated_at": utcnow(),
+                "google_etag": None, "google_start": None, "google_end": None, "google_summary": written.kept_title,
+                "updated_at": utcnow(),
             }  # fmt: skip
             changed = s.execute(update(CalendarLink).where(CalendarLink.appointment_id == aid).values(**values))
             if changed.rowcount == 0:
@@ -308,23 +334,48 @@ def _record(done: Outcome, written: Written | None = None, *, drop_link: bool = 
             s.execute(
                 delete(CalendarPush).where(CalendarPush.appointment_id == aid, CalendarPush.version == done.version)
             )
+        if done.was_refused:
+            clear_item(s, kinds.key(PUSH_FAILED, aid), now=utcnow())
 
 
-def note_failure(appointment_id: int, error: str) -> None:
+def note_failure(appointment_id: int, error: str, *, refused: bool = False, now: datetime | None = None) -> None:
+    """Record why a push did not go through. `refused`: Google answered it with a 4xx that is
+    not a rate limit; the PUSH_ATTEMPTS-th refusal raises "calendar push failed" and holds it."""
     with unit_of_work() as s:
         push = s.get(CalendarPush, appointment_id, with_for_update=True)
-        if push is not None:
-            push.attempts += 1
-            push.last_error = error[:2000]
+        if push is None:
+            return
+        push.last_error = error[:2000]
+        if not refused:
+            return
+        push.attempts += 1
+        appt = s.get(Appointment, appointment_id) if push.attempts >= PUSH_ATTEMPTS else None
+        if appt is not None:
+            raise_item(
+                s, kind=PUSH_FAILED, dedupe_key=kinds.key(PUSH_FAILED, appointment_id), now=resolve_now(now),
+                location_id=appt.location_id, appointment_id=appointment_id, provider_id=appt.provider_id,
+                details={"reason": error[:500], "attempts": push.attempts},
+            )  # fmt: skip
+
+
+def retry_refused(session: Session, appointment_id: int) -> bool:
+    """Ask Google again for a held push (in the caller's audited transaction); False if none."""
+    push = session.get(CalendarPush, appointment_id, with_for_update=True)
+    if push is None or push.attempts < PUSH_ATTEMPTS:
+        return False
+    push.attempts = 0
+    session.flush()
+    return True
 
 
 def pending_for(session: Session, provider_id: int, now: datetime, limit: int | None = None) -> list[int]:
     """Appointments to push for a provider: the outbox, then active appointments from now on that
-    have no event yet (booked before the calendar was connected, or by an import)."""
+    have no event yet (booked before the calendar was connected, or by an import); never a push
+    held after PUSH_ATTEMPTS refusals."""
     queued = list(
         session.scalars(
             select(CalendarPush.appointment_id)
-            .where(CalendarPush.provider_id == provider_id)
+            .where(CalendarPush.provider_id == provider_id, CalendarPush.attempts < PUSH_ATTEMPTS)
             .order_by(CalendarPush.queued_at, CalendarPush.appointment_id)
             .limit(limit)
         )
@@ -332,11 +383,13 @@ def pending_for(session: Session, provider_id: int, now: datetime, limit: int | 
     missing = session.scalars(
         select(Appointment.id)
         .outerjoin(CalendarLink, CalendarLink.appointment_id == Appointment.id)
+        .outerjoin(CalendarPush, CalendarPush.appointment_id == Appointment.id)
         .where(
             Appointment.provider_id == provider_id,
             Appointment.status.in_(sorted(ACTIVE)),
             Appointment.end_at > now,
             CalendarLink.appointment_id.is_(None),
+            (CalendarPush.appointment_id.is_(None)) | (CalendarPush.attempts < PUSH_ATTEMPTS),  # held ones wait
         )
         .order_by(Appointment.start_at, Appointment.id)
         .limit(limit)

@@ -9,14 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.calendar_sync.conflicts import CHANGED, DELETED
-from core.calendar_sync.fixes import accept_google_version, keep_ours
+from core.calendar_sync.fixes import accept_google_version, keep_ours, retry_push
+from core.calendar_sync.push import PUSH_FAILED
 from core.queue.actions import fixing_action
 from core.security.access import A, Actor
 
 
 @fixing_action(
-    CHANGED, "accept_google", "Accept Google's time", permission=A.APPOINTMENT_RESCHEDULE,
-    help="Move the appointment to the event's start in Google (it keeps its own length).",
+    CHANGED, "accept_google", "Accept Google's version", permission=A.APPOINTMENT_RESCHEDULE,
+    help="Move the appointment to the event's start in Google (it keeps its own length); a title edited in "
+    "Google is kept.",
 )  # fmt: skip
 def _accept_move(actor: Actor, item, *, now: datetime | None = None) -> object:
     return accept_google_version(actor, item.appointment_id, now=now)
@@ -30,7 +32,8 @@ def _accept_deletion(actor: Actor, item, *, now: datetime | None = None) -> obje
     return accept_google_version(actor, item.appointment_id, now=now)
 
 
-@fixing_action(CHANGED, "keep_ours", "Keep ours (push it back)", help="Put the event back at the appointment's time.")
+@fixing_action(CHANGED, "keep_ours", "Keep ours (push it back)",
+               help="Put the event back at the appointment's time, with our title.")  # fmt: skip
 def _keep_move(actor: Actor, item, *, now: datetime | None = None) -> object:
     return keep_ours(actor, item.appointment_id, now=now)
 
@@ -38,3 +41,9 @@ def _keep_move(actor: Actor, item, *, now: datetime | None = None) -> object:
 @fixing_action(DELETED, "keep_ours", "Keep ours (put it back)", help="Create the event in Google again.")
 def _keep_deleted(actor: Actor, item, *, now: datetime | None = None) -> object:
     return keep_ours(actor, item.appointment_id, now=now)
+
+
+@fixing_action(PUSH_FAILED, "retry_push", "Try the push again",
+               help="Once what Google named is fixed (e.g. the provider's calendar or time zone), send the event again.")  # fmt: skip
+def _retry_push(actor: Actor, item, *, now: datetime | None = None) -> object:
+    return retry_push(actor, item.appointment_id)

@@ -30,7 +30,7 @@ from core.base.errors import NotFound
 from core.base.jobs import job
 from core.base.models import CalendarSyncState, Location, Provider, provider_locations
 from core.calendar_sync import conflicts
-from core.calendar_sync.client import AuthFailed, CalendarApi, NotConfigured, status_of, sync_enabled
+from core.calendar_sync.client import AuthFailed, CalendarApi, NotConfigured, is_auth_failure, status_of, sync_enabled
 from core.calendar_sync.models import CalendarSyncHealth
 from core.calendar_sync.pull import Target, pull
 from core.calendar_sync.push import load_many, note_failure, pending_for, push_appointment
@@ -239,9 +239,10 @@ def _sync_calendar(
         try:
             outcome = push_appointment(api_for, appointment_id, now, loaded[appointment_id])
         except HttpError as exc:
-            if status_of(exc) >= 500 or status_of(exc) == 429:
-                raise  # retries exhausted: Google is down for this calendar; try again next pass
-            note_failure(appointment_id, _reason(exc))  # this one event is refused; the rest go on
+            if status_of(exc) >= 500 or status_of(exc) == 429 or (status_of(exc) == 403 and not is_auth_failure(exc)):
+                raise  # retries exhausted: Google is down or rate-limits this calendar; next pass
+            # This one event is refused (the rest go on); after PUSH_ATTEMPTS a person is asked.
+            note_failure(appointment_id, _reason(exc), refused=True, now=now)
             summary.errors += 1
             continue
         except (OSError, httplib2.HttpLib2Error) as exc:

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
-import tempfile
 from pathlib import Path
 
 from core.base.errors import DomainError
+from core.base.files import Target
 from core.imports.importer import run_import
 from core.imports.mapping import load_mapping
 from core.security.access import SYSTEM
@@ -25,20 +25,6 @@ def _read(path: str, what: str) -> bytes:
         raise DomainError(f"The {what} {path} cannot be read: permission denied.") from None
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then move it into place: a failure
-    never leaves a half-written or truncated file behind."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cmd_import(args) -> int:
     data = _read(args.file, "file")
     raw = _read(args.mapping, "mapping file")
@@ -46,27 +32,34 @@ def cmd_import(args) -> int:
         mapping = load_mapping(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise DomainError(f"The mapping file {args.mapping} is not UTF-8 text.") from None
-    if args.rejects and not Path(args.rejects).resolve().parent.is_dir():
-        raise DomainError(f"Cannot write the rejects file {args.rejects}: its folder does not exist.")
 
     def progress(fraction: float, message: str) -> None:
         if sys.stderr.isatty():
             print(f"\r{fraction:4.0%} {message:<60}", end="", file=sys.stderr, flush=True)
 
-    result = run_import(
-        SYSTEM,
-        data,
-        mapping,
-        file_name=Path(args.file).name,
-        dry_run=args.dry_run,
-        create_locations=args.create_locations,
-        progress=progress,
-        notify=args.notify,
-    )
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    if args.rejects:
-        write_atomically(args.rejects, result.rejects_csv())
+    # The rejects file's place is reserved before anything is read from the database, and its
+    # rows are written inside the import's transaction: a file that cannot be written leaves
+    # nothing imported. Only the final move into place comes after the commit.
+    with contextlib.ExitStack() as stack:
+        rejects = stack.enter_context(Target(args.rejects, "rejects file")) if args.rejects else None
+        result = run_import(
+            SYSTEM,
+            data,
+            mapping,
+            file_name=Path(args.file).name,
+            dry_run=args.dry_run,
+            create_locations=args.create_locations,
+            progress=progress,
+            notify=args.notify,
+            before_commit=(lambda done: rejects.write_text(done.rejects_csv())) if rejects else None,
+        )
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        if rejects is not None:
+            try:
+                rejects.commit()
+            except DomainError as exc:
+                raise DomainError(f"The import was committed, but the rejected rows were not saved: {exc}") from None
     print("\n".join(result.summary_lines()))
     if args.rejects:
         print(f"  rejected rows written to {args.rejects}")

@@ -133,9 +133,12 @@ def run_import(
     create_locations: bool = False,
     progress: Progress | None = None,
     notify: bool = False,
+    before_commit: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Import (or, with dry_run, only check) a CSV file of appointment history. `notify`: queue a
-    confirmation for each upcoming appointment written (reminders come either way)."""
+    confirmation for each upcoming appointment written (reminders come either way). `before_commit`
+    runs once every row is decided and written, inside the import's transaction: what it raises
+    leaves nothing imported (e.g. the rejects file that cannot be written)."""
     if notify and dry_run:
         raise ValidationError("A dry run writes nothing, so it cannot send confirmations: drop --notify or --dry-run.")
     t0 = time.perf_counter()
@@ -146,6 +149,8 @@ def run_import(
     if dry_run:
         with reading(actor, A.IMPORT_APPOINTMENTS, entity="import") as session:
             _Import(session, mapping, csv_file, result, note, create_locations).plan()
+            if before_commit is not None:
+                before_commit(result)
     else:
         try:
             with service(actor, A.IMPORT_APPOINTMENTS, entity="import", location_id=None) as tx:
@@ -155,6 +160,8 @@ def run_import(
                     tx.publish(replace(job.event(), notify=notify))
                 tx.audit(action="import.appointments", entity_id=result.sha256[:16],
                              after={"file": file_name, "sha256": result.sha256, **result.counts()})  # fmt: skip
+                if before_commit is not None:
+                    before_commit(result)
         except IntegrityError as exc:
             raise ConflictError(
                 f"The import was refused by the database rule {constraint_name(exc) or 'on appointments'}: "

@@ -7,6 +7,7 @@ spells a kind or a key by hand.
     calendar_changed     calendar_changed:{appointment_id}       calendar sync (moved/edited in Google)
     calendar_deleted     calendar_deleted:{appointment_id}       calendar sync (deleted in Google)
     calendar_broken      calendar_broken:{provider_id}           calendar sync, and the queue rule
+    calendar_push_failed calendar_push_failed:{appointment_id}   calendar sync (Google refused the event 3 times)
     intake_missing       intake_missing:{appointment_id}         queue rule
     unconfirmed          unconfirmed:{appointment_id}            queue rule
     no_show_followup     no_show_followup:{appointment_id}       queue rule
@@ -25,6 +26,7 @@ CALENDAR_OVERLAP = "calendar_overlap"
 CALENDAR_CHANGED = "calendar_changed"
 CALENDAR_DELETED = "calendar_deleted"
 CALENDAR_BROKEN = "calendar_broken"
+CALENDAR_PUSH_FAILED = "calendar_push_failed"
 INTAKE_MISSING = "intake_missing"
 UNCONFIRMED = "unconfirmed"
 NO_SHOW_FOLLOWUP = "no_show_followup"
@@ -61,6 +63,9 @@ KINDS: dict[str, Kind] = {
              "The event was deleted in Google Calendar: cancel the appointment or push it back."),
         Kind(CALENDAR_BROKEN, "Calendar connection broken", "provider",
              "Syncing this provider's calendar keeps failing: an admin reconnects it."),
+        Kind(CALENDAR_PUSH_FAILED, "Calendar push failed", "appointment",
+             "Google refused this appointment's event (its reason is shown) and it is no longer sent: "
+             "fix what Google names, then try the push again."),
         Kind(INTAKE_MISSING, "Intake missing", "appointment",
              "Required intake answers are missing and the appointment is soon: collect them."),
         Kind(UNCONFIRMED, "Unconfirmed", "appointment", "Soon and still not confirmed: call the customer."),

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.base.db import read_session
 from core.base.errors import NotFound, ValidationError
+from core.base.files import Target
 from core.base.models import Appointment, AppointmentType, Customer, Location, Provider
 from core.base.tz import local_day_bounds
 from core.reports.tabular import safe_cell
@@ -293,12 +293,16 @@ def export_csv(session: Session, actor: Actor, **filters) -> tuple[str, int]:
     return buf.getvalue(), n
 
 
-def record_export(actor: Actor, rows: int, filters: dict) -> None:
+def record_export(actor: Actor, rows: int, filters: dict, deliver: Callable[[], None] | None = None) -> None:
     """The export's audit row, written before the data leaves; a database that cannot record
-    it (read-only) refuses the export."""
+    it (read-only) refuses the export. `deliver` (moving the file into place) runs once the row
+    is written and before it is committed: a delivery that fails leaves no row claiming it."""
     try:
         with service(actor, A.EXPORT_APPOINTMENTS, entity="appointment") as tx:
             tx.audit(action="export.appointments", after={"rows": rows, **filters})
+            tx.session.flush()
+            if deliver is not None:
+                deliver()
     except (OperationalError, DBAPIError) as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise ValidationError(
@@ -306,33 +310,34 @@ def record_export(actor: Actor, rows: int, filters: dict) -> None:
         ) from None
 
 
+def _write(path, session: Session, actor: Actor, fmt: str, filters: dict) -> int:
+    if fmt == "csv":
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            return write_csv(out, session, actor, **filters)
+    return write_xlsx(path, iter_values(session, actor, safe=True, **filters))
+
+
 def export_to(actor: Actor, target: str | None, fmt: str = "csv", **filters) -> int:
-    """Export to the file `target` (None or "-": standard output) as csv or xlsx. The rows go to
-    a temporary file first; the audit row is written next, and only then is the file moved into
-    place (or copied out), so a refused or failed export leaves an existing file as it was."""
+    """Export to the file `target` (None or "-": standard output) as csv or xlsx. The place is
+    checked first (a folder, a missing folder or one nothing may be written in is refused before
+    any work); the rows go to a temporary file beside it; the audit row is written next, and
+    only then is the file moved into place (or copied out), so a refused or failed export leaves
+    an existing file as it was and no audit row."""
     if fmt not in ("csv", "xlsx"):
         raise ValidationError(f"Unknown export format '{fmt}': use csv or xlsx.")
     check_window(filters.get("date_from"), filters.get("date_to"))
     to_stdout = target in (None, "-")
-    folder = Path(tempfile.gettempdir()) if to_stdout else Path(target).resolve().parent
-    if not folder.is_dir():
-        raise ValidationError(f"Cannot write {target}: the folder {folder} does not exist.")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".export-", suffix=f".{fmt}")
-    try:
-        with read_session() as session:
-            if fmt == "csv":
-                with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
-                    n = write_csv(out, session, actor, **filters)
-            else:
-                os.close(fd)
-                n = write_xlsx(tmp, iter_values(session, actor, safe=True, **filters))
-        record_export(actor, n, {**filters, "format": fmt})
-        if to_stdout:
-            with open(tmp, "rb") as src:
+    with Target(Path(tempfile.gettempdir()) / f"export.{fmt}" if to_stdout else target, "export") as out:
+        try:
+            with read_session() as session:
+                n = _write(out.tmp, session, actor, fmt, filters)
+        except OSError as exc:
+            raise out.error(exc) from None
+
+        def to_standard_output() -> None:
+            with open(out.tmp, "rb") as src:  # type: ignore[arg-type]
                 shutil.copyfileobj(src, sys.stdout.buffer)
             sys.stdout.buffer.flush()
-        else:
-            os.replace(tmp, target)
+
+        record_export(actor, n, {**filters, "format": fmt}, deliver=to_standard_output if to_stdout else out.commit)
         return n
-    finally:
-        Path(tmp).unlink(missing_ok=True)

@@ -1,10 +1,24 @@
-"""Browser tests: the real app (`streamlit run app.py`) on a fresh SQLite database, driven by
-headless Chromium through Playwright.
+"""Browser tests: the real app (`streamlit run app.py`) on a SQLite database, driven by headless
+Chromium through Playwright.
 
-Fixtures: `app_server` (the running app: `.url`, `.db_url`, `.seed(fn)`; opened once before the
-test unless it is marked `cold_start`), `browser` (one
-Chromium per test session) and `page` (a fresh browser context, so fresh cookies, per test).
-Screenshots go to test-artifacts/; a failing test leaves one named after it."""
+Fixtures:
+- `app_server`: the running app (`.url`, `.db_url`, `.cookie_key`, `.seed(fn)`, `.log()`). One
+  server is started per test session and shared: before each test it gets a fresh database (the
+  migrated template, copied in place) and forgets the earlier tests' sessions and caches
+  (tests/e2e/serve.py), so every test starts as on a newly started app, without paying for the
+  start (about 5 s) and the warm-up. Seed what the test needs with `app_server.seed(fn)` (e.g.
+  `app_server.seed(world)`): it runs `fn` in the test process against the app's database.
+  - A test that needs the app started with other environment variables says so with
+    `@pytest.mark.app_env(NAME="value")`: it gets a server of its own, started with them and
+    shared with the other tests asking for the same (environment set with monkeypatch does not
+    reach a shared server).
+  - A test that must be the first session of a freshly started process is marked `cold_start`:
+    it gets a new server, stopped after it.
+- `browser`: one Chromium per test session.
+- `page`: a fresh browser context (fresh cookies) per test; `new_context(browser)` for a second
+  user. Pages report Streamlit's runs (RUN_WATCH) so `wait_for_app(page)` waits for them to end.
+Screenshots go to test-artifacts/; a failing test leaves one named after it, and prints its part
+of the server's log."""
 
 from __future__ import annotations
 
@@ -13,12 +27,14 @@ import re
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,11 +72,14 @@ def _healthy(url: str) -> bool:
 
 @dataclass
 class AppServer:
+    """What a test sees of the app it drives: its URL, its database and its cookie key."""
+
     url: str
     db_url: str
     cookie_key: str
     log_path: Path
     _monkeypatch: pytest.MonkeyPatch = field(repr=False)
+    _log_from: int = 0  # where this test's part of a shared server's log starts
 
     def seed(self, fn: Callable[[], Any]) -> Any:
         """Run `fn` against the app's database from the test process (e.g. factories.world)."""
@@ -70,7 +89,80 @@ class AppServer:
         return fn()
 
     def log(self) -> str:
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_from)
+            return log.read().decode(errors="replace")
+
+
+class _Process:
+    """One `streamlit run app.py` (through tests/e2e/serve.py) on its own SQLite file."""
+
+    def __init__(self, folder: Path, template: Path, env: dict[str, str]) -> None:
+        self.db_path, self.template = folder / "e2e.db", template
+        shutil.copyfile(template, self.db_path)
+        self.db_url = f"sqlite:///{self.db_path}"
+        port, self.control_port = _free_port(), _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.cookie_key = secrets.token_urlsafe(48)
+        self.log_path = folder / "streamlit.log"
+        full_env = {
+            **os.environ,
+            "DATABASE_URL": self.db_url,
+            "AUTH_COOKIE_KEY": self.cookie_key,
+            "DEMO_MODE": "0",
+            "APP_SECRETS_FILE": str(folder / "no-secrets.toml"),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            **env,
+        }
+        cmd = [
+            sys.executable, str(Path(__file__).with_name("serve.py")), str(self.control_port),
+            "run", str(ROOT / "app.py"),
+            "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+            "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        self._control: socket.socket | None = None
+
+    def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_healthy(self) -> None:
+        waiter = threading.Event()
+        for _ in range(START_TIMEOUT_S * 10):
+            if self.proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+            if _healthy(self.url):
+                return
+            waiter.wait(0.1)
+        pytest.fail(f"streamlit did not answer {self.url}/_stcore/health within {START_TIMEOUT_S}s:\n{self.log()}")
+
+    def reset(self) -> None:
+        """A fresh database (the migrated template, copied in place through SQLite's backup, so
+        the server's open connections see it) and a server that has forgotten earlier tests'
+        sessions and caches."""
+        dispose_engines()
+        with closing(sqlite3.connect(self.template)) as src, closing(sqlite3.connect(self.db_path, timeout=30)) as dst:
+            src.backup(dst)
+        if self._control is None:
+            self._control = socket.create_connection(("127.0.0.1", self.control_port), timeout=START_TIMEOUT_S)
+            self._answers = self._control.makefile("r")
+        self._control.sendall(b"reset\n")
+        answer = self._answers.readline().strip()
+        if answer != "ok":
+            pytest.fail(f"the shared app server could not be reset: {answer or 'no answer'}")
+
+    def stop(self) -> None:
+        if self._control is not None:
+            self._control.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
 
 # Marks when Streamlit last started or ended a run, so a wait can ask for a quiet moment.
@@ -113,55 +205,56 @@ def _warm_up(browser, url: str) -> None:
         context.close()
 
 
+def _env_of(request) -> dict[str, str]:
+    marker = request.node.get_closest_marker("app_env")
+    return {k: str(v) for k, v in sorted(marker.kwargs.items())} if marker else {}
+
+
+@pytest.fixture(scope="session")
+def _shared_servers() -> Iterator[dict[tuple, _Process]]:
+    """The session's app servers, one per environment asked for (`app_env`), kept until the end."""
+    servers: dict[tuple, _Process] = {}
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
 @pytest.fixture
-def app_server(tmp_path, monkeypatch, request, _sqlite_template, browser) -> Iterator[AppServer]:
-    db_path = tmp_path / "e2e.db"
-    shutil.copyfile(_sqlite_template, db_path)
-    db_url = f"sqlite:///{db_path}"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    cookie_key = secrets.token_urlsafe(48)
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "AUTH_COOKIE_KEY": cookie_key,
-        "DEMO_MODE": "0",
-        "APP_SECRETS_FILE": str(tmp_path / "no-secrets.toml"),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
-    log_path = tmp_path / "streamlit.log"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = AppServer(url, db_url, cookie_key, log_path, monkeypatch)
+def app_server(
+    request, monkeypatch, tmp_path_factory, _sqlite_template, browser, _shared_servers
+) -> Iterator[AppServer]:
+    cold = request.node.get_closest_marker("cold_start") is not None
+    env = _env_of(request)
+    key = tuple(env.items())
+    process = None if cold else _shared_servers.get(key)
+    if process is not None and process.proc.poll() is not None:  # it died during an earlier test
+        print(f"--- the shared app server had exited ({process.proc.returncode}); starting another ---")
+        process = None
+    if process is None:
+        process = _Process(tmp_path_factory.mktemp("app"), _sqlite_template, env)
+        if not cold:
+            _shared_servers[key] = process
+        try:
+            process.wait_healthy()
+            if not cold:
+                _warm_up(browser, process.url)
+        except BaseException:
+            _shared_servers.pop(key, None)
+            process.stop()
+            raise
+    if not cold:
+        process.reset()
+    server = AppServer(process.url, process.db_url, process.cookie_key, process.log_path, monkeypatch,
+                       process.log_path.stat().st_size)  # fmt: skip
     try:
-        waiter = threading.Event()
-        for _ in range(START_TIMEOUT_S * 10):
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{server.log()[-3000:]}")
-            if _healthy(url):
-                break
-            waiter.wait(0.1)
-        else:
-            pytest.fail(f"streamlit did not answer {url}/_stcore/health within {START_TIMEOUT_S}s:\n{server.log()}")
         server.seed(lambda: None)
-        if request.node.get_closest_marker("cold_start") is None:
-            _warm_up(browser, url)
         yield server
     finally:
         rep = getattr(request.node, "rep_call", None)
         if rep is not None and rep.failed:
-            print(f"--- streamlit log ({log_path}) ---\n{server.log()[-6000:]}")
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+            print(f"--- streamlit log ({process.log_path}) ---\n{server.log()[-6000:]}")
+        if cold:
+            process.stop()
         dispose_engines()
         reset_settings()
 

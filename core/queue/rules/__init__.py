@@ -4,14 +4,21 @@ item rows are locked, so two passes never deadlock). One module per family."""
 from core.queue import kinds
 from core.queue.rules.appointments import IntakeMissing, LateCancel, NoShowFollowUp, RebookCall, Unconfirmed
 from core.queue.rules.base import Cause, Rule, Scope
-from core.queue.rules.calendar import CalendarBroken, CalendarChanged, CalendarDeleted, CalendarOverlap
+from core.queue.rules.calendar import (
+    CalendarBroken,
+    CalendarChanged,
+    CalendarDeleted,
+    CalendarOverlap,
+    CalendarPushFailed,
+)
 from core.queue.rules.schedule import NotificationFailed, OutsideHours, WaitlistOfferOpen
 
 # OutsideHours comes before IntakeMissing and Unconfirmed: while an appointment cannot take place
 # as booked, those wait (rules.appointments.cannot_take_place), from the same pass on.
 RULES: tuple[Rule, ...] = (
-    CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarBroken(), OutsideHours(), IntakeMissing(),
-    Unconfirmed(), NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), NotificationFailed(), RebookCall(),
+    CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarPushFailed(), CalendarBroken(), OutsideHours(),
+    IntakeMissing(), Unconfirmed(), NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), NotificationFailed(),
+    RebookCall(),
 )  # fmt: skip
 BY_KIND = {rule.kind: rule for rule in RULES}
 APPOINTMENT_RULES = tuple(r for r in RULES if kinds.KINDS[r.kind].subject == "appointment")

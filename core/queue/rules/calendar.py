@@ -73,6 +73,10 @@ class CalendarDeleted(_StillAhead):
     kind = kinds.CALENDAR_DELETED
 
 
+class CalendarPushFailed(_StillAhead):
+    kind = kinds.CALENDAR_PUSH_FAILED
+
+
 class CalendarBroken(Rule):
     """Clear only: present while the provider's calendar sync state is not ok."""
 
