@@ -7,6 +7,8 @@ from core.calendar_sync import fixes, push, sync  # noqa: F401 - calendar push o
 from core.metrics import rebuild, rollup  # noqa: F401 - keep the metric rollup in step with appointments, imports, hours
 from core.notifications import enqueue, sender  # noqa: F401 - writes the outbox; sends what is due
 from core.scheduling import waitlist  # noqa: F401 - offers freed slots, withdraws taken offers
+from core.webhooks import enqueue as webhooks_enqueue  # noqa: F401 - writes webhook deliveries
+from core.webhooks import sender as webhooks_sender  # noqa: F401 - delivers them, keeps the log 30 days
 
 # isort: split
 from core.calendar_sync import queue_fixes  # noqa: F401 - accept Google's version / keep ours, in the queue
