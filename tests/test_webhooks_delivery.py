@@ -22,7 +22,7 @@ from core.cli import main
 from core.scheduling import booking
 from core.webhooks import endpoints, log, net, sender
 from core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from tests.factories import NOW, at, audit_rows, book, world
+from tests.factories import MONDAY, NOW, at, audit_rows, book, world
 from tests.webhook_receiver import Receiver
 
 EVENTS = "appointment.booked,appointment.rescheduled,appointment.cancelled"
@@ -55,8 +55,11 @@ def _rows(model=WebhookDelivery):
 
 
 def _book_day(w, n: int, now):
-    """n back-to-back appointments with Dr. Rao on Monday."""
-    return [book(w, at(9) + timedelta(minutes=30 * i), now=now).appointment for i in range(n)]
+    """n back-to-back appointments with Dr. Rao, 16 a day from Monday."""
+    return [
+        book(w, at(9, day=MONDAY + timedelta(days=i // 16)) + timedelta(minutes=30 * (i % 16)), now=now).appointment
+        for i in range(n)
+    ]
 
 
 def test_the_receiver_gets_each_event_once_signed_and_in_order(db, local_network, receiver):
@@ -187,11 +190,11 @@ def test_private_addresses_are_refused_at_send_time(sqlite_db, local_network, re
 def test_a_sender_killed_mid_pass_resends_only_what_it_had_not_marked(sqlite_db, local_network, receiver):
     w = world()
     _endpoint(w, receiver)
-    _book_day(w, 12, NOW)  # batches of 10: the first is recorded, the second is in flight
+    _book_day(w, 27, NOW)  # batches of 25: the first is recorded, the second is in flight
     now = utcnow()
     with unit_of_work() as s:  # the subprocess runs on the real clock: make them due on it
         s.execute(update(WebhookDelivery).values(next_attempt_at=now))
-    receiver.hold_from = 12
+    receiver.hold_from = 27
     env = {**os.environ, "DATABASE_URL": sqlite_db.url, "WEBHOOK_ALLOW_LOCAL_NETWORK": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "core", "deliver-webhooks", "--once"], cwd=ROOT, env=env)
     try:
@@ -201,11 +204,11 @@ def test_a_sender_killed_mid_pass_resends_only_what_it_had_not_marked(sqlite_db,
     finally:
         receiver.release.set()
     statuses = [d.status for d in _rows()]
-    assert statuses.count("delivered") == 10 and statuses.count("sending") == 2
+    assert statuses.count("delivered") == 25 and statuses.count("sending") == 2
     summary = sender.deliver_due(now + sender.STALE_AFTER + timedelta(minutes=1))
     assert summary.get("flagged") == 2 and summary.get("delivered") == 2
     assert {d.status for d in _rows()} == {"delivered"}
-    assert len(set(receiver.ids)) == 12 and len(receiver.ids) == 14  # the two in flight came twice, same ids
+    assert len(set(receiver.ids)) == 27 and len(receiver.ids) == 29  # the two in flight came twice, same ids
     assert [a.outcome for a in _rows(WebhookAttempt)].count("unknown") == 2
     assert receiver.unverified == []
 

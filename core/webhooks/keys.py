@@ -33,11 +33,15 @@ def _fernet_key(material: str) -> bytes:
 
 
 def _fernet() -> MultiFernet:
-    from core.security.cookies import cookie_config
+    from core.security.cookies import StartupError, cookie_config
 
     settings = get_settings()
     keys = [settings.webhook_secrets_key] if settings.webhook_secrets_key else []
-    keys.append(cookie_config().key)
+    try:
+        keys.append(cookie_config().key)
+    except StartupError:
+        if not keys:
+            raise
     return MultiFernet([Fernet(_fernet_key(k)) for k in keys])
 
 
