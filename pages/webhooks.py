@@ -74,7 +74,7 @@ with st.expander("Add an endpoint", expanded=not rows, icon=":material/add_link:
     if st.form_submit_button("Add endpoint", type="primary"):
         added = run(
             lambda: endpoints.add_endpoint(actor, url, chosen, description=description, personal_data=level),
-            lambda r: f"Endpoint {r[0].id} added.",
+            "",  # the secret's box says it
             rerun=False,
         )
         if added is not None:
@@ -84,7 +84,7 @@ with st.expander("Add an endpoint", expanded=not rows, icon=":material/add_link:
 if rows:
     by_label = {f"#{e.id} {e.description or e.url}": e for e in rows}
     left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    picked = by_label[left.selectbox("Endpoint", list(by_label), key="manage_endpoint")]
+    picked = by_label[left.selectbox("Change endpoint", list(by_label), key="manage_endpoint")]
     if mid.button("Switch off" if picked.enabled else "Switch on", width="stretch"):
         run(lambda: endpoints.set_enabled(actor, picked.id, not picked.enabled),
             f"Endpoint {picked.id} is {'off' if picked.enabled else 'on'}.")  # fmt: skip
@@ -100,7 +100,7 @@ if rows:
         yes, no = st.columns(2)
         if yes.button("Rotate", type="primary", width="stretch"):
             st.session_state.pop("rotate_endpoint", None)
-            secret = run(lambda: endpoints.rotate_secret(actor, endpoint.id), "Secret rotated.", rerun=False)
+            secret = run(lambda: endpoints.rotate_secret(actor, endpoint.id), "", rerun=False)
             if secret is not None:
                 st.session_state[SECRET] = (endpoint.id, secret, f"Endpoint {endpoint.id} has a new secret.")
                 st.rerun()

@@ -15,6 +15,7 @@ from core.webhooks import log
 from core.webhooks.endpoints import EndpointView
 from core.webhooks.models import DELIVERY_STATUSES
 from core.webhooks.payloads import EVENT_TYPES
+from pages.safe import plain
 from pages.settings_common import run
 
 ANY = "Any"
@@ -38,7 +39,7 @@ def _frame(rows: list[log.DeliveryView]) -> pd.DataFrame:
 def _detail(actor: Actor, delivery_id: int) -> None:
     detail = log.delivery(actor, delivery_id)
     d = detail.delivery
-    st.markdown(f"**Delivery {d.id}** · `{d.webhook_id}` · {d.event_type} · {d.status} · to `{detail.url}`")
+    st.markdown(f"**Delivery {d.id}** · {plain(d.webhook_id)} · {d.event_type} · {d.status} · to {plain(detail.url)}")
     st.json(json.loads(detail.body), expanded=False)
     if detail.attempts:
         st.dataframe(
