@@ -149,3 +149,21 @@ def test_rotating_a_secret_is_audited_without_it(sqlite_db):
         assert endpoints.signing_secrets(row, NOW + timedelta(hours=24, seconds=1)) == [second]
     text = json.dumps([(r.before, r.after, r.reason) for r in audit_rows(entity="webhook_endpoint")])
     assert first[6:] not in text and second[6:] not in text and "secret rotated" in text
+
+
+def test_a_new_customer_is_sent_with_no_more_than_the_endpoint_allows(sqlite_db):
+    from core.people import customers
+
+    w = world()
+    endpoints.add_endpoint(
+        w.actors["admin"], "https://crm.example.com/x", "customer.created", personal_data="names", now=NOW
+    )
+    c = customers.create_customer(
+        w.actors["frontdesk"], name="Grace Hopper", email="grace@example.test", location_id=w.locations["downtown"].id
+    )
+    (d,) = _deliveries()
+    body = json.loads(d.body)
+    assert body["type"] == "customer.created" and d.subject == f"customer:{c.id}"
+    assert body["data"]["customer"] == {
+        "id": c.id, "name": "Grace Hopper", "home_location": {"id": w.locations["downtown"].id, "name": "Downtown"},
+    }  # fmt: skip

@@ -12,44 +12,63 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.base.events import subscribe
+from core.people.events import CustomerCreated
 from core.scheduling.events import AppointmentChanged
 from core.webhooks.models import WebhookDelivery, WebhookEndpoint
-from core.webhooks.payloads import Facts, event_type
+from core.webhooks.payloads import Facts, customer_body, event_type
 
 
 def webhook_id(event_key: str, endpoint_id: int) -> str:
     return f"msg_{event_key}_{endpoint_id}"
 
 
-@subscribe(AppointmentChanged)
-def on_appointment_changed(session: Session, event: AppointmentChanged) -> None:
-    kind = event_type(event, session)
-    if kind is None:
-        return
-    endpoints = [
-        e for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled)) if kind in e.event_types
-    ]
-    if not endpoints:
-        return
-    facts, bodies = Facts(session, event), {}
+def _subscribed(session: Session, kind: str) -> list[WebhookEndpoint]:
+    return [e for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled)) if kind in e.event_types]
+
+
+def _write(session: Session, kind: str, endpoints, body, *, subject: str, at, appointment_id=None, location_id=None):
+    """One delivery per endpoint; `body(level)` is built once per personal-data level."""
+    bodies: dict[str, str] = {}
     key = uuid.uuid4().hex
     for endpoint in endpoints:
         level = endpoint.personal_data
         if level not in bodies:
-            bodies[level] = facts.body(kind, level)
+            bodies[level] = body(level)
         session.add(
             WebhookDelivery(
                 webhook_id=webhook_id(key, endpoint.id),
                 endpoint_id=endpoint.id,
                 event_type=kind,
-                subject=f"appointment:{event.appointment_id}",
-                appointment_id=event.appointment_id,
-                location_id=event.after.location_id,
+                subject=subject,
+                appointment_id=appointment_id,
+                location_id=location_id,
                 body=bodies[level],
                 status="pending",
                 attempts=0,
-                next_attempt_at=event.at,
-                created_at=event.at,
-                updated_at=event.at,
+                next_attempt_at=at,
+                created_at=at,
+                updated_at=at,
             )
         )
+
+
+@subscribe(AppointmentChanged)
+def on_appointment_changed(session: Session, event: AppointmentChanged) -> None:
+    kind = event_type(event, session)
+    if kind is None or not (endpoints := _subscribed(session, kind)):
+        return
+    facts = Facts(session, event)
+    _write(
+        session, kind, endpoints, lambda level: facts.body(kind, level), subject=f"appointment:{event.appointment_id}",
+        at=event.at, appointment_id=event.appointment_id, location_id=event.after.location_id,
+    )  # fmt: skip
+
+
+@subscribe(CustomerCreated)
+def on_customer_created(session: Session, event: CustomerCreated) -> None:
+    if not (endpoints := _subscribed(session, "customer.created")):
+        return
+    _write(
+        session, "customer.created", endpoints, lambda level: customer_body(session, event, level),
+        subject=f"customer:{event.customer_id}", at=event.at, location_id=event.location_id,
+    )  # fmt: skip

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Status
 from core.base.tz import to_local
+from core.people.events import CustomerCreated
 from core.scheduling.events import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -35,6 +36,7 @@ EVENT_TYPES: dict[str, str] = {
     "appointment.cancelled": "cancelled (late or not)",
     "appointment.status_changed": "any other status change, e.g. an undone check-in",
     "intake.completed": "the required intake answers are all in",
+    "customer.created": "a new customer (at the desk or with a booking)",
 }
 _BY_STATUS = {
     Status.CONFIRMED: "appointment.confirmed",
@@ -82,6 +84,29 @@ def changes(before: AppointmentState | None, after: AppointmentState, tz: str) -
     }
 
 
+def customer_part(c: Customer, level: str) -> dict:
+    part: dict = {"id": c.id}
+    if level in ("names", "contacts"):
+        part["name"] = c.name
+    if level == "contacts":
+        part["email"], part["phone"] = c.email, c.phone
+    return part
+
+
+def _dump(kind: str, at: datetime, data: dict) -> str:
+    payload = {"type": kind, "version": VERSION, "timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def customer_body(session: Session, event: CustomerCreated, level: str) -> str:
+    customer, location = session.get(Customer, event.customer_id), session.get(Location, event.location_id)
+    data = {
+        "customer": {**customer_part(customer, level), "home_location": {"id": location.id, "name": location.name}},
+        "by": "staff" if event.actor is not None and event.actor.user_id is not None else "system",
+    }
+    return _dump("customer.created", event.at, data)
+
+
 class Facts:
     """The rows a body names, read once per event (shared by every endpoint it goes to)."""
 
@@ -94,13 +119,7 @@ class Facts:
         self.customer = session.get(Customer, s.customer_id)
 
     def customer_part(self, level: str) -> dict:
-        c = self.customer
-        part: dict = {"id": c.id}
-        if level in ("names", "contacts"):
-            part["name"] = c.name
-        if level == "contacts":
-            part["email"], part["phone"] = c.email, c.phone
-        return part
+        return customer_part(self.customer, level)
 
     def body(self, kind: str, level: str) -> str:
         e, s, tz = self.event, self.event.after, self.location.timezone
@@ -122,5 +141,4 @@ class Facts:
         }
         if isinstance(e, AppointmentCancelled):
             data["late"] = e.late
-        payload = {"type": kind, "version": VERSION, "timestamp": e.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        return _dump(kind, e.at, data)
