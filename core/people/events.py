@@ -1,4 +1,4 @@
-"""What people publish (core.base.events): handlers run in the same transaction."""
+"""What people publish (core.base.bus): handlers run in the same transaction."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.events import subscribe
+from core.base.bus import subscribe
 from core.people.events import CustomerCreated
 from core.scheduling.events import AppointmentChanged
 from core.webhooks.models import WebhookDelivery, WebhookEndpoint

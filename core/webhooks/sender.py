@@ -24,12 +24,12 @@ import random
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import aliased
 
-from core.base.clock import utcnow
+from core.base.clock import resolve_now, utcnow
 from core.base.config import get_settings
 from core.base.db import unit_of_work
 from core.base.jobs import job
@@ -226,7 +226,7 @@ def _put_back(s, ids: list[int]) -> None:
 
 
 def headers(c: Claimed) -> dict[str, str]:
-    stamp = datetime.now(UTC)  # the real time: receivers check it against their own clock
+    stamp = utcnow()  # the real time: receivers check it against their own clock
     return {
         "webhook-id": c.webhook_id,
         "webhook-timestamp": str(int(stamp.timestamp())),
@@ -238,7 +238,7 @@ def deliver_due(
     now: datetime | None = None, *, sender: str | None = None, batch: int = BATCH, limit: int | None = None
 ) -> PassSummary:
     """One pass over what is due at `now`; what happened, counted by outcome."""
-    now = now or utcnow()
+    now = resolve_now(now)
     sender = sender or new_sender_id()
     summary = PassSummary()
     summary.add("flagged", flag_stale(now))

@@ -1,7 +1,7 @@
 """webhooks: endpoints (encrypted secrets), deliveries (the outbox) and their attempts (the log)
 
 Revision ID: 0027
-Revises: 0021
+Revises: 0023
 """
 
 from collections.abc import Sequence
@@ -9,15 +9,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from core.base.migrations.columns import UTCDateTime
+
 revision: str = "0027"
-down_revision: str | None = "0021"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-
-def _instant() -> sa.types.TypeEngine:
-    """timestamptz on PostgreSQL, naive UTC on SQLite (what core.base.db.UTCDateTime stores)."""
-    return sa.DateTime(timezone=True).with_variant(sa.DateTime(timezone=False), "sqlite")
 
 
 def upgrade() -> None:
@@ -32,11 +29,11 @@ def upgrade() -> None:
         sa.Column("disabled_reason", sa.Text(), nullable=True),
         sa.Column("secret_enc", sa.Text(), nullable=False),
         sa.Column("previous_secret_enc", sa.Text(), nullable=True),
-        sa.Column("previous_valid_until", _instant(), nullable=True),
-        sa.Column("failing_since", _instant(), nullable=True),
-        sa.Column("created_at", _instant(), nullable=False),
+        sa.Column("previous_valid_until", UTCDateTime(), nullable=True),
+        sa.Column("failing_since", UTCDateTime(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.Column("updated_at", _instant(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
             "personal_data IN ('none', 'names', 'contacts')", name="ck_webhook_endpoints_personal_data_valid"
         ),
@@ -55,14 +52,14 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", _instant(), nullable=False),
-        sa.Column("sending_at", _instant(), nullable=True),
+        sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+        sa.Column("sending_at", UTCDateTime(), nullable=True),
         sa.Column("claimed_by", sa.String(120), nullable=True),
-        sa.Column("delivered_at", _instant(), nullable=True),
+        sa.Column("delivered_at", UTCDateTime(), nullable=True),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", _instant(), nullable=False),
-        sa.Column("updated_at", _instant(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
             "status IN ('pending', 'sending', 'delivered', 'exhausted')", name="ck_webhook_deliveries_status_valid"
         ),
@@ -91,7 +88,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("delivery_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("started_at", _instant(), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
         sa.Column("outcome", sa.String(20), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("latency_ms", sa.Integer(), nullable=True),
