@@ -48,6 +48,9 @@ from core.queue import fixes as queue_fixes
 from core.queue import subscribers as queue_subscribers
 from core.scheduling.waitlist import offers as waitlist_offers
 from core.settings import commands as settings_commands
+from core.webhooks import commands as webhook_commands
+from core.webhooks import enqueue as webhook_enqueue
+from core.webhooks import sender as webhook_sender
 
 HANDLERS: tuple[ModuleType, ...] = (
     calendar_push,  # an appointment change queues its calendar push
@@ -58,6 +61,7 @@ HANDLERS: tuple[ModuleType, ...] = (
     notification_reconcile,  # import --notify: confirmations and reminders for what an import wrote
     notification_demo,  # a seeded demo's outbox: its history and what is due
     waitlist_offers,  # a freed slot offered to the waitlist; a taken offer withdrawn
+    webhook_enqueue,  # appointment and customer events into the webhook deliveries
     queue_subscribers,  # the exceptions queue last: it sees the offers a freed slot made
 )
 
@@ -66,6 +70,7 @@ JOBS: tuple[ModuleType, ...] = (
     queue_subscribers,  # detect-exceptions
     notification_sender,  # send-notifications
     metrics_prune,  # prune-metrics
+    webhook_sender,  # deliver-webhooks, purge-webhook-log
 )
 
 FIXING_ACTIONS: tuple[ModuleType, ...] = (
@@ -82,6 +87,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     import_commands,
     metrics_commands,
     people_commands,
+    webhook_commands,
 )
 
 _lock = threading.Lock()  # Streamlit runs app.py in a thread per session

@@ -33,7 +33,7 @@ from core.base.models import Base
 
 log = logging.getLogger("core.worker")
 LEASE_AT_LEAST = timedelta(minutes=10)
-POLL = timedelta(seconds=15)
+POLL = timedelta(seconds=2)  # a pass only claims what is due: each job keeps its own `every`
 
 
 class JobLease(Base):
@@ -156,6 +156,6 @@ def register(sub) -> None:
     p.add_argument("--once", action="store_true", help="one pass over the due jobs, then exit")
     p.add_argument("--force", action="store_true", help="with --once: run every job now, due or not")
     p.add_argument("--job", action="append", help="only this job (repeatable)")
-    p.add_argument("--poll", type=float, default=POLL.total_seconds(), help="seconds between passes (default 15)")
+    p.add_argument("--poll", type=float, default=POLL.total_seconds(), help="seconds between passes (default 2)")
     p.add_argument("--verbose", action="store_true", help="also log jobs skipped as not due")
     p.set_defaults(func=cmd_worker)

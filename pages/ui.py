@@ -80,6 +80,7 @@ PAGES: tuple[PageSpec, ...] = (
         "Admin",
     ),
     PageSpec("Import", "pages/import.py", "import", A.IMPORT_APPOINTMENTS, ":material/upload_file:", "Admin"),
+    PageSpec("Webhooks", "pages/webhooks.py", "webhooks", A.WEBHOOKS_MANAGE, ":material/webhook:", "Admin"),
     PageSpec("Account", "pages/account.py", "account", None, ":material/account_circle:", "You"),
 )
 

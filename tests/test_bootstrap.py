@@ -16,6 +16,7 @@ from core import bootstrap
 from core.base import bus, jobs
 from core.base.config import ROOT
 from core.base.registry import NotBootstrapped, Registry
+from core.people.events import CustomerCreated
 from core.queue import actions
 from core.scheduling.events import (
     AppointmentBooked,
@@ -64,6 +65,7 @@ def test_handlers_run_in_the_listed_order_own_class_first():
         "core.calendar_sync.fixes._settle_on_change",
         "core.metrics.rollup._on_appointment_changed",
         "core.notifications.enqueue.on_appointment_changed",
+        "core.webhooks.enqueue.on_appointment_changed",
         "core.queue.subscribers._on_appointment_changed",
     ]
     assert _names(AppointmentCancelled) == _names(AppointmentBooked)[1:]
@@ -76,13 +78,16 @@ def test_handlers_run_in_the_listed_order_own_class_first():
         "core.notifications.reconcile.on_import",
     ]
     assert _names(DemoSeeded) == ["core.notifications.demo.on_demo_seeded"]
+    assert _names(CustomerCreated) == ["core.webhooks.enqueue.on_customer_created"]
 
 
 def test_the_worker_jobs_and_fixing_actions_are_the_listed_ones():
     assert [j.name for j in jobs.registered()] == [
         "calendar-sync",
+        "deliver-webhooks",
         "detect-exceptions",
         "prune-metrics",
+        "purge-webhook-log",
         "send-notifications",
     ]
     assert [a.name for a in actions.actions_for("calendar_changed")] == ["accept_google", "keep_ours"]

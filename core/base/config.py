@@ -59,6 +59,12 @@ class Settings:
     check_in_lead_minutes: int = CHECK_IN_LEAD_MINUTES
     # Where customers reach the app: the base of signed links in messages (intake, unsubscribe).
     public_base_url: str = "http://localhost:8501"
+    # Outgoing webhooks: the key their signing secrets are encrypted with at rest (unset: derived
+    # from AUTH_COOKIE_KEY); whether http:// and this machine or private networks may be targets
+    # (a CRM on the local network, tests); how many days the delivery log is kept.
+    webhook_secrets_key: str | None = None
+    webhook_allow_local_network: bool = False
+    webhook_log_days: int = 30
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -73,6 +79,14 @@ def _minutes(value) -> int:
         return max(0, int(str(value).strip()))
     except ValueError:
         return CHECK_IN_LEAD_MINUTES
+
+
+def _days(value, default: int) -> int:
+    """A positive whole number of days; a typo falls back to the default rather than stop the app."""
+    try:
+        return max(1, int(str(value).strip()))
+    except ValueError:
+        return default
 
 
 @lru_cache(maxsize=1)
@@ -111,6 +125,12 @@ def get_settings() -> Settings:
             _get(s, "CHECK_IN_LEAD_MINUTES", "check_in_lead_minutes", CHECK_IN_LEAD_MINUTES)
         ),
         public_base_url=str(_get(s, "PUBLIC_BASE_URL", "public_base_url", "http://localhost:8501")).strip(),
+        webhook_secrets_key=_get(s, "WEBHOOK_SECRETS_KEY", "webhook_secrets_key", None) or None,
+        webhook_allow_local_network=str(
+            _get(s, "WEBHOOK_ALLOW_LOCAL_NETWORK", "webhook_allow_local_network", "0")
+        ).lower()
+        in {"1", "true", "yes"},
+        webhook_log_days=_days(_get(s, "WEBHOOK_LOG_DAYS", "webhook_log_days", 30), 30),
     )
 
 

@@ -12,9 +12,11 @@ from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.base import limits
+from core.base.clock import utcnow
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Appointment, Customer, Location, Role
 from core.people import phones
+from core.people.events import CustomerCreated
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import Tx, reading, service
@@ -185,6 +187,7 @@ def add_customer_in(
             "home_location_id": location_id,
         },
     )
+    tx.publish(CustomerCreated(customer_id=customer.id, location_id=location_id, actor=actor, at=utcnow()))
     return customer
 
 

@@ -16,6 +16,7 @@ spells a kind or a key by hand.
     outside_hours        outside_hours:{appointment_id}          queue rule (hours, time off)
     notification_failed  notification_failed:{outbox_id}        notifications
     rebook_call          rebook_call:{appointment_id}            settings (bulk cancel)
+    webhook_failing      webhook_failing:{endpoint_id}           webhooks (failing for 24 hours)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ LATE_CANCEL = "late_cancel"
 OUTSIDE_HOURS = "outside_hours"
 NOTIFICATION_FAILED = "notification_failed"
 REBOOK_CALL = "rebook_call"
+WEBHOOK_FAILING = "webhook_failing"
 
 # Rule windows (hours ahead of the start; per appointment type in queue_type_windows).
 DEFAULT_INTAKE_HOURS = 24
@@ -81,6 +83,8 @@ KINDS: dict[str, Kind] = {
              "A confirmation or reminder could not be sent: contact the customer another way."),
         Kind(REBOOK_CALL, "Call to rebook", "appointment",
              "The appointment was cancelled by the practice: call the customer to rebook."),
+        Kind(WEBHOOK_FAILING, "Webhook failing", "endpoint",
+             "A webhook endpoint has failed for a day: fix the receiver, then replay from Admin -> Webhooks."),
     )
 }  # fmt: skip
 

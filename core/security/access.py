@@ -42,6 +42,7 @@ class A:
     CALENDAR_MANAGE = "calendar.manage"
     LOCATIONS_MANAGE = "locations.manage"
     IMPORT_APPOINTMENTS = "import.appointments"  # bring in history from CSV (admins only)
+    WEBHOOKS_MANAGE = "webhooks.manage"  # outgoing webhook endpoints and their delivery log (admins only)
 
 
 ALL_ACTIONS: tuple[str, ...] = tuple(v for k, v in vars(A).items() if k.isupper())
@@ -59,7 +60,7 @@ ACTION_LABELS = {
     A.EXPORT_APPOINTMENTS: "export appointments", A.EXPORT_CONTACTS: "export customer contact details",
     A.SETTINGS_MANAGE: "change settings", A.USERS_MANAGE: "manage users", A.AUDIT_VIEW: "see the audit log",
     A.CALENDAR_MANAGE: "manage calendar connections", A.LOCATIONS_MANAGE: "manage locations",
-    A.IMPORT_APPOINTMENTS: "import appointment history",
+    A.IMPORT_APPOINTMENTS: "import appointment history", A.WEBHOOKS_MANAGE: "manage webhooks",
 }  # fmt: skip
 ROLE_LABELS = {
     Role.FRONT_DESK: "front desk", Role.PROVIDER: "provider", Role.MANAGER: "manager",

@@ -1,0 +1,18 @@
+"""What people publish (core.base.bus): handlers run in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.security.access import Actor
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerCreated:
+    """A new customer, whose home is `location_id` (created at the desk or with a booking)."""
+
+    customer_id: int
+    location_id: int
+    actor: Actor | None
+    at: datetime

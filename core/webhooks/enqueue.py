@@ -1,0 +1,74 @@
+"""Writing deliveries as appointments change, inside the booking's own transaction (the outbox):
+a booking that rolls back takes its deliveries with it, and one that commits has them.
+
+One row per event and endpoint. Its webhook-id (`msg_<event>_<endpoint>`) is unique, made once
+here and sent unchanged on every retry and replay, so a receiver dedupes by it."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.base.bus import subscribe
+from core.people.events import CustomerCreated
+from core.scheduling.events import AppointmentChanged
+from core.webhooks.models import WebhookDelivery, WebhookEndpoint
+from core.webhooks.payloads import Facts, customer_body, event_type
+
+
+def webhook_id(event_key: str, endpoint_id: int) -> str:
+    return f"msg_{event_key}_{endpoint_id}"
+
+
+def _subscribed(session: Session, kind: str) -> list[WebhookEndpoint]:
+    return [e for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled)) if kind in e.event_types]
+
+
+def _write(session: Session, kind: str, endpoints, body, *, subject: str, at, appointment_id=None, location_id=None):
+    """One delivery per endpoint; `body(level)` is built once per personal-data level."""
+    bodies: dict[str, str] = {}
+    key = uuid.uuid4().hex
+    for endpoint in endpoints:
+        level = endpoint.personal_data
+        if level not in bodies:
+            bodies[level] = body(level)
+        session.add(
+            WebhookDelivery(
+                webhook_id=webhook_id(key, endpoint.id),
+                endpoint_id=endpoint.id,
+                event_type=kind,
+                subject=subject,
+                appointment_id=appointment_id,
+                location_id=location_id,
+                body=bodies[level],
+                status="pending",
+                attempts=0,
+                next_attempt_at=at,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+
+
+@subscribe(AppointmentChanged)
+def on_appointment_changed(session: Session, event: AppointmentChanged) -> None:
+    kind = event_type(event, session)
+    if kind is None or not (endpoints := _subscribed(session, kind)):
+        return
+    facts = Facts(session, event)
+    _write(
+        session, kind, endpoints, lambda level: facts.body(kind, level), subject=f"appointment:{event.appointment_id}",
+        at=event.at, appointment_id=event.appointment_id, location_id=event.after.location_id,
+    )  # fmt: skip
+
+
+@subscribe(CustomerCreated)
+def on_customer_created(session: Session, event: CustomerCreated) -> None:
+    if not (endpoints := _subscribed(session, "customer.created")):
+        return
+    _write(
+        session, "customer.created", endpoints, lambda level: customer_body(session, event, level),
+        subject=f"customer:{event.customer_id}", at=event.at, location_id=event.location_id,
+    )  # fmt: skip

@@ -1,0 +1,144 @@
+"""What a webhook says: the event types and the versioned JSON body (docs/webhooks.md).
+
+A body follows the Standard Webhooks shape, `{"type", "timestamp", "data"}`, plus `version`
+(bumped only when a field changes meaning or goes away; new fields may appear in any version).
+Times are given in UTC and in the location's local time. What it says about the customer depends
+on the endpoint's `personal_data`: none (the id only), names, or names and contacts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Status
+from core.base.tz import to_local
+from core.people.events import CustomerCreated
+from core.scheduling.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentChanged,
+    AppointmentEdited,
+    AppointmentRescheduled,
+    AppointmentState,
+    AppointmentStatusChanged,
+)
+
+VERSION = 1
+EVENT_TYPES: dict[str, str] = {
+    "appointment.booked": "a new appointment",
+    "appointment.rescheduled": "moved to another time, provider or room",
+    "appointment.confirmed": "the customer confirmed",
+    "appointment.checked_in": "the customer arrived",
+    "appointment.no_show": "the customer did not come",
+    "appointment.completed": "the appointment took place",
+    "appointment.cancelled": "cancelled (late or not)",
+    "appointment.status_changed": "any other status change, e.g. an undone check-in",
+    "intake.completed": "the required intake answers are all in",
+    "customer.created": "a new customer (at the desk or with a booking)",
+}
+_BY_STATUS = {
+    Status.CONFIRMED: "appointment.confirmed",
+    Status.CHECKED_IN: "appointment.checked_in",
+    Status.NO_SHOW: "appointment.no_show",
+    Status.COMPLETED: "appointment.completed",
+    Status.CANCELLED: "appointment.cancelled",
+}
+_COMPARED = ("status", "start", "end", "location_id", "provider_id", "room_id", "type_id")
+
+
+def event_type(event: AppointmentChanged, session: Session) -> str | None:
+    """The webhook event type of a booking event, or None when it is not one."""
+    if isinstance(event, AppointmentBooked):
+        return "appointment.booked"
+    if isinstance(event, AppointmentRescheduled):
+        return "appointment.rescheduled"
+    if isinstance(event, AppointmentStatusChanged):
+        if event.before is not None and event.before.status == event.after.status:
+            return None
+        return _BY_STATUS.get(event.after.status, "appointment.status_changed")
+    if isinstance(event, AppointmentEdited) and "intake_complete" in event.fields:
+        appt = session.get(Appointment, event.appointment_id)
+        return "intake.completed" if appt is not None and appt.intake_complete else None
+    return None
+
+
+def _time(instant: datetime | None, tz: str) -> dict | None:
+    if instant is None:
+        return None
+    return {"utc": instant.strftime("%Y-%m-%dT%H:%M:%SZ"), "local": to_local(instant, tz).isoformat()}
+
+
+def _plain(field: str, value: object, tz: str) -> object:
+    return _time(value, tz) if field in ("start", "end") else value
+
+
+def changes(before: AppointmentState | None, after: AppointmentState, tz: str) -> dict:
+    if before is None:
+        return {}
+    return {
+        f: {"from": _plain(f, getattr(before, f), tz), "to": _plain(f, getattr(after, f), tz)}
+        for f in _COMPARED
+        if getattr(before, f) != getattr(after, f)
+    }
+
+
+def customer_part(c: Customer, level: str) -> dict:
+    part: dict = {"id": c.id}
+    if level in ("names", "contacts"):
+        part["name"] = c.name
+    if level == "contacts":
+        part["email"], part["phone"] = c.email, c.phone
+    return part
+
+
+def _dump(kind: str, at: datetime, data: dict) -> str:
+    payload = {"type": kind, "version": VERSION, "timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def customer_body(session: Session, event: CustomerCreated, level: str) -> str:
+    customer, location = session.get(Customer, event.customer_id), session.get(Location, event.location_id)
+    data = {
+        "customer": {**customer_part(customer, level), "home_location": {"id": location.id, "name": location.name}},
+        "by": "staff" if event.actor is not None and event.actor.user_id is not None else "system",
+    }
+    return _dump("customer.created", event.at, data)
+
+
+class Facts:
+    """The rows a body names, read once per event (shared by every endpoint it goes to)."""
+
+    def __init__(self, session: Session, event: AppointmentChanged):
+        s = event.after
+        self.event = event
+        self.location = session.get(Location, s.location_id)
+        self.type = session.get(AppointmentType, s.type_id) if s.type_id else None
+        self.provider = session.get(Provider, s.provider_id) if s.provider_id else None
+        self.customer = session.get(Customer, s.customer_id)
+
+    def customer_part(self, level: str) -> dict:
+        return customer_part(self.customer, level)
+
+    def body(self, kind: str, level: str) -> str:
+        e, s, tz = self.event, self.event.after, self.location.timezone
+        data = {
+            "appointment": {
+                "id": e.appointment_id,
+                "status": str(s.status),
+                "start": _time(s.start, tz),
+                "end": _time(s.end, tz),
+                "timezone": tz,
+                "location": {"id": self.location.id, "name": self.location.name},
+                "type": {"id": self.type.id, "name": self.type.name} if self.type else None,
+                "provider": {"id": self.provider.id, "name": self.provider.name} if self.provider else None,
+                "room_id": s.room_id,
+                "customer": self.customer_part(level),
+            },
+            "changes": changes(e.before, s, tz),
+            "by": "staff" if e.manual else "system",
+        }
+        if isinstance(e, AppointmentCancelled):
+            data["late"] = e.late
+        return _dump(kind, e.at, data)

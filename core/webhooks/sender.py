@@ -1,0 +1,295 @@
+"""Sending what is due, like the notifications outbox.
+
+A pass: first, deliveries left `sending` by a sender that never recorded the answer (it was
+killed between the POST and the mark) are flagged: an attempt with outcome "unknown" is logged and
+they go back to pending. They are sent again with the same webhook-id, which the receiver dedupes
+(the Standard Webhooks contract), so a crash resends at most what it had not marked. Then, in
+batches: claim due deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL: several senders never
+claim one delivery) and mark them `sending` in the claim's own transaction; post each one,
+outside any transaction; record the answers in one transaction per batch.
+
+Order: a delivery waits while an earlier one to the same endpoint about the same appointment is
+unfinished, so a receiver sees booked before cancelled. An endpoint that did not answer (timeout,
+connection error, 429, 5xx) is not tried again in the same pass: one slow receiver costs a pass
+one timeout, and never holds up another endpoint's deliveries for longer.
+
+Retries back off (BACKOFF, with jitter; a Retry-After answer wins) over more than 72 hours; after
+the last one the delivery is `exhausted` and can be replayed. 410 Gone switches the endpoint off.
+An endpoint failing for FAILING_ALERT raises a queue item, cleared by its next success."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy.orm import aliased
+
+from core.base.clock import resolve_now, utcnow
+from core.base.config import get_settings
+from core.base.db import unit_of_work
+from core.base.jobs import job
+from core.queue import kinds as queue_kinds
+from core.queue.items import clear_item, raise_item
+from core.security import audit
+from core.security.access import SYSTEM, A
+from core.webhooks import keys, net
+from core.webhooks.endpoints import ENTITY, signing_secrets
+from core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+BACKOFF = tuple(
+    timedelta(seconds=s) for s in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600)
+)  # 75.6 hours in all
+MAX_ATTEMPTS = len(BACKOFF) + 1
+JITTER = 0.1  # each wait is stretched or shrunk by up to 10 %
+RETRY_AFTER_CAP = timedelta(hours=24)
+FAILING_ALERT = timedelta(hours=24)
+BATCH = 25
+STALE_AFTER = timedelta(minutes=15)  # far longer than a batch takes (BATCH x 15 s timeouts at worst: 6 min)
+UNFINISHED = ("pending", "sending")
+NO_ANSWER_AGAIN = {429}  # with no answer at all, and 5xx: the endpoint rests for the pass
+
+
+def new_sender_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def failing_key(endpoint_id: int) -> str:
+    return queue_kinds.key(queue_kinds.WEBHOOK_FAILING, endpoint_id)
+
+
+@dataclass
+class PassSummary:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str, n: int = 1) -> None:
+        if n:
+            self.counts[outcome] = self.counts.get(outcome, 0) + n
+
+    def get(self, outcome: str) -> int:
+        return self.counts.get(outcome, 0)
+
+    def line(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "nothing due"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: int
+    endpoint_id: int
+    url: str
+    webhook_id: str
+    body: str
+    secrets: list[str]
+    attempt: int
+
+
+def flag_stale(now: datetime) -> int:
+    with unit_of_work() as s:
+        rows = s.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.status == "sending", WebhookDelivery.sending_at < now - STALE_AFTER)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            s.add(
+                WebhookAttempt(
+                    delivery_id=row.id, number=row.attempts, started_at=row.sending_at, outcome="unknown",
+                    error="the sender stopped before it recorded the answer; sent again with the same webhook-id",
+                )
+            )  # fmt: skip
+            row.status, row.next_attempt_at, row.claimed_by, row.sending_at = "pending", now, None, None
+            row.last_error = "flagged: a sender stopped mid-send; resent with the same webhook-id"
+        return len(rows)
+
+
+def claim(now: datetime, sender: str, batch: int, resting: set[int]) -> list[Claimed]:
+    """Due deliveries, marked `sending` by this sender in the same transaction."""
+    earlier = aliased(WebhookDelivery)
+    with unit_of_work() as s:
+        q = (
+            select(WebhookDelivery)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+                WebhookEndpoint.enabled,
+                ~exists().where(
+                    and_(
+                        earlier.endpoint_id == WebhookDelivery.endpoint_id,
+                        earlier.subject == WebhookDelivery.subject,
+                        earlier.id < WebhookDelivery.id,
+                        earlier.status.in_(UNFINISHED),
+                    )
+                ),
+            )
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True, of=WebhookDelivery)
+        )
+        if resting:
+            q = q.where(WebhookDelivery.endpoint_id.notin_(resting))
+        rows = s.scalars(q).all()
+        endpoints: dict[int, WebhookEndpoint] = {}
+        claimed = []
+        for row in rows:
+            if row.endpoint_id not in endpoints:
+                endpoints[row.endpoint_id] = s.get(WebhookEndpoint, row.endpoint_id)
+            e = endpoints[row.endpoint_id]
+            row.status, row.sending_at, row.claimed_by, row.attempts = "sending", now, sender, row.attempts + 1
+            claimed.append(
+                Claimed(row.id, e.id, e.url, row.webhook_id, row.body, signing_secrets(e, now), row.attempts)
+            )
+        return claimed
+
+
+def _wait(attempts: int, answer: net.Answer) -> timedelta:
+    if answer.retry_after is not None:
+        return min(answer.retry_after, RETRY_AFTER_CAP)
+    base = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+    return base * (1 + random.uniform(-JITTER, JITTER))
+
+
+def _disable_gone(s, endpoint: WebhookEndpoint, now: datetime) -> None:
+    before = {"enabled": True}
+    endpoint.enabled, endpoint.updated_at = False, now
+    endpoint.disabled_reason = f"switched off: the receiver answered 410 Gone at {now:%Y-%m-%d %H:%M} UTC"
+    audit.record(
+        s, SYSTEM, A.WEBHOOKS_MANAGE, entity=ENTITY, entity_id=endpoint.id, before=before,
+        after={"enabled": False}, reason="switched off: the receiver answered 410 Gone",
+    )  # fmt: skip
+
+
+def _record(s, c: Claimed, answer: net.Answer, now: datetime, row: WebhookDelivery | None,
+            endpoint: WebhookEndpoint) -> str:  # fmt: skip
+    if row is None or row.status != "sending":
+        return "lost"
+    outcome = "delivered" if answer.ok else "refused" if answer.refused else "failed"
+    s.add(
+        WebhookAttempt(
+            delivery_id=row.id, number=c.attempt, started_at=now, outcome=outcome, status_code=answer.status_code,
+            latency_ms=answer.latency_ms, response_excerpt=answer.excerpt, error=answer.error,
+        )
+    )  # fmt: skip
+    row.sending_at, row.claimed_by, row.last_status_code = None, None, answer.status_code
+    if answer.ok:
+        row.status, row.delivered_at, row.last_error = "delivered", now, None
+        if endpoint.failing_since is not None:
+            endpoint.failing_since = None
+            clear_item(s, failing_key(endpoint.id), now=now)
+        return "delivered"
+    row.last_error = answer.error
+    if endpoint.failing_since is None:
+        endpoint.failing_since = now
+    elif now - endpoint.failing_since >= FAILING_ALERT:
+        raise_item(
+            s, kind=queue_kinds.WEBHOOK_FAILING, dedupe_key=failing_key(endpoint.id), now=now,
+            details={"endpoint_id": endpoint.id, "url": endpoint.url, "since": endpoint.failing_since.isoformat(),
+                     "reason": answer.error},
+        )  # fmt: skip
+    if answer.status_code == 410:
+        if endpoint.enabled:
+            _disable_gone(s, endpoint, now)
+        row.status = "exhausted"
+        return "gone"
+    if answer.refused or row.attempts >= MAX_ATTEMPTS:
+        row.status = "exhausted"
+        return "refused" if answer.refused else "exhausted"
+    row.status, row.next_attempt_at = "pending", now + _wait(row.attempts, answer)
+    return "retried"
+
+
+def _locked_rows(s, answers: list[tuple[Claimed, net.Answer]]):
+    if not answers:
+        return {}, {}
+    ids = [c.delivery_id for c, _ in answers]
+    rows = s.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).with_for_update())
+    ends = s.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.id.in_({c.endpoint_id for c, _ in answers}))
+        .order_by(WebhookEndpoint.id)
+        .with_for_update()
+    )
+    return {r.id: r for r in rows}, {e.id: e for e in ends}
+
+
+def _put_back(s, ids: list[int]) -> None:
+    s.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "sending")
+        .values(status="pending", sending_at=None, claimed_by=None, attempts=WebhookDelivery.attempts - 1)
+    )
+
+
+def headers(c: Claimed) -> dict[str, str]:
+    stamp = utcnow()  # the real time: receivers check it against their own clock
+    return {
+        "webhook-id": c.webhook_id,
+        "webhook-timestamp": str(int(stamp.timestamp())),
+        "webhook-signature": keys.signature(c.secrets, c.webhook_id, stamp, c.body),
+    }
+
+
+def deliver_due(
+    now: datetime | None = None, *, sender: str | None = None, batch: int = BATCH, limit: int | None = None
+) -> PassSummary:
+    """One pass over what is due at `now`; what happened, counted by outcome."""
+    now = resolve_now(now)
+    sender = sender or new_sender_id()
+    summary = PassSummary()
+    summary.add("flagged", flag_stale(now))
+    resting: set[int] = set()
+    done = 0
+    with net.client() as http:
+        while limit is None or done < limit:
+            claimed = claim(now, sender, batch if limit is None else min(batch, limit - done), resting)
+            if not claimed:
+                break
+            answers: list[tuple[Claimed, net.Answer]] = []
+            deferred: list[int] = []
+            for c in claimed:
+                done += 1
+                if c.endpoint_id in resting:
+                    deferred.append(c.delivery_id)
+                    continue
+                answer = net.post(http, c.url, headers(c), c.body, now)
+                answers.append((c, answer))
+                if not answer.refused and (
+                    answer.status_code is None or answer.status_code >= 500 or answer.status_code in NO_ANSWER_AGAIN
+                ):
+                    resting.add(c.endpoint_id)
+            with unit_of_work() as s, s.no_autoflush:  # the batch's rows, locked, read in two queries
+                rows, ends = _locked_rows(s, answers)
+                for c, answer in answers:
+                    summary.add(_record(s, c, answer, now, rows.get(c.delivery_id), ends[c.endpoint_id]))
+                if deferred:
+                    _put_back(s, deferred)
+                    summary.add("deferred", len(deferred))
+    return summary
+
+
+def purge_log(now: datetime, days: int) -> int:
+    """Finished deliveries (and their attempts) older than `days`."""
+    with unit_of_work() as s:
+        old = select(WebhookDelivery.id).where(
+            WebhookDelivery.created_at < now - timedelta(days=days), WebhookDelivery.status.notin_(UNFINISHED)
+        )
+        ids = list(s.scalars(old))
+        if ids:
+            s.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+            s.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+        return len(ids)
+
+
+@job("deliver-webhooks", every=timedelta(seconds=2))
+def run(now: datetime) -> str:
+    return deliver_due(now).line()
+
+
+@job("purge-webhook-log", every=timedelta(hours=1))
+def purge(now: datetime) -> str:
+    return f"purged {purge_log(now, get_settings().webhook_log_days)} deliveries"
