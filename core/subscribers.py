@@ -10,4 +10,5 @@ from core.scheduling import waitlist  # noqa: F401 - offers freed slots, withdra
 
 # isort: split
 from core.calendar_sync import queue_fixes  # noqa: F401 - accept Google's version / keep ours, in the queue
+from core.inquiries import holds  # noqa: F401 - confirm / decline booking requests; lapse held ones
 from core.queue import subscribers as queue_subscribers  # noqa: F401 - queue detection and its job

@@ -59,6 +59,10 @@ class Settings:
     check_in_lead_minutes: int = CHECK_IN_LEAD_MINUTES
     # Where customers reach the app: the base of signed links in messages (intake, unsubscribe).
     public_base_url: str = "http://localhost:8501"
+    # The customer-facing door: requests (form submissions) one client address may make a minute,
+    # and how many days after an inquiry a booking still counts as its conversion.
+    door_requests_per_minute: int = 5
+    conversion_days: int = 7
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -67,12 +71,13 @@ def _get(secrets: dict, env: str, key: str, default=None):
     return secrets.get(key, default)
 
 
-def _minutes(value) -> int:
-    """A non-negative whole number of minutes; a typo falls back to the default rather than stop the app."""
+def _minutes(value, default: int = CHECK_IN_LEAD_MINUTES) -> int:
+    """A non-negative whole number (of minutes, days, requests); a typo falls back to the default
+    rather than stop the app."""
     try:
         return max(0, int(str(value).strip()))
     except ValueError:
-        return CHECK_IN_LEAD_MINUTES
+        return default
 
 
 @lru_cache(maxsize=1)
@@ -111,6 +116,8 @@ def get_settings() -> Settings:
             _get(s, "CHECK_IN_LEAD_MINUTES", "check_in_lead_minutes", CHECK_IN_LEAD_MINUTES)
         ),
         public_base_url=str(_get(s, "PUBLIC_BASE_URL", "public_base_url", "http://localhost:8501")).strip(),
+        door_requests_per_minute=_minutes(_get(s, "DOOR_REQUESTS_PER_MINUTE", "door_requests_per_minute", 5), 5),
+        conversion_days=_minutes(_get(s, "CONVERSION_DAYS", "conversion_days", 7), 7),
     )
 
 

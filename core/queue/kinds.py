@@ -15,6 +15,8 @@ spells a kind or a key by hand.
     outside_hours        outside_hours:{appointment_id}          queue rule (hours, time off)
     notification_failed  notification_failed:{outbox_id}        notifications
     rebook_call          rebook_call:{appointment_id}            settings (bulk cancel)
+    booking_request      booking_request:{appointment_id}        inquiries (a held web request)
+    inquiry_unanswered   inquiry_unanswered:{inquiry_id}         queue rule (open, unbooked, unclosed)
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ LATE_CANCEL = "late_cancel"
 OUTSIDE_HOURS = "outside_hours"
 NOTIFICATION_FAILED = "notification_failed"
 REBOOK_CALL = "rebook_call"
+BOOKING_REQUEST = "booking_request"
+INQUIRY_UNANSWERED = "inquiry_unanswered"
+# How long an inquiry may wait for an answer (a booking or a closing reason) before it is queued.
+DEFAULT_ANSWER_MINUTES = 60
 
 # Rule windows (hours ahead of the start; per appointment type in queue_type_windows).
 DEFAULT_INTAKE_HOURS = 24
@@ -76,6 +82,10 @@ KINDS: dict[str, Kind] = {
              "A confirmation or reminder could not be sent: contact the customer another way."),
         Kind(REBOOK_CALL, "Call to rebook", "appointment",
              "The appointment was cancelled by the practice: call the customer to rebook."),
+        Kind(BOOKING_REQUEST, "Booking request", "appointment",
+             "A customer asked for this time online and it is held for them: confirm or decline it."),
+        Kind(INQUIRY_UNANSWERED, "Inquiry not answered", "inquiry",
+             "Someone asked for an appointment and has no answer yet: book them or close it with a reason."),
     )
 }  # fmt: skip
 
