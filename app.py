@@ -9,7 +9,7 @@ from core.base.config import get_settings
 from core.base.db import check_connection, get_engine
 from core.base.errors import DomainError
 from core.security import auth
-from pages import auth_widgets, ui
+from pages import auth_widgets, door, ui
 from pages.safe import plain
 
 st.set_page_config(page_title="Appointment operations", page_icon=":material/event_available:", layout="wide")
@@ -28,6 +28,11 @@ try:
     prepare_database(get_settings().database_url)
 except DomainError as exc:
     st.error(plain(exc), icon=":material/error:")
+    st.stop()
+
+# Customer-facing pages (pages/door.py) open without sign-in and show nothing of the staff app.
+if door.requested() is not None:
+    door.serve()
     st.stop()
 
 run = auth_widgets.gate(cookie)
