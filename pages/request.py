@@ -16,6 +16,7 @@ from pages import door
 from pages.safe import plain
 
 DONE = "door_request_done"
+PICKED = "door_request_picked"
 
 door.frame("Request an appointment")
 try:
@@ -55,6 +56,12 @@ if not by_day:
 day = st.selectbox("Day", list(by_day), format_func=fmt_day)
 start = st.pills("Time", by_day[day], format_func=lambda s: f"{to_local(s, location.timezone):%H:%M}",
                  key=f"door_time_{chosen.id}_{day}")  # fmt: skip
+# A time taken by someone else meanwhile drops out of the list (and the pills forget it): the
+# request still goes out for it, so the customer hears that it went rather than "choose a time".
+if start is not None:
+    st.session_state[PICKED] = (chosen.id, start)
+elif (picked := st.session_state.get(PICKED)) is not None and picked[0] == chosen.id and picked[1] not in starts:
+    start = picked[1]
 
 with st.form("door_request", border=False):
     name = st.text_input("Your name", max_chars=200)
@@ -75,5 +82,6 @@ if sent:
             honeypot=trap,
         ))  # fmt: skip
         if result is not None:
+            st.session_state.pop(PICKED, None)
             st.session_state[DONE] = result
             st.rerun()
