@@ -18,7 +18,7 @@ from core.base.tz import to_local
 from core.scheduling import schedule
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
-from pages import today_box, today_dialogs, today_panels, today_state, today_timeline
+from pages import inquiry_dialogs, today_box, today_dialogs, today_panels, today_state, today_timeline
 from pages.queue_parts import queue_line
 from pages.safe import plain
 from pages.ui import current_actor, require_page
@@ -123,5 +123,6 @@ with search_col:
     today_panels.customer_search_panel(actor, location)  # in reach, above a busy day's list
 show_cancelled = toggle_col.toggle("Show cancelled", key="today_show_cancelled")
 by = (st.session_state.get("today_by") or "Provider").lower()
+inquiry_dialogs.panel(actor, location, day)
 today_state.view_to_url(location.id, day, show_cancelled, by)
 live_schedule(location, day, by, show_cancelled)
