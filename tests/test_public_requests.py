@@ -14,7 +14,7 @@ from core.base.config import reset_settings
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, NotFound, PermissionDenied, ValidationError
 from core.base.models import Appointment, AppointmentType, ExceptionItem, Inquiry
-from core.inquiries import holds, public
+from core.inquiries import holds, online, public
 from core.queue import actions, kinds
 from core.security import door
 from tests.factories import NOW, at, audit_dicts, book, world
@@ -164,3 +164,17 @@ def test_a_held_request_nobody_answers_lapses_and_frees_its_slot(db):
         item = s.scalar(select(ExceptionItem).where(ExceptionItem.kind == kinds.BOOKING_REQUEST))
         assert item.status == "resolved"
     assert at(10) in public.free_starts(SLUG, w.types["consult"].id, now=NOW)
+
+
+def test_managers_set_which_types_are_bookable_online_and_the_desk_may_not(db):
+    w = world()
+    _open(w)
+    with pytest.raises(ValidationError, match="cannot be booked online"):
+        _request(w)
+    with pytest.raises(PermissionDenied):
+        online.set_online(w.actors["frontdesk"], w.types["consult"].id, bookable=True, instant=True, hold_minutes=30)
+    with pytest.raises(ValidationError, match="between 1 and"):
+        online.set_online(w.actors["manager"], w.types["consult"].id, bookable=True, instant=True, hold_minutes=0)
+    online.set_online(w.actors["manager"], w.types["consult"].id, bookable=True, instant=True, hold_minutes=30)
+    assert not _request(w).held
+    assert audit_dicts(entity="appointment_type")[-1]["after"]["bookable_online"] is True

@@ -75,6 +75,13 @@ def location_by_slug(session, slug: str | None) -> PublicLocation:
     raise NotFound(NOT_FOUND)
 
 
+def active_locations() -> list[PublicLocation]:
+    """Every active location, for the links an admin hands out."""
+    with read_session() as session:
+        query = select(Location).where(Location.active.is_(True)).order_by(Location.name)
+        return [PublicLocation(loc.id, loc.name, loc.timezone, loc.address) for loc in session.scalars(query)]
+
+
 def _online_types(session, location_id: int) -> list[AppointmentType]:
     query = select(AppointmentType).where(AppointmentType.active.is_(True), AppointmentType.bookable_online.is_(True))
     out = []
