@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, InvalidTransition, OutOfScope, PermissionDenied, ValidationError
-from core.base.models import Appointment, Inquiry
+from core.base.models import Appointment, ExceptionItem, Inquiry
 from core.inquiries import services as inquiries
 from core.metrics.models import MetricInquiryDay
+from core.queue import detect, kinds
 from tests.factories import NOW, at, audit_dicts, world
 
 
@@ -122,3 +123,17 @@ def test_only_the_desk_and_managers_of_the_location_record_inquiries(db, actor):
         _record(w, actor=actor)
     assert _record(w, actor="manager").inquiry_id
     assert audit_dicts(outcome="denied", action="inquiry.record")
+
+
+def test_an_inquiry_nobody_answers_is_queued_and_the_item_resolves_itself_when_booked(db):
+    w = world()
+    done = _record(w)
+    waiting = _record(w, customer="alan")
+    assert detect.detect_all(NOW + timedelta(minutes=59)).opened.get(kinds.INQUIRY_UNANSWERED, 0) == 0
+    assert detect.detect_all(NOW + timedelta(minutes=61)).opened[kinds.INQUIRY_UNANSWERED] == 2
+    inquiries.book_from_inquiry(w.actors["frontdesk"], done.inquiry_id, start=at(10), intake={"reason": "x"},
+                                now=NOW + timedelta(minutes=70))  # fmt: skip
+    inquiries.close_inquiry(w.actors["frontdesk"], waiting.inquiry_id, reason="spam", now=NOW + timedelta(minutes=70))
+    with read_session() as s:
+        items = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == kinds.INQUIRY_UNANSWERED)).all()
+        assert sorted(i.status for i in items) == ["resolved", "resolved"]

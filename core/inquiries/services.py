@@ -13,6 +13,8 @@ from core.base.errors import ConflictError, InvalidTransition, NotFound, Validat
 from core.base.models import CLOSE_REASONS, Appointment, AppointmentType, Inquiry
 from core.inquiries.events import InquiryChanged
 from core.people.customers import add_customer_in
+from core.queue import kinds
+from core.queue.items import clear_item
 from core.scheduling.booking import book_in, customer_in_scope, loaded
 from core.scheduling.conflicts import Attempt, run_booking
 from core.security.access import A, Actor
@@ -48,6 +50,8 @@ def snapshot(inq: Inquiry) -> dict:
 
 def changed(tx: Tx, inq: Inquiry) -> None:
     tx.publish(InquiryChanged(inquiry_id=inq.id, location_id=inq.location_id, received_at=inq.received_at))
+    if inq.appointment_id is not None or inq.closed_at is not None:  # answered: its queue item resolves itself
+        clear_item(tx.session, kinds.key(kinds.INQUIRY_UNANSWERED, inq.id), now=resolve_now(None))
 
 
 def _type(tx: Tx, type_id: int | None) -> AppointmentType | None:

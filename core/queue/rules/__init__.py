@@ -5,11 +5,13 @@ from core.queue import kinds
 from core.queue.rules.appointments import IntakeMissing, LateCancel, NoShowFollowUp, RebookCall, Unconfirmed
 from core.queue.rules.base import Cause, Rule, Scope
 from core.queue.rules.calendar import CalendarBroken, CalendarChanged, CalendarDeleted, CalendarOverlap
+from core.queue.rules.inquiries import InquiryUnanswered
 from core.queue.rules.schedule import NotificationFailed, OutsideHours, WaitlistOfferOpen
 
 RULES: tuple[Rule, ...] = (
     CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarBroken(), IntakeMissing(), Unconfirmed(),
     NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), OutsideHours(), NotificationFailed(), RebookCall(),
+    InquiryUnanswered(),
 )  # fmt: skip
 BY_KIND = {rule.kind: rule for rule in RULES}
 APPOINTMENT_RULES = tuple(r for r in RULES if kinds.KINDS[r.kind].subject == "appointment")
