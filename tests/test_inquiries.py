@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.base.db import read_session, unit_of_work
+from core.base.db import read_session
 from core.base.errors import ConflictError, InvalidTransition, OutOfScope, PermissionDenied, ValidationError
 from core.base.models import Appointment, ExceptionItem, Inquiry
 from core.inquiries import services as inquiries
@@ -83,15 +83,6 @@ def test_booking_from_an_inquiry_links_the_appointment_once_and_converts_it(db):
         inquiries.book_from_inquiry(w.actors["frontdesk"], done.inquiry_id, start=at(11), now=NOW)
     with pytest.raises(ConflictError, match="already booked"):
         inquiries.close_inquiry(w.actors["frontdesk"], done.inquiry_id, reason="price", now=NOW)
-
-
-def test_one_appointment_converts_at_most_one_inquiry_in_the_database(db):
-    w = world()
-    first, second = _record(w), _record(w, customer="alan")
-    appt = inquiries.book_from_inquiry(w.actors["frontdesk"], first.inquiry_id, start=at(10),
-                                       intake={"reason": "x"}, now=NOW)  # fmt: skip
-    with pytest.raises(Exception, match="(?i)unique"), unit_of_work() as s:
-        s.get(Inquiry, second.inquiry_id).appointment_id = appt.id
 
 
 def test_a_booking_after_the_conversion_window_does_not_count(db):

@@ -126,9 +126,13 @@ def record_inquiry(actor: Actor | None, *, location_id: int, channel: str, now: 
 
 
 def link_in(tx: Tx, inq: Inquiry, appt: Appointment, now: datetime) -> None:
-    """The appointment was booked from the inquiry (one inquiry per appointment: unique index)."""
+    """The appointment was booked from the inquiry: one inquiry per appointment, one appointment
+    per inquiry."""
     if inq.appointment_id is not None:
         raise ConflictError(f"Inquiry #{inq.id} is already booked (appointment #{inq.appointment_id}).")
+    other = tx.session.scalar(select(Inquiry.id).where(Inquiry.appointment_id == appt.id, Inquiry.id != inq.id))
+    if other is not None:
+        raise ConflictError(f"Appointment #{appt.id} was already booked from inquiry #{other}.")
     before = snapshot(inq)
     inq.appointment_id, inq.booked_at = appt.id, now
     tx.session.flush()

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.base.config import get_settings
@@ -18,13 +18,14 @@ from core.metrics.sources import Filters, among, bins_of, lead_spans, ordered_bi
 
 
 def converted_clause(session: Session) -> ColumnElement[bool]:
-    """An inquiry converted: booked (appointment linked) within `conversion_days` of receipt."""
+    """An inquiry converted: booked (appointment linked) within `conversion_days` of receipt. A
+    link written without its booking time (bulk demo rows, older data) counts as converted."""
     days = get_settings().conversion_days
     if session.get_bind().dialect.name == "sqlite":
         within = func.julianday(Inquiry.booked_at) - func.julianday(Inquiry.received_at) <= days
     else:
         within = Inquiry.booked_at - Inquiry.received_at <= timedelta(days=days)
-    return and_(Inquiry.appointment_id.is_not(None), Inquiry.booked_at.is_not(None), within)
+    return and_(Inquiry.appointment_id.is_not(None), or_(Inquiry.booked_at.is_(None), within))
 
 
 def _bin_case(column, zone_name: str, edges: list[date]):

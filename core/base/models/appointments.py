@@ -123,8 +123,9 @@ class Inquiry(Base):
     # Covering: conversion is counted from the index alone.
     __table_args__ = (
         Index("ix_inquiries_location_received_counts", "location_id", "received_at", "appointment_id", "type_id"),
-        # One appointment converts at most one inquiry: the link is this column alone.
-        Index("uq_inquiries_appointment_id", "appointment_id", unique=True),
+        # The link is this column alone (appointments do not point back); services link a fresh
+        # appointment to one inquiry (core.inquiries.services.link_in).
+        Index("ix_inquiries_appointment", "appointment_id"),
         Index("ix_inquiries_open", "location_id", "closed_at", "appointment_id", "received_at"),
         Index("ix_inquiries_customer_received", "customer_id", "received_at"),
         CheckConstraint(f"closed_reason IS NULL OR closed_reason IN {CLOSE_REASONS_SQL}", name="closed_reason_valid"),

@@ -3,7 +3,7 @@
 - inquiries gain who recorded them, the customer's preferred times, when they were booked
   (conversion counts a booking within N days of receipt), when and why they were closed without
   one, and a hold (a web request holding its slot until the desk confirms it or it lapses);
-  one appointment converts at most one inquiry (unique appointment_id).
+  the link is inquiries.appointment_id alone (indexed).
 - appointment types gain whether customers may book them online, instantly or as a held request
   (and for how long it is held).
 - door_settings: the installation's switches an admin sets on a page (the door is off by default).
@@ -42,7 +42,7 @@ def upgrade() -> None:
         batch.create_check_constraint(
             op.f("ck_inquiries_closed_reason_valid"), f"closed_reason IS NULL OR closed_reason IN {REASONS}"
         )
-    op.create_index("uq_inquiries_appointment_id", "inquiries", ["appointment_id"], unique=True)
+    op.create_index("ix_inquiries_appointment", "inquiries", ["appointment_id"])
     op.create_index("ix_inquiries_open", "inquiries", ["location_id", "closed_at", "appointment_id", "received_at"])
     op.create_index("ix_inquiries_customer_received", "inquiries", ["customer_id", "received_at"])
     # Inquiries already linked (demo data): booked when their appointment was.
@@ -86,7 +86,7 @@ def downgrade() -> None:
         op.drop_column("appointment_types", column)
     op.drop_index("ix_inquiries_customer_received", table_name="inquiries")
     op.drop_index("ix_inquiries_open", table_name="inquiries")
-    op.drop_index("uq_inquiries_appointment_id", table_name="inquiries")
+    op.drop_index("ix_inquiries_appointment", table_name="inquiries")
     with op.batch_alter_table("inquiries") as batch:
         batch.drop_constraint(op.f("ck_inquiries_closed_reason_valid"), type_="check")
         batch.drop_constraint("fk_inquiries_created_by_users", type_="foreignkey")
