@@ -123,6 +123,6 @@ with search_col:
     today_panels.customer_search_panel(actor, location)  # in reach, above a busy day's list
 show_cancelled = toggle_col.toggle("Show cancelled", key="today_show_cancelled")
 by = (st.session_state.get("today_by") or "Provider").lower()
-inquiry_dialogs.panel(actor, location, day)
 today_state.view_to_url(location.id, day, show_cancelled, by)
 live_schedule(location, day, by, show_cancelled)
+inquiry_dialogs.panel(actor, location, day)
