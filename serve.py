@@ -4,6 +4,8 @@ runs with `streamlit run app.py`, without those routes."""
 
 import streamlit as st
 
+from core import bootstrap
 from pages.door_routes import routes
 
+bootstrap.bootstrap()  # a POST route may run before any page did
 app = st.App("app.py", routes=routes())

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.calendar_sync import status
 from core.security.access import A

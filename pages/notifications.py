@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.notifications import admin, channels, template_admin

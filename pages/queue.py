@@ -3,10 +3,9 @@ that fixes it. The front desk opens it first thing and leaves it empty."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.queue import kinds, reads
 from core.scheduling import schedule
@@ -21,7 +20,7 @@ AGES = {"Any age": None, "Older than 1 hour": 1, "Older than a day": 24, "Older 
 SHOW = {"Open": "open", "Snoozed": "snoozed", "Resolved": "resolved"}
 
 actor = require_page(A.QUEUE_VIEW)
-now = datetime.now(UTC)
+now = utcnow()
 st.title("Exceptions queue")
 queue_parts.show_messages()
 queue_parts.show_open_dialog(actor)

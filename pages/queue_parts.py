@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.base.tz import to_local, today_in
 from core.queue import actions, fixes, lifecycle, reads
@@ -102,7 +103,7 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
             if item.assigned_to != actor.user_id:
                 buttons.append(("Assign to me", lambda: attempt(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
                                                                 "Assigned to you."), "mine"))  # fmt: skip
-            tomorrow = datetime.now(UTC) + timedelta(days=1)
+            tomorrow = utcnow() + timedelta(days=1)
             buttons.append(("Snooze 1 day", lambda: attempt(lambda: lifecycle.snooze(actor, [item.id], tomorrow),
                                                            "Snoozed until tomorrow."), "snooze"))  # fmt: skip
             buttons.append(("Resolve…", lambda: open_dialog("resolve", ids=[item.id]), "resolve"))

@@ -4,10 +4,11 @@ change for a few minutes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import streamlit as st
 
+from core.base.clock import utcnow
 from core.base.tz import to_local
 from core.scheduling import booking, schedule
 from core.scheduling.schedule import DaySchedule, ScheduleRow
@@ -38,7 +39,7 @@ def _quick(actor: Actor, action: str, row: ScheduleRow) -> None:
     text = f"{row.customer_name} {done}."
     if today_state.attempt(lambda: service(actor, row.appointment_id), text):
         st.session_state[today_state.UNDO] = {
-            "id": row.appointment_id, "until": datetime.now(UTC) + booking.UNDO_WINDOW, "text": text,
+            "id": row.appointment_id, "until": utcnow() + booking.UNDO_WINDOW, "text": text,
         }  # fmt: skip
 
 

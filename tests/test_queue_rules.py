@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import delete, select
 
+from core.base.bus import publish
 from core.base.db import read_session, unit_of_work
-from core.base.events import publish
 from core.base.models import (
     Appointment,
     BusyBlock,

@@ -13,8 +13,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.base import jobs
+from core.base.clock import utcnow
 from core.base.config import ROOT
-from core.base.db import read_session, unit_of_work, utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, ExceptionItem
 from core.queue import detect
 from core.queue.rules import RULES, Scope

@@ -17,7 +17,7 @@ from core.metrics.models import MetricDaily
 from core.metrics.sources import Filters
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 # figure -> which appointments of the window are behind it
 FIGURES = {
@@ -48,8 +48,7 @@ def appointments_behind(
     no customer details (analysts read these too)."""
     if figure not in FIGURES:
         raise ValueError(f"unknown figure {figure!r}")
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
         zones = sources.scoped_locations(session, actor, filters)
         by_zone: dict[str, list[int]] = defaultdict(list)
         for loc, tz in zones.items():
@@ -113,8 +112,7 @@ def data_version() -> tuple:
 def choices(actor: Actor | None) -> dict[str, dict[int, str]]:
     """Names for the filters and tables: locations in the actor's scope, the providers working
     there, and appointment types (id -> name), each sorted by name."""
-    check(actor, A.METRICS_VIEW, None, entity="metrics")
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, None, entity="metrics") as session:
         locations = dict(
             session.execute(
                 select(Location.id, Location.name)

@@ -22,10 +22,11 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from core.base.db import utcnow
-from core.base.events import subscribe
+from core.base.bus import subscribe
+from core.base.clock import utcnow
 from core.base.models import Appointment, AppointmentHistory, Location
 from core.base.tz import local_range_bounds, zone
+from core.metrics import prune
 from core.metrics.definitions import TOUCH_KINDS, monday, month_start
 from core.metrics.models import (
     COUNTS,
@@ -181,7 +182,10 @@ def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
     move their weeks' and months' histograms by the difference."""
     moved: dict[tuple[int, date, int], int] = defaultdict(int)  # (location, day, lead) -> difference
     summed: dict[tuple[int, date, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for key in sorted(set(keys)):  # one order everywhere: no deadlock between two refreshes
+    keys = sorted(set(keys))  # one order everywhere: no deadlock between two refreshes
+    for location_id in sorted({key[0] for key in keys}):
+        prune.hold_location(session, location_id)  # before any row lock there (see core.metrics.prune)
+    for key in keys:
         tz = session.get(Location, key[0]).timezone
         row = _lock_bucket(session, key)
         bucket = aggregate(session, _bucket_rows(session, key, tz), {key[0]: tz}).get(key, Bucket())

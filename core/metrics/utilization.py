@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import select
 
-from core.base.db import read_session
 from core.base.models import Appointment, Location
 from core.base.tz import local_range_bounds, zone
 from core.metrics import capacity, sources
@@ -18,7 +17,7 @@ from core.metrics.definitions import Window, rate
 from core.metrics.sources import Filters
 from core.scheduling.hours import stored_absences, stored_shifts, working_stretches
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 MAX_HEATMAP_DAYS = 92
 
@@ -38,11 +37,10 @@ def over_time(
 ) -> pd.DataFrame:
     """(period, group, booked_min, available_min, utilization) per week ("W") or day ("D"). A
     type's utilization is its share of the providers' available minutes."""
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
-    column = sources.GROUPS[by]
-    bins = periods(window, freq)
-    edges = [p.first for p in bins] + [window.last + timedelta(days=1)]
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
+        column = sources.GROUPS[by]
+        bins = periods(window, freq)
+        edges = [p.first for p in bins] + [window.last + timedelta(days=1)]
         zones = sources.scoped_locations(session, actor, filters)
         cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
@@ -75,13 +73,12 @@ def _hour_pieces(lo: datetime, hi: datetime, tz) -> list[tuple[int, int, float]]
 def heatmap(actor: Actor | None, window: Window, location_id: int, provider_id: int | None = None) -> pd.DataFrame:
     """(weekday, hour, available_min, booked_min, unbooked_min, no_show_min, utilization) for one
     location: which hours of the week have capacity, and how much of it is used."""
-    check(actor, A.METRICS_VIEW, location_id, entity="metrics")
-    if window.days > MAX_HEATMAP_DAYS:
-        window = Window(window.last - timedelta(days=MAX_HEATMAP_DAYS - 1), window.last)
-    avail: dict[tuple[int, int], float] = defaultdict(float)
-    booked: dict[tuple[int, int], float] = defaultdict(float)
-    no_show: dict[tuple[int, int], float] = defaultdict(float)
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, location_id, entity="metrics") as session:
+        if window.days > MAX_HEATMAP_DAYS:
+            window = Window(window.last - timedelta(days=MAX_HEATMAP_DAYS - 1), window.last)
+        avail: dict[tuple[int, int], float] = defaultdict(float)
+        booked: dict[tuple[int, int], float] = defaultdict(float)
+        no_show: dict[tuple[int, int], float] = defaultdict(float)
         tz_name = session.get(Location, location_id).timezone
         tz = zone(tz_name)
         lo, hi = local_range_bounds(window.first, window.last, tz_name)

@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import resolve_now
+from core.base.db import unit_of_work
 from core.base.models import Appointment, ExceptionItem, WaitlistOffer
 from core.queue import kinds
 from core.queue.items import OPEN_STATES, RESOLVED_BY_ITSELF, clear_item, insert_new, new_item, raise_item
@@ -125,7 +126,7 @@ def detect_all(
 ) -> PassResult:
     """One full pass over every rule (in `location_ids` only, if given), one transaction per
     rule; an audit row per rule that changed anything."""
-    now = now or utcnow()
+    now = resolve_now(now)
     scope = Scope(location_ids=frozenset(location_ids) if location_ids is not None else None)
     total = PassResult()
     with unit_of_work() as session:

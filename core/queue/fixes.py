@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from core.base.clock import require_aware
 from core.base.errors import ValidationError
 from core.queue import kinds
 from core.queue.actions import SLOT, fixing_action
 from core.queue.reads import ItemView
 from core.scheduling import booking, waitlist
-from core.scheduling.availability import Slot, find_slots, require_aware
+from core.scheduling.availability import Slot, find_slots
 from core.scheduling.booking.intake import mark_intake_received
 from core.security.access import A, Actor
 

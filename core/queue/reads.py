@@ -12,10 +12,10 @@ import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from core.base.clock import resolve_now
 from core.base.models import Appointment, AppointmentType, Customer, ExceptionItem, Location, Provider, User
 from core.base.tz import to_local
 from core.queue import kinds
-from core.scheduling.availability import resolve_now
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import reading

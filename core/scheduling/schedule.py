@@ -8,12 +8,13 @@ The page's tables (`schedule_frame`, `timeline_frame`) are built in `schedule_fr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from core.base import limits
+from core.base.clock import resolve_now
 from core.base.db import read_session
 from core.base.errors import NotFound
 from core.base.models import (
@@ -259,7 +260,7 @@ def _open_offers_freed_by(session, location_id: int, lo: datetime, hi: datetime)
 def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | None = None) -> DaySchedule:
     """Every appointment starting on `day` (local date) at the location, cancelled ones included,
     in start order. A provider sees their own appointments only; analysts see contacts masked."""
-    now = now or datetime.now(UTC)
+    now = resolve_now(now)
     limits.day(day)
     with read_session() as session:
         loc = _location(session, actor, location_id)
@@ -289,7 +290,7 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
 
 def appointment_row(actor: Actor, appointment_id: int, *, now: datetime | None = None) -> ScheduleRow | None:
     """One appointment as the schedule shows it, read fresh; None when it is not in the actor's scope."""
-    now = now or datetime.now(UTC)
+    now = resolve_now(now)
     with read_session() as session:
         r = session.execute(_rows_query(actor).where(Appointment.id == appointment_id)).one_or_none()
         if r is None:
