@@ -14,7 +14,9 @@ from pages.ui import require_page
 
 actor = require_page(A.SETTINGS_MANAGE)
 st.title("Customer pages")
-st.caption("Pages customers open without signing in: a booking request per location (later: intake, unsubscribe).")
+st.caption(
+    "Pages customers open without signing in: a booking request per location, and the unsubscribe link of every email (which works even while the door is off)."
+)
 
 
 def _run(call, done: str) -> None:

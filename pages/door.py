@@ -4,13 +4,11 @@ these) before any sign-in when the browser asked for one of their URLs: no sign-
 component, no staff navigation, no sidebar. A new customer page is one line in DOOR_PAGES and a
 file that calls `frame()` first:
 
-    DoorPage("Unsubscribe", "pages/unsubscribe.py", "unsubscribe"),
+    DoorPage("Request an appointment", "pages/request.py", "request"),
 
-    # pages/unsubscribe.py
-    door.frame("Unsubscribe")
-    token = st.query_params.get("t")
-    if st.button("Unsubscribe") and door.answer(lambda: preferences.unsubscribe(token, door.client())):
-        st.success("You are unsubscribed.")
+    # pages/request.py
+    door.frame("Request an appointment")
+    ...
 
 Services behind the door take the client address (`client()`) and call
 `core.security.door.enter` (the switch, the rate limit, the honeypot) or read a signed link
@@ -39,7 +37,10 @@ class DoorPage:
 
 
 # The one registry of customer-facing pages.
-DOOR_PAGES: tuple[DoorPage, ...] = (DoorPage("Request an appointment", "pages/request.py", "request"),)
+DOOR_PAGES: tuple[DoorPage, ...] = (
+    DoorPage("Request an appointment", "pages/request.py", "request"),
+    DoorPage("Unsubscribe", "pages/unsubscribe.py", "unsubscribe"),
+)
 
 
 def requested() -> DoorPage | None:
@@ -78,13 +79,14 @@ def client() -> str:
     return auth_widgets.client_address()
 
 
-def frame(title: str) -> None:
-    """A door page's heading; stops with one sentence while the door is closed."""
+def frame(title: str, *, switched: bool = True) -> None:
+    """A door page's heading; stops with one sentence while the door is closed (`switched=False`:
+    a page that works whatever the switch says, such as an opt-out from an email already sent)."""
     _leave_legacy_pages_mode()
     st.markdown("<style>[data-testid='stSidebar'],[data-testid='stExpandSidebarButton'],"
                 ".st-key-door_hp{display:none !important}</style>", unsafe_allow_html=True)  # fmt: skip
     st.title(title)
-    if not door.is_open():
+    if switched and not door.is_open():
         st.info(door.CLOSED, icon=":material/call:")
         st.stop()
 

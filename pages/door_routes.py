@@ -4,7 +4,7 @@ body) cannot go through a Streamlit page. `serve.py` mounts them on Streamlit's 
 server (`st.App(..., routes=...)`, which `streamlit run serve.py` discovers and runs). A route is
 one line here, its handler a core service taking the form fields and the client address:
 
-    post_route("/unsubscribe", lambda form, client: preferences.unsubscribe(form["t"], client))
+    post_route("/unsubscribe", one_click_unsubscribe)
 
 The handler's return value is ignored (200 "OK"); a DomainError answers 400 with its sentence,
 TooManyRequests 429; nothing else about the app is reachable this way."""
@@ -19,10 +19,12 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from core.base.config import get_settings
-from core.base.errors import DomainError
+from core.base.errors import DomainError, ValidationError
+from core.notifications import preferences
 from core.security import auth
 from core.security.door import TooManyRequests
 
+ONE_CLICK = "This address takes a one-click unsubscribe from a mail client; open the link in a browser instead."
 Handler = Callable[[dict[str, str], str], object]
 MAX_BODY = 4096
 _routes: dict[str, Handler] = {}
@@ -61,3 +63,15 @@ def _endpoint(handler: Handler):
 def routes() -> list[Route]:
     """The registered routes, for st.App(routes=...)."""
     return [Route(path, _endpoint(handler), methods=["POST"]) for path, handler in sorted(_routes.items())]
+
+
+def one_click_unsubscribe(form: dict[str, str], client: str) -> str:
+    """RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" to the header's URL (token in
+    its query). Not behind the door's switch or rate limit: an opt-out always works, and a bad
+    token writes nothing (LinkError, 400 with its sentence)."""
+    if form.get("List-Unsubscribe") != "One-Click":
+        raise ValidationError(ONE_CLICK)
+    return preferences.unsubscribe(form.get("t"), client)
+
+
+post_route("/unsubscribe", one_click_unsubscribe)

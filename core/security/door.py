@@ -1,6 +1,7 @@
 """The customer-facing door: pages a customer reaches without signing in (a booking request per
-location; later an appointment's intake link, an unsubscribe link), and what every one of them
-shares. The door is off until an admin turns it on (`set_open`, audited); whoever passes it acts
+location, an unsubscribe link; later an appointment's intake link), and what every one of them
+shares. The unsubscribe link and its one-click POST pass neither the switch nor the rate limit:
+an opt-out from an email already sent always works, and its signed token is its own guard. The door is off until an admin turns it on (`set_open`, audited); whoever passes it acts
 as the `public` actor, whose client address goes into every audit row; each client address may
 submit `door_requests_per_minute` forms a minute (counted in the database, so every replica
 agrees); a form carries a honeypot field that people never see and bots fill in.
