@@ -25,7 +25,7 @@ run: $(STAMP)
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python -m core seed-demo --if-empty
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python -m core worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(HOST)
+	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/streamlit run serve.py --server.port $(PORT) --server.address $(HOST)
 
 ## test: every test (PostgreSQL and Chromium tests skip with a reason when absent); the browser
 ## tests run after the rest, one at a time, so a loaded machine cannot make their waits flaky

@@ -11,7 +11,7 @@ from core.base.db import check_connection, get_engine
 from core.base.errors import DomainError
 from core.metrics.commands import rebuild_when_missing
 from core.security import auth
-from pages import auth_widgets, startup, ui
+from pages import auth_widgets, door, startup, ui
 from pages.safe import plain
 
 bootstrap.bootstrap()  # the event handlers, jobs and fixing actions; once per process
@@ -33,6 +33,11 @@ try:
     prepare_database(get_settings().database_url)
 except DomainError as exc:
     st.error(plain(exc), icon=":material/error:")
+    st.stop()
+
+# Customer-facing pages (pages/door.py) open without sign-in and show nothing of the staff app.
+if door.requested() is not None:
+    door.serve()
     st.stop()
 
 run = auth_widgets.gate(cookie)

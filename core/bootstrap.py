@@ -32,6 +32,7 @@ from core.calendar_sync import push as calendar_push
 from core.calendar_sync import queue_fixes as calendar_queue_fixes
 from core.calendar_sync import sync as calendar_sync
 from core.imports import commands as import_commands
+from core.inquiries import holds as inquiry_holds
 from core.metrics import commands as metrics_commands
 from core.metrics import prune as metrics_prune
 from core.metrics import rebuild as metrics_rebuild
@@ -71,11 +72,13 @@ JOBS: tuple[ModuleType, ...] = (
     notification_sender,  # send-notifications
     metrics_prune,  # prune-metrics
     webhook_sender,  # deliver-webhooks, purge-webhook-log
+    inquiry_holds,  # expire-booking-requests
 )
 
 FIXING_ACTIONS: tuple[ModuleType, ...] = (
     calendar_queue_fixes,  # accept Google's version / keep ours
     queue_fixes,  # confirm, intake received, rebook, move, book or dismiss an offer
+    inquiry_holds,  # confirm / decline a held booking request
 )
 
 COMMANDS: tuple[ModuleType, ...] = (

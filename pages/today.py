@@ -18,7 +18,7 @@ from core.base.tz import to_local
 from core.scheduling import schedule
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
-from pages import kit, today_box, today_dialogs, today_panels, today_state, today_timeline
+from pages import inquiry_dialogs, kit, today_box, today_dialogs, today_panels, today_state, today_timeline
 from pages.queue_parts import queue_line
 from pages.safe import plain
 from pages.today_state import PAGE
@@ -126,3 +126,4 @@ show_cancelled = toggle_col.toggle("Show cancelled", key="today_show_cancelled")
 by = (st.session_state.get("today_by") or "Provider").lower()
 today_state.view_to_url(location.id, day, show_cancelled, by)
 live_schedule(location, day, by, show_cancelled)
+inquiry_dialogs.panel(actor, location, day)

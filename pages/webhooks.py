@@ -9,9 +9,9 @@ import streamlit as st
 from core.security.access import A
 from core.webhooks import endpoints
 from core.webhooks.payloads import EVENT_TYPES
-from pages import ui, webhooks_log
+from pages import kit, ui, webhooks_log
 from pages.safe import plain
-from pages.settings_common import run, show_notice
+from pages.settings_common import PAGE, run, show_notice
 
 SECRET = "webhooks_new_secret"  # (endpoint id, secret, what happened): shown until dismissed, then gone
 LEVELS = {"none": "None (customer id only)", "names": "Names", "contacts": "Names and contacts"}
@@ -72,13 +72,12 @@ with st.expander("Add an endpoint", expanded=not rows, icon=":material/add_link:
     description = st.text_input("Description", placeholder="Our CRM")
     level = st.radio("Personal data in payloads", list(LEVELS), format_func=LEVELS.get, horizontal=True)
     if st.form_submit_button("Add endpoint", type="primary"):
-        added = run(
-            lambda: endpoints.add_endpoint(actor, url, chosen, description=description, personal_data=level),
-            "",  # the secret's box says it
-            rerun=False,
-        )
-        if added is not None:
-            st.session_state[SECRET] = (added[0].id, added[1], f"Endpoint {added[0].id} added.")
+        made: list = []  # the new endpoint and its secret, shown once in the secret's box
+        add = endpoints.add_endpoint
+        if kit.act(lambda: made.append(add(actor, url, chosen, description=description, personal_data=level)),
+                   page=PAGE, inline=True):  # fmt: skip
+            endpoint, secret = made[0]
+            st.session_state[SECRET] = (endpoint.id, secret, f"Endpoint {endpoint.id} added.")
             st.rerun()
 
 if rows:
@@ -100,9 +99,9 @@ if rows:
         yes, no = st.columns(2)
         if yes.button("Rotate", type="primary", width="stretch"):
             st.session_state.pop("rotate_endpoint", None)
-            secret = run(lambda: endpoints.rotate_secret(actor, endpoint.id), "", rerun=False)
-            if secret is not None:
-                st.session_state[SECRET] = (endpoint.id, secret, f"Endpoint {endpoint.id} has a new secret.")
+            made: list = []
+            if kit.act(lambda: made.append(endpoints.rotate_secret(actor, endpoint.id)), page=PAGE, inline=True):
+                st.session_state[SECRET] = (endpoint.id, made[0], f"Endpoint {endpoint.id} has a new secret.")
                 st.rerun()
         if no.button("Cancel", width="stretch"):
             st.session_state.pop("rotate_endpoint", None)

@@ -103,3 +103,34 @@ class WebhookServer:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+def unsubscribe_header(monkeypatch, w, public_base_url: str) -> str:
+    """Book for w's "ada" and send her confirmation through a real SMTP server on 127.0.0.1, the
+    links pointing at `public_base_url`; the URL in the email's List-Unsubscribe header."""
+    from datetime import timedelta
+
+    from core.base.clock import utcnow
+    from core.base.config import reset_settings
+    from core.notifications import sender
+    from core.scheduling import booking
+
+    server = SmtpServer(free_port(), MailHandler()).start()
+    for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port), "SMTP_TLS": "none",
+                        "SMTP_FROM": "Downtown Clinic <no-reply@clinic.test>", "PUBLIC_BASE_URL": public_base_url}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SMS_WEBHOOK_URL", raising=False)
+    reset_settings()
+    now = utcnow().replace(hour=15, minute=0, second=0, microsecond=0)
+    start = now + timedelta(days=7 - now.weekday() + 7)  # a Monday at least a week ahead, in hours
+    try:
+        booking.book(w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations["downtown"].id,
+                     customer_id=w.customers["ada"].id, start=start,
+                     provider_id=w.providers["rao"].id, intake={"reason": "check-up"},
+                     now=utcnow())  # fmt: skip
+        sender.send_due(utcnow())
+        header = server.messages[0]["List-Unsubscribe"]
+    finally:
+        server.stop()
+    assert header.startswith(f"<{public_base_url}/unsubscribe?t=") and header.endswith(">")
+    return header[1:-1]

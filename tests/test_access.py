@@ -44,6 +44,9 @@ calendar.manage             -   -   -   -   Y
 locations.manage            -   -   -   -   Y
 import.appointments         -   -   -   -   Y
 webhooks.manage             -   -   -   -   Y
+inquiry.view                Y   Y   Y   Y   Y
+inquiry.record              Y   -   Y   -   Y
+door.manage                 -   -   -   -   Y
 """
 ROLE_COLUMNS = {"frontdesk": 0, "provider": 1, "manager": 2, "analyst": 3, "admin": 4}
 GLOBAL = {"analyst", "admin"}  # every location, whatever their location list says

@@ -114,3 +114,14 @@ def test_utilization_page_draws_the_heatmap_the_trend_and_the_leak(w):
     charts = at.get("plotly_chart")
     assert len(charts) == 3  # heatmap, over time, capacity leak
     assert set(at.selectbox(key="util_location").options) == {"Downtown"}
+
+
+def test_the_kpi_page_splits_conversion_by_channel_and_lists_the_inquiries_behind_it(w):
+    at = _page(KPIS, w.users["manager"].id)
+    titles = [s.value for s in at.subheader]
+    assert "Inquiry conversion by channel" in titles
+    tables = [d.value for d in at.dataframe]
+    by_channel = next(t for t in tables if "conversion" in t.columns and "channel" in t.columns)
+    assert by_channel["inquiries"].sum() >= 1
+    behind = next(t for t in tables if "inquiry" in t.columns)
+    assert len(behind) == by_channel["inquiries"].sum()

@@ -26,21 +26,23 @@ FILES = {"Today": "pages/today.py", "Weekly KPIs": "pages/kpis.py", "Utilization
          "Appointment types": "pages/settings_types.py", "Locations": "pages/settings_locations.py",
          "Notifications": "pages/notifications.py",
          "Users": "pages/admin_users.py", "Calendar sync": "pages/calendar_sync.py", "Import": "pages/import.py", "Audit log": "pages/audit_log.py", "Account": "pages/account.py",
-         "Webhooks": "pages/webhooks.py"}  # fmt: skip
+         "Webhooks": "pages/webhooks.py", "Customer pages": "pages/customer_pages.py"}  # fmt: skip
 # Written out by hand: which pages each role's navigation holds.
 EXPECTED = {
     "frontdesk": {"Today", "Queue", "Account"},
     "harbordesk": {"Today", "Queue", "Account"},
     "provider": {"Today", "Queue", "Account"},
-    "manager": {"Today", "Queue", "Weekly KPIs", "Utilization", "Providers", "Appointment types", "Notifications", "Account"},
+    "manager": {"Today", "Queue", "Weekly KPIs", "Utilization", "Providers", "Appointment types", "Notifications", "Account",
+                "Customer pages"},
     "analyst": {"Today", "Queue", "Weekly KPIs", "Utilization", "Account"},
     "admin": {"Today", "Queue", "Weekly KPIs", "Utilization", "Providers", "Appointment types", "Locations", "Notifications", "Users", "Audit log",
-              "Calendar sync", "Import", "Webhooks", "Account"},
+              "Calendar sync", "Import", "Webhooks", "Account", "Customer pages"},
     "norole": set(),
 }  # fmt: skip
 MY_PAGE_TITLES = {"Weekly KPIs": "Weekly KPIs", "Utilization": "Utilization","Queue": "Exceptions queue", "Users": "Users", "Audit log": "Audit log", "Account": "Account",
                   "Providers": "Providers", "Appointment types": "Appointment types", "Locations": "Locations",
-                  "Notifications": "Notifications", "Calendar sync": "Calendar sync", "Import": "Import history", "Webhooks": "Webhooks"}  # fmt: skip
+                  "Notifications": "Notifications", "Calendar sync": "Calendar sync", "Import": "Import history", "Webhooks": "Webhooks",
+                  "Customer pages": "Customer pages"}  # fmt: skip
 
 
 COOKIE_KEY = "pages-access-test-key-9fQ2xLm7Vb3KdW8zRt5NcYh1JpA6sEu4"
@@ -77,7 +79,8 @@ def test_the_registry_and_this_test_agree():
                                                    "Providers": "settings-providers",
                                                    "Appointment types": "settings-types",
                                                    "Locations": "settings-locations",
-                                                   "Notifications": "notifications", "Calendar sync": "calendar-sync", "Import": "import", "Weekly KPIs": "kpis", "Utilization": "utilization", "Webhooks": "webhooks"}  # fmt: skip
+                                                   "Notifications": "notifications", "Calendar sync": "calendar-sync", "Import": "import", "Weekly KPIs": "kpis", "Utilization": "utilization", "Webhooks": "webhooks",
+                                                   "Customer pages": "customer-pages"}  # fmt: skip
 
 
 @pytest.mark.parametrize("user", list(EXPECTED))

@@ -65,6 +65,10 @@ class Settings:
     webhook_secrets_key: str | None = None
     webhook_allow_local_network: bool = False
     webhook_log_days: int = 30
+    # The customer-facing door: requests (form submissions) one client address may make a minute,
+    # and how many days after an inquiry a booking still counts as its conversion.
+    door_requests_per_minute: int = 5
+    conversion_days: int = 7
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -73,12 +77,13 @@ def _get(secrets: dict, env: str, key: str, default=None):
     return secrets.get(key, default)
 
 
-def _minutes(value) -> int:
-    """A non-negative whole number of minutes; a typo falls back to the default rather than stop the app."""
+def _minutes(value, default: int = CHECK_IN_LEAD_MINUTES) -> int:
+    """A non-negative whole number (of minutes, days, requests); a typo falls back to the default
+    rather than stop the app."""
     try:
         return max(0, int(str(value).strip()))
     except ValueError:
-        return CHECK_IN_LEAD_MINUTES
+        return default
 
 
 def _days(value, default: int) -> int:
@@ -131,6 +136,8 @@ def get_settings() -> Settings:
         ).lower()
         in {"1", "true", "yes"},
         webhook_log_days=_days(_get(s, "WEBHOOK_LOG_DAYS", "webhook_log_days", 30), 30),
+        door_requests_per_minute=_minutes(_get(s, "DOOR_REQUESTS_PER_MINUTE", "door_requests_per_minute", 5), 5),
+        conversion_days=_minutes(_get(s, "CONVERSION_DAYS", "conversion_days", 7), 7),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from core.base.db import read_session, unit_of_work
 from core.base.errors import NotFound, ValidationError
 from core.base.models import AppointmentType, Location, Provider, User
+from core.metrics import conversion
 from core.metrics.definitions import Window
 from core.metrics.kpis import KPI_KEYS, kpis
 from core.metrics.rebuild import rebuild_rollups, rollups_missing
@@ -89,16 +90,30 @@ def table_lines(result: dict) -> list[str]:
         lines.append(f"{label:28}{_pct(cur):>24}    {_pct(old):>24}")
     out = result["outside_hours"]
     lines.append(f"{'outside hours':28}{out['appointments']:>14} appts, {out['minutes']} min")
+    counts, old_counts = result["counts"], prev["counts"]
+    lines.append(f"{'inquiries':28}{_num(counts['inquiries']):>24}    {_num(old_counts['inquiries']):>24}")
+    lines.append(f"{'inquiries booked':28}{_num(counts['converted_inquiries']):>24}    "
+                 f"{_num(old_counts['converted_inquiries']):>24}")  # fmt: skip
+    for channel, c in result.get("conversion_by_channel", {}).items():
+        lines.append(f"{'  ' + channel:28}{c['booked']:>10} of {c['inquiries']:<6} {_pct(c['rate']):>6}")
     return lines
 
 
 def cmd_metrics(args) -> int:
     actor = actor_named(args.as_user)
     filters = resolve_filters(args.location, args.provider, args.type)
-    result = kpis(actor, Window(args.date_from, args.date_to), filters)
+    window = Window(args.date_from, args.date_to)
+    result = kpis(actor, window, filters)
+    result["conversion_by_channel"] = conversion.by_channel(actor, window, filters)
     if args.format == "json":
         keys = ("from", "to", *KPI_KEYS, "counts", "minutes", "outside_hours")
-        out = {k: result[k] for k in keys} | {"previous": {k: result["previous"][k] for k in keys}}
+
+        def inquiry_keys(r: dict) -> dict:
+            return {"inquiries": r["counts"]["inquiries"], "inquiries_booked": r["counts"]["converted_inquiries"]}
+
+        out = {k: result[k] for k in keys} | inquiry_keys(result)
+        out["conversion_by_channel"] = result["conversion_by_channel"]
+        out["previous"] = {k: result["previous"][k] for k in keys} | inquiry_keys(result["previous"])
         json.dump(out, sys.stdout, indent=2)
         print()
     else:

@@ -28,8 +28,11 @@ time zone. The previous period has the same number of days and ends the day befo
   booked minus late_cancel. With `attended` (booked minutes that were or may still be kept) the
   three add up to the available minutes.
 - inquiry-to-booked conversion = inquiries received in the window (local date of receipt at their
-  location) that led to a booking (appointment_id set) / inquiries received. A type filter applies
-  to the inquiry's type; inquiries have no provider, so with a provider filter it is null.
+  location) that were booked (an appointment linked to them) within CONVERSION_DAYS (default 7)
+  days of receipt / inquiries received. One per customer, type and location within 60 minutes: a
+  repeat of an open, unbooked inquiry is merged into it when recorded, so it counts once. A
+  declined or lapsed web request is unlinked (not booked). A type filter applies to the inquiry's
+  type; inquiries have no provider, so with a provider filter it is null. See docs/inquiries.md.
 - admin touch per 100 appointments = staff interventions on the window's appointments x 100 /
   appointments. An intervention is (a) an appointment_history row with manual = true whose kind is
   in TOUCH_KINDS (reschedules, edits, notes, overrides by staff: not booking itself and not the

@@ -7,13 +7,25 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from core.base.config import get_settings
 from core.base.models import Inquiry
 from core.base.tz import local_day_bounds
 from core.metrics.models import MetricInquiryDay, MetricInquiryMonth
 from core.metrics.sources import Filters, among, bins_of, lead_spans, ordered_bins, read_rows
+
+
+def converted_clause(session: Session) -> ColumnElement[bool]:
+    """An inquiry converted: booked (appointment linked) within `conversion_days` of receipt. A
+    link written without its booking time (bulk demo rows, older data) counts as converted."""
+    days = get_settings().conversion_days
+    if session.get_bind().dialect.name == "sqlite":
+        within = func.julianday(Inquiry.booked_at) - func.julianday(Inquiry.received_at) <= days
+    else:
+        within = Inquiry.booked_at - Inquiry.received_at <= timedelta(days=days)
+    return and_(Inquiry.appointment_id.is_not(None), or_(Inquiry.booked_at.is_(None), within))
 
 
 def _bin_case(column, zone_name: str, edges: list[date]):
@@ -75,7 +87,7 @@ def _raw_inquiry_counts(
         bin_col = _bin_case(Inquiry.received_at, tz, edges).label("bin")
         keys = [bin_col] + ([group_col] if group_col is not None else [])
         query = (
-            select(*keys, func.count(), func.count(Inquiry.appointment_id))
+            select(*keys, func.count(), func.count(case((converted_clause(session), 1))))
             .where(Inquiry.location_id.in_(locs), Inquiry.received_at >= lo, Inquiry.received_at < hi)
             .group_by(*keys)
         )

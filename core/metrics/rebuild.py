@@ -20,8 +20,10 @@ from core.base.bus import subscribe
 from core.base.clock import utcnow
 from core.base.models import Appointment, Inquiry, Location, WorkingHours
 from core.base.tz import local_range_bounds, zone
+from core.inquiries.events import InquiryChanged
 from core.metrics import capacity
 from core.metrics.definitions import day_runs, monday, month_start, next_month
+from core.metrics.inquiries import converted_clause
 from core.metrics.models import (
     NONE_KEY,
     MetricCapacity,
@@ -132,7 +134,7 @@ def _rebuild_inquiry_days(session: Session, location_id: int, tz: str, days: lis
     """Count the location's inquiries per local date of receipt (on these days, default all)."""
     table = MetricInquiryDay.__table__
     stmt = delete(table).where(table.c.location_id == location_id)
-    query = select(Inquiry.received_at, Inquiry.appointment_id.is_not(None)).where(Inquiry.location_id == location_id)
+    query = select(Inquiry.received_at, converted_clause(session)).where(Inquiry.location_id == location_id)
     if days is not None:
         runs = list(day_runs(days))
         stmt = stmt.where(or_(*(table.c.day.between(a, b) for a, b in runs)))
@@ -264,6 +266,13 @@ def _write(session: Session, buckets: dict[Key, Bucket]) -> None:
     for rows, model in ((daily_rows, MetricDaily), (leads, MetricLead)):
         for i in range(0, len(rows), _CHUNK):  # Core inserts: the ORM's bulk path costs more than the write
             session.execute(insert(model.__table__), rows[i : i + _CHUNK])
+
+
+@subscribe(InquiryChanged)
+def _on_inquiry_changed(session: Session, event: InquiryChanged) -> None:
+    tz = session.scalar(select(Location.timezone).where(Location.id == event.location_id))
+    if tz is not None:
+        rebuild_inquiry_rollup(session, [event.location_id], [event.received_at.astimezone(zone(tz)).date()])
 
 
 @subscribe(ProviderScheduleChanged)

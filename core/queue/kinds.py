@@ -17,6 +17,8 @@ spells a kind or a key by hand.
     notification_failed  notification_failed:{outbox_id}        notifications
     rebook_call          rebook_call:{appointment_id}            settings (bulk cancel)
     webhook_failing      webhook_failing:{endpoint_id}           webhooks (failing for 24 hours)
+    booking_request      booking_request:{appointment_id}        inquiries (a held web request)
+    inquiry_unanswered   inquiry_unanswered:{inquiry_id}         queue rule (open, unbooked, unclosed)
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ OUTSIDE_HOURS = "outside_hours"
 NOTIFICATION_FAILED = "notification_failed"
 REBOOK_CALL = "rebook_call"
 WEBHOOK_FAILING = "webhook_failing"
+BOOKING_REQUEST = "booking_request"
+INQUIRY_UNANSWERED = "inquiry_unanswered"
+# How long an inquiry may wait for an answer (a booking or a closing reason) before it is queued.
+DEFAULT_ANSWER_MINUTES = 60
 
 # Rule windows (hours ahead of the start; per appointment type in queue_type_windows).
 DEFAULT_INTAKE_HOURS = 24
@@ -85,6 +91,10 @@ KINDS: dict[str, Kind] = {
              "The appointment was cancelled by the practice: call the customer to rebook."),
         Kind(WEBHOOK_FAILING, "Webhook failing", "endpoint",
              "A webhook endpoint has failed for a day: fix the receiver, then replay from Admin -> Webhooks."),
+        Kind(BOOKING_REQUEST, "Booking request", "appointment",
+             "A customer asked for this time online and it is held for them: confirm or decline it."),
+        Kind(INQUIRY_UNANSWERED, "Inquiry not answered", "inquiry",
+             "Someone asked for an appointment and has no answer yet: book them or close it with a reason."),
     )
 }  # fmt: skip
 

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from core.base.errors import PermissionDenied
 from core.base.models import Role, User
 
+PUBLIC = "public"  # the role of a customer at the customer-facing door: never a user's role
+
 
 class A:
     """Action names (a plain namespace so typos fail at import time, not at run time)."""
@@ -43,6 +45,9 @@ class A:
     LOCATIONS_MANAGE = "locations.manage"
     IMPORT_APPOINTMENTS = "import.appointments"  # bring in history from CSV (admins only)
     WEBHOOKS_MANAGE = "webhooks.manage"  # outgoing webhook endpoints and their delivery log (admins only)
+    INQUIRY_VIEW = "inquiry.view"  # analysts: counts and channels, contacts masked
+    INQUIRY_RECORD = "inquiry.record"  # record, book from, close
+    DOOR_MANAGE = "door.manage"  # turn the customer-facing door on or off (admins only)
 
 
 ALL_ACTIONS: tuple[str, ...] = tuple(v for k, v in vars(A).items() if k.isupper())
@@ -61,6 +66,8 @@ ACTION_LABELS = {
     A.SETTINGS_MANAGE: "change settings", A.USERS_MANAGE: "manage users", A.AUDIT_VIEW: "see the audit log",
     A.CALENDAR_MANAGE: "manage calendar connections", A.LOCATIONS_MANAGE: "manage locations",
     A.IMPORT_APPOINTMENTS: "import appointment history", A.WEBHOOKS_MANAGE: "manage webhooks",
+    A.IMPORT_APPOINTMENTS: "import appointment history", A.INQUIRY_VIEW: "see inquiries",
+    A.INQUIRY_RECORD: "record inquiries", A.DOOR_MANAGE: "turn the customer-facing pages on or off",
 }  # fmt: skip
 ROLE_LABELS = {
     Role.FRONT_DESK: "front desk", Role.PROVIDER: "provider", Role.MANAGER: "manager",
@@ -71,7 +78,7 @@ _FRONT_DESK = {
     A.APPOINTMENT_VIEW, A.APPOINTMENT_BOOK, A.APPOINTMENT_CONFIRM, A.APPOINTMENT_CHECK_IN,
     A.APPOINTMENT_COMPLETE, A.APPOINTMENT_NO_SHOW, A.APPOINTMENT_CANCEL, A.APPOINTMENT_RESCHEDULE,
     A.APPOINTMENT_NOTE, A.WAITLIST_MANAGE, A.CUSTOMER_VIEW, A.CUSTOMER_MANAGE, A.CONTACTS_VIEW,
-    A.QUEUE_VIEW, A.QUEUE_RESOLVE,
+    A.QUEUE_VIEW, A.QUEUE_RESOLVE, A.INQUIRY_VIEW, A.INQUIRY_RECORD,
 }  # fmt: skip
 
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -86,6 +93,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             A.CUSTOMER_VIEW,
             A.CONTACTS_VIEW,
             A.QUEUE_VIEW,  # items about their own appointments (the queue's provider_filter)
+            A.INQUIRY_VIEW,  # the inquiries behind their own appointments
         }
     ),  # fmt: skip
     Role.MANAGER: frozenset(
@@ -93,9 +101,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         | {A.METRICS_VIEW, A.EXPORT_APPOINTMENTS, A.EXPORT_CONTACTS, A.SETTINGS_MANAGE, A.APPOINTMENT_OVERRIDE}
     ),
     # Read only, every location, contact details masked.
-    Role.ANALYST: frozenset({A.APPOINTMENT_VIEW, A.METRICS_VIEW, A.EXPORT_APPOINTMENTS, A.QUEUE_VIEW}),
+    Role.ANALYST: frozenset({A.APPOINTMENT_VIEW, A.METRICS_VIEW, A.EXPORT_APPOINTMENTS, A.QUEUE_VIEW, A.INQUIRY_VIEW}),
     Role.ADMIN: frozenset(ALL_ACTIONS),
 }
+# A customer at the door (core.security.door), never a user's role: a booking or a request at the
+# location in the URL, as the public services decide; nothing to read.
+PUBLIC_ACTIONS = frozenset({A.APPOINTMENT_BOOK, A.CUSTOMER_MANAGE, A.INQUIRY_RECORD})
+
+
+def _actions(role: str | None) -> frozenset[str]:
+    return PUBLIC_ACTIONS if role == PUBLIC else PERMISSIONS.get(role or "", frozenset())
+
 
 # Roles whose scope is every location regardless of their location list.
 GLOBAL_ROLES = {Role.ANALYST, Role.ADMIN}
@@ -111,6 +127,7 @@ class Actor:
     location_ids: frozenset[int] | None  # None: every location
     provider_id: int | None = None
     name: str = ""
+    client_address: str | None = None  # a public actor's: written into every audit row
 
     @property
     def all_locations(self) -> bool:
@@ -149,7 +166,7 @@ def load_actor(session: Session, user_id: int) -> Actor | None:
 def can(actor: Actor | None, action: str, location_id: int | None = None) -> bool:
     if actor is None or actor.role is None:
         return False
-    if action not in PERMISSIONS.get(actor.role, frozenset()):
+    if action not in _actions(actor.role):
         return False
     return actor.in_scope(location_id)
 
@@ -166,7 +183,7 @@ def can_act_on_appointment(actor: Actor | None, action: str, location_id: int, p
 def allowed_actions(actor: Actor | None) -> frozenset[str]:
     if actor is None or actor.role is None:
         return frozenset()
-    return PERMISSIONS.get(actor.role, frozenset())
+    return _actions(actor.role)
 
 
 def sees_every_location(actor: Actor | None) -> bool:

@@ -61,6 +61,7 @@ def record(
         after=jsonable(after) if after is not None else None,
         reason=reason,
         outcome=outcome,
+        client_address=actor.client_address if actor else None,
     )
     session.add(row)
     return row

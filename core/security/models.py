@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.base.models import Base
@@ -30,3 +30,22 @@ class SignInThrottle(Base):
     audit_minute: Mapped[datetime | None]
     audit_rows: Mapped[int] = mapped_column(default=0)
     audit_skipped: Mapped[int] = mapped_column(default=0)
+
+
+class DoorSetting(Base):
+    """A switch of the customer-facing door an admin sets on a page (`core.security.door`)."""
+
+    __tablename__ = "door_settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class DoorRate(Base):
+    """Requests one client address made through the door in one minute (UTC, truncated)."""
+
+    __tablename__ = "door_rate"
+    client: Mapped[str] = mapped_column(String(200), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    hits: Mapped[int]

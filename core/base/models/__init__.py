@@ -7,6 +7,7 @@ Instants are UTC (UTCDateTime); local times (working hours) are naive `time` val
 in the location's IANA time zone."""
 
 from core.base.models.appointments import (
+    CLOSE_REASONS,
     Appointment,
     AppointmentHistory,
     Customer,
@@ -43,6 +44,7 @@ __all__ = [
     "CalendarSyncState",
     "Customer",
     "ExceptionItem",
+    "CLOSE_REASONS",
     "Inquiry",
     "Location",
     "Provider",

@@ -114,11 +114,21 @@ class AppointmentHistory(Base):
     manual: Mapped[bool] = mapped_column(default=True)  # done by staff: counts as admin touch
 
 
+CLOSE_REASONS = ("no_suitable_slot", "price", "went_elsewhere", "duplicate", "spam", "declined", "expired")
+CLOSE_REASONS_SQL = "(" + ", ".join(f"'{r}'" for r in CLOSE_REASONS) + ")"
+
+
 class Inquiry(Base):
     __tablename__ = "inquiries"
     # Covering: conversion is counted from the index alone.
     __table_args__ = (
         Index("ix_inquiries_location_received_counts", "location_id", "received_at", "appointment_id", "type_id"),
+        # The link is this column alone (appointments do not point back); services link a fresh
+        # appointment to one inquiry (core.inquiries.services.link_in).
+        Index("ix_inquiries_appointment", "appointment_id"),
+        Index("ix_inquiries_open", "location_id", "closed_at", "appointment_id", "received_at"),
+        Index("ix_inquiries_customer_received", "customer_id", "received_at"),
+        CheckConstraint(f"closed_reason IS NULL OR closed_reason IN {CLOSE_REASONS_SQL}", name="closed_reason_valid"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
@@ -128,6 +138,13 @@ class Inquiry(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    preferred_times: Mapped[str | None] = mapped_column(String(200))
+    booked_at: Mapped[datetime | None]  # when appointment_id was set: conversion counts N days from receipt
+    closed_at: Mapped[datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(String(30))
+    # A web request holding its (booked) slot until the desk confirms it; lapses by itself.
+    held_until: Mapped[datetime | None]
 
 
 class WaitlistEntry(Base):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -141,6 +142,11 @@ class AppointmentType(Base):
     routing_policy: Mapped[str] = mapped_column(String(20), default="round_robin")
     color: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
+    # The public request page offers it (off by default); instant books at once, otherwise the
+    # slot is held as a request for online_hold_minutes until the desk confirms or declines it.
+    bookable_online: Mapped[bool] = mapped_column(default=False, server_default=false())
+    online_instant: Mapped[bool] = mapped_column(default=False, server_default=false())
+    online_hold_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
 
     # Where it is offered; empty: at every location.
     locations: Mapped[list[Location]] = relationship(secondary=type_locations, order_by="Location.name")

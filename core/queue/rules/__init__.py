@@ -11,6 +11,7 @@ from core.queue.rules.calendar import (
     CalendarOverlap,
     CalendarPushFailed,
 )
+from core.queue.rules.inquiries import InquiryUnanswered
 from core.queue.rules.schedule import NotificationFailed, OutsideHours, WaitlistOfferOpen
 
 # OutsideHours comes before IntakeMissing and Unconfirmed: while an appointment cannot take place
@@ -18,7 +19,7 @@ from core.queue.rules.schedule import NotificationFailed, OutsideHours, Waitlist
 RULES: tuple[Rule, ...] = (
     CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarPushFailed(), CalendarBroken(), OutsideHours(),
     IntakeMissing(), Unconfirmed(), NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), NotificationFailed(),
-    RebookCall(),
+    RebookCall(), InquiryUnanswered(),
 )  # fmt: skip
 BY_KIND = {rule.kind: rule for rule in RULES}
 APPOINTMENT_RULES = tuple(r for r in RULES if kinds.KINDS[r.kind].subject == "appointment")

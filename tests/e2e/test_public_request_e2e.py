@@ -1,0 +1,119 @@
+"""The customer-facing booking-request page in a real browser at a phone's width: a customer books
+an instant type without signing in and sees no staff navigation; a held request is confirmed from
+the desk's queue; a time taken in the meantime is one sentence; a burst is refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from core.base.db import read_session, unit_of_work
+from core.base.models import Appointment, AppointmentType, ExceptionItem, Inquiry
+from core.queue import kinds
+from core.security import door
+from tests.e2e.conftest import new_context, screenshot, sign_in, wait_for_app
+from tests.factories import PASSWORD, world
+
+PHONE = {"viewport": {"width": 390, "height": 844}}
+
+
+def _seed(instant: bool = True):
+    def seed():
+        w = world()
+        with unit_of_work() as s:
+            t = s.get(AppointmentType, w.types["consult"].id)
+            t.bookable_online, t.online_instant, t.online_hold_minutes = True, instant, 30
+        door.set_open(w.actors["admin"], True)
+        return w
+
+    return seed
+
+
+def _phone_page(browser, url: str):
+    context = new_context(browser, **PHONE)
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.goto(f"{url}/request?location=downtown")
+    page.get_by_role("heading", name="Request an appointment").wait_for()
+    wait_for_app(page)
+    return page
+
+
+def _fill(page, email: str = "grace@example.test") -> str:
+    """Pick the first free time shown and fill the form; returns the time's label."""
+    time_button = page.get_by_role("radiogroup", name="Time").get_by_role("radio").first
+    label = time_button.inner_text()
+    time_button.click()
+    wait_for_app(page)
+    page.get_by_label("Your name").fill("Grace Hopper")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Reason for visit").fill("check-up")
+    return label
+
+
+@pytest.mark.e2e
+def test_a_customer_books_an_instant_type_on_a_phone_without_signing_in(app_server, browser):
+    app_server.seed(_seed(instant=True))
+    page = _phone_page(browser, app_server.url)
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_have_count(0)
+    label = _fill(page)
+    screenshot(page, "public-request-phone-form")
+    page.get_by_role("button", name="Book", exact=True).click()
+    wait_for_app(page)
+    expect(page.get_by_text(re.compile(r"You are booked: Consultation on .* at " + label))).to_be_visible()
+    screenshot(page, "public-request-phone-booked")
+    with read_session() as s:
+        inq = s.scalars(select(Inquiry)).one()
+        assert inq.channel == "web" and s.get(Appointment, inq.appointment_id).source == "web"
+    page.context.close()
+
+
+@pytest.mark.e2e
+def test_a_held_request_is_confirmed_from_the_desk_queue(app_server, browser, page):
+    app_server.seed(_seed(instant=False))
+    customer = _phone_page(browser, app_server.url)
+    _fill(customer)
+    customer.get_by_role("button", name="Send request").click()
+    wait_for_app(customer)
+    expect(customer.get_by_text(re.compile(r"is held for you until"))).to_be_visible()
+    customer.context.close()
+    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(r"^Queue")).click()
+    page.get_by_text(re.compile(r"Booking request · Grace Hopper")).wait_for()
+    page.get_by_role("button", name="Confirm the request").first.click(timeout=90_000)
+    expect(page.get_by_text("Confirm the request: done.")).to_be_visible(timeout=30_000)
+    screenshot(page, "queue-booking-request-confirmed")
+    with read_session() as s:
+        assert s.scalars(select(Inquiry)).one().held_until is None
+        item = s.scalar(select(ExceptionItem).where(ExceptionItem.kind == kinds.BOOKING_REQUEST))
+        assert item.status == "resolved"
+
+
+@pytest.mark.e2e
+def test_a_time_taken_meanwhile_is_one_sentence_and_a_burst_is_refused(app_server, browser):
+    app_server.seed(_seed(instant=True))
+    page = _phone_page(browser, app_server.url)
+    _fill(page)
+    other = _phone_page(browser, app_server.url)  # another customer takes the same first time, twice
+    for email in ("one@example.test", "two@example.test"):
+        _fill(other, email)
+        other.get_by_role("button", name="Book", exact=True).click()
+        wait_for_app(other)
+        other.get_by_role("button", name="Request another appointment").click()
+        wait_for_app(other)
+    page.get_by_role("button", name="Book", exact=True).click()
+    wait_for_app(page)
+    expect(page.get_by_text("Sorry, that time was taken a moment ago. Please choose another time.")).to_be_visible()
+    screenshot(page, "public-request-slot-gone")
+    for _ in range(3):  # 3 + the 2 above + this page's 1: the 6th request in the minute from 127.0.0.1
+        page.get_by_role("button", name="Book", exact=True).click()
+        wait_for_app(page)
+    expect(page.get_by_text("Too many requests from your connection: try again in a minute.")).to_be_visible()
+    with read_session() as s:
+        assert len(s.scalars(select(Inquiry)).all()) == 2
+    page.context.close()
+    other.context.close()
