@@ -129,3 +129,16 @@ def test_concurrent_writers_make_one_linear_chain(db, monkeypatch, capsys):
     chain = audit_chain.verify
     with db.engine.connect() as conn:
         assert chain(conn).checked == WRITERS * 3
+
+
+def test_a_rolled_back_savepoint_leaves_the_rest_of_the_transaction_chained(db, capsys):
+    with unit_of_work() as s:
+        audit.record(s, SYSTEM, "test.before_savepoint")
+        s.flush()
+        savepoint = s.begin_nested()
+        audit.record(s, SYSTEM, "test.rolled_back")
+        s.flush()
+        savepoint.rollback()
+        audit.record(s, SYSTEM, "test.after_savepoint")
+    assert [r.action for r in audit_rows()] == ["test.before_savepoint", "test.after_savepoint"]
+    assert _verify(capsys) == (0, "The audit chain holds: 2 rows checked.")

@@ -87,9 +87,10 @@ def _seal_before_commit(session: Session) -> None:
         seal(session.connection(), ids)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction (not a savepoint) ended: its rows are gone
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)
