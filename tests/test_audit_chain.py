@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import create_engine, insert, select, text
@@ -16,6 +17,7 @@ from core.base import db as core_db
 from core.base.db import unit_of_work
 from core.base.models import AuditChainLink, AuditLog
 from core.cli import main
+from core.notifications import preferences
 from core.security import audit, audit_chain
 from core.security.access import SYSTEM
 from tests.factories import at, audit_rows, book, world
@@ -142,3 +144,16 @@ def test_a_rolled_back_savepoint_leaves_the_rest_of_the_transaction_chained(db, 
         audit.record(s, SYSTEM, "test.after_savepoint")
     assert [r.action for r in audit_rows()] == ["test.before_savepoint", "test.after_savepoint"]
     assert _verify(capsys) == (0, "The audit chain holds: 2 rows checked.")
+
+
+def test_a_public_unsubscribe_is_chained_like_staff_rows_and_a_change_to_it_is_named(db, capsys):
+    w, ids = _a_chained_world()
+    url = preferences.unsubscribe_url(w.customers["ada"].id, "email")
+    preferences.unsubscribe(parse_qs(urlparse(url).query)["t"][0], "203.0.113.9")
+    (row,) = audit_rows(action="customer.unsubscribe")
+    assert (row.actor_username, row.actor_id, row.role) == ("public", None, None)
+    assert _verify(capsys) == (0, f"The audit chain holds: {len(ids) + 1} rows checked.")
+    _as_owner(db, "UPDATE audit_log SET reason = 'staff request' WHERE id = :id", id=row.id)
+    code, message = _verify(capsys)
+    assert code == 1
+    assert f"audit row #{row.id}: it was changed after it was written" in message

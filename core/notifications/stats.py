@@ -16,7 +16,7 @@ from core.base.tz import local_range_bounds
 from core.notifications.models import NotificationOutbox
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 
 def sent_exists(appointment_id: ColumnElement, kind: str) -> ColumnElement[bool]:
@@ -58,8 +58,7 @@ def no_show_by_reminder(
     location's own zone), within the actor's locations, split by whether a reminder was sent."""
     if date_to < date_from:
         raise ValidationError(f"The window ends ({date_to}) before it starts ({date_from}).")
-    check(actor, A.METRICS_VIEW, location_id, entity="metrics")
-    with read_session() as s:
+    with reading(actor, A.METRICS_VIEW, location_id, entity="metrics") as s:
         q = select(Location.id, Location.timezone).where(access.location_filter(actor, Location.id))
         if location_id is not None:
             q = q.where(Location.id == location_id)

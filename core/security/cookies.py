@@ -28,8 +28,9 @@ from pathlib import Path
 import jwt
 from sqlalchemy import delete, func, select
 
+from core.base.clock import resolve_now
 from core.base.config import KNOWN_DEFAULT_COOKIE_KEYS, ROOT, Settings, get_settings
-from core.base.db import read_session, unit_of_work, utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.errors import DomainError
 from core.base.models import SignInSession, User
 
@@ -159,7 +160,7 @@ def issue_sign_in(user_id: int, cfg: CookieConfig, *, now: datetime | None = Non
     """A new sign-in of this user: its cookie value in the library's format plus the sign-in's id
     (`sid`), signed with the user's session key. The user's expired sign-ins are forgotten on the
     way."""
-    now = now or utcnow()
+    now = resolve_now(now)
     expires = now + timedelta(days=cfg.expiry_days)
     session_id = secrets.token_urlsafe(32)
     with unit_of_work() as session:
@@ -186,7 +187,7 @@ def cookie_session(token: str | None, cfg: CookieConfig, *, now: datetime | None
     not expired and the account is active; None otherwise (never an exception)."""
     if not token or len(token) > 4096:
         return None
-    now = now or utcnow()
+    now = resolve_now(now)
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:

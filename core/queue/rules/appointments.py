@@ -1,5 +1,6 @@
 """Rules about one appointment's own state: missing intake, unconfirmed, no-show to follow up,
-late cancellation to review, and (clear only) the rebook call settings raises."""
+late cancellation to review, and (clear only) the rebook call settings raises. Missing intake and
+unconfirmed wait while the appointment is outside its provider's hours (`cannot_take_place`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, select, true
 from sqlalchemy.orm import Session, aliased
 
-from core.base.models import Appointment, Status
+from core.base.models import Appointment, ExceptionItem, Status
 from core.queue import kinds
+from core.queue.items import OPEN_STATES
 from core.queue.models import QueueTypeWindow
 from core.queue.rules.base import Cause, Rule, Scope, appointment_cause, scoped
 
@@ -18,6 +20,19 @@ COLUMNS = (Appointment.id, Appointment.location_id, Appointment.provider_id, App
 
 def type_windows(session: Session) -> dict[int, QueueTypeWindow]:
     return {w.type_id: w for w in session.scalars(select(QueueTypeWindow))}
+
+
+def cannot_take_place():
+    """The appointment has an open "outside working hours" item: it cannot take place as booked,
+    so the lesser kinds about it (unconfirmed, intake missing) wait until that one is fixed
+    (moved, given to another provider, cancelled) or resolved by hand ("keep it"). One
+    appointment, one item that says what is really wrong. OutsideHours runs before these rules
+    in every pass (core.queue.rules.RULES), so the wait starts in the same pass."""
+    return exists().where(
+        ExceptionItem.appointment_id == Appointment.id,
+        ExceptionItem.kind == kinds.OUTSIDE_HOURS,
+        ExceptionItem.status.in_(OPEN_STATES),
+    )
 
 
 class _SoonRule(Rule):
@@ -40,6 +55,7 @@ class _SoonRule(Rule):
             Appointment.start_at <= now + timedelta(hours=widest),
             Appointment.status.in_(self.statuses),
             self.flaw(),
+            ~cannot_take_place(),
         )
         found = []
         for row in session.execute(scoped(query, scope)):
