@@ -48,6 +48,7 @@ from core.queue import commands as queue_commands
 from core.queue import fixes as queue_fixes
 from core.queue import subscribers as queue_subscribers
 from core.scheduling.waitlist import offers as waitlist_offers
+from core.security import commands as security_commands
 from core.settings import commands as settings_commands
 from core.webhooks import commands as webhook_commands
 from core.webhooks import enqueue as webhook_enqueue
@@ -91,6 +92,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     metrics_commands,
     people_commands,
     webhook_commands,
+    security_commands,
 )
 
 _lock = threading.Lock()  # Streamlit runs app.py in a thread per session

@@ -91,7 +91,7 @@ def _restore_from_cookie(cfg: auth.CookieConfig):
     authenticator.login(location="unrendered")  # reads the same cookie from st.context.cookies
     status, username = st.session_state.get("authentication_status"), st.session_state.get("username")
     if status is True and username == found.username:
-        session().start(found.user_id, found.session_version, cfg, write_cookie=False)
+        session().start(found.user_id, found.session_version, cfg, sign_in_id=found.session_id)
     else:
         end_session()
     return authenticator
@@ -177,9 +177,10 @@ def _settle(cfg: auth.CookieConfig, run: Gate) -> None:
 
 
 def _signed_out(_details: dict | None = None) -> None:
-    if (user_id := session().user_id) is not None:
-        auth.record_sign_out(user_id)
-    end_session(browser.SIGNED_OUT)
+    """Signed out here: this browser's sign-in ends server-side, so a copy of its cookie is
+    refused from now on."""
+    session().sign_out_here(browser.SIGNED_OUT)
+    st.session_state["logout"] = True  # the library's flag: ignore this session's opening cookie from now on
 
 
 def sign_out_button(run: Gate) -> None:

@@ -94,10 +94,10 @@ def test_a_deactivated_user_cannot_sign_in_and_gets_the_same_message(w):
     assert not result.ok and result.message == auth.INVALID_CREDENTIALS
 
 
-def test_the_cookie_names_the_user_and_nothing_else(w):
+def test_the_cookie_names_the_user_and_its_sign_in_and_nothing_else(w):
     token, expires = auth.issue_token(w.users["frontdesk"].id, CFG, now=T0)
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert set(claims) == {"username", "exp_date"}  # streamlit-authenticator's format; no role, no locations
+    assert set(claims) == {"username", "exp_date", "sid"}  # the library's format + the sign-in; no role, no locations
     assert expires == T0 + timedelta(days=1)
     assert auth.user_id_from_token(token, CFG, now=T0 + timedelta(hours=23)) == w.users["frontdesk"].id
 
@@ -244,6 +244,31 @@ def test_a_browser_session_starts_ends_and_follows_the_users_session_version(w):
     session.end(live.ended)
     assert session.user_id is None and session.live() is None
     assert state[browser.COOKIE_WANTED] == {"delete": True} and state[browser.NOTICE] == auth.SESSION_ENDED
+
+
+def test_signing_out_in_one_browser_makes_a_copy_of_its_cookie_worthless_and_leaves_the_others(w):
+    user_id = w.users["frontdesk"].id
+    here, elsewhere = browser.BrowserSession({}), browser.BrowserSession({})
+    here.start(user_id, auth.load_session(user_id)[1], CFG)
+    elsewhere.start(user_id, auth.load_session(user_id)[1], CFG)
+    copied = here.state[browser.COOKIE_WANTED]["value"]
+    other_cookie = elsewhere.state[browser.COOKIE_WANTED]["value"]
+    same_browser_tab = browser.BrowserSession({})  # a second tab that opened with the same cookie
+    found = auth.cookie_session(copied, CFG)
+    same_browser_tab.start(user_id, found.session_version, CFG, sign_in_id=found.session_id)
+
+    here.sign_out_here()
+    assert auth.cookie_session(copied, CFG) is None
+    assert same_browser_tab.live().ended == auth.SIGNED_OUT_ELSEWHERE
+    assert auth.user_id_from_token(other_cookie, CFG) == user_id
+    assert elsewhere.live().actor.username == "frontdesk"
+    assert _audit("auth.sign_out") == [("auth.sign_out", "ok", "frontdesk", "this browser's sign-in ended")]
+
+
+def test_a_cookie_from_before_sign_ins_had_ids_names_nobody(w):
+    user = _user("frontdesk")
+    legacy = jwt.encode({"username": "frontdesk", "exp_date": 4102444800}, auth.signing_key(user, CFG), "HS256")
+    assert auth.user_id_from_token(legacy, CFG) is None
 
 
 def test_a_session_set_up_without_signing_in_adopts_the_version_only_when_asked(w):

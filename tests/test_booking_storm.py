@@ -169,3 +169,34 @@ def test_a_group_session_never_takes_more_than_its_capacity(wide_pool):
     assert all("is full (6 of 6 places taken)" in str(e) for e in errors)
     assert count("SELECT count(*) FROM appointments WHERE status <> 'cancelled'") == 6
     assert count(OVERLAPS) == 0
+
+
+def test_a_routed_storm_fills_every_free_provider_and_room(wide_pool):
+    """30 desks leave the provider to routing while Dr. Kim and Dr. Rao (and Exam 1 and 2) are
+    free: both are booked, and only the losers of the last free provider are refused."""
+    w = world()
+    fd = w.actors["frontdesk"]
+    customers = many_customers(w, 30)
+    calls = [
+        (
+            lambda c=c: booking.book(
+                fd,
+                type_id=w.types["consult"].id,
+                location_id=w.locations["downtown"].id,
+                customer_id=c,
+                start=T10,
+                intake={"reason": "check-up"},
+                now=NOW,
+            )  # fmt: skip
+        )
+        for c in customers
+    ]
+    results, errors = storm(calls)
+    assert sorted(r.appointment.provider.name for r in results) == ["Dr. Kim", "Dr. Rao"]
+    assert sorted(r.appointment.room.name for r in results) == ["Exam 1", "Exam 2"]
+    assert len(errors) == 28 and all(isinstance(e, ConflictError) for e in errors)
+    assert all(str(e).startswith("No provider is free for Consultation at 10:00") for e in errors), {
+        str(e) for e in errors
+    }
+    assert count("SELECT count(*) FROM appointments") == 2
+    assert count(OVERLAPS) == 0

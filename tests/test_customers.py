@@ -172,14 +172,16 @@ def test_create_customer_outside_the_actors_locations_is_denied(db):
     assert denied == ["customer.manage", "customer.manage"]
 
 
-def test_an_email_already_on_file_is_a_conflict_naming_only_visible_customers(db):
+def test_an_email_already_on_file_is_a_conflict_naming_only_visible_customers_and_confirming_no_other(db):
     w = world()
     _customer("Grace Hopper", email="grace@navy.test", home=w.locations["downtown"].id)
     with pytest.raises(ConflictError, match="Grace Hopper"):
         create_customer(
             w.actors["frontdesk"], name="G H", email="GRACE@navy.test", location_id=w.locations["downtown"].id
         )
-    with pytest.raises(ConflictError, match="another customer"):
+    with pytest.raises(
+        ConflictError, match="^A new customer cannot be added with grace@navy.test: search your locations"
+    ):
         create_customer(
             w.actors["harbordesk"], name="G H", email="grace@navy.test", location_id=w.locations["harbor"].id
         )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core.base.db import read_session, unit_of_work
-from core.base.errors import InvalidTransition, PermissionDenied, ValidationError
+from core.base.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from core.base.models import AppointmentHistory, AuditLog, ExceptionItem, Status
 from core.queue import actions, detect, kinds, lifecycle, reads
 from core.queue.items import raise_item
@@ -59,7 +59,7 @@ def test_analysts_read_but_may_not_resolve_and_desks_only_in_their_locations(w):
     harbor = _harbor_item(w)
     with pytest.raises(PermissionDenied):
         lifecycle.resolve(w.actors["analyst"], [harbor], resolution="Fixed")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound, match=rf"^Unknown queue item #{harbor}\.$"):  # as if it did not exist
         lifecycle.resolve(w.actors["frontdesk"], [harbor], resolution="Fixed")
     with read_session() as s:
         assert s.get(ExceptionItem, harbor).status == "open"

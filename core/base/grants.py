@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 
 from core.base.errors import ValidationError
 
-APPEND_ONLY = ("audit_log",)
+APPEND_ONLY = ("audit_log", "audit_chain")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

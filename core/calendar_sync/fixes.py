@@ -38,9 +38,10 @@ def _conflict(actor: Actor | None, appointment_id: int) -> tuple[CalendarLink, d
     with reading(actor, A.QUEUE_VIEW, entity="appointment", entity_id=appointment_id) as s:
         appt = s.get(Appointment, appointment_id)
         link = s.get(CalendarLink, appointment_id)
+        unknown = f"Unknown appointment #{appointment_id}."
         if appt is None:
-            raise NotFound(f"Unknown appointment #{appointment_id}.")
-        check(actor, A.QUEUE_RESOLVE, appt.location_id, entity="appointment", entity_id=appointment_id)
+            raise NotFound(unknown)
+        check(actor, A.QUEUE_RESOLVE, appt.location_id, entity="appointment", entity_id=appointment_id, unknown=unknown)
         if link is None or link.state == "synced":
             raise InvalidTransition("Google Calendar and this appointment agree now; there is nothing to fix.")
         s.expunge(link)

@@ -84,6 +84,7 @@ from core.demo.org import LocationPlan, ProviderPlan, add_catalogue, add_places
 from core.demo.people import add_customers, add_users
 from core.demo.walk import walk
 from core.scheduling.events import DemoSeeded
+from core.security import audit_chain
 from core.security.passwords import hash_password
 
 __all__ = ["DEMO_USERS", "Builder", "Summary", "is_empty", "seed_demo", "sizing"]
@@ -288,10 +289,9 @@ class Builder:
                 conn.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {t}))")
                 )
-        conn.execute(
-            insert(AuditLog),
+        seeded = conn.execute(
+            insert(AuditLog).returning(AuditLog.id),
             {
-                "at": self.now,
                 "actor_username": "system",
                 "role": Role.ADMIN.value,
                 "action": "demo.seed",
@@ -304,6 +304,7 @@ class Builder:
                 },
             },
         )
+        audit_chain.seal(conn, seeded.scalars().all())
         return Summary(
             seed=self.seed,
             now=self.now,

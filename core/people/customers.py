@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.base import limits
 from core.base.clock import utcnow
+from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Appointment, Customer, Location, Role
 from core.people import phones
 from core.people.events import CustomerCreated
-from core.security import access
+from core.security import access, audit
 from core.security.access import A, Actor
 from core.security.service import Tx, reading, service
 
@@ -139,6 +141,12 @@ def validate(
     return name, email, phone
 
 
+NOT_WITH_THIS_EMAIL = (
+    "A new customer cannot be added with {email}: search your locations for them by name or phone, "
+    "or add them without an email."
+)
+
+
 def create_customer(
     actor: Actor,
     *,
@@ -169,9 +177,11 @@ def add_customer_in(
             select(Customer.id, Customer.name).where(func.lower(Customer.email) == email.lower()).limit(1)
         ).one_or_none()
         if twin is not None:
-            visible = session.scalar(select(Customer.id).where(Customer.id == twin.id, scope_clause(actor)))
-            who = twin.name if visible else "another customer"
-            raise ConflictError(f"{email} already belongs to {who}: search for them instead of adding them again.")
+            if session.scalar(select(Customer.id).where(Customer.id == twin.id, scope_clause(actor))):
+                raise ConflictError(
+                    f"{email} already belongs to {twin.name}: search for them instead of adding them again."
+                )
+            raise ConflictError(NOT_WITH_THIS_EMAIL.format(email=email))  # confirms no record outside the actor's scope
     customer = Customer(name=name, email=email, phone=phone, home_location_id=location_id)
     session.add(customer)
     session.flush()
@@ -191,6 +201,18 @@ def add_customer_in(
     return customer
 
 
+def _refuse_unseen_customer(actor: Actor, customer_id: int) -> NoReturn:
+    """Missing or outside the actor's scope: one answer; a customer who exists elsewhere is
+    recorded as a denied attempt."""
+    message = f"There is no customer with id {customer_id} at your locations."
+    with read_session() as session:
+        home = session.scalar(select(Customer.home_location_id).where(Customer.id == customer_id))
+    if home is not None:
+        audit.write_denial({"actor": actor, "action": A.CUSTOMER_VIEW, "entity": "customer", "entity_id": customer_id,
+                            "location_id": home, "reason": "outside the actor's locations"})  # fmt: skip
+    raise NotFound(message)
+
+
 def get_customer(actor: Actor, customer_id: int) -> CustomerView:
     """One customer in the actor's scope (NotFound otherwise, the same as for an unknown id)."""
     with reading(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id) as session:
@@ -200,7 +222,7 @@ def get_customer(actor: Actor, customer_id: int) -> CustomerView:
             )
         ).one_or_none()
     if row is None:
-        raise NotFound(f"There is no customer with id {customer_id} at your locations.")
+        _refuse_unseen_customer(actor, customer_id)
     contacts = access.can(actor, A.CONTACTS_VIEW)
     return CustomerView(
         id=row.id,

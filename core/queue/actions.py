@@ -22,7 +22,7 @@ from datetime import datetime
 from types import ModuleType
 
 from core.base.clock import resolve_now
-from core.base.errors import InvalidTransition, NotFound, ValidationError
+from core.base.errors import InvalidTransition, ValidationError
 from core.base.registry import Registry
 from core.queue import lifecycle, reads
 from core.security import access
@@ -82,7 +82,7 @@ def fix(actor: Actor | None, item_id: int, name: str, *, now: datetime | None = 
     """Take fixing action `name` on the item; returns a sentence for the toast."""
     item = reads.get_item(actor, item_id, now=now)
     if item is None:
-        raise NotFound(f"Unknown queue item #{item_id}.")
+        lifecycle.refuse_unseen(actor, item_id)
     action = next((a for a in actions_for(item.kind) if a.name == name), None)
     if action is None:
         raise ValidationError(f"'{name}' is not an action for {item.label.lower()} items.")

@@ -52,6 +52,15 @@ def _each(tx: Tx, item_ids: Iterable[int]):
         yield item
 
 
+def refuse_unseen(actor: Actor | None, item_id: int) -> None:
+    """An item the actor cannot see: "Unknown queue item #id." whether it is missing or at
+    another location (that attempt recorded as a denial, as for any service)."""
+    with service(actor, A.QUEUE_RESOLVE, entity="exception") as tx:
+        item = tx.get(ExceptionItem, item_id, what="queue item", lock=False)
+        tx.require(item.location_id, entity_id=item.id, action=A.QUEUE_VIEW)
+    raise NotFound(f"Unknown queue item #{item_id}.")
+
+
 def _still_open(item: ExceptionItem) -> None:
     if item.status not in OPEN_STATES:
         raise InvalidTransition(f"{kinds.label(item.kind)} #{item.id} is already resolved: reopen it first.")

@@ -9,6 +9,9 @@ unit of work again after a deadlock or serialization failure.
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,9 +29,12 @@ PROVIDER_RULE = "ex_appointments_provider_overlap"
 ROOM_RULE = "ex_appointments_room_overlap"
 RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure: try again
 MAX_ATTEMPTS = 3
+MAX_REROUTES = 5  # routed bookings that lost a race on the provider or room they were given
+BACKOFF_S = 0.05  # the first retry waits up to this long, each next one up to twice as long
 BUSY = "Others were changing this schedule at the same moment and nothing was saved: try again."
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,19 +86,25 @@ def overlap_error(exc: IntegrityError, attempt: Attempt) -> ConflictError | None
         return ConflictError(describe_appointment(s, clash_id, room_name=room))
 
 
-def run_booking(fn: Callable[[], T], attempt: Attempt) -> T:
-    """Run one unit of work; translate overlap violations, retry deadlocks."""
-    for n in range(MAX_ATTEMPTS):
+def run_booking(fn: Callable[[], T], attempt: Attempt, *, reroute: bool = False) -> T:
+    """Run one unit of work; translate overlap violations, retry deadlocks after a jittered
+    backoff. `reroute`: routing (not the desk) chose the provider or room, so a clash on it runs
+    the booking again, to route among those still free (the lost race is not the user's)."""
+    for n in range(MAX_ATTEMPTS + (MAX_REROUTES if reroute else 0)):
         try:
             return fn()
         except IntegrityError as exc:
             err = overlap_error(exc, attempt)
             if err is None:
                 raise
-            raise err from None
+            if not reroute or n == MAX_ATTEMPTS + MAX_REROUTES - 1:
+                raise err from None
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES:
                 raise
-            if n == MAX_ATTEMPTS - 1:  # still colliding with other desks: nothing was written
+            diag = getattr(exc.orig, "diag", None)
+            log.warning("booking retried after %s: %s", exc.orig.sqlstate, getattr(diag, "message_detail", None))
+            if n >= MAX_ATTEMPTS - 1:  # still colliding with other desks: nothing was written
                 raise ConflictError(BUSY) from None
+            time.sleep(random.uniform(0, BACKOFF_S * 2**n))  # noqa: S311 - jitter, not a secret
     raise AssertionError("unreachable")  # pragma: no cover

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.base.db import unit_of_work
 from core.base.models import AuditLog, Location
+from core.security import audit_chain  # noqa: F401 - links each audit row into the chain at commit
 from core.security.access import Actor
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.base.clock import resolve_now, utcnow
 from core.base.db import read_session, unit_of_work
 from core.base.errors import ValidationError
-from core.base.models import User
+from core.base.models import SignInSession, User
 from core.security import audit, throttle
 from core.security.access import Actor, actor_for, load_actor
 from core.security.cookies import (  # noqa: F401 - the sign-in API in one place
@@ -29,12 +29,15 @@ from core.security.cookies import (  # noqa: F401 - the sign-in API in one place
     MIN_COOKIE_KEY_LENGTH,
     CookieConfig,
     CookieSession,
+    IssuedCookie,
     StartupError,
     cookie_config,
     cookie_session,
     demo_cookie_key,
+    issue_sign_in,
     issue_token,
     key_bits,
+    sign_in_open,
     signing_key,
     user_id_from_token,
 )
@@ -218,11 +221,24 @@ def sso_user_id(email: str | None, *, email_verified: bool = True) -> int | None
         return user.id
 
 
-def record_sign_out(user_id: int) -> None:
+def record_sign_out(user_id: int, session_id: str | None = None) -> None:
+    """Signed out in one browser: its sign-in is ended, so a copy of its cookie is refused from
+    now on (the user's other browsers stay signed in)."""
     with unit_of_work() as session:
         user = session.get(User, user_id)
-        if user is not None:
-            audit.record(session, actor_for(user), "auth.sign_out", entity="user", entity_id=user.id)
+        if user is None:
+            return
+        ended = end_sign_in(session, user_id, session_id)
+        audit.record(session, actor_for(user), "auth.sign_out", entity="user", entity_id=user.id,
+                     reason="this browser's sign-in ended" if ended else None)  # fmt: skip
+
+
+def end_sign_in(session: Session, user_id: int, session_id: str | None) -> bool:
+    row = session.get(SignInSession, session_id, with_for_update=True) if session_id else None
+    if row is None or row.user_id != user_id or row.ended_at is not None:
+        return False
+    row.ended_at = utcnow()
+    return True
 
 
 # --- the session version ---------------------------------------------------------------------
@@ -244,6 +260,11 @@ def sign_out_everywhere(actor: Actor) -> int:
             raise ValidationError("Sign in first.")
         before = {"session_version": user.session_version}
         bump_session_version(user)
+        session.execute(
+            update(SignInSession)
+            .where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
         audit.record(session, actor_for(user), "auth.sign_out_everywhere", entity="user", entity_id=user.id,
                      before=before, after={"session_version": user.session_version})  # fmt: skip
         return user.session_version
@@ -252,6 +273,7 @@ def sign_out_everywhere(actor: Actor) -> int:
 SESSION_ENDED = (
     "Your session has ended: you were signed out everywhere, or your password or role changed. Sign in again."
 )
+SIGNED_OUT_ELSEWHERE = "You signed out of this browser in another tab. Sign in again."
 DEACTIVATED = "Your session has ended: your account was deactivated. Ask an admin if this is a mistake."
 
 
@@ -262,15 +284,20 @@ class LiveSession:
     ended: str | None = None  # why it may not go on, for the sign-in page
 
 
-def live_session(user_id: int, signed_version: int | None) -> LiveSession:
-    """Whether a browser session signed in under `signed_version` may go on, read fresh on every
-    run: not after deactivation, nor once the version moved on (sign out everywhere, a password
-    or role change). A session that never recorded a version (tests) takes the current one."""
+def live_session(user_id: int, signed_version: int | None, session_id: str | None = None) -> LiveSession:
+    """Whether a browser session signed in under `signed_version` (and sign-in `session_id`) may
+    go on, read fresh on every run: not after deactivation, nor once the version moved on (sign
+    out everywhere, a password or role change), nor once its sign-in ended (signed out in another
+    tab of that browser). A session that never recorded a version (tests) takes the current one."""
     actor, version = load_session(user_id)
     if actor is None:
         return LiveSession(None, version, DEACTIVATED)
     if signed_version is not None and version != signed_version:
         return LiveSession(None, version, SESSION_ENDED)
+    if session_id is not None:
+        with read_session() as session:
+            if not sign_in_open(session, session_id, user_id, utcnow()):
+                return LiveSession(None, version, SIGNED_OUT_ELSEWHERE)
     return LiveSession(actor, version)
 
 

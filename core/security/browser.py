@@ -14,6 +14,7 @@ from core.security import auth
 
 USER_KEY = "user_id"
 VERSION_KEY = "auth_session_version"  # the session version this browser session signed in with
+SIGN_IN_KEY = "auth_sign_in_id"  # the sign-in (sid) its cookie names: ended when it signs out
 COOKIE_WANTED = "auth_cookie_wanted"  # {"value", "expires"} to set, or {"delete": True}
 NOTICE = "auth_notice"
 ANSWER = "auth_sign_in_answer"  # the last refused attempt's answer
@@ -37,21 +38,30 @@ class BrowserSession:
     def user_id(self) -> int | None:
         return self.state.get(USER_KEY)
 
-    def start(self, user_id: int, version: int | None, cfg: auth.CookieConfig, *, write_cookie: bool = True) -> None:
-        """Signed in as `user_id` under session `version`; the browser gets a fresh cookie
-        unless it came with one."""
+    @property
+    def sign_in_id(self) -> str | None:
+        return self.state.get(SIGN_IN_KEY)
+
+    def start(
+        self, user_id: int, version: int | None, cfg: auth.CookieConfig, *, sign_in_id: str | None = None
+    ) -> None:
+        """Signed in as `user_id` under session `version`: within the sign-in `sign_in_id` the
+        browser's cookie already names, or a new sign-in whose fresh cookie the browser gets."""
         self.state[USER_KEY] = user_id
         self.state[VERSION_KEY] = version
         self.state.pop(NOTICE, None)
         self.state.pop(ANSWER, None)
-        if write_cookie:
-            token, expires = auth.issue_token(user_id, cfg)
-            self.state[COOKIE_WANTED] = {"value": token, "expires": expires}
+        if sign_in_id is None:
+            issued = auth.issue_sign_in(user_id, cfg)
+            sign_in_id = issued.session_id
+            self.state[COOKIE_WANTED] = {"value": issued.token, "expires": issued.expires}
+        self.state[SIGN_IN_KEY] = sign_in_id
 
     def end(self, notice: str | None = None) -> None:
         """Signed out here, the cookie to be deleted, and `notice` for the sign-in page."""
         self.state.pop(USER_KEY, None)
         self.state.pop(VERSION_KEY, None)
+        self.state.pop(SIGN_IN_KEY, None)
         self.state[COOKIE_WANTED] = {"delete": True}
         if notice:
             self.state[NOTICE] = notice
@@ -61,7 +71,7 @@ class BrowserSession:
         set up without signing in (tests) takes the current version from now on."""
         if (user_id := self.user_id) is None:
             return None
-        live = auth.live_session(user_id, self.state.get(VERSION_KEY))
+        live = auth.live_session(user_id, self.state.get(VERSION_KEY), self.sign_in_id)
         if adopt and self.state.get(VERSION_KEY) is None:
             self.state[VERSION_KEY] = live.version
         return live
@@ -73,6 +83,13 @@ class BrowserSession:
 
     def take_sign_out(self) -> str | None:
         return self.state.pop(SIGN_OUT, None)
+
+    def sign_out_here(self, notice: str | None = SIGNED_OUT) -> None:
+        """Signed out in this browser: its sign-in ended server-side (a copy of its cookie is
+        refused from now on), recorded, and the cookie to be deleted."""
+        if (user_id := self.user_id) is not None:
+            auth.record_sign_out(user_id, self.sign_in_id)
+        self.end(notice)
 
     def refused(self, answer: str) -> None:
         """A refused attempt: its answer stays until the next attempt, and a fresh form is drawn."""

@@ -6,8 +6,11 @@ The library signs every cookie with one key and keeps no server-side state, so a
 would stay good until it expires. Here each user's cookies are signed with a key derived from the
 installation's key and the user's server-side `session_version`: bumping the version (sign out
 everywhere, deactivation, password change, role change) makes every earlier cookie fail its
-signature check, and reactivating an account does not bring them back. The token itself names
-only the user; role, scope and whether the account is active are read on every run."""
+signature check, and reactivating an account does not bring them back. Each cookie also names
+its own sign-in (`sid`, a row in `sign_in_sessions`): signing out in that browser ends the row,
+so a copy of that cookie is refused from then on while the user's other browsers stay signed in.
+The token itself names only the user and that sign-in; role, scope and whether the account is
+active are read on every run."""
 
 from __future__ import annotations
 
@@ -23,13 +26,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import jwt
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core.base.clock import resolve_now
 from core.base.config import KNOWN_DEFAULT_COOKIE_KEYS, ROOT, Settings, get_settings
-from core.base.db import read_session
+from core.base.db import read_session, unit_of_work
 from core.base.errors import DomainError
-from core.base.models import User
+from core.base.models import SignInSession, User
 
 MIN_COOKIE_KEY_LENGTH = 32
 MIN_COOKIE_KEY_BITS = 96  # estimated from the key's own character frequencies
@@ -56,6 +59,7 @@ class CookieSession:
     username: str
     session_version: int
     signing_key: str
+    session_id: str  # the sign-in this cookie belongs to (ended by signing out in its browser)
 
 
 def _repeats(key: str, longest_block: int = 8) -> bool:
@@ -139,18 +143,43 @@ def signing_key(user: User, cfg: CookieConfig) -> str:
     return hmac.new(cfg.key.encode(), message, hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True)
+class IssuedCookie:
+    token: str
+    expires: datetime
+    session_id: str
+
+
 def issue_token(user_id: int, cfg: CookieConfig, *, now: datetime | None = None) -> tuple[str, datetime]:
-    """A cookie value for this user, in the library's format, signed with the user's session key."""
+    """A cookie value (and its expiry) for a new sign-in of this user."""
+    issued = issue_sign_in(user_id, cfg, now=now)
+    return issued.token, issued.expires
+
+
+def issue_sign_in(user_id: int, cfg: CookieConfig, *, now: datetime | None = None) -> IssuedCookie:
+    """A new sign-in of this user: its cookie value in the library's format plus the sign-in's id
+    (`sid`), signed with the user's session key. The user's expired sign-ins are forgotten on the
+    way."""
     now = resolve_now(now)
     expires = now + timedelta(days=cfg.expiry_days)
-    with read_session() as session:
+    session_id = secrets.token_urlsafe(32)
+    with unit_of_work() as session:
         user = session.get(User, user_id)
         if user is None:
             raise DomainError(f"No user with id {user_id}.")
-        token = jwt.encode(
-            {"username": user.username, "exp_date": expires.timestamp()}, signing_key(user, cfg), "HS256"
-        )
-    return token, expires
+        session.execute(delete(SignInSession).where(SignInSession.user_id == user_id, SignInSession.expires_at < now))
+        session.add(SignInSession(id=session_id, user_id=user_id, created_at=now, expires_at=expires))
+        claims = {"username": user.username, "exp_date": expires.timestamp(), "sid": session_id}
+        token = jwt.encode(claims, signing_key(user, cfg), "HS256")
+    return IssuedCookie(token, expires, session_id)
+
+
+def sign_in_open(session, session_id: str | None, user_id: int, now: datetime) -> bool:
+    """Whether this sign-in of this user is still open (not signed out, not expired)."""
+    if not isinstance(session_id, str) or not session_id:
+        return False
+    row = session.get(SignInSession, session_id)
+    return row is not None and row.user_id == user_id and row.ended_at is None and row.expires_at > now
 
 
 def cookie_session(token: str | None, cfg: CookieConfig, *, now: datetime | None = None) -> CookieSession | None:
@@ -178,7 +207,9 @@ def cookie_session(token: str | None, cfg: CookieConfig, *, now: datetime | None
         expires = claims.get("exp_date")
         if not isinstance(expires, int | float) or expires <= now.timestamp():
             return None
-        return CookieSession(user.id, user.username, user.session_version, key)
+        if not sign_in_open(session, claims.get("sid"), user.id, now):
+            return None  # signed out in that browser (or a cookie from before sign-ins had ids)
+        return CookieSession(user.id, user.username, user.session_version, key, claims["sid"])
 
 
 def user_id_from_token(token: str | None, cfg: CookieConfig, *, now: datetime | None = None) -> int | None:

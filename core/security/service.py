@@ -38,6 +38,7 @@ from core.security.access import Actor
 
 M = TypeVar("M")
 _UNCHECKED = object()
+_PERMISSIONS = frozenset(v for k, v in vars(access.A).items() if k.isupper())
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Tx:
     location_id: int | None = None
     audited: list[AuditLog] = field(default_factory=list)
     wrote: bool = False  # something was flushed to the database
+    # Rows `get` found since the last check passed, with their "Unknown <what> #<id>." sentence:
+    # a check refused at one of their locations answers that sentence, as if the row were missing.
+    _found: list[tuple[str, object]] = field(default_factory=list)
 
     def require(
         self,
@@ -65,7 +69,9 @@ class Tx:
         """The actor may do this action at this location (and, for providers, on their own
         appointment); otherwise PermissionDenied, recorded once the transaction is rolled back.
         With `unknown` ("Unknown appointment #7."), a role that may do the action but not here
-        is told exactly what it would be told if the thing did not exist."""
+        is told exactly what it would be told if the thing did not exist; without it, the same
+        holds for the rows `get` found, at their own locations (the first one's sentence: the id
+        the user named)."""
         if entity_id is not None:
             self.entity_id = entity_id
         self.location_id = location_id
@@ -75,9 +81,16 @@ class Tx:
                 self.actor, action, location_id, provider_id=provider_id, entity=self.entity, entity_id=self.entity_id
             )
         except PermissionDenied as exc:
+            unknown = unknown or self._unknown_at(location_id)
             if unknown is not None and action in access.allowed_actions(self.actor):
                 raise OutOfScope(unknown, exc.denial) from None
             raise
+        self._found.clear()
+
+    def _unknown_at(self, location_id: int | None) -> str | None:
+        if location_id is None or not any(location_id in _locations_of(row) for _, row in self._found):
+            return None
+        return self._found[0][0]
 
     def get_in_scope(
         self, model: type[M], ident: Any, *, what: str, provider: bool = False, action: str | None = None
@@ -96,9 +109,13 @@ class Tx:
         """The row, locked for this transaction (SELECT ... FOR UPDATE on PostgreSQL; SQLite's
         write transaction is already exclusive), so two edits of one row run one after the
         other and the second sees the first's result."""
+        unknown = f"Unknown {what or self.entity or model.__name__.lower()} #{ident}."
+        if self.action in _PERMISSIONS and self.action not in access.allowed_actions(self.actor):
+            self.require(None, entity_id=ident)  # a role that may not do this anywhere: refused before the lookup
         row = self.session.get(model, ident, with_for_update=lock or None)
         if row is None:
-            raise NotFound(f"Unknown {what or self.entity or model.__name__.lower()} #{ident}.")
+            raise NotFound(unknown)
+        self._found.append((unknown, row))
         return row
 
     def audit(
@@ -135,6 +152,13 @@ class Tx:
 
     def publish(self, event: object) -> None:
         bus.publish(self.session, event)
+
+
+def _locations_of(row: object) -> set[int]:
+    """Where a row lives: its location, or (a provider) the locations it works at."""
+    if (location_id := getattr(row, "location_id", None)) is not None:
+        return {location_id}
+    return {loc.id for loc in getattr(row, "locations", None) or ()}
 
 
 @contextmanager

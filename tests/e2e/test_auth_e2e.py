@@ -185,6 +185,27 @@ def test_sign_out_everywhere_ends_a_copied_cookie(app_server, page, browser):
         thief.close()
 
 
+def test_plain_sign_out_makes_a_copy_of_the_cookie_worthless(app_server, page, browser):
+    """A copy taken before "Sign out" is refused afterwards: that browser's sign-in ended
+    server-side (the user's other browsers are not signed out; "Sign out everywhere" does that)."""
+    app_server.seed(world)
+    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    copied = next(c for c in page.context.cookies() if c["name"] == COOKIE)
+    page.get_by_role("button", name="Sign out").click()
+    _heading(page, "Sign in").wait_for()
+    thief = new_context(browser)
+    try:
+        other = thief.new_page()
+        thief.add_cookies([copied])
+        _open(other, f"{app_server.url}/account")
+        _heading(other, "Sign in").wait_for()
+        assert other.get_by_text("Signed in as").count() == 0
+        assert other.get_by_role("heading", name="Account", exact=True).count() == 0
+        screenshot(other, "copied-cookie-after-sign-out")
+    finally:
+        thief.close()
+
+
 def test_sign_out_clears_the_cookie(app_server, page):
     app_server.seed(world)
     sign_in(page, app_server.url, "manager", PASSWORD)

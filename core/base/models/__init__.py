@@ -28,9 +28,12 @@ from core.base.models.org import (
     type_locations,
 )
 from core.base.models.outbox import NotificationOutbox
-from core.base.models.security import AuditLog, User, user_locations
+from core.base.models.security import AuditChainHead, AuditChainLink, AuditLog, SignInSession, User, user_locations
 
 __all__ = [
+    "AuditChainHead",
+    "AuditChainLink",
+    "SignInSession",
     "NotificationOutbox",
     "BLOCKING_STATUSES",
     "NAMING",

@@ -1,4 +1,4 @@
-"""Users (role and location scope) and the append-only audit log."""
+"""Users (role and location scope), their sign-in sessions, the append-only audit log and its hash chain."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,8 +58,11 @@ class AuditLog(Base):
         Index("ix_audit_log_entity", "entity", "entity_id"),
         Index("ix_audit_log_actor", "actor_id", "at"),
     )
+    __mapper_args__ = {"eager_defaults": True}
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The database's own time (migration 0022): forced by a trigger on PostgreSQL, refused when
+    # given on SQLite. Read back on insert, so the row's `at` is usable at once.
+    at: Mapped[datetime] = mapped_column(server_default=text("CURRENT_TIMESTAMP"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_username: Mapped[str | None] = mapped_column(String(80))
     role: Mapped[str | None] = mapped_column(String(20))
@@ -71,3 +75,33 @@ class AuditLog(Base):
     after: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
     client_address: Mapped[str | None] = mapped_column(String(200))  # a public actor's request came from
+
+
+class AuditChainLink(Base):
+    """One audit row's link in the hash chain (core/security/audit_chain.py), in commit order."""
+
+    __tablename__ = "audit_chain"
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The chain's last hash (one row, id 1): locked by whoever links next."""
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    started_after: Mapped[int] = mapped_column(default=0)  # audit rows up to this id predate the chain
+
+
+class SignInSession(Base):
+    """One browser's sign-in (the `sid` its cookie carries): ended by signing out there."""
+
+    __tablename__ = "sign_in_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

@@ -18,7 +18,7 @@ from core.scheduling.booking.records import (
     customer_in_scope,
     history,
     loaded,
-    lock_for_capacity,
+    lock_schedule,
     refuse_customer_clash,
     snapshot,
 )
@@ -68,7 +68,7 @@ def book_in(
     # Answers given (the desk's form) must fill every required field; none (a one-click waitlist
     # booking, a rebook from the queue) leaves the intake missing for the queue to follow up.
     given, complete = answers(engine.type, intake, required=intake is not None)
-    lock_for_capacity(session, engine, [p.id for p in engine.providers])
+    lock_schedule(session, engine, [p.id for p in engine.providers])
     routing_reason = None
     if provider_id is None:
         fit, routing_reason = pick(engine, start, now=now)
@@ -180,4 +180,4 @@ def book(
             loaded(appt)
         return BookingResult(appt, reason, room_reason)
 
-    return run_booking(run, attempt)
+    return run_booking(run, attempt, reroute=provider_id is None or room_id is None)

@@ -171,16 +171,11 @@ def cancel_preview(actor: Actor | None, appointment_id: int, *, now: datetime | 
     now = resolve_now(now)
     with read_session() as session:
         appt = session.get(Appointment, appointment_id)
+        unknown = f"Unknown appointment #{appointment_id}."
         if appt is None:
-            raise NotFound(f"Unknown appointment #{appointment_id}.")
-        check(
-            actor,
-            A.APPOINTMENT_CANCEL,
-            appt.location_id,
-            provider_id=appt.provider_id,
-            entity="appointment",
-            entity_id=appt.id,
-        )
+            raise NotFound(unknown)
+        check(actor, A.APPOINTMENT_CANCEL, appt.location_id, provider_id=appt.provider_id, entity="appointment",
+              entity_id=appt.id, unknown=unknown)  # fmt: skip
         if transitions.status_refusal(A.APPOINTMENT_CANCEL, appt.status):
             raise InvalidTransition(_not_cancellable(appt))
         hours = appt.type.cancellation_window_hours

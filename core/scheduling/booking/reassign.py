@@ -15,7 +15,7 @@ from core.base.models import Appointment, Status
 from core.base.tz import to_local
 from core.scheduling import transitions
 from core.scheduling.availability import DomainProblem, Engine
-from core.scheduling.booking.records import freed_slot, history, lock_for_capacity, snapshot, when_text
+from core.scheduling.booking.records import freed_slot, history, lock_schedule, snapshot, when_text
 from core.scheduling.events import AppointmentCancelled, AppointmentRescheduled, AppointmentState
 from core.security.access import A
 from core.security.service import Tx
@@ -31,7 +31,7 @@ def reassign_in(tx: Tx, appt: Appointment, provider_id: int, *, now: datetime, r
             "only booked or confirmed appointments can move to another provider."
         )
     engine = Engine(tx.session, appt.type_id, appt.location_id, provider_id=provider_id)
-    lock_for_capacity(tx.session, engine, [provider_id])
+    lock_schedule(tx.session, engine, [provider_id])
     day = to_local(appt.start_at, engine.tz).date()
     engine.load(day, day, exclude_appointment_id=appt.id)
     # Notice and horizon were checked when it was booked; only the provider's time and a room matter now.

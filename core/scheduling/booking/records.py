@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.base.errors import ConflictError, NotFound
-from core.base.models import OPEN_STATUSES, Appointment, AppointmentHistory, Customer, Provider
+from core.base.models import OPEN_STATUSES, Appointment, AppointmentHistory, Customer, Provider, Room
 from core.base.tz import to_local
 from core.people.customers import scope_clause
 from core.scheduling.availability import Engine, fmt_day
@@ -96,14 +96,24 @@ def when_text(appt: Appointment) -> str:
     return f"{fmt_day(local.date())} {local:%H:%M}"
 
 
-def lock_for_capacity(session: Session, engine: Engine, provider_ids: list[int]) -> None:
-    """Group sessions share a group_key, so the overlap rule cannot count their members:
-    serialise bookings of a provider's group sessions with a row lock (SQLite's write
-    transaction is already exclusive)."""
-    if engine.capacity > 1 and provider_ids and session.get_bind().dialect.name == "postgresql":
+def lock_schedule(session: Session, engine: Engine, provider_ids: list[int]) -> None:
+    """Take the schedule's row locks before reading what holds its time (PostgreSQL; SQLite's
+    write transaction is already exclusive): the candidate providers, then the candidate rooms,
+    each in id order, so every writer takes them in one order. Two desks booking the same
+    provider or room then run one after the other, the second reading the first's booking: no
+    exclusion-rule deadlock (two conflicting inserts each waiting for the other), routing
+    picks among those still free, and group sessions cannot pass their capacity."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    if provider_ids:
         session.execute(
-            select(Provider.id).where(Provider.id.in_(provider_ids)).order_by(Provider.id).with_for_update()
+            select(Provider.id)
+            .where(Provider.id.in_(provider_ids))
+            .order_by(Provider.id)
+            .with_for_update(key_share=True)
         )
+    if room_ids := sorted(r.id for r in engine.rooms):
+        session.execute(select(Room.id).where(Room.id.in_(room_ids)).order_by(Room.id).with_for_update(key_share=True))
 
 
 def freed_slot(appt: Appointment, start: datetime, end: datetime, provider_id: int | None, now: datetime) -> SlotFreed:

@@ -15,7 +15,7 @@ from core.scheduling.booking.records import (
     freed_slot,
     history,
     loaded,
-    lock_for_capacity,
+    lock_schedule,
     locked_appointment,
     refuse_customer_clash,
     snapshot,
@@ -65,7 +65,7 @@ def reschedule(
                 )
             target = provider_id if provider_id is not None else appt.provider_id
             engine = Engine(tx.session, appt.type_id, appt.location_id, provider_id=target, room_id=room_id)
-            lock_for_capacity(tx.session, engine, [target])
+            lock_schedule(tx.session, engine, [target])
             engine.check_time_rules(new_start, now)
             day = to_local(new_start, engine.tz).date()
             engine.load(day, day, exclude_appointment_id=appt.id)
