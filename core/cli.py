@@ -106,6 +106,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.imports.commands",
     "core.metrics.commands",
     "core.people.commands",
+    "core.noshow.commands",
 )
 
 

@@ -5,6 +5,7 @@ run in import order: the queue comes after the waitlist, so it sees the offers a
 
 from core.calendar_sync import fixes, push, sync  # noqa: F401 - calendar push outbox, conflict settling, sync job
 from core.metrics import rebuild, rollup  # noqa: F401 - keep the metric rollup in step with appointments, imports, hours
+from core.noshow import jobs as noshow_jobs  # noqa: F401 - retrain the no-show model weekly, rescore hourly
 from core.notifications import enqueue, sender  # noqa: F401 - writes the outbox; sends what is due
 from core.scheduling import waitlist  # noqa: F401 - offers freed slots, withdraws taken offers
 

@@ -15,6 +15,7 @@ from core.base.models.appointments import (
     WaitlistOffer,
 )
 from core.base.models.common import BLOCKING_STATUSES, NAMING, OPEN_STATUSES, Base, Role, Status, new_key
+from core.base.models.noshow import NoShowModel, NoShowScore
 from core.base.models.ops import BusyBlock, CalendarSyncState, ExceptionItem
 from core.base.models.org import (
     AppointmentType,
@@ -31,6 +32,8 @@ from core.base.models.security import AuditLog, User, user_locations
 
 __all__ = [
     "NotificationOutbox",
+    "NoShowModel",
+    "NoShowScore",
     "BLOCKING_STATUSES",
     "NAMING",
     "OPEN_STATUSES",
