@@ -12,7 +12,7 @@ from core.base.errors import DomainError
 from core.metrics.drill import FIGURES
 from core.security.access import A
 from pages import metrics_view as mv
-from pages import ui
+from pages import noshow_panels, ui
 from pages.downloads import download_buttons
 from pages.safe import plain
 from pages.today_state import scope_key
@@ -90,6 +90,8 @@ for tab, by in zip(st.tabs(["By location", "By provider", "By type"]), ("locatio
         config = {c.replace("_", " "): st.column_config.NumberColumn(format="percent") for c in RATE_COLUMNS}
         st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
         download_buttons(actor, table, f"kpis-by-{by}-{window.first}", what=f"metrics.kpis_by_{by}")
+
+noshow_panels.section(actor, scope, window, filters, version)
 
 st.subheader("Appointments behind a figure")
 figure = st.selectbox("Figure", list(FIGURES), format_func=lambda f: FIGURES[f].capitalize(), key="kpi_drill")

@@ -59,12 +59,23 @@ class Settings:
     check_in_lead_minutes: int = CHECK_IN_LEAD_MINUTES
     # Where customers reach the app: the base of signed links in messages (intake, unsubscribe).
     public_base_url: str = "http://localhost:8501"
+    # A no-show risk at or above this is "high": the today page's badge, the queue's call list.
+    no_show_high_risk: float = 0.25
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
     if env in os.environ:
         return os.environ[env]
     return secrets.get(key, default)
+
+
+def _share(value, default: float) -> float:
+    """A fraction strictly between 0 and 1; a typo falls back to the default rather than stop the app."""
+    try:
+        share = float(str(value).strip())
+    except ValueError:
+        return default
+    return share if 0 < share < 1 else default
 
 
 def _minutes(value) -> int:
@@ -111,6 +122,7 @@ def get_settings() -> Settings:
             _get(s, "CHECK_IN_LEAD_MINUTES", "check_in_lead_minutes", CHECK_IN_LEAD_MINUTES)
         ),
         public_base_url=str(_get(s, "PUBLIC_BASE_URL", "public_base_url", "http://localhost:8501")).strip(),
+        no_show_high_risk=_share(_get(s, "NO_SHOW_HIGH_RISK", "no_show_high_risk", 0.25), 0.25),
     )
 
 

@@ -15,6 +15,7 @@ spells a kind or a key by hand.
     outside_hours        outside_hours:{appointment_id}          queue rule (hours, time off)
     notification_failed  notification_failed:{outbox_id}        notifications
     rebook_call          rebook_call:{appointment_id}            settings (bulk cancel)
+    no_show_risk         no_show_risk:{appointment_id}           queue rule (stored no-show scores)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ LATE_CANCEL = "late_cancel"
 OUTSIDE_HOURS = "outside_hours"
 NOTIFICATION_FAILED = "notification_failed"
 REBOOK_CALL = "rebook_call"
+NO_SHOW_RISK = "no_show_risk"
 
 # Rule windows (hours ahead of the start; per appointment type in queue_type_windows).
 DEFAULT_INTAKE_HOURS = 24
@@ -40,6 +42,8 @@ DEFAULT_CONFIRM_HOURS = 48
 # How long a no-show waits for a rebook, and a late cancellation for review, before the item lapses.
 FOLLOW_UP_DAYS = 14
 LATE_CANCEL_REVIEW_DAYS = 7
+# How far ahead a high-risk, unconfirmed appointment is worth a call.
+NO_SHOW_RISK_HOURS = 72
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ KINDS: dict[str, Kind] = {
              "A confirmation or reminder could not be sent: contact the customer another way."),
         Kind(REBOOK_CALL, "Call to rebook", "appointment",
              "The appointment was cancelled by the practice: call the customer to rebook."),
+        Kind(NO_SHOW_RISK, "High risk, not confirmed", "appointment",
+             "Likely to be missed and not confirmed yet: call the customer to confirm."),
     )
 }  # fmt: skip
 

@@ -2,7 +2,14 @@
 item rows are locked, so two passes never deadlock). One module per family."""
 
 from core.queue import kinds
-from core.queue.rules.appointments import IntakeMissing, LateCancel, NoShowFollowUp, RebookCall, Unconfirmed
+from core.queue.rules.appointments import (
+    IntakeMissing,
+    LateCancel,
+    NoShowFollowUp,
+    NoShowRisk,
+    RebookCall,
+    Unconfirmed,
+)
 from core.queue.rules.base import Cause, Rule, Scope
 from core.queue.rules.calendar import CalendarBroken, CalendarChanged, CalendarDeleted, CalendarOverlap
 from core.queue.rules.schedule import NotificationFailed, OutsideHours, WaitlistOfferOpen
@@ -10,6 +17,7 @@ from core.queue.rules.schedule import NotificationFailed, OutsideHours, Waitlist
 RULES: tuple[Rule, ...] = (
     CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarBroken(), IntakeMissing(), Unconfirmed(),
     NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), OutsideHours(), NotificationFailed(), RebookCall(),
+    NoShowRisk(),
 )  # fmt: skip
 BY_KIND = {rule.kind: rule for rule in RULES}
 APPOINTMENT_RULES = tuple(r for r in RULES if kinds.KINDS[r.kind].subject == "appointment")

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, select, true
 from sqlalchemy.orm import Session, aliased
 
-from core.base.models import Appointment, Status
+from core.base.config import get_settings
+from core.base.models import Appointment, NoShowScore, Status
 from core.queue import kinds
 from core.queue.models import QueueTypeWindow
 from core.queue.rules.base import Cause, Rule, Scope, appointment_cause, scoped
@@ -71,6 +72,29 @@ class Unconfirmed(_SoonRule):
 
     def flaw(self):
         return true()
+
+
+class NoShowRisk(Rule):
+    """Booked (not confirmed), starting within NO_SHOW_RISK_HOURS, with a stored no-show risk at
+    or above the NO_SHOW_HIGH_RISK setting: the few calls worth making. Confirming clears it."""
+
+    kind = kinds.NO_SHOW_RISK
+
+    def find(self, session: Session, now: datetime, scope: Scope) -> list[Cause]:
+        query = (
+            select(*COLUMNS, NoShowScore.risk, NoShowScore.reasons)
+            .join(NoShowScore, NoShowScore.appointment_id == Appointment.id)
+            .where(
+                Appointment.start_at > now,
+                Appointment.start_at <= now + timedelta(hours=kinds.NO_SHOW_RISK_HOURS),
+                Appointment.status == Status.BOOKED.value,
+                NoShowScore.risk >= get_settings().no_show_high_risk,
+            )
+        )
+        return [
+            appointment_cause(self.kind, row, {"risk": round(row.risk, 2), "reasons": row.reasons})
+            for row in session.execute(scoped(query, scope))
+        ]
 
 
 class NoShowFollowUp(Rule):
