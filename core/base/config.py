@@ -60,7 +60,7 @@ class Settings:
     # Where customers reach the app: the base of signed links in messages (intake, unsubscribe).
     public_base_url: str = "http://localhost:8501"
     # A no-show risk at or above this is "high": the today page's badge, the queue's call list.
-    no_show_high_risk: float = 0.25
+    no_show_high_risk: float = 0.15
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -122,7 +122,7 @@ def get_settings() -> Settings:
             _get(s, "CHECK_IN_LEAD_MINUTES", "check_in_lead_minutes", CHECK_IN_LEAD_MINUTES)
         ),
         public_base_url=str(_get(s, "PUBLIC_BASE_URL", "public_base_url", "http://localhost:8501")).strip(),
-        no_show_high_risk=_share(_get(s, "NO_SHOW_HIGH_RISK", "no_show_high_risk", 0.25), 0.25),
+        no_show_high_risk=_share(_get(s, "NO_SHOW_HIGH_RISK", "no_show_high_risk", 0.15), 0.15),
     )
 
 

@@ -52,7 +52,7 @@ def run(split: date) -> Backtest:
     if reason:
         raise ValidationError(f"Before {split}: {reason[0].lower()}{reason[1:]}")
     cut = training.day_cut(days[before], 1 - CALIB_SHARE)
-    fit_m, cal_m = before & (days < cut), before & (days >= cut)
+    fit_m, cal_m = training.latest(before & (days < cut), days), before & (days >= cut)
     if not fit_m.any() or not cal_m.any():
         raise ValidationError(f"The finished appointments before {split} span too few days to fit and calibrate.")
     bundle = model.fit(ds.frame[fit_m], ds.y[fit_m], ds.frame[cal_m], ds.y[cal_m])

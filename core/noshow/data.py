@@ -34,7 +34,7 @@ def appointments(conn: Connection, *where: ColumnElement[bool]) -> pd.DataFrame:
         epoch(conn, a.start_at).label("start_e"), epoch(conn, a.booked_at).label("booked_e"),
         epoch(conn, a.confirmed_at).label("confirmed_e"),
     ).where(*where)  # fmt: skip
-    rows = conn.execute(query).all()
+    rows = conn.execute(query).cursor.fetchall()  # raw tuples: no per-row processing
     frame = pd.DataFrame(rows, columns=list(APPOINTMENT_COLUMNS))
     for col in ("provider_id", "type_id", "confirmed_e"):
         frame[col] = frame[col].astype("float64")
@@ -43,8 +43,15 @@ def appointments(conn: Connection, *where: ColumnElement[bool]) -> pd.DataFrame:
 
 def history_of(conn: Connection, customers: ColumnElement) -> pd.DataFrame:
     """Every appointment of these customers that can say something about their habit (finished
-    or cancelled), whatever its date: the features pick only the days before the one scored."""
-    return appointments(conn, Appointment.customer_id.in_(customers), Appointment.status.in_((*FINISHED, "cancelled")))
+    or cancelled), whatever its date: the features pick only the days before the one scored.
+    Only the four columns the customer's record needs (scoring reads a fifth of the database)."""
+    a = Appointment
+    query = select(a.customer_id, a.location_id, a.status, epoch(conn, a.start_at)).where(
+        a.customer_id.in_(customers), a.status.in_((*FINISHED, "cancelled"))
+    )
+    # Straight from the driver's cursor: no per-row processing for a fifth of a million rows.
+    rows = conn.execute(query).cursor.fetchall()
+    return pd.DataFrame(rows, columns=["customer_id", "location_id", "status", "start_e"])
 
 
 def reminders(conn: Connection, appointment_ids: ColumnElement | None = None) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check
 
-MEDIUM_RISK = 0.10  # below: low
+MEDIUM_RISK = 0.08  # below: low
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from core.base.clock import resolve_now
 from core.base.db import get_engine, read_session, unit_of_work
 from core.base.models import Appointment, NoShowModel, NoShowScore
 from core.noshow import data, features, model
+from core.noshow.reads import MEDIUM_RISK
 
 HORIZON_DAYS = 14
 CHUNK = 5000
@@ -58,16 +59,18 @@ def score_upcoming(now: datetime | None = None, *, days: int = HORIZON_DAYS) -> 
         sent = data.reminders(conn, select(a.id).where(*upcoming))
     frame = features.build(targets, history, sent, zones, now_e=int(now.timestamp()))
     risk = bundle.predict(frame)
-    records = frame.to_dict("records")
+    # Reasons in words where the badge is not "low" (the rest say nothing worth a call).
+    worded = risk >= MEDIUM_RISK
+    said = dict(zip(frame.index[worded], map(features.reasons, frame[worded].to_dict("records")), strict=True))
     rows = [
         {"appointment_id": int(i), "location_id": int(loc), "model_id": row.id, "risk": float(r),
-         "reasons": features.reasons(rec), "scored_at": now}
-        for i, loc, r, rec in zip(targets["id"], targets["location_id"], risk, records, strict=True)
+         "reasons": said.get(k, []), "scored_at": now}
+        for k, i, loc, r in zip(frame.index, targets["id"], targets["location_id"], risk, strict=True)
     ]  # fmt: skip
     with unit_of_work() as session:
         ids = [r["appointment_id"] for r in rows]
         for k in range(0, len(ids), CHUNK):
             session.execute(delete(NoShowScore).where(NoShowScore.appointment_id.in_(ids[k : k + CHUNK])))
         if rows:
-            session.execute(insert(NoShowScore), rows)
+            session.execute(insert(NoShowScore.__table__), rows)  # Core: no ORM bookkeeping per row
     return ScoreResult(len(rows), row.id)

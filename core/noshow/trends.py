@@ -152,3 +152,21 @@ def expected_by_week(
     out = pd.DataFrame({"scored": g.size(), "expected": g["risk"].sum(), "happened": g["status"].apply(lambda s: int((s == "no_show").sum()))})  # fmt: skip
     out["few"] = out["scored"] < FEW
     return out.reset_index()
+
+
+def describe(t: Trends) -> str:
+    """The trends as text tables (the CLI's output)."""
+    out = [f"No-show trends, {t.first} to {t.last} (n = finished appointments; * = under {FEW}, too few to read)"]
+    for name, frame in t.tables.items():
+        out.append(f"\nby {name}:\n{'':<14}{'appts':>7}{'n':>7}{'no-show':>9}{'late-cancel':>13}")
+        for r in frame.to_dict("records"):
+            ns = "-" if pd.isna(r["no_show_rate"]) else f"{r['no_show_rate']:.1%}"
+            lc = "-" if pd.isna(r["late_cancel_rate"]) else f"{r['late_cancel_rate']:.1%}"
+            flag = " *" if r["few"] else ""
+            out.append(f"{r[name]:<14}{r['appointments']:>7,}{r['finished']:>7,}{ns:>9}{lc:>13}{flag}")
+    if len(t.heatmap):
+        out.append("\nby weekday and hour (no-show rate, n):")
+        for r in t.heatmap.to_dict("records"):
+            rate = "-" if pd.isna(r["no_show_rate"]) else f"{r['no_show_rate']:.1%}"
+            out.append(f"{r['weekday']} {r['hour']:02d}:00  {rate:>6}  n={r['finished']}{' *' if r['few'] else ''}")
+    return "\n".join(out)
