@@ -80,8 +80,12 @@ def section(actor: Actor, scope: tuple, window: Window, filters: Filters, versio
     _heatmap(t.heatmap)
     if t.by_reminder is not None:
         w, wo = t.by_reminder.with_reminder, t.by_reminder.without_reminder
-        st.markdown(f"**With a reminder sent:** {_pct(w.rate)} no-shows of {w.no_show + w.completed:,} finished · "
-                    f"**without:** {_pct(wo.rate)} of {wo.no_show + wo.completed:,}")  # fmt: skip
+        if w.no_show + w.completed == 0:
+            st.markdown(f"**No reminder was sent** for these weeks' {wo.no_show + wo.completed:,} finished appointments "
+                        f"({_pct(wo.rate)} no-shows): nothing to compare yet.")  # fmt: skip
+        else:
+            st.markdown(f"**With a reminder sent:** {_pct(w.rate)} no-shows of {w.no_show + w.completed:,} finished · "
+                        f"**without:** {_pct(wo.rate)} of {wo.no_show + wo.completed:,}")  # fmt: skip
     tabs = st.tabs([name.capitalize() for name in t.tables])
     for tab, (name, frame) in zip(tabs, t.tables.items(), strict=True):
         with tab:
