@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import bootstrap
 from core.base import migrate
 from core.base.config import get_settings
 from core.base.db import check_connection, get_engine
 from core.base.errors import DomainError
+from core.metrics.commands import rebuild_when_missing
 from core.security import auth
-from pages import auth_widgets, ui
+from pages import auth_widgets, startup, ui
 from pages.safe import plain
 
+bootstrap.bootstrap()  # the event handlers, jobs and fixing actions; once per process
 st.set_page_config(page_title="Appointment operations", page_icon=":material/event_available:", layout="wide")
+startup.after_run_started()  # the second run freezes start-up's objects out of the collector's scans
 
 
 @st.cache_resource(show_spinner="Preparing the database...")
@@ -20,6 +24,7 @@ def prepare_database(url: str) -> str:
     """Bring the database to the newest schema (when this role may), once per process and database."""
     check_connection(url)
     migrate.ensure_current(get_engine(url))
+    rebuild_when_missing()  # rollups the migrations created empty (python -m core rebuild-rollups)
     return url
 
 

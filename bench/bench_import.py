@@ -14,7 +14,6 @@ from datetime import time as clock
 
 from sqlalchemy import create_engine, text
 
-import core.subscribers  # noqa: F401 - loaded once per process (the app's start): not the import's time
 from core.base import migrate
 from core.base.config import reset_settings
 from core.base.db import dispose_engines, unit_of_work

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from bench.common import open_bench_db, report, timed
 from core.base import migrate
-from core.base.db import get_engine, read_session, unit_of_work, utcnow
+from core.base.clock import utcnow
+from core.base.db import get_engine, read_session, unit_of_work
 from core.base.models import OPEN_STATUSES, Appointment, ExceptionItem
 from core.queue import detect
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
+from time import process_time_ns
+from time import thread_time_ns as time_ns  # pauses in CPU time: the machine may be shared
 
 from sqlalchemy import func, select
 
 from bench.common import open_bench_db, report, timed
+from core.base.clock import utcnow
 from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Role, User
 from core.base.tz import local_day_bounds, local_to_utc
@@ -130,7 +133,7 @@ def main() -> None:
         rows = _count(s, location, day)
     print(f"   {name} ({tz}) on {day}: {rows} appointments ({added} added now), {appointments:,} in the database")
 
-    query = timed(lambda: schedule.day_schedule(actor, location_id, day, now=datetime.now(UTC)), repeat=20)
+    query = timed(lambda: schedule.day_schedule(actor, location_id, day, now=utcnow()), repeat=20)
     report("schedule query (core.scheduling.schedule.day_schedule)", query)
 
     from streamlit.testing.v1 import AppTest
@@ -147,6 +150,45 @@ def main() -> None:
     shown = len(at.dataframe[0].value) if len(at.dataframe) else 0
     print(f"   page shows {shown} rows (cancelled hidden), timeline charts: {len(at.get('plotly_chart'))}")
     report("full page rerun (AppTest, pages/today.py)", timed(at.run, repeat=10, warmup=2), target="< 300 ms")
+    _gc_pauses(at)
+
+
+def _gc_pauses(at, reruns: int = 20) -> None:
+    """The garbage collector's pauses during page reruns: as Python starts (default thresholds,
+    nothing frozen), then after `pages.startup.settle_garbage_collector()` (what app.py calls
+    once per process: the start-up objects frozen out of the collector's scans)."""
+    import gc
+
+    from pages import startup
+
+    pauses: dict[int, list[float]] = {}
+    started: list[float] = []
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(time_ns())
+        elif started:
+            pauses.setdefault(info["generation"], []).append((time_ns() - started.pop()) / 1e6)
+
+    for label in ("default", "after settle_garbage_collector()"):
+        if label != "default":
+            startup.settle_garbage_collector()
+        pauses.clear()
+        gc.callbacks.append(watch)
+        try:
+            t0 = process_time_ns()
+            for _ in range(reruns):
+                at.run()
+            cpu = (process_time_ns() - t0) / 1e6 / reruns
+        finally:
+            gc.callbacks.remove(watch)
+        figures = {"rerun_cpu_ms": cpu, "tracked_objects": len(gc.get_objects()), "frozen": gc.get_freeze_count()}
+        for gen in (0, 1, 2):
+            got = pauses.get(gen, [])
+            figures[f"gen{gen}_per_rerun"] = len(got) / reruns
+            figures[f"gen{gen}_max_ms"] = max(got, default=0.0)
+        figures["gc_ms_per_rerun"] = sum(sum(v) for v in pauses.values()) / reruns
+        report(f"garbage collection over {reruns} reruns, {label}", figures)
 
 
 if __name__ == "__main__":

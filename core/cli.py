@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import os
 import sys
 from datetime import date
 
+from core import bootstrap
 from core.base.errors import DomainError
 
 
@@ -20,20 +20,29 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"'{value}' is not a date like 2026-01-31") from None
 
 
+def _upgrade() -> None:
+    """The schema to head, then the derived data: migrations create the rollups' tables and
+    `rebuild-rollups` fills them when it finds them empty beside their sources."""
+    from core.base import migrate
+    from core.metrics.commands import rebuild_when_missing
+
+    migrate.upgrade()
+    rebuild_when_missing()
+
+
 def cmd_init_db(args) -> int:
     from core.base import migrate
 
-    migrate.upgrade()
+    _upgrade()
     print(f"Database is at schema revision {migrate.current_revision()}.")
     return 0
 
 
 def cmd_seed_demo(args) -> int:
     from core import demo
-    from core.base import migrate
     from core.demo import guard
 
-    migrate.upgrade()
+    _upgrade()
     if reason := guard.refusal():
         if args.if_empty:
             print(f"Not seeding: {reason}")
@@ -70,11 +79,10 @@ def cmd_export(args) -> int:
 
 
 def cmd_create_user(args) -> int:
-    from core.base import migrate
     from core.people import users
     from core.security.access import SYSTEM
 
-    migrate.upgrade()
+    _upgrade()
     password = args.password or os.environ.get("NEW_USER_PASSWORD")
     if not password:
         if not sys.stdin.isatty():
@@ -94,20 +102,6 @@ def cmd_create_user(args) -> int:
     )
     print(f"Created user '{user.username}' with role {user.role or 'none'}.")
     return 0
-
-
-# Capabilities add their commands in a module of their own with `register(subparsers)`.
-COMMAND_MODULES: tuple[str, ...] = (
-    "core.notifications.commands",
-    "core.settings.commands",
-    "core.queue.commands",
-    "core.worker",
-    "core.calendar_sync.commands",
-    "core.imports.commands",
-    "core.metrics.commands",
-    "core.people.commands",
-    "core.noshow.commands",
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,12 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-locations", action="store_true")
     p.set_defaults(func=cmd_create_user)
 
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in bootstrap.COMMANDS:  # capabilities' commands, each module's register(subparsers)
+        module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    bootstrap.bootstrap()
     args = build_parser().parse_args(argv)
     from core.base.db import check_connection
 

@@ -27,7 +27,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.base import jobs
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import utcnow
+from core.base.db import unit_of_work
 from core.base.models import Base
 
 log = logging.getLogger("core.worker")

@@ -7,7 +7,7 @@ import streamlit as st
 from core.base.errors import DomainError
 from core.people import users
 from core.security.access import ROLE_LABELS
-from pages import auth_widgets, ui
+from pages import auth_widgets, kit, ui
 from pages.safe import plain
 
 actor = ui.current_actor()
@@ -32,7 +32,7 @@ def confirm_everywhere() -> None:
 PAGE = "account"
 st.title("Account")
 notice = st.empty()
-ui.show_flash(PAGE, notice)  # a success stays until the next action here
+kit.show(PAGE, notice)  # a success stays until the next action here
 where = "every location" if actor.all_locations else ", ".join(users.location_names(actor)) or "no location yet"
 st.markdown(
     f"**{plain(actor.name or actor.username)}** ({plain(actor.username)}) · {ROLE_LABELS.get(actor.role, actor.role)}"
@@ -46,7 +46,7 @@ with st.form("change_password", clear_on_submit=True):
     new = st.text_input("New password", type="password", autocomplete="new-password", help="At least 8 characters.")
     again = st.text_input("New password again", type="password", autocomplete="new-password")
     if st.form_submit_button("Change password", type="primary"):
-        ui.clear_flash(notice)
+        kit.clear(PAGE, where=notice)
         if new != again:
             st.error("The two new passwords differ.")
         else:
@@ -55,15 +55,15 @@ with st.form("change_password", clear_on_submit=True):
             except DomainError as exc:
                 st.error(plain(exc))
             else:
-                ui.flash("Your password is changed. Other devices are signed out; this one stays signed in.", page=PAGE)
+                kit.say("Your password is changed. Other devices are signed out; this one stays signed in.", page=PAGE)
                 auth_widgets.renew_sign_in(version)
                 st.rerun()
 
 st.subheader("Sign out")
 left, right = st.columns(2)
 if left.button("Sign out of this browser", icon=":material/logout:", width="stretch"):
-    ui.clear_flash(notice)
+    kit.clear(PAGE, where=notice)
     auth_widgets.sign_out()
 if right.button("Sign out everywhere…", icon=":material/devices_off:", width="stretch"):
-    ui.clear_flash(notice)
+    kit.clear(PAGE, where=notice)
     confirm_everywhere()

@@ -5,17 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.base.errors import DomainError
 from core.people import users
 from core.security.access import GLOBAL_ROLES, ROLE_LABELS, A
-from pages import ui
+from pages import kit, ui
 from pages.downloads import download_buttons
-from pages.safe import plain
 
 actor = ui.require_page(A.USERS_MANAGE)
 st.title("Users")
 st.caption("Who may sign in, with which role and at which locations. Every change here goes to the audit log.")
-ui.show_flash()
+kit.show()
 
 everyone = users.list_users(actor)
 by_id = {u.id: u for u in everyone}
@@ -43,17 +41,16 @@ def status(u: users.UserView) -> str:
 PICK, CREATED = "users_pick", "users_created"
 
 
-def run(service, success: str, *args, **kwargs):
-    """Call one service; on success show `success` after the rerun, otherwise say why here."""
-    try:
-        result = service(actor, *args, **kwargs)
-    except DomainError as exc:
-        st.error(plain(exc), icon=":material/error:")
-        return
-    if service is users.add_user:
-        st.session_state[CREATED] = result.id  # select them next, not the first user
-    ui.flash(success)
-    st.rerun()
+def run(service, success: str, *args, **kwargs) -> None:
+    """One service call for this admin (pages.kit.act): `success` after the rerun, otherwise
+    the refusal's sentence here, where the button is."""
+
+    def done(result) -> str:
+        if service is users.add_user:
+            st.session_state[CREATED] = result.id  # select them next, not the first user
+        return success
+
+    kit.act(lambda: service(actor, *args, **kwargs), done, page=None, inline=True, rerun=True)
 
 
 @st.dialog("Deactivate user")

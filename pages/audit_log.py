@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.reports import audit_log
 from core.security.access import A

@@ -7,11 +7,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.calendar_sync import status
 from core.security.access import A
-from pages import ui
+from pages import kit, ui
 from pages.downloads import download_buttons
 from pages.safe import chart_text, plain
 
@@ -21,7 +21,7 @@ st.caption(
     "Appointments go to each provider's Google Calendar; their other Google events come back as busy "
     "time. The worker syncs every few minutes; changes made in Google to our events wait in the queue."
 )
-ui.show_flash()
+kit.show()
 
 configured = status.configured()
 if not configured:
@@ -104,7 +104,7 @@ if st.button("Sync now", type="primary", icon=":material/sync:", disabled=not co
     except DomainError as exc:
         st.error(plain(exc), icon=":material/error:")
     else:
-        ui.flash(summary.line() + ("" if not summary.failures else " — failed: " + "; ".join(summary.failures)),
+        kit.say(summary.line() + ("" if not summary.failures else " — failed: " + "; ".join(summary.failures)),
                  "warning" if summary.failures else "success")  # fmt: skip
         st.rerun()
 
@@ -114,13 +114,8 @@ who = st.selectbox("Provider", list(by_name), key="connect_choice")
 picked = by_name[who]
 if picked.status == "disconnected":
     if st.button(f"Connect {who}'s calendar", icon=":material/link:"):
-        try:
-            status.set_connected(actor, picked.provider_id, True)
-        except DomainError as exc:
-            st.error(plain(exc), icon=":material/error:")
-        else:
-            ui.flash(f"{who}'s calendar is connected; the next sync lists it in full.")
-            st.rerun()
+        kit.act(lambda: status.set_connected(actor, picked.provider_id, True),
+                f"{who}'s calendar is connected; the next sync lists it in full.", page=None, inline=True, rerun=True)  # fmt: skip
 elif st.button(f"Disconnect {who}'s calendar…", icon=":material/link_off:"):
     st.session_state["disconnect_provider"] = picked.provider_id
 
@@ -134,13 +129,8 @@ def confirm_disconnect(row: status.CalendarStatus) -> None:
     left, right = st.columns(2)
     if left.button("Disconnect", type="primary", width="stretch"):
         st.session_state.pop("disconnect_provider", None)
-        try:
-            status.set_connected(actor, row.provider_id, False)
-        except DomainError as exc:
-            st.error(plain(exc), icon=":material/error:")
-            return
-        ui.flash(f"{row.provider}'s calendar is disconnected.")
-        st.rerun()
+        kit.act(lambda: status.set_connected(actor, row.provider_id, False),
+                f"{row.provider}'s calendar is disconnected.", page=None, inline=True, rerun=True)  # fmt: skip
     if right.button("Cancel", width="stretch"):
         st.session_state.pop("disconnect_provider", None)
         st.rerun()

@@ -13,7 +13,7 @@ from core.imports import preview
 from core.imports.importer import run_import
 from core.imports.mapping import FIELDS, REQUIRED, load_mapping, parse_mapping
 from core.security.access import A
-from pages import ui
+from pages import kit, ui
 from pages.safe import plain
 
 actor = ui.require_page(A.IMPORT_APPOINTMENTS)
@@ -22,7 +22,7 @@ st.caption(
     "Bring appointment history from another tool or a spreadsheet (CSV, UTF-8). Check it with a dry run first; "
     "importing the same file again updates rows by their external id and never duplicates them."
 )
-ui.show_flash()
+kit.show()
 
 upload = st.file_uploader("CSV file", type=["csv"], key="import_file")
 if upload is None:
@@ -171,7 +171,7 @@ def confirm() -> None:
             return
         st.session_state.pop("import_dry", None)
         _close()
-        ui.flash(f"Imported {upload.name}: {done.imported:,} new, {done.updated:,} updated, {done.unchanged:,} "
+        kit.say(f"Imported {upload.name}: {done.imported:,} new, {done.updated:,} updated, {done.unchanged:,} "
                  f"unchanged, {done.rejected:,} rejected ({done.seconds:.1f} s).")  # fmt: skip
         st.rerun()
 

@@ -52,6 +52,8 @@ for row in (CARDS[:5], CARDS[5:]):
     for col, (label, key, percent, colour) in zip(st.columns(5), row, strict=False):
         value = mv.pct(cur[key]) if percent else mv.num(cur[key])
         col.metric(label, value, mv.delta(cur[key], prev[key], percent=percent), delta_color=colour, border=True)
+if mv.over_full(cur["utilization"]):
+    st.warning(mv.OVER_FULL, icon=":material/info:")
 leak, out = cur["capacity_leak"], cur["outside_hours"]
 st.caption(
     f"Capacity leak: {mv.pct(leak['unbooked'])} of available minutes unbooked, {mv.pct(leak['no_show'])} lost to "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 import streamlit as st
 
 from core.base.tz import today_in
@@ -92,6 +93,16 @@ def default_week(actor: Actor) -> Window:
 def default_weeks(actor: Actor, weeks: int = 4) -> Window:
     last = last_full_week(today_in("UTC")).last
     return Window(last - timedelta(days=7 * weeks - 1), last)
+
+
+# Why a utilization figure can pass 100% (docs/metrics.md): shown beside every such figure.
+OVER_FULL = ("Above 100%: some appointments sit in time that is not available (booked before time off was added, "
+             "or overlapping another booking); they count as booked. The exceptions queue lists them to be moved.")  # fmt: skip
+
+
+def over_full(*values) -> bool:
+    """Whether any of these utilization figures (numbers or Series) is over 100%."""
+    return any(bool((pd.Series(v, dtype=float) > 1).any()) for v in values if v is not None)
 
 
 def pct(value: float | None) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.notifications import admin, channels, template_admin
@@ -17,28 +17,24 @@ from core.notifications.models import KINDS
 from core.notifications.templates import FIELDS, KIND_LABELS
 from core.scheduling import schedule as schedule_reads
 from core.security.access import A
-from pages import ui
+from pages import kit, ui
 from pages.downloads import download_buttons
 from pages.safe import plain
 
 actor = ui.require_page(A.SETTINGS_MANAGE)
 st.title("Notifications")
 st.caption("Confirmations, reminders and follow-ups to customers. Times are the location's local time.")
-ui.show_flash()
+kit.show()
 
 for channel, line in channels.describe().items():
     icon = ":material/error:" if line.startswith("not sent") else ":material/check_circle:"
     st.caption(f"{icon} **{'Email' if channel == 'email' else 'SMS'}**: {line}")
 
 
-def run(service, success: str, *args, **kwargs) -> bool:
-    try:
-        service(actor, *args, **kwargs)
-    except DomainError as exc:
-        st.error(plain(exc), icon=":material/error:")
-        return False
-    ui.flash(success)
-    st.rerun()
+def run(service, success: str, *args, **kwargs) -> None:
+    """One service call for this admin (pages.kit.act): `success` after the rerun, otherwise
+    the refusal's sentence here, where the button is."""
+    kit.act(lambda: service(actor, *args, **kwargs), success, page=None, inline=True, rerun=True)
 
 
 def local(when, tz: str | None) -> str:

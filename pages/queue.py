@@ -3,15 +3,14 @@ that fixes it. The front desk opens it first thing and leaves it empty."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.queue import kinds, reads
 from core.scheduling import schedule
 from core.security.access import A, can
-from pages import queue_parts
+from pages import kit, queue_parts
 from pages.downloads import download_buttons
 from pages.safe import plain
 from pages.ui import require_page
@@ -21,9 +20,9 @@ AGES = {"Any age": None, "Older than 1 hour": 1, "Older than a day": 24, "Older 
 SHOW = {"Open": "open", "Snoozed": "snoozed", "Resolved": "resolved"}
 
 actor = require_page(A.QUEUE_VIEW)
-now = datetime.now(UTC)
+now = utcnow()
 st.title("Exceptions queue")
-queue_parts.show_messages()
+kit.show(queue_parts.PAGE)
 queue_parts.show_open_dialog(actor)
 
 locations = {loc.id: loc.name for loc in schedule.visible_locations(actor)}
@@ -38,6 +37,7 @@ assignee = cols[2].selectbox("Assigned to", ["anyone", reads.ME, reads.NOBODY],
 age = cols[3].selectbox("Age", list(AGES), key="queue_age")
 show = cols[4].selectbox("Show", list(SHOW), key="queue_show")
 
+FILTERS = (location_id, tuple(chosen_kinds), assignee, age, show)  # a change forgets the cards' lines
 try:
     items = reads.list_items(
         actor, now=now, location_id=location_id or None, kinds_=chosen_kinds or None,
@@ -72,6 +72,7 @@ if not items:
         st.success("Nothing needs you right now: the queue is empty.", icon=":material/task_alt:")
     else:
         st.info("No items match these filters.", icon=":material/filter_alt_off:")
+    queue_parts.cards(actor, [], now, FILTERS)  # the lines of the cards just acted on, with their Undo
     st.stop()
 
 frame = reads.frame(items, now)
@@ -84,16 +85,15 @@ resolvable = [i.id for i in items if i.id in selected and can(actor, A.QUEUE_RES
 bulk = st.columns([1.2, 1.2, 2.6])
 if resolvable and SHOW[show] != "resolved":
     if bulk[0].button(f"Assign {len(resolvable)}…", key="queue_bulk_assign", width="stretch"):
-        queue_parts.open_dialog("assign", ids=resolvable, location_id=location_id or None)
+        queue_parts.DIALOGS.open("assign", ids=resolvable, location_id=location_id or None)
         st.rerun()
     if bulk[1].button(f"Resolve {len(resolvable)}…", key="queue_bulk_resolve", width="stretch"):
-        queue_parts.open_dialog("resolve", ids=resolvable)
+        queue_parts.DIALOGS.open("resolve", ids=resolvable)
         st.rerun()
 with bulk[2]:
     download_buttons(actor, frame, "exceptions-queue", what="exceptions queue", filters={"show": SHOW[show]})
 
 st.subheader("Work the queue")
-for item in items[:PAGE_SIZE]:
-    queue_parts.item_card(actor, item, now)
+queue_parts.cards(actor, items[:PAGE_SIZE], now, FILTERS)
 if len(items) > PAGE_SIZE:
     st.caption(f"The first {PAGE_SIZE} of {len(items)} are shown here; narrow the filters to see the rest.")

@@ -6,54 +6,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.base.tz import to_local, today_in
 from core.queue import actions, fixes, lifecycle, reads
 from core.queue.reads import ItemView
+from core.scheduling import booking
 from core.security.access import A, Actor, can
-from pages import today_state
+from pages import kit
 from pages.safe import plain
 
 log = logging.getLogger(__name__)
-DIALOG, ERROR, TOAST, FLASH = "queue_dialog", "queue_dialog_error", "queue_toast", "queue_flash"
+PAGE = "queue"  # the page's messages (pages.kit)
+DIALOGS = kit.Dialogs("queue_dialog", "qdlg_", PAGE)
+_act = partial(kit.act, page=PAGE, toast=True)  # one service call; its outcome is a toast or its sentence
 STATUS_ICONS = {"open": ":red[●]", "assigned": ":blue[●]", "snoozed": ":gray[●]", "resolved": ":green[●]"}
-
-
-def attempt(call: Callable[[], object], success: str | Callable[[object], str], error_key: str = FLASH) -> bool:
-    """One service call: a toast on success, the refusal's own sentence on failure."""
-    return today_state.attempt(call, success, error_key, toast_key=TOAST)
-
-
-def show_messages() -> None:
-    if toast := st.session_state.pop(TOAST, None):
-        st.toast(toast, icon=":material/check_circle:")
-    if flash := st.session_state.pop(FLASH, None):
-        st.error(plain(flash), icon=":material/error:")
-
-
-def open_dialog(kind: str, **details) -> None:
-    st.session_state.pop(ERROR, None)
-    st.session_state[DIALOG] = {"kind": kind, **details}
-
-
-def close_dialog() -> None:
-    for key in [DIALOG, ERROR, *(k for k in st.session_state if str(k).startswith("qdlg_"))]:
-        st.session_state.pop(key, None)
-
-
-def _done() -> None:
-    close_dialog()
-    st.rerun()
-
-
-def _dialog_error() -> None:
-    if error := st.session_state.get(ERROR):
-        st.error(error, icon=":material/error:")
 
 
 # -- the open count -------------------------------------------------------------------------
@@ -93,19 +66,18 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
             return
         buttons: list[tuple[str, Callable[[], None], str]] = []
         if item.status == "resolved":
-            buttons.append(
-                ("Reopen", lambda: attempt(lambda: lifecycle.reopen(actor, item.id), "Item reopened."), "reopen")
-            )
+            buttons.append(("Reopen", lambda: _keep_place(item, lambda: lifecycle.reopen(actor, item.id), "item reopened"),
+                            "reopen"))  # fmt: skip
         else:
             for action in actions.available(actor, item):
                 buttons.append((action.label, _action_click(actor, item, action), action.name))
             if item.assigned_to != actor.user_id:
-                buttons.append(("Assign to me", lambda: attempt(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
-                                                                "Assigned to you."), "mine"))  # fmt: skip
-            tomorrow = datetime.now(UTC) + timedelta(days=1)
-            buttons.append(("Snooze 1 day", lambda: attempt(lambda: lifecycle.snooze(actor, [item.id], tomorrow),
-                                                           "Snoozed until tomorrow."), "snooze"))  # fmt: skip
-            buttons.append(("Resolve…", lambda: open_dialog("resolve", ids=[item.id]), "resolve"))
+                buttons.append(("Assign to me", lambda: _act(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
+                                                                f"{who_of(item)}: assigned to you."), "mine"))  # fmt: skip
+            tomorrow = utcnow() + timedelta(days=1)
+            buttons.append(("Snooze 1 day", lambda: _keep_place(item, lambda: lifecycle.snooze(actor, [item.id], tomorrow),
+                                                          "snoozed until tomorrow"), "snooze"))  # fmt: skip
+            buttons.append(("Resolve…", lambda: DIALOGS.open("resolve", ids=[item.id]), "resolve"))
         with st.container(horizontal=True):
             for label, click, name in buttons:
                 st.button(label, key=f"q_{name}_{item.id}", on_click=click, width="content",
@@ -114,31 +86,92 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
 
 def _action_click(actor: Actor, item: ItemView, action: actions.FixingAction) -> Callable[[], None]:
     if action.needs == actions.SLOT:
-        return lambda: open_dialog("slot", item_id=item.id, action=action.name)
+        return lambda: DIALOGS.open("slot", item_id=item.id, action=action.name)
     if action.confirm:
-        return lambda: open_dialog("confirm", item_id=item.id, action=action.name)
-    return lambda: attempt(lambda: actions.fix(actor, item.id, action.name), lambda msg: msg)
+        return lambda: DIALOGS.open("confirm", item_id=item.id, action=action.name)
+    return lambda: _keep_place(item, lambda: actions.fix(actor, item.id, action.name), action.label.rstrip("…").lower(),
+                         undo=action.name == "confirm")  # fmt: skip
+
+
+# -- a card's place -------------------------------------------------------------------------
+# A card acted on leaves a line in its place until the filters change or the undo window ends,
+# so the next card never slides under the pointer: "Owen Moore · confirmed after a call · Undo".
+DONE, ORDER = "queue_done", "queue_order"  # {item id: {"text", "undo", "until"}}; the ids last drawn
+
+
+def who_of(item: ItemView) -> str:
+    return item.customer_name or item.provider_name or item.location_name or f"Item #{item.id}"
+
+
+def _keep_place(item: ItemView, call: Callable[[], object], what: str, *, undo: bool = False) -> None:
+    text = f"{who_of(item)} · {what}"
+    if _act(call, f"{text}."):
+        st.session_state.setdefault(DONE, {})[item.id] = {
+            "text": text, "appointment_id": item.appointment_id if undo else None,
+            "until": utcnow() + booking.UNDO_WINDOW,
+        }  # fmt: skip
+
+
+def _undo(actor: Actor, item_id: int, appointment_id: int, name: str) -> None:
+    if _act(lambda: booking.undo_status(actor, appointment_id), f"Undone: {name} is unconfirmed again."):
+        st.session_state.get(DONE, {}).pop(item_id, None)
+
+
+def cards(actor: Actor, items: list[ItemView], now: datetime, filters: tuple) -> None:
+    """The items' cards, with the line of each card just acted on in the place it had."""
+    state = st.session_state
+    if state.get("queue_filters") != filters:
+        state["queue_filters"], state[DONE] = filters, {}
+    done = {i: d for i, d in state.get(DONE, {}).items() if d["until"] > now}
+    state[DONE] = done
+    by_id = {i.id: i for i in items}
+    order = [i.id for i in items]
+    for index, item_id in enumerate(state.get(ORDER, [])):
+        if item_id in done and item_id not in by_id:
+            order.insert(min(index, len(order)), item_id)
+    state[ORDER] = order
+    for item_id in order:
+        if item_id in by_id:
+            item_card(actor, by_id[item_id], now)
+        else:
+            _placeholder(actor, item_id, done[item_id])
+
+
+def _placeholder(actor: Actor, item_id: int, done: dict) -> None:
+    with st.container(border=True):
+        text, undo = st.columns([5, 1], vertical_alignment="center")
+        text.markdown(f":green[:material/check_circle:] {plain(done['text'])}")
+        if done["appointment_id"]:
+            undo.button("Undo", key=f"q_undo_{item_id}", on_click=_undo,
+                        args=(actor, item_id, done["appointment_id"], done["text"].split(" · ")[0]))  # fmt: skip
 
 
 # -- dialogs ---------------------------------------------------------------------------------
 
 
-@st.dialog("Resolve", on_dismiss=close_dialog)
+@st.dialog("Resolve", on_dismiss=DIALOGS.close)
 def resolve_dialog(actor: Actor, ids: list[int]) -> None:
+    named = [item for item in (reads.get_item(actor, i) for i in ids[:5]) if item is not None]
     st.markdown(f"Resolve **{len(ids)} item{'s' * (len(ids) != 1)}** by hand. This counts as an admin touch.")
+    for item in named:
+        st.markdown(f"- **{plain(who_of(item))}** · {plain(item.label)} · {plain(item.describe())}")
+    if len(ids) > len(named):
+        st.caption(f"and {len(ids) - len(named)} more")
     resolution = st.radio("Resolution", lifecycle.RESOLUTIONS, key="qdlg_resolution")
     note = st.text_area("Note", key="qdlg_note", placeholder="What was done, for whoever looks next")
     keep, go = st.columns(2)
     if keep.button("Back", key="qdlg_back", width="stretch"):
-        _done()
-    if go.button("Resolve", type="primary", key="qdlg_resolve", width="stretch") and attempt(
-        lambda: lifecycle.resolve(actor, ids, resolution=resolution, note=note), f"Resolved {len(ids)}.", ERROR
+        DIALOGS.finish()
+    if go.button("Resolve", type="primary", key="qdlg_resolve", width="stretch") and _act(
+        lambda: lifecycle.resolve(actor, ids, resolution=resolution, note=note),
+        f"Resolved: {who_of(named[0])}." if len(ids) == 1 and named else f"Resolved {len(ids)} items.",
+        dialog=DIALOGS,
     ):
-        _done()
-    _dialog_error()
+        DIALOGS.finish()
+    DIALOGS.error()
 
 
-@st.dialog("Assign", on_dismiss=close_dialog)
+@st.dialog("Assign", on_dismiss=DIALOGS.close)
 def assign_dialog(actor: Actor, ids: list[int], location_id: int | None) -> None:
     try:
         users = lifecycle.assignable_users(actor, location_id)
@@ -149,30 +182,30 @@ def assign_dialog(actor: Actor, ids: list[int], location_id: int | None) -> None
     user = st.selectbox("Assign to", [0, *names], format_func=lambda u: names.get(u, "Nobody (unassign)"),
                         key="qdlg_user")  # fmt: skip
     st.caption(f"{len(ids)} item{'s' * (len(ids) != 1)} selected.")
-    if st.button("Assign", type="primary", key="qdlg_assign") and attempt(
+    if st.button("Assign", type="primary", key="qdlg_assign") and _act(
         lambda: lifecycle.assign(actor, ids, user or None),
         f"Assigned {len(ids)} to {names.get(user, 'nobody')}.",
-        ERROR,
+        dialog=DIALOGS,
     ):
-        _done()
-    _dialog_error()
+        DIALOGS.finish()
+    DIALOGS.error()
 
 
-@st.dialog("Confirm", on_dismiss=close_dialog)
+@st.dialog("Confirm", on_dismiss=DIALOGS.close)
 def confirm_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> None:
     st.markdown(f"**{plain(item.label)}** · {plain(item.describe())}")
     st.warning(action.confirm)
     keep, go = st.columns(2)
     if keep.button("Back", key="qdlg_back", width="stretch"):
-        _done()
-    if go.button(action.label, type="primary", key="qdlg_go", width="stretch") and attempt(
-        lambda: actions.fix(actor, item.id, action.name), lambda msg: msg, ERROR
+        DIALOGS.finish()
+    if go.button(action.label, type="primary", key="qdlg_go", width="stretch") and _act(
+        lambda: actions.fix(actor, item.id, action.name), f"{who_of(item)} · {action.label.lower()}.", dialog=DIALOGS
     ):
-        _done()
-    _dialog_error()
+        DIALOGS.finish()
+    DIALOGS.error()
 
 
-@st.dialog("Pick a new time", width="medium", on_dismiss=close_dialog)
+@st.dialog("Pick a new time", width="medium", on_dismiss=DIALOGS.close)
 def slot_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> None:
     st.markdown(f"**{plain(item.label)}** · {plain(item.describe())}")
     tz = item.timezone or "UTC"
@@ -188,17 +221,17 @@ def slot_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> N
     labels = {k: f"{to_local(s.start, tz):%a %d %b %H:%M} · {s.provider_name}" for k, s in enumerate(slots)}
     pick = st.selectbox(f"Time ({len(slots)} free)", list(labels), format_func=labels.get, key="qdlg_slot")
     slot = slots[pick]
-    if st.button(action.label.rstrip("…"), type="primary", key="qdlg_book") and attempt(
+    if st.button(action.label.rstrip("…"), type="primary", key="qdlg_book") and _act(
         lambda: actions.fix(actor, item.id, action.name, start=slot.start, provider_id=slot.provider_id),
-        f"{action.label.rstrip('…')}: {labels[pick]}.",
-        ERROR,
+        f"{who_of(item)} · {action.label.rstrip('…').lower()}: {labels[pick]}.",
+        dialog=DIALOGS,
     ):
-        _done()
-    _dialog_error()
+        DIALOGS.finish()
+    DIALOGS.error()
 
 
 def show_open_dialog(actor: Actor) -> None:
-    state = st.session_state.get(DIALOG)
+    state = DIALOGS.current()
     if not state:
         return
     if state["kind"] == "resolve":
@@ -209,7 +242,7 @@ def show_open_dialog(actor: Actor) -> None:
         item = reads.get_item(actor, state["item_id"])
         action = next((a for a in actions.available(actor, item) if a.name == state["action"]), None) if item else None
         if action is None:
-            close_dialog()
+            DIALOGS.close()
         elif state["kind"] == "slot":
             slot_dialog(actor, item, action)
         else:

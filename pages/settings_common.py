@@ -4,42 +4,24 @@ appointments a change would leave outside working time."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
-from core.base.errors import DomainError
-from pages.safe import plain
+from pages import kit
 
-log = logging.getLogger(__name__)
-NOTICE = "settings_notice"  # the last change's message, shown until the next action
+PAGE = "settings"  # the settings pages share their messages: the last change's, until the next action
 
 
 def show_notice() -> None:
-    if notice := st.session_state.get(NOTICE):
-        st.success(notice, icon=":material/check_circle:")
+    kit.show(PAGE)
 
 
-def run(action: Callable[[], object], success: str | Callable[[object], str], *, rerun: bool = True) -> object | None:
-    """One service call: on success a message after the rerun, otherwise the refusal's sentence."""
-    st.session_state.pop(NOTICE, None)
-    try:
-        result = action()
-    except DomainError as exc:
-        st.error(plain(exc), icon=":material/error:")
-        return None
-    except Exception:  # noqa: BLE001 - a person gets a sentence, the log gets the traceback
-        log.exception("settings: action failed")
-        st.error(
-            "Something went wrong and nothing was changed. Try again, or reload the page.", icon=":material/error:"
-        )
-        return None
-    st.session_state[NOTICE] = success(result) if callable(success) else success
-    if rerun:
-        st.rerun()
-    return result
+def run(action: Callable[[], object], success: str | Callable[[object], str]) -> bool:
+    """One service call (pages.kit.act): on success its message at the top after the rerun,
+    otherwise the refusal's sentence here, where the button is."""
+    return kit.act(action, success, page=PAGE, inline=True, rerun=True)
 
 
 def list_controls(key: str, placeholder: str) -> tuple[str, bool]:

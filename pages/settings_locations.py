@@ -55,7 +55,7 @@ with st.form("location_form", clear_on_submit=False):
 def confirm_deactivate(loc: locations.LocationView) -> None:
     st.write(f"Deactivate **{plain(loc.name)}**? Nobody can book there until it is reactivated; its history stays.")
     if st.button("Deactivate", type="primary"):
-        run(lambda: locations.set_location_active(actor, loc.id, False), f"{plain(loc.name)} is deactivated.")
+        run(lambda: locations.set_location_active(actor, loc.id, False), f"{loc.name} is deactivated.")
 
 
 if current is not None:
@@ -63,7 +63,7 @@ if current is not None:
         if st.button(f"Deactivate {plain(current.name)}…", icon=":material/block:"):
             confirm_deactivate(current)
     elif st.button(f"Reactivate {plain(current.name)}", icon=":material/restore:"):
-        run(lambda: locations.set_location_active(actor, current.id, True), f"{plain(current.name)} is active again.")
+        run(lambda: locations.set_location_active(actor, current.id, True), f"{current.name} is active again.")
 
     st.subheader(f"Rooms at {plain(current.name)}")
     rooms = locations.list_rooms(actor, location_id=current.id, include_inactive=inactive)
@@ -79,7 +79,7 @@ if current is not None:
         room_name, kind = c1.text_input("New room name"), c2.text_input("Kind", placeholder="exam, studio, consult")
         if st.form_submit_button("Add room"):
             run(lambda: locations.save_room(actor, location_id=current.id, name=room_name, kind=kind),
-                f"{room_name.strip()} is added to {plain(current.name)}.")  # fmt: skip
+                f"{room_name.strip()} is added to {current.name}.")  # fmt: skip
     if rooms:
         pick = st.selectbox("Room", rooms, format_func=lambda r: f"{r.name} ({'active' if r.active else 'inactive'})")
         label = "Deactivate room" if pick.active else "Reactivate room"
@@ -106,4 +106,4 @@ if current is not None:
         if st.button("Confirm closure", type="primary"):
             st.session_state.pop("closure", None)
             run(lambda: bulk.close_location(actor, current.id, day, reason=reason, preview=preview),
-                f"{plain(current.name)} is closed on {day:%A %d %B}.")  # fmt: skip
+                f"{current.name} is closed on {day:%A %d %B}.")  # fmt: skip

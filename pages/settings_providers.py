@@ -73,13 +73,13 @@ if section == "Profile":
         and current.active
         and st.button(f"Deactivate {plain(current.name)}", icon=":material/block:")
     ):
-        run(lambda: providers.set_provider_active(actor, current.id, False), f"{plain(current.name)} is deactivated.")
+        run(lambda: providers.set_provider_active(actor, current.id, False), f"{current.name} is deactivated.")
     if (
         current is not None
         and not current.active
         and st.button(f"Reactivate {plain(current.name)}", icon=":material/restore:")
     ):
-        run(lambda: providers.set_provider_active(actor, current.id, True), f"{plain(current.name)} is active again.")
+        run(lambda: providers.set_provider_active(actor, current.id, True), f"{current.name} is active again.")
 else:
     here = [i for i in current.location_ids if i in my_locations] or list(current.location_ids)
     loc_names = dict(zip(current.location_ids, current.locations, strict=True))

@@ -54,7 +54,7 @@ def hours_panel(actor, provider, location_ids: list[int], names: dict[int, str])
             st.session_state.pop(key, None)
             run(
                 lambda: working_time.set_hours(actor, provider.id, loc, proposed),
-                f"{plain(provider.name)}'s hours are saved.",
+                f"{provider.name}'s hours are saved.",
             )
 
 
@@ -106,7 +106,7 @@ def out_sick_panel(actor, provider) -> None:
             st.info("No more appointments today: only the time off will be recorded.")
         if st.button("Confirm out sick", type="primary"):
             st.session_state.pop("sick_preview", None)
-            run(lambda: bulk.out_sick(actor, provider.id, plan), f"{plain(provider.name)} is out sick for today.")
+            run(lambda: bulk.out_sick(actor, provider.id, plan), f"{provider.name} is out sick for today.")
 
 
 def copy_hours_panel(actor, provider, location_ids: list[int], names: dict[int, str], everyone: dict) -> None:

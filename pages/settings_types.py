@@ -95,4 +95,4 @@ if view is not None and editable:
     if view.active and st.button(f"Deactivate {plain(d.name)}…", icon=":material/block:"):
         confirm_deactivate(view.id)
     if not view.active and st.button(f"Reactivate {plain(d.name)}", icon=":material/restore:"):
-        run(lambda: types.set_type_active(actor, view.id, True), f"{plain(d.name)} is active again.")
+        run(lambda: types.set_type_active(actor, view.id, True), f"{d.name} is active again.")

@@ -18,9 +18,10 @@ from core.base.tz import to_local
 from core.scheduling import schedule
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
-from pages import today_box, today_dialogs, today_panels, today_state, today_timeline
+from pages import kit, today_box, today_dialogs, today_panels, today_state, today_timeline
 from pages.queue_parts import queue_line
 from pages.safe import plain
+from pages.today_state import PAGE
 from pages.ui import current_actor, require_page
 
 REFRESH_SECONDS = float(os.environ.get("TODAY_REFRESH_SECONDS", "30"))  # browser tests shorten it
@@ -55,7 +56,7 @@ def resolve_location_and_day(actor: Actor) -> tuple[dict[int, LocationView], Loc
         except ValueError:  # no date, not a date, or out of reach: today, saying so when one was asked for
             state["today_day"] = schedule.default_day(location)
             if params.get("date"):
-                state[today_state.FLASH] = f"'{params['date']}' is not a day the schedule can show; showing today."
+                kit.say(f"'{params['date']}' is not a day the schedule can show; showing today.", "error", page=PAGE)
     return locations, location, state["today_day"]
 
 
@@ -87,7 +88,7 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
     actor = current_actor()  # re-read on every refresh: a revoked role stops the refreshes
     if actor is None or not can(actor, A.APPOINTMENT_VIEW, location.id):
         st.rerun(scope="app")
-    today_state.show_messages()
+    kit.show(PAGE)
     now = clock.utcnow()  # the services' clock, so the buttons offered are the ones they accept
     try:
         day_schedule = schedule.day_schedule(actor, location.id, day, now=now)

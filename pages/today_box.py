@@ -4,15 +4,16 @@ change for a few minutes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import streamlit as st
 
+from core.base.clock import utcnow
 from core.base.tz import to_local
 from core.scheduling import booking, schedule
 from core.scheduling.schedule import DaySchedule, ScheduleRow
 from core.security.access import A, Actor, can_act_on_appointment
-from pages import noshow_badge, today_state
+from pages import kit, noshow_badge, today_state
 from pages.downloads import download_buttons
 from pages.safe import plain
 
@@ -36,17 +37,19 @@ def _quick(actor: Actor, action: str, row: ScheduleRow) -> None:
     """A one-click status change, undoable from the box for booking.UNDO_WINDOW."""
     service, done = QUICK_ACTIONS[action]
     text = f"{row.customer_name} {done}."
-    if today_state.attempt(lambda: service(actor, row.appointment_id), text):
+    if kit.act(lambda: service(actor, row.appointment_id), text, page=today_state.PAGE, toast=True):
         st.session_state[today_state.UNDO] = {
-            "id": row.appointment_id, "until": datetime.now(UTC) + booking.UNDO_WINDOW, "text": text,
+            "id": row.appointment_id, "until": utcnow() + booking.UNDO_WINDOW, "text": text,
         }  # fmt: skip
 
 
 def _undo(actor: Actor, row: ScheduleRow) -> None:
     st.session_state.pop(today_state.UNDO, None)
-    today_state.attempt(
+    kit.act(
         lambda: booking.undo_status(actor, row.appointment_id),
         lambda appt: f"Undone: {row.customer_name} is {schedule.STATUS_LABELS[appt.status].lower()} again.",
+        page=today_state.PAGE,
+        toast=True,
     )
 
 

@@ -13,15 +13,12 @@ from core.people import customers
 from core.scheduling import booking, schedule
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
+from pages import kit
 from pages.safe import plain
 from pages.today_slots import slot_picker
 from pages.today_state import (
-    DIALOG,
-    DIALOG_ERROR,
-    attempt,
-    close_dialog,
-    dialog_error,
-    finish,
+    DIALOGS,
+    PAGE,
     intake_fields,
     open_dialog,
     scope_key,
@@ -32,15 +29,15 @@ from pages.today_waitlist import waitlist_dialog
 
 
 def _dismiss() -> None:
-    close_dialog()
+    DIALOGS.close()
 
 
 def _submit(call, success) -> None:
     """The dialog's one service call: closed on success; on a refusal the page runs again with
     the dialog open, so its lists are read fresh (a time just taken is named by the picker) and
     the refusal shows at the top of the dialog."""
-    if attempt(call, success, DIALOG_ERROR):
-        finish()
+    if kit.act(call, success, page=PAGE, toast=True, dialog=DIALOGS):
+        DIALOGS.finish()
     st.rerun(scope="app")
 
 
@@ -57,17 +54,17 @@ def cancel_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     reason = st.text_input("Reason", key="dlg_reason", placeholder="e.g. customer called, feeling unwell")
     keep, go = st.columns(2)
     if keep.button("Keep appointment", key="dlg_keep", width="stretch"):
-        finish()
+        DIALOGS.finish()
     if go.button("Cancel appointment", type="primary", key="dlg_cancel_confirm", width="stretch"):
         late = " (late cancellation)" if preview.late else ""
         if not reason.strip():
-            st.session_state[DIALOG_ERROR] = "Give a reason for the cancellation."
+            DIALOGS.refuse("Give a reason for the cancellation.")
         else:
             _submit(
                 lambda: booking.cancel(actor, row.appointment_id, reason=reason.strip()),
                 f"Cancelled {row.customer_name}'s {row.time_label} appointment{late}.",
             )
-    dialog_error(top)
+    DIALOGS.error(top)
 
 
 @st.dialog("Reschedule", width="medium", on_dismiss=_dismiss)
@@ -88,7 +85,7 @@ def reschedule_dialog(actor: Actor, location: LocationView, row: schedule.Schedu
             ),
             f"Moved {row.customer_name} to {slot_label(slot, location.timezone, with_day=True)}.",
         )
-    dialog_error(top)
+    DIALOGS.error(top)
 
 
 @st.dialog("Notes", on_dismiss=_dismiss)
@@ -102,7 +99,7 @@ def notes_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     note = st.text_area("Add a note", key="dlg_note")
     if st.button("Save note", type="primary", key="dlg_note_save", disabled=not note.strip()):
         _submit(lambda: booking.add_note(actor, row.appointment_id, note=note.strip()), "Note saved.")
-    dialog_error(top)
+    DIALOGS.error(top)
 
 
 def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None]:
@@ -147,7 +144,7 @@ def _intake_inputs(fields: tuple[dict, ...], answers: dict) -> tuple[dict, list[
 @st.dialog("Book an appointment", width="medium", on_dismiss=_dismiss)
 def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
     top = st.container()  # a refusal shows here, in view, not below the button
-    state = st.session_state[DIALOG]
+    state = DIALOGS.current()
     types = types_for(actor, scope_key(actor))
     by_id = {t.id: t for t in types}
     type_id = st.selectbox(
@@ -184,7 +181,7 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
         "No suitable time? Add to waitlist", key="dlg_to_waitlist"
     ):
         open_dialog("waitlist", customer_id=customer_id, type_id=type_id)
-    dialog_error(top)
+    DIALOGS.error(top)
 
 
 @st.dialog("Intake", on_dismiss=_dismiss)
@@ -202,7 +199,7 @@ def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
         _submit(
             lambda: booking.edit_intake(actor, row.appointment_id, intake), f"Intake saved for {row.customer_name}."
         )
-    dialog_error(top)
+    DIALOGS.error(top)
 
 
 def _booked(type_name: str, result, tz: str) -> str:
@@ -215,7 +212,7 @@ def _booked(type_name: str, result, tz: str) -> str:
 def show_open_dialog(actor: Actor, location: LocationView, day: date) -> None:
     """Open the dialog the desk asked for (called outside the refreshing fragment), with the
     appointment read fresh."""
-    state = st.session_state.get(DIALOG)
+    state = DIALOGS.current()
     if not state:
         return
     kind = state["kind"]
@@ -225,7 +222,7 @@ def show_open_dialog(actor: Actor, location: LocationView, day: date) -> None:
     elif kind == "waitlist":
         waitlist_dialog(actor, location, day)
     elif row is None:
-        close_dialog()  # no longer visible to this actor: nothing to open
+        DIALOGS.close()  # no longer visible to this actor: nothing to open
     elif kind == "cancel":
         cancel_dialog(actor, row)
     elif kind == "reschedule":

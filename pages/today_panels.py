@@ -12,8 +12,10 @@ from core.people import customers, phones
 from core.scheduling import schedule, waitlist
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
+from pages import kit
+from pages.customer_preferences import contact_preferences
 from pages.safe import plain
-from pages.today_state import attempt, open_dialog
+from pages.today_state import PAGE, open_dialog
 
 
 def waitlist_panel(actor: Actor, location: LocationView, day: date) -> None:
@@ -52,11 +54,11 @@ def _offer_row(actor: Actor, location: LocationView, offer: waitlist.OfferView) 
     )
     text_col.caption(plain(" · ".join(p for p in (f"prefers {offer.preferences}", offer.notes) if p)))
     book_col.button(
-        "Book", key=f"offer_book_{offer.offer_id}", type="primary", on_click=attempt,
+        "Book", key=f"offer_book_{offer.offer_id}", type="primary", on_click=kit.act, kwargs={"page": PAGE, "toast": True},
         args=(lambda o=offer: waitlist.book_offer(actor, o.offer_id), f"Booked {offer.customer_name} at {start:%H:%M}."),
     )  # fmt: skip
     dismiss_col.button(
-        "Dismiss", key=f"offer_dismiss_{offer.offer_id}", on_click=attempt,
+        "Dismiss", key=f"offer_dismiss_{offer.offer_id}", on_click=kit.act, kwargs={"page": PAGE, "toast": True},
         args=(lambda o=offer: waitlist.dismiss_offer(actor, o.offer_id), "Offer dismissed."),
     )  # fmt: skip
 
@@ -83,7 +85,7 @@ def _entry_row(actor: Actor, entry: waitlist.EntryView, manage: bool) -> None:
         reason = st.text_input("Reason", key=reason_key, placeholder="e.g. booked elsewhere")
         st.button(  # the callback reads the reason as typed when clicked, not as it was drawn
             "Remove from waitlist", key=f"waitlist_remove_{entry.entry_id}", type="primary",
-            disabled=not reason.strip(), on_click=attempt,
+            disabled=not reason.strip(), on_click=kit.act, kwargs={"page": PAGE, "toast": True},
             args=(lambda e=entry: waitlist.remove_entry(actor, e.entry_id, reason=st.session_state[reason_key]),
                   f"Removed {entry.customer_name} from the waitlist."),
         )  # fmt: skip
@@ -124,6 +126,7 @@ def customer_search_panel(actor: Actor, location: LocationView) -> None:
                     "Open day", key=f"goto_{visit['appointment_id']}", on_click=_go_to,
                     args=(visit["location_id"], visit["day"], visit["appointment_id"]),
                 )  # fmt: skip
+            contact_preferences(actor, found.id, location.timezone)
             if can(actor, A.APPOINTMENT_BOOK, location.id) and st.button(
                 f"Book at {plain(location.name)}", key=f"book_for_{found.id}"
             ):

@@ -1,28 +1,22 @@
-"""State and helpers shared by today's schedule and its dialogs and panels: the open dialog,
-messages, cached pick lists, and which actions a row offers. Every button is one core service
-call; a refused action shows its sentence and changes nothing."""
+"""State and helpers shared by today's schedule and its dialogs and panels: the open dialog
+(pages.kit.Dialogs), cached pick lists, and which actions a row offers. Every button is one
+core service call through pages.kit.act; a refused action shows its sentence and changes
+nothing."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from datetime import datetime
 
 import streamlit as st
 
-from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.scheduling import schedule, transitions
 from core.scheduling.schedule import day_label
 from core.security.access import Actor, can_act_on_appointment
-from pages.safe import plain
+from pages import kit
 
-log = logging.getLogger(__name__)
-
-DIALOG = "today_dialog"  # {"kind": ..., "appointment_id": ..., ...} while a dialog is open
-TOAST = "today_toast"
-FLASH = "today_flash"
-DIALOG_ERROR = "today_dialog_error"
+PAGE = "today"  # the page's messages (pages.kit)
+DIALOGS = kit.Dialogs("today_dialog", "dlg_", PAGE)  # {"kind": ..., "appointment_id": ..., ...} while one is open
 UNDO = "today_undo"  # {"id", "until", "text"}: the desk's last status change, undoable until `until`
 ANY = 0  # "any provider" in provider pickers
 
@@ -42,59 +36,9 @@ def scope_key(actor: Actor) -> tuple:
     return (actor.role, tuple(sorted(actor.location_ids or ())), actor.all_locations, actor.provider_id)
 
 
-def attempt(
-    action: Callable[[], object],
-    success: str | Callable[[object], str] | None,
-    error_key: str = FLASH,
-    toast_key: str = TOAST,
-) -> bool:
-    """Run one service call: a toast on success (`success` may build it from the result), the
-    refusal's own sentence (under `error_key`) on failure. The service runs in one transaction,
-    so a refusal leaves nothing half-done."""
-    try:
-        result = action()
-    except DomainError as exc:
-        st.session_state[error_key] = str(exc)
-        return False
-    except Exception:  # noqa: BLE001 - the desk gets a sentence, the log gets the traceback
-        log.exception("%s: action failed", error_key)
-        st.session_state[error_key] = "Something went wrong and nothing was changed. Try again, or reload the page."
-        return False
-    st.session_state.pop(error_key, None)
-    if success:
-        st.session_state[toast_key] = success(result) if callable(success) else success
-    return True
-
-
-def show_messages() -> None:
-    """The pending toast, and the last refusal on the page (kept until the next action)."""
-    if toast := st.session_state.pop(TOAST, None):
-        st.toast(plain(toast), icon=":material/check_circle:")
-    if flash := st.session_state.get(FLASH):
-        st.error(plain(flash), icon=":material/error:")
-
-
-def dialog_error(where=st) -> None:
-    """The dialog's last refusal, drawn in `where`: a container at the top of the dialog, so it
-    is seen without scrolling past the button."""
-    if error := st.session_state.get(DIALOG_ERROR):
-        where.error(plain(error), icon=":material/error:")
-
-
 def open_dialog(kind: str, **details) -> None:
-    st.session_state.pop(DIALOG_ERROR, None)
-    st.session_state[DIALOG] = {"kind": kind, **details}
+    DIALOGS.open(kind, **details)
     st.rerun(scope="app")  # dialogs live outside the refreshing fragment
-
-
-def close_dialog() -> None:
-    for key in [DIALOG, DIALOG_ERROR, *(k for k in st.session_state if str(k).startswith("dlg_"))]:
-        st.session_state.pop(key, None)
-
-
-def finish() -> None:
-    close_dialog()
-    st.rerun(scope="app")
 
 
 def slot_label(slot, tz: str, *, with_day: bool = False, seats: bool = True) -> str:

@@ -42,6 +42,26 @@ def _select_from_chart(key: str) -> None:
         st.session_state["today_selected"] = int(points[0]["customdata"][0])
 
 
+def _time_off(day_schedule: DaySchedule, lanes: list[str], by: str) -> list[dict]:
+    """A grey band over each provider's time off in their lane (lanes run bottom-up on the
+    axis), under the bars: an appointment drawn on one cannot take place as booked."""
+    names = dict(day_schedule.providers)
+    tz = day_schedule.location.timezone
+    shapes = []
+    for off in day_schedule.time_off:
+        name = chart_text(names.get(off.provider_id, ""))
+        if name not in lanes:
+            continue
+        pos = len(lanes) - 1 - lanes.index(name)
+        shapes.append({"type": "rect", "xref": "x", "yref": "y", "layer": "below", "line": {"width": 0},
+                       "x0": to_local(off.start, tz).replace(tzinfo=None).isoformat(),
+                       "x1": to_local(off.end, tz).replace(tzinfo=None).isoformat(),
+                       "y0": pos - 0.45, "y1": pos + 0.45, "fillcolor": "rgba(100, 116, 139, 0.25)",
+                       "label": {"text": chart_text(f"Off: {off.reason}" if off.reason else "Off"),
+                                 "textposition": "top left", "font": {"size": 10, "color": "#475569"}}})  # fmt: skip
+    return shapes
+
+
 def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
     """Bars per lane coloured by status. Built from plain lists: plotly validates them far faster
     than DataFrame columns, which keeps a 300-appointment day quick to redraw."""
@@ -78,7 +98,7 @@ def timeline(day_schedule: DaySchedule, by: str, now: datetime) -> None:
             "textangle": 0, "cliponaxis": True,
             "hovertemplate": "%{customdata[1]}<br>" + STATUS_LABELS.get(status, status) + "<extra></extra>",
         })  # fmt: skip
-    shapes = []
+    shapes = _time_off(day_schedule, lanes, by) if by == "provider" else []
     local_now = to_local(now, day_schedule.location.timezone).replace(tzinfo=None)
     if lo <= local_now <= hi:
         shapes.append({"type": "line", "x0": local_now.isoformat(), "x1": local_now.isoformat(), "y0": 0, "y1": 1,

@@ -12,15 +12,12 @@ from core.people import customers
 from core.scheduling import waitlist
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import Actor
+from pages import kit
 from pages.safe import plain
 from pages.today_state import (
     ANY,
-    DIALOG,
-    DIALOG_ERROR,
-    attempt,
-    close_dialog,
-    dialog_error,
-    finish,
+    DIALOGS,
+    PAGE,
     providers_at,
     scope_key,
     types_for,
@@ -44,9 +41,9 @@ def _customer(actor: Actor, state: dict) -> int | None:
     )  # fmt: skip
 
 
-@st.dialog("Add to waitlist", width="medium", on_dismiss=close_dialog)
+@st.dialog("Add to waitlist", width="medium", on_dismiss=DIALOGS.close)
 def waitlist_dialog(actor: Actor, location: LocationView, day: date) -> None:
-    state = st.session_state[DIALOG]
+    state = DIALOGS.current()
     st.caption(f"{plain(location.name)}: freed slots that suit the customer are offered to them, oldest entry first.")
     customer_id = _customer(actor, state)
     types = {t.id: t for t in types_for(actor, scope_key(actor))}
@@ -70,14 +67,14 @@ def waitlist_dialog(actor: Actor, location: LocationView, day: date) -> None:
     missing = [what for what, ok in (("a customer", customer_id), ("a type", type_id)) if not ok]
     if missing:
         st.caption(f"Pick {' and '.join(missing)} to add them.")
-    if st.button("Add to waitlist", type="primary", key="dlg_wl_confirm", disabled=bool(missing)) and attempt(
+    if st.button("Add to waitlist", type="primary", key="dlg_wl_confirm", disabled=bool(missing)) and kit.act(
         lambda: waitlist.add_entry(
             actor, customer_id=customer_id, location_id=location.id, type_id=type_id,
             provider_id=provider_id or None, earliest_date=earliest, latest_date=latest, notes=note,
             preferences=waitlist.Preferences(tuple(weekdays or ()), start_from, start_until),
         ),
         f"Added to the waitlist at {location.name} until {day_label(latest)}.",
-        DIALOG_ERROR,
+        page=PAGE, toast=True, dialog=DIALOGS,
     ):  # fmt: skip
-        finish()
-    dialog_error()
+        DIALOGS.finish()
+    DIALOGS.error()

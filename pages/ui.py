@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from core.base.config import ROOT
 from core.base.errors import DomainError
@@ -117,16 +116,26 @@ def current_actor() -> Actor | None:
     return live.actor
 
 
+LEFT_LEGACY = "ui_left_legacy_pages_mode"  # this session has asked Streamlit to use app.py's navigation
+
+
 def _leave_legacy_pages_mode() -> None:
     """Because this folder is called pages/, Streamlit starts each new process in its legacy
-    "pages directory" mode: the first run of the first session may run a page file directly,
-    without app.py (so without sign-in and the role's navigation). Turn the mode off and run
-    again through app.py, which resolves the same URL; app.py's st.navigation keeps it off.
-    Only on a session's first run, where no click can be lost to the rerun. (AppTest re-enters
-    the mode on every run; later runs there go straight to the page, as they did before.)"""
-    if getattr(PagesManager, "uses_pages_directory", None) and not st.session_state.get(browser.CHECKED):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    "pages directory" mode: until some session's app.py has called st.navigation, the first run
+    may run a page file directly, without app.py (so without sign-in and the role's navigation).
+    No setting turns the mode off (client.showSidebarNavigation only hides the folder's list;
+    the page still runs without app.py), and st.navigation is the documented switch: calling it
+    makes Streamlit ignore pages/ from then on, in every session. So a page that finds app.py
+    has not run in this session (the sign-in gate has not looked at the cookie yet) registers
+    the app's pages, which keep their URLs, and runs again, now through app.py. Once per
+    session, on its first run, where no click can be lost to the rerun."""
+    state = st.session_state
+    if state.get(browser.CHECKED) or state.get(LEFT_LEGACY):
+        return
+    state[LEFT_LEGACY] = True
+    st.navigation([st.Page(ROOT / p.file, title=p.title, url_path=p.url_path) for p in PAGES if (ROOT / p.file).is_file()],
+                  position="hidden")  # fmt: skip
+    st.rerun()
 
 
 def require_page(action: str) -> Actor:
@@ -149,30 +158,3 @@ def sidebar_identity(run: auth_widgets.Gate) -> None:
 def no_role_view() -> None:
     st.title("No role yet")
     st.info("You are signed in, but nobody has given you a role yet, so there is nothing to show. Ask an admin.")
-
-
-def flash(message: str, kind: str = "success", *, page: str | None = None) -> None:
-    """A message for the top of the next run (it survives the rerun after a button), shown as plain
-    text since messages quote names. With `page`, it stays on that page's runs until `clear_flash`
-    (the page's next action) or another page shows its own messages: reruns that nobody asked for
-    (a component reporting back) keep it."""
-    st.session_state["_flash"] = (kind, message, page)
-
-
-def show_flash(page: str | None = None, where=st) -> None:
-    """Show the pending message in `where` (e.g. an st.empty() the page may clear later)."""
-    item = st.session_state.get("_flash")
-    if not item:
-        return
-    kind, message, sticky_on = item
-    if sticky_on is None or sticky_on != page:
-        st.session_state.pop("_flash", None)
-    if sticky_on is None or sticky_on == page:
-        getattr(where, kind)(plain(message))
-
-
-def clear_flash(where=None) -> None:
-    """The page's next action: forget the message (and take it off the screen in `where`)."""
-    st.session_state.pop("_flash", None)
-    if where is not None:
-        where.empty()

@@ -25,7 +25,8 @@ scope = scope_key(actor)
 version = mv.current_version()
 st.caption(
     f"{mv.window_label(window)}. Utilization = booked minutes / available minutes (working hours minus time off, "
-    "local time). Appointments on days without working hours are left out and counted apart."
+    "local time); a group class's minutes are shared by its places, so a full class holds its slot once. "
+    "Appointments on days without working hours are left out and counted apart."
 )
 if filters.location_id is None:
     st.info("You have no locations to look at yet. Ask an admin to add you to a location.")
@@ -59,6 +60,8 @@ else:
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     st.plotly_chart(fig, width="stretch", key="util_heatmap")
     st.caption("Blank cells have no working hours. Darker = more of the available time booked.")
+    if mv.over_full(heat["utilization"]):
+        st.warning(mv.OVER_FULL, icon=":material/info:")
 
 st.subheader("Utilization week by week")
 by = st.segmented_control("By", ["provider", "location", "type"], default="provider", format_func=str.capitalize,
@@ -73,6 +76,8 @@ else:
     line.update_yaxes(tickformat=".0%")
     line.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"title": by.capitalize()})
     st.plotly_chart(line, width="stretch", key="util_over_time")
+    if mv.over_full(weekly["utilization"]):
+        st.warning(mv.OVER_FULL, icon=":material/info:")
     download_buttons(actor, named, f"utilization-by-{by}-{window.first}", what=f"metrics.utilization_by_{by}")
 
 st.subheader("Capacity leak by provider")

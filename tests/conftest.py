@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from core import bootstrap
 from core.base import migrate
 from core.base.config import reset_settings
 from core.base.db import dispose_engines, get_engine
@@ -29,6 +30,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # The app refuses to start without a real cookie key outside demo mode; tests use their own.
 os.environ.setdefault("AUTH_COOKIE_KEY", "tests-only-cookie-key-0123456789abcdefghijklmnop")
 os.environ.setdefault("DEMO_MODE", "0")
+bootstrap.bootstrap()  # the app's handlers, jobs and fixing actions, as every entry point does
 
 
 @dataclass

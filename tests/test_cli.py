@@ -6,17 +6,19 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 import core.demo.builder
 from core import demo
 from core.base import migrate
 from core.base.config import ROOT, reset_settings
-from core.base.db import dispose_engines, read_session
+from core.base.db import dispose_engines, read_session, unit_of_work
 from core.base.models import Appointment, User
 from core.cli import build_parser, main
+from core.metrics.models import MetricCapacity
 from core.security.passwords import hash_password
 from tests.factories import use_database
+from tests.metrics_fixtures import hand_week
 
 UNREACHABLE = {
     "postgresql": "postgresql+psycopg://nobody@127.0.0.1:1/x",
@@ -99,6 +101,21 @@ def test_an_unreachable_database_is_one_line_on_stderr_and_a_failing_exit(kind, 
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
     assert "Cannot connect to the database" in err and "Traceback" not in err
     assert out == ""
+
+
+def test_init_db_rebuilds_rollups_it_finds_empty_beside_their_sources(db, capsys):
+    """A database migrated past 0020 (metric_capacity created empty): init-db fills the rollups."""
+    hand_week()  # working hours, time off and appointments
+    with unit_of_work() as s:
+        kept = set(s.execute(select(MetricCapacity.__table__)).all())
+        s.execute(delete(MetricCapacity.__table__))
+    assert kept
+    assert main(["init-db"]) == 0
+    assert "rollups are empty: rebuilding them" in capsys.readouterr().out
+    with read_session() as s:
+        assert set(s.execute(select(MetricCapacity.__table__)).all()) == kept
+    assert main(["init-db"]) == 0
+    assert "rebuilding" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("kind", sorted(UNREACHABLE))

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, func, select
 
-from core.base import events
+from core.base import bus
 from core.base.db import read_session, unit_of_work
 from core.base.errors import PermissionDenied
 from core.base.models import Appointment, AuditLog, Customer, Location
@@ -43,9 +43,17 @@ HEADER = ["Visit", "Patient no", "Patient", "Email", "Clinic", "Doctor", "Servic
 SEEN: list[AppointmentsImported] = []
 
 
-@events.subscribe(AppointmentsImported)
 def _seen(session, event: AppointmentsImported) -> None:
     SEEN.append(event)
+
+
+@pytest.fixture
+def seen():
+    """The AppointmentsImported events published during the test."""
+    SEEN.clear()
+    bus.HANDLERS.add((AppointmentsImported, _seen))
+    yield SEEN
+    bus.HANDLERS.remove((AppointmentsImported, _seen))
 
 
 def _csv(*rows: list[str], header=HEADER) -> bytes:
@@ -203,13 +211,13 @@ def test_new_customers_are_linked_to_their_own_appointments_after_the_existing_o
     assert all(before - timedelta(seconds=1) <= at <= datetime.now(UTC) for *_, at in linked)
 
 
-def test_a_dry_run_writes_nothing_and_created_locations_take_the_mappings_zone(w):
+def test_a_dry_run_writes_nothing_and_created_locations_take_the_mappings_zone(w, seen):
     data = _csv(_row("V1", "2016-04-28", clinic="Uptown"), _row("V2", "2016-04-28T09:30", clinic="Uptown"))
     mapping = {**MAPPING, "timezone": "Europe/Paris"}
     dry = _import(data, mapping, dry_run=True, create_locations=True)
     assert (dry.imported, dry.created_locations) == (2, ["Uptown"])
     assert _count() == 0 and _count(Location, Location.name == "Uptown") == 0
-    SEEN.clear()
+    seen.clear()  # a dry run's events rolled back with it
     done = _import(data, mapping, create_locations=True)
     assert done.imported == 2
     with read_session() as s:
@@ -218,7 +226,7 @@ def test_a_dry_run_writes_nothing_and_created_locations_take_the_mappings_zone(w
     assert tz == "Europe/Paris"
     paris = ZoneInfo("Europe/Paris")
     assert sorted(starts) == [datetime(2016, 4, 28, tzinfo=paris), datetime(2016, 4, 28, 9, 30, tzinfo=paris)]
-    (event,) = SEEN
+    (event,) = seen
     assert event.location_ids == (loc_id,) and event.first_day == event.last_day == date(2016, 4, 28)
 
 

@@ -70,7 +70,8 @@ def test_previous_period_is_the_week_before_and_never_overlaps(w):
 def test_all_locations_add_up_and_a_manager_sees_only_their_own(w):
     everyone = kpis(SYSTEM, WEEK)
     assert everyone["appointments"] == 8
-    assert everyone["utilization"] == pytest.approx((120 + 60) / (4800 + 2400))
+    # Harbor's class of 6 places has one member: 60 / 6 seat-minutes (docs/metrics.md)
+    assert everyone["utilization"] == pytest.approx((120 + 60 / 6) / (4800 + 2400))
     manager = kpis(w.actors["manager"], WEEK)
     downtown = kpis(SYSTEM, WEEK, Filters(location_id=w.locations["downtown"].id))
     assert manager == downtown
@@ -180,17 +181,19 @@ def test_working_hours_on_sunday_make_h_count_as_booked(w):
 
 
 def test_imported_history_without_provider_or_type_counts_in_rates_not_in_utilization(sqlite_db):
-    """Rows as a bulk import may bring them (provider_id / type_id NULL)."""
+    """Rows as a bulk import may bring them (provider_id / type_id NULL; the last value is the
+    type's capacity)."""
     from datetime import UTC, datetime
 
     from core.metrics.rollup import aggregate
 
     start = datetime(2030, 1, 7, 15, tzinfo=UTC)
+    half = timedelta(minutes=30)
     rows = [
-        (1, 1, None, None, start, start + timedelta(minutes=30), start - timedelta(days=2), "completed", False, 0),
-        (2, 1, 5, None, start, start + timedelta(minutes=30), start - timedelta(days=4), "no_show", False, 1),
-        (3, 1, None, 7, start, start + timedelta(minutes=30), None, "cancelled", True, 0),
-        (4, 1, 5, 7, start, start + timedelta(minutes=20), start, "no_show", False, 0),
+        (1, 1, None, None, start, start + half, start - timedelta(days=2), "completed", False, 0, None),
+        (2, 1, 5, None, start, start + half, start - timedelta(days=4), "no_show", False, 1, None),
+        (3, 1, None, 7, start, start + half, None, "cancelled", True, 0, 1),
+        (4, 1, 5, 7, start, start + timedelta(minutes=20), start, "no_show", False, 0, 1),
     ]
     with read_session() as s:
         buckets = aggregate(s, rows, {1: "America/New_York"})

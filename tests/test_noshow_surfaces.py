@@ -1,5 +1,6 @@
 """Where the stored no-show risk shows: the queue's "high risk, not confirmed" item (at or above
-the NO_SHOW_HIGH_RISK setting, resolving when the appointment is confirmed), the today page's
+the NO_SHOW_HIGH_RISK setting, resolving when the appointment is confirmed, in place of
+"Unconfirmed", waiting behind "Outside working hours"), the today page's
 badge with its percentage and reasons, and the sentence the page shows when there is no model."""
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from datetime import time
 import pytest
 
 from core import cli
+from core.base.bus import publish
 from core.base.config import reset_settings
 from core.base.db import unit_of_work
-from core.base.models import NoShowModel, NoShowScore
+from core.base.models import NoShowModel, NoShowScore, TimeOff
 from core.queue import detect, kinds
 from core.queue.items import RESOLVED_BY_ITSELF
 from core.scheduling import booking
+from core.scheduling.events import ProviderScheduleChanged
 from tests.factories import world
-from tests.test_queue_rules import SOON, book, items
+from tests.test_queue_rules import SOON, at, book, items
 from tests.test_today_page import _book, _next_monday, _page, _select
 
 
@@ -49,6 +52,23 @@ def test_a_high_risk_unconfirmed_appointment_is_a_call_to_make_until_it_is_confi
     reset_settings()
     detect.detect_all(SOON)
     assert items(kinds.NO_SHOW_RISK)[kinds.key(kinds.NO_SHOW_RISK, safe.id)] == ("open", None)
+
+
+def test_a_high_risk_appointment_is_one_call_and_waits_while_it_cannot_take_place(w):
+    """Booked, unconfirmed and high risk: the desk sees "High risk, not confirmed", not also
+    "Unconfirmed" (one call prompt per appointment); on time off, only "Outside working hours"."""
+    risky, plain = book(w, now=SOON), book(w, customer="alan", provider="kim", now=SOON)
+    store_score(risky.id, risky.location_id, 0.31)
+    detect.detect_all(SOON)
+    opened = {k for k, (status, _) in items().items() if status == "open"}
+    assert opened == {kinds.key(kinds.NO_SHOW_RISK, risky.id), kinds.key(kinds.UNCONFIRMED, plain.id)}
+    rao = w.providers["rao"].id
+    with unit_of_work() as s:
+        s.add(TimeOff(provider_id=rao, start_at=at(0), end_at=at(23), reason="Conference"))
+        publish(s, ProviderScheduleChanged(provider_id=rao, location_ids=(risky.location_id,), at=SOON))
+    detect.detect_all(SOON)
+    opened = {k for k, (status, _) in items().items() if status == "open"}
+    assert opened == {kinds.key(kinds.OUTSIDE_HOURS, risky.id), kinds.key(kinds.UNCONFIRMED, plain.id)}
 
 
 def test_the_today_page_shows_the_risk_badge_with_its_reasons_and_the_list_column(sqlite_db):

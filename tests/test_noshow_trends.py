@@ -42,7 +42,14 @@ def week(db):
     mon, tue, wed, thu, fri = (date(2030, 1, 7) + timedelta(days=k) for k in range(5))
     add(w, local(mon, 9), local(mon, 8), "completed", "ada")  # same day, ada's first
     s2 = local(tue, 9)
-    add(w, s2, local(date(2030, 1, 1), 10), "no_show", "ada", reminders=[("email", 1440, s2 - timedelta(days=1))])
+    add(
+        w,
+        s2,
+        local(date(2030, 1, 1), 10),
+        "no_show",
+        "ada",
+        reminders=[("email", 1440, s2 - timedelta(days=1)), ("email", 120, s2 - timedelta(hours=2))],
+    )  # two by email
     s3 = local(wed, 15)
     add(w, s3, local(date(2029, 12, 1), 10), "no_show", "alan",
         reminders=[("email", 1440, s3 - timedelta(days=1)), ("sms", 120, s3 - timedelta(hours=2))])  # fmt: skip
@@ -89,7 +96,7 @@ def test_the_trends_have_the_known_answers(week):
 
 
 def test_pages_that_read_scores_and_trends_never_load_scikit_learn():
-    code = ("import sys, core.noshow.reads, core.noshow.trends, core.reports.export, core.queue.detect, core.subscribers; "
+    code = ("import sys, core.noshow.reads, core.noshow.trends, core.reports.export, core.queue.detect, core.bootstrap; "
             "print('sklearn' in sys.modules)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -71,7 +71,9 @@ def test_a_saved_template_is_used_when_sending_and_the_change_is_audited(db):
     sender.send_due(NOW)
     email = _rows(appointment_id=appt.id, kind="confirmation", channel="email")[0]
     assert email.subject == "See you Mon 9 March 2026"
-    assert email.body == "Dear Ada Lovelace, Consultation at 10:00 (EDT)."
+    wording, foot = email.body.split("\n\n--\n")  # every email ends with its unsubscribe link
+    assert wording == "Dear Ada Lovelace, Consultation at 10:00 (EDT)."
+    assert foot.startswith("To stop these emails: http://localhost:8501/unsubscribe?t=")
     with read_session() as s:
         entry = s.scalars(select(AuditLog).where(AuditLog.entity == "notification_template")).one()
         assert entry.actor_username == "manager" and entry.after["body"].startswith("Dear")

@@ -168,15 +168,15 @@ def test_a_crash_between_send_and_mark_sent_leaves_the_message_flagged_never_res
     _configure(monkeypatch, smtp.port)
     w = world()
     appt = _book_ny(w)
-    real_finish = sender._finish
+    real_finish = sender.finish_all
 
-    def crash_after_send(outbox_id, now, *, ref=None, error=None):
+    def crash_after_send(results, now):
         raise Crash()
 
-    monkeypatch.setattr(sender, "_finish", crash_after_send)
+    monkeypatch.setattr(sender, "finish_all", crash_after_send)
     with pytest.raises(Crash):
         sender.send_due(NOW, limit=1)
-    monkeypatch.setattr(sender, "_finish", real_finish)
+    monkeypatch.setattr(sender, "finish_all", real_finish)
     assert len(smtp.messages) == 1  # it went out; the sender died before recording it
     assert _row(appt.id, "confirmation", "email").status == "sending"
 

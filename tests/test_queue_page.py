@@ -17,10 +17,14 @@ from core.base.models import Appointment, ExceptionItem
 from core.queue import kinds
 from core.queue.items import clear_item, raise_item
 from pages import ui
-from tests.factories import world
+from tests.factories import shown, world
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE, APP = str(ROOT / "pages" / "queue.py"), str(ROOT / "app.py")
+
+
+def _toasts(at: AppTest) -> list[str]:
+    return [shown(t.value) for t in at.toast]
 
 
 @pytest.fixture
@@ -92,7 +96,36 @@ def test_confirm_after_a_call_from_the_page(w):
     assert _status(item) == ("resolved", "Fixed: Confirmed after a call", w.users["frontdesk"].id)
     with read_session() as s:
         assert s.get(Appointment, appt).status == "confirmed"
-    assert "Confirmed after a call: done." in [t.value for t in at.toast]
+    assert "Ada Lovelace · confirmed after a call." in _toasts(at)
+
+
+def test_a_card_acted_on_leaves_its_line_in_place_with_undo(w):
+    """The next customer's card never slides under the pointer: the confirmed card's place
+    keeps "Ada Lovelace · confirmed after a call" with an Undo, and the toast names her."""
+    first, second = _appointment(w, hours_ahead=20), _appointment(w, hours_ahead=30, customer="alan")
+    item_a, item_b = _raise(w, kinds.UNCONFIRMED, first, first), _raise(w, kinds.UNCONFIRMED, second, second)
+    at = _page(w, "frontdesk")
+    before = [b.key for b in at.button if b.key and b.key.startswith("q_confirm_")]
+    assert before == [f"q_confirm_{item_a}", f"q_confirm_{item_b}"]
+    _click(at, f"q_confirm_{item_a}")
+    assert "Ada Lovelace · confirmed after a call." in _toasts(at)
+    cards = [b.key for b in at.button if b.key and (b.key.startswith("q_confirm_") or b.key.startswith("q_undo_"))]
+    assert cards == [f"q_undo_{item_a}", f"q_confirm_{item_b}"]  # Alan's button stays where it was
+    assert any("Ada Lovelace · confirmed after a call" in shown(m.value) for m in at.markdown)
+    _click(at, f"q_undo_{item_a}")
+    with read_session() as s:
+        assert s.get(Appointment, first).status == "booked"
+    assert any("Undone: Ada Lovelace" in t for t in _toasts(at))
+
+
+def test_the_resolve_dialog_names_the_customer(w):
+    appt = _appointment(w)
+    item = _raise(w, kinds.UNCONFIRMED, appt, appt)
+    at = _click(_page(w, "frontdesk"), f"q_resolve_{item}")
+    assert any("Ada Lovelace" in shown(m.value) for m in at.markdown)
+    at.radio(key="qdlg_resolution").set_value("Handled outside the app")
+    _click(at, "qdlg_resolve")
+    assert "Resolved: Ada Lovelace." in _toasts(at)
 
 
 def test_rebook_a_no_show_through_the_time_picker(w):

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import delete, select
 
+from core.base.bus import publish
 from core.base.db import read_session, unit_of_work
-from core.base.events import publish
 from core.base.models import (
     Appointment,
     BusyBlock,
@@ -19,7 +19,7 @@ from core.base.models import (
     NotificationOutbox,
     TimeOff,
 )
-from core.queue import detect, kinds, lifecycle
+from core.queue import actions, detect, kinds, lifecycle, reads
 from core.queue.items import RESOLVED_BY_ITSELF, raise_item
 from core.queue.models import QueueTypeWindow
 from core.scheduling import booking, waitlist
@@ -252,3 +252,39 @@ def test_an_appointment_of_the_past_never_opens_future_rules(w):
                           end_at=at(10, 30), block_start=at(10), block_end=at(10, 30), intake_complete=False))  # fmt: skip
     assert items() == {}
     assert sum(detect.detect_all(at(12)).opened.values()) == 0
+
+
+def test_an_appointment_outside_the_hours_is_one_item_and_the_lesser_kinds_wait(w):
+    """Time off over a booked, unconfirmed appointment: the desk sees "Outside working hours"
+    (with move and cancel), not also "Unconfirmed: call the customer" for a visit that cannot
+    take place; once it is moved, the unconfirmed item is back."""
+    appt = book(w, now=SOON)
+    rao = w.providers["rao"].id
+    unconfirmed, outside = kinds.key(kinds.UNCONFIRMED, appt.id), kinds.key(kinds.OUTSIDE_HOURS, appt.id)
+    assert items(kinds.UNCONFIRMED) == {unconfirmed: ("open", None)}
+    with unit_of_work() as s:
+        s.add(TimeOff(provider_id=rao, start_at=at(0), end_at=at(23), reason="Conference"))
+        publish(s, ProviderScheduleChanged(provider_id=rao, location_ids=(appt.location_id,), at=SOON))
+    open_items = {k for k, (status, _) in items().items() if status == "open"}
+    assert open_items == {outside}
+    assert not detect.detect_all(SOON).opened  # a full pass agrees
+    item = next(i for i in reads.list_items(w.actors["frontdesk"], now=SOON) if i.dedupe_key == outside)
+    assert {a.name for a in actions.available(w.actors["frontdesk"], item)} >= {"move", "cancel"}
+    kim = w.providers["kim"].id  # the same time with another provider
+    booking.reschedule(w.actors["frontdesk"], appt.id, new_start=at(10), provider_id=kim, now=SOON)
+    assert items(kinds.OUTSIDE_HOURS)[outside] == ("resolved", RESOLVED_BY_ITSELF)
+    assert items(kinds.UNCONFIRMED)[unconfirmed] == ("open", None)  # moved and still unconfirmed: call them
+
+
+def test_cancel_with_notice_fixes_an_appointment_that_cannot_take_place(w):
+    appt = book(w, now=SOON)
+    rao = w.providers["rao"].id
+    with unit_of_work() as s:
+        s.add(TimeOff(provider_id=rao, start_at=at(0), end_at=at(23), reason="Conference"))
+        publish(s, ProviderScheduleChanged(provider_id=rao, location_ids=(appt.location_id,), at=SOON))
+    item = next(i for i in reads.list_items(w.actors["frontdesk"], now=SOON) if i.kind == kinds.OUTSIDE_HOURS)
+    actions.fix(w.actors["frontdesk"], item.id, "cancel", now=SOON)
+    with read_session() as s:
+        cancelled = s.get(Appointment, appt.id)
+        assert cancelled.status == "cancelled" and "on time off (Conference)" in cancelled.cancel_reason
+    assert {k for k, (status, _) in items().items() if status == "open"} == set()

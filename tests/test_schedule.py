@@ -247,7 +247,7 @@ def test_one_query_for_the_day_regardless_of_row_count(sqlite_db):
         event.remove(engine, "before_cursor_execute", listener)
     assert len(day.rows) == 20
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 5  # location, appointments, offers, provider lanes, rooms
+    assert len(selects) <= 7  # location, appointments, offers, provider lanes, rooms, hours, time off
 
 
 def test_one_appointment_read_fresh_with_the_same_scope(db):

@@ -47,7 +47,7 @@ def test_locations_page_adds_a_location_and_a_room(w):
     at.selectbox[1].select("America/Chicago")
     _button(at, "Save location").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Uptown is saved."]
+    assert [shown(s.value) for s in at.success] == ["Uptown is saved."]
     at.selectbox[0].select(next(o for o in at.selectbox[0].options if o == "Uptown")).run()
     room_name = next(t for t in at.text_input if t.label == "New room name")
     room_name.input("Exam A")
@@ -78,7 +78,7 @@ def test_providers_page_lists_the_managers_providers_and_saves_a_new_one(w):
     at.multiselect[0].select(w.locations["downtown"].id)
     _button(at, "Save provider").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Dr. Park is saved."]
+    assert [shown(s.value) for s in at.success] == ["Dr. Park is saved."]
     assert "CSV (3 rows)" in {b.label for b in at.get("download_button")}
 
 

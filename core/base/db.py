@@ -17,7 +17,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from core.base.clock import utcnow as utcnow  # the models' default timestamp; kept importable here
 from core.base.config import get_settings
 from core.base.errors import DatabaseUnavailable
 

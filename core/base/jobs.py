@@ -1,23 +1,25 @@
 """The periodic jobs the worker runs (`python -m core worker`).
 
-A capability registers its job where it lives:
+A capability marks its job where it lives:
 
     @job("detect-exceptions", every=timedelta(minutes=5))
     def detect(now: datetime) -> str:
         ...
         return "opened 3, resolved 1"      # the worker logs this line
 
-A job must be safe to run on several machines at once (claim work with row locks or unique
-constraints); the worker adds a per-job lease so that one pass runs at a time. `core.subscribers`
-imports every module that registers a job, so `registered()` always sees them all.
+and its module is listed in `core.bootstrap.JOBS`. A job must be safe to run on several machines
+at once (claim work with row locks or unique constraints); the worker adds a per-job lease so
+that one pass runs at a time.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import ModuleType
+
+from core.base.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -27,17 +29,20 @@ class Job:
     run: Callable[[datetime], str]
 
 
-_jobs: dict[str, Job] = {}
+JOBS: Registry[Job] = Registry("worker job")
 
 
 def job(name: str, *, every: timedelta) -> Callable[[Callable[[datetime], str]], Callable[[datetime], str]]:
-    def register(fn: Callable[[datetime], str]) -> Callable[[datetime], str]:
-        _jobs[name] = Job(name, every, fn)
-        return fn
+    def mark(fn: Callable[[datetime], str]) -> Callable[[datetime], str]:
+        return JOBS.mark(fn, Job(name, every, fn))
 
-    return register
+    return mark
+
+
+def install(modules: list[ModuleType]) -> None:
+    JOBS.install(modules)
 
 
 def registered() -> list[Job]:
-    importlib.import_module("core.subscribers")
-    return sorted(_jobs.values(), key=lambda j: j.name)
+    by_name = {j.name: j for j in JOBS.entries()}  # a later mark of the same name wins, as before
+    return sorted(by_name.values(), key=lambda j: j.name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from core.base.clock import utcnow
 from core.base.errors import ValidationError
 
 NAME_MAX = 200
@@ -65,7 +66,7 @@ def instant(value: datetime, what: str = "time") -> datetime:
 
 def day_in_reach(day: date) -> date:
     """`day` if the date picker can show it (ten years either side of today), else ValueError."""
-    today = date.today()
+    today = utcnow().date()  # ten years either way: the UTC date is as good as the local one
     if abs((day - today).days) > 3650:
         raise ValueError(f"{day} is more than ten years away")
     return day

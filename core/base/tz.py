@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core.base.clock import utcnow
+
 
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
@@ -36,4 +38,4 @@ def to_local(instant: datetime, tz: str) -> datetime:
 
 
 def today_in(tz: str, now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
+    return (now or utcnow()).astimezone(ZoneInfo(tz)).date()

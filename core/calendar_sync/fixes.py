@@ -16,15 +16,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core.base.bus import subscribe
+from core.base.clock import resolve_now
 from core.base.errors import InvalidTransition, NotFound
-from core.base.events import subscribe
 from core.base.models import Appointment, Status
 from core.calendar_sync import conflicts
 from core.calendar_sync.client import event_id_for
 from core.calendar_sync.models import CalendarLink
 from core.calendar_sync.push import queue_push
 from core.scheduling import booking
-from core.scheduling.availability import resolve_now
 from core.scheduling.events import AppointmentChanged
 from core.security.access import A, Actor
 from core.security.service import check, reading, service

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.models import Base
 
 LINK_STATES = ("synced", "changed", "deleted")

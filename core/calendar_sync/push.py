@@ -22,8 +22,9 @@ from googleapiclient.errors import HttpError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, unit_of_work, utcnow
-from core.base.events import subscribe
+from core.base.bus import subscribe
+from core.base.clock import utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.models import OPEN_STATUSES, Appointment, AppointmentType, Customer, Location, Provider, Status
 from core.calendar_sync import conflicts
 from core.calendar_sync.client import CalendarApi, appointment_id_of, event_id_for, google_times, rfc3339, status_of

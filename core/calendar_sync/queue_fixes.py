@@ -2,7 +2,7 @@
 (core.queue.actions, from the queue branch): the page offers them on "Changed in Google" and
 "Deleted in Google" items, and `core.queue.actions.fix` runs them and records the admin touch.
 
-Listed in core.subscribers once the queue's registry is merged (it imports core.queue.actions)."""
+Listed in core.bootstrap once the queue's registry is merged (it imports core.queue.actions)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from core.base.db import read_session
 from core.base.errors import InvalidTransition
 from core.base.models import BusyBlock, CalendarSyncState, ExceptionItem, Provider
 from core.calendar_sync import conflicts
@@ -16,7 +15,7 @@ from core.calendar_sync.models import CalendarPush, CalendarSyncHealth
 from core.calendar_sync.sync import Progress, Summary, ensure_states, sync_pass
 from core.queue.items import OPEN_STATES
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import reading, service
 
 
 @dataclass(frozen=True)
@@ -39,12 +38,11 @@ def configured() -> bool:
 
 
 def calendar_status(actor: Actor | None, *, now: datetime) -> list[CalendarStatus]:
-    check(actor, A.CALENDAR_MANAGE, entity="calendar")
+    with reading(actor, A.CALENDAR_MANAGE, entity="calendar") as s:
 
-    def counts(query) -> dict[int, int]:
-        return dict(s.execute(query).all())
+        def counts(query) -> dict[int, int]:
+            return dict(s.execute(query).all())
 
-    with read_session() as s:
         pending = counts(select(CalendarPush.provider_id, func.count()).group_by(CalendarPush.provider_id))
         busy = counts(select(BusyBlock.provider_id, func.count()).group_by(BusyBlock.provider_id))
         open_conflicts = counts(

@@ -24,7 +24,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.base.db import read_session, unit_of_work, utcnow
+from core.base.clock import resolve_now, utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.errors import NotFound
 from core.base.jobs import job
 from core.base.models import CalendarSyncState, Location, Provider, provider_locations
@@ -175,7 +176,7 @@ def sync_pass(
         raise NotConfigured(
             "Google Calendar is not configured: set GOOGLE_CREDENTIALS_FILE (see docs/google-calendar.md)."
         )
-    now = now or utcnow()
+    now = resolve_now(now)
     owner = owner_id()
     targets = ensure_states(provider_email)
     with read_session() as s:

@@ -45,8 +45,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Connection, Engine, exists, func, insert, select, text
+from sqlalchemy.orm import Session
 
-from core.base.db import get_engine, refresh_statistics, utcnow
+from core.base import bus
+from core.base.clock import utcnow
+from core.base.db import get_engine, refresh_statistics
 from core.base.errors import ValidationError
 from core.base.models import (
     Appointment,
@@ -80,6 +83,7 @@ from core.demo.inquiries import add_lost_inquiries, add_waitlist
 from core.demo.org import LocationPlan, ProviderPlan, add_catalogue, add_places
 from core.demo.people import add_customers, add_users
 from core.demo.walk import walk
+from core.scheduling.events import DemoSeeded
 from core.security.passwords import hash_password
 
 __all__ = ["DEMO_USERS", "Builder", "Summary", "is_empty", "seed_demo", "sizing"]
@@ -270,6 +274,9 @@ class Builder:
         self.note("inquiries and waitlist")
         add_lost_inquiries(self, conn)
         add_waitlist(self, conn)
+        with Session(bind=conn) as session:  # the outbox's history and what is due (core.notifications.demo)
+            bus.publish(session, DemoSeeded(at=self.now))
+            session.flush()
         self.note("rebuilding indexes and constraints")
         if self.sqlite:
             restore_sqlite_rules(conn, saved)

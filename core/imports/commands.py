@@ -1,5 +1,5 @@
 """`python -m core import-appointments FILE --mapping MAPPING.json [--dry-run] [--create-locations]
-[--rejects REJECTS.csv]`."""
+[--rejects REJECTS.csv] [--notify]`."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ def cmd_import(args) -> int:
         dry_run=args.dry_run,
         create_locations=args.create_locations,
         progress=progress,
+        notify=args.notify,
     )
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -83,5 +84,7 @@ def register(sub) -> None:
     p.add_argument("--mapping", required=True, metavar="MAPPING.json", help="which column holds which field")
     p.add_argument("--dry-run", action="store_true", help="check every row and print the summary; write nothing")
     p.add_argument("--create-locations", action="store_true", help="create locations the file names that do not exist")
+    p.add_argument("--notify", action="store_true",
+                   help="send a confirmation for each upcoming appointment imported (reminders are sent either way)")  # fmt: skip
     p.add_argument("--rejects", metavar="REJECTS.csv", help="write the rejected rows here, with a reason column")
     p.set_defaults(func=cmd_import)

@@ -15,15 +15,16 @@ import hashlib
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.base.db import constraint_name, refresh_statistics, utcnow
-from core.base.errors import ConflictError
+from core.base.clock import utcnow
+from core.base.db import constraint_name, refresh_statistics
+from core.base.errors import ConflictError, ValidationError
 from core.base.models import Customer, Location, Status, new_key
 from core.base.tz import to_local
 from core.imports import parse as p
@@ -131,8 +132,12 @@ def run_import(
     dry_run: bool = False,
     create_locations: bool = False,
     progress: Progress | None = None,
+    notify: bool = False,
 ) -> ImportResult:
-    """Import (or, with dry_run, only check) a CSV file of appointment history."""
+    """Import (or, with dry_run, only check) a CSV file of appointment history. `notify`: queue a
+    confirmation for each upcoming appointment written (reminders come either way)."""
+    if notify and dry_run:
+        raise ValidationError("A dry run writes nothing, so it cannot send confirmations: drop --notify or --dry-run.")
     t0 = time.perf_counter()
     result = ImportResult(file_name, hashlib.sha256(data).hexdigest(), dry_run)
     csv_file = p.read_csv(data, mapping, file_name)
@@ -147,7 +152,7 @@ def run_import(
                 job = _Import(tx.session, mapping, csv_file, result, note, create_locations)
                 job.plan()
                 if job.write():
-                    tx.publish(job.event())
+                    tx.publish(replace(job.event(), notify=notify))
                 tx.audit(action="import.appointments", entity_id=result.sha256[:16],
                              after={"file": file_name, "sha256": result.sha256, **result.counts()})  # fmt: skip
         except IntegrityError as exc:
@@ -314,6 +319,7 @@ class _Import:
             )
         self.days = {ids.get(k, k): v for k, v in self.days.items()}
         bulk, now = Bulk(s, INSTANTS), utcnow()
+        self.written_at = now
         keys = list(self.new_customers)
         if keys:
             self.note(0.6, f"Adding {len(keys):,} customers")
@@ -357,5 +363,5 @@ class _Import:
     def event(self) -> AppointmentsImported:
         return AppointmentsImported(
             location_ids=tuple(sorted(self.days)), first_day=self.result.first_day, last_day=self.result.last_day,
-            days=dict(self.days), at=utcnow(),
+            days=dict(self.days), at=self.written_at,
         )  # fmt: skip

@@ -14,7 +14,7 @@ from core.base.errors import NotFound, ValidationError
 from core.base.models import AppointmentType, Location, Provider, User
 from core.metrics.definitions import Window
 from core.metrics.kpis import KPI_KEYS, kpis
-from core.metrics.rebuild import rebuild_rollups
+from core.metrics.rebuild import rebuild_rollups, rollups_missing
 from core.metrics.sources import Filters
 from core.security.access import SYSTEM, Actor, actor_for
 from core.security.audit import record
@@ -117,15 +117,30 @@ def cmd_rebuild(args) -> int:
             raise ValidationError("Give both --from and --to, or neither (to rebuild every day).")
         w = Window(args.date_from, args.date_to)
         days = [date.fromordinal(d) for d in range(w.first.toordinal(), w.last.toordinal() + 1)]
+    _rebuild(location_ids, days, args.location, args.date_from, args.date_to)
+    return 0
+
+
+def _rebuild(location_ids, days, location_names=None, date_from=None, date_to=None) -> None:
     with unit_of_work() as session:
         counted = rebuild_rollups(session, location_ids, days)
         record(
             session, SYSTEM, "metrics.rebuild_rollups", entity="metric_daily",
-            after={"appointments": counted, "locations": args.location, "from": str(args.date_from or ""),
-                   "to": str(args.date_to or "")},
+            after={"appointments": counted, "locations": location_names, "from": str(date_from or ""),
+                   "to": str(date_to or "")},
         )  # fmt: skip
     print(f"Rebuilt the daily rollup from {counted:,} appointments.")
-    return 0
+
+
+def rebuild_when_missing() -> bool:
+    """What init-db runs after migrating: the whole `rebuild-rollups` when the rollups are empty
+    but their sources are not (rollups_missing). True when it rebuilt."""
+    with read_session() as session:
+        if not rollups_missing(session):
+            return False
+    print("The metric rollups are empty: rebuilding them (python -m core rebuild-rollups).")
+    _rebuild(None, None)
+    return True
 
 
 def register(sub) -> None:

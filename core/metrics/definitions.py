@@ -16,6 +16,12 @@ time zone. The previous period has the same number of days and ends the day befo
   wall-clock length they really have) minus time off overlapping them. A provider-day without
   working hours adds no available minutes; its appointments are reported apart as "outside hours".
   With a type filter, utilization is that type's share of the providers' available minutes.
+  Minutes are seat-minutes: an appointment of a type with capacity N (a group class) counts its
+  minutes / N, so a class whose N places are all booked holds its slot once (100% of it), and
+  half of them booked hold half of it: for a class, utilization = seats booked / seats available,
+  weighted by time. The same seat-minutes count in the capacity leak (no-shows, late cancels).
+  A figure can still pass 100% only where bookings sit in time that is not available (booked
+  before the time off was added, overlapping a class): the pages say so beside such a figure.
 - capacity leak, as shares of the window's available minutes: late_cancel = minutes of late-
   cancelled appointments on provider-days with hours, at most what no booking holds (a slot rebooked
   after a late cancel is not lost twice); no_show = minutes of no-shows; unbooked = available minus

@@ -15,9 +15,10 @@ from core.metrics import sources
 from core.metrics.definitions import Window
 from core.metrics.models import MetricDaily
 from core.metrics.sources import Filters
+from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 # figure -> which appointments of the window are behind it
 FIGURES = {
@@ -48,8 +49,7 @@ def appointments_behind(
     no customer details (analysts read these too)."""
     if figure not in FIGURES:
         raise ValueError(f"unknown figure {figure!r}")
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
         zones = sources.scoped_locations(session, actor, filters)
         by_zone: dict[str, list[int]] = defaultdict(list)
         for loc, tz in zones.items():
@@ -74,13 +74,11 @@ def appointments_behind(
                 Appointment.late_cancel,
                 Appointment.reschedule_count,
             )  # fmt: skip
-            .join(Location, Location.id == Appointment.location_id)
-            .outerjoin(Provider, Provider.id == Appointment.provider_id)
-            .outerjoin(AppointmentType, AppointmentType.id == Appointment.type_id)
             .where(or_(*spans))
             .order_by(Appointment.start_at.desc())
             .limit(limit)
         )
+        query = with_names(query, customer_id=None, inner=True)
         if (cond := _figure_filter(figure)) is not None:
             query = query.where(cond)
         if filters.provider_id is not None:
@@ -113,8 +111,7 @@ def data_version() -> tuple:
 def choices(actor: Actor | None) -> dict[str, dict[int, str]]:
     """Names for the filters and tables: locations in the actor's scope, the providers working
     there, and appointment types (id -> name), each sorted by name."""
-    check(actor, A.METRICS_VIEW, None, entity="metrics")
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, None, entity="metrics") as session:
         locations = dict(
             session.execute(
                 select(Location.id, Location.name)

@@ -11,12 +11,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session
 from core.metrics import capacity, inquiries, sources
 from core.metrics.definitions import Window, nearest_rank, rate
 from core.metrics.sources import Filters
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 KPI_KEYS = (
     "appointments", "no_show_rate", "late_cancel_rate", "reschedule_rate", "lead_time_median_days",
@@ -173,9 +172,8 @@ def week_windows(last_day: date, weeks: int = 12) -> list[Window]:
 
 def kpis(actor: Actor | None, window: Window, filters: Filters = Filters()) -> dict:
     """The KPI set for the window with `previous` (the same keys for the previous period)."""
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
-    prev = window.previous()
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
+        prev = window.previous()
         current, previous = Dataset(session, actor, filters, [window, prev]).windows()
     return _public(window, current) | {"previous": _public(prev, previous)}
 
@@ -186,10 +184,9 @@ def _public(window: Window, f: dict) -> dict:
 
 def dashboard(actor: Actor | None, window: Window, filters: Filters = Filters(), weeks: int = 12) -> dict:
     """The KPI set with its previous period, plus the weekly trend ending with the window."""
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
-    prev = window.previous()
-    trend = week_windows(window.last, weeks)
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
+        prev = window.previous()
+        trend = week_windows(window.last, weeks)
         current, previous, *weekly = Dataset(session, actor, filters, [window, prev, *trend]).windows()
     rows = [
         {"week": w.first, **{k: f[k] for k in KPI_KEYS if k != "capacity_leak"}, **_leak(f)}
@@ -209,10 +206,9 @@ def _leak(f: dict) -> dict:
 def breakdown(actor: Actor | None, window: Window, by: str, filters: Filters = Filters()) -> pd.DataFrame:
     """One row of KPIs per location, provider or type (`by`), for the window. A type's
     utilization is its share of the providers' available minutes (no unbooked share per type)."""
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
-    column = sources.GROUPS[by]
-    edges = [window.first, window.last + timedelta(days=1)]
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
+        column = sources.GROUPS[by]
+        edges = [window.first, window.last + timedelta(days=1)]
         zones = sources.scoped_locations(session, actor, filters)
         cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, SmallInteger, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.models import Base
 
 NONE_KEY = 0  # provider_key / type_key of an appointment without a provider / type

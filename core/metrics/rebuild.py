@@ -16,14 +16,15 @@ from datetime import date, timedelta
 from sqlalchemy import Date, cast, delete, func, insert, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from core.base.db import utcnow
-from core.base.events import subscribe
-from core.base.models import Appointment, Inquiry, Location
+from core.base.bus import subscribe
+from core.base.clock import utcnow
+from core.base.models import Appointment, Inquiry, Location, WorkingHours
 from core.base.tz import local_range_bounds, zone
 from core.metrics import capacity
 from core.metrics.definitions import day_runs, monday, month_start, next_month
 from core.metrics.models import (
     NONE_KEY,
+    MetricCapacity,
     MetricDaily,
     MetricInquiryDay,
     MetricInquiryMonth,
@@ -97,6 +98,17 @@ def rebuild_rollups(
         capacity.refresh(session)
     session.flush()
     return counted
+
+
+def rollups_missing(session: Session) -> bool:
+    """True when the derived tables are empty while their sources are not: a database migrated
+    from before a rollup existed (migrations create the tables, never fill them), or one whose
+    rollups were emptied. `python -m core init-db` then runs rebuild-rollups."""
+
+    def has(model) -> bool:
+        return session.scalar(select(literal_column("1")).select_from(model).limit(1)) is not None
+
+    return (has(Appointment) and not has(MetricDaily)) or (has(WorkingHours) and not has(MetricCapacity))
 
 
 def rebuild_inquiry_rollup(

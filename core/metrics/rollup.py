@@ -22,10 +22,11 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from core.base.db import utcnow
-from core.base.events import subscribe
-from core.base.models import Appointment, AppointmentHistory, Location
+from core.base.bus import subscribe
+from core.base.clock import utcnow
+from core.base.models import Appointment, AppointmentHistory, AppointmentType, Location
 from core.base.tz import local_range_bounds, zone
+from core.metrics import prune
 from core.metrics.definitions import TOUCH_KINDS, monday, month_start
 from core.metrics.models import (
     COUNTS,
@@ -64,7 +65,11 @@ COLUMNS = (
     Appointment.status,
     Appointment.late_cancel,
     Appointment.reschedule_count,
+    # The type's places: a group class's minutes are shared by its seats (see docs/metrics.md).
+    select(AppointmentType.capacity).where(AppointmentType.id == Appointment.type_id).scalar_subquery(),
 )
+# The minute counters, counted in seat-minutes: an appointment's minutes / its type's capacity.
+SEAT_MINUTES = ("booked_min", "attended_min", "no_show_min", "late_cancel_min")
 
 
 @dataclass
@@ -74,7 +79,7 @@ class Bucket:
 
 
 def _add(bucket: Bucket, row, start_local: datetime, tz, touches: int) -> None:
-    _id, _loc, provider_id, type_id, start, end, booked_at, status, late, resched, *_ = row
+    _id, _loc, provider_id, type_id, start, end, booked_at, status, late, resched, seats, *_ = row
     c = bucket.counts
     c["appointments"] += 1
     c["touches"] += touches
@@ -82,7 +87,8 @@ def _add(bucket: Bucket, row, start_local: datetime, tz, touches: int) -> None:
         c["rescheduled"] += 1
     if booked_at is not None:
         bucket.lead[(start_local.date() - booked_at.astimezone(tz).date()).days] += 1
-    minutes = int((end - start).total_seconds() // 60) if end is not None else None
+    # one seat's share of the slot: a class of 8 fully booked holds its minutes once, not 8 times
+    minutes = int((end - start).total_seconds() // 60) / max(seats or 1, 1) if end is not None else None
     usable = provider_id is not None and type_id is not None and minutes is not None
     if status == "cancelled":
         c["cancelled"] += 1
@@ -133,6 +139,9 @@ def aggregate(session: Session, rows: Iterable, zones: dict[int, str]) -> dict[K
         start_local = row[4].astimezone(tz)
         key = (row[1], start_local.date(), row[2] or NONE_KEY, row[3] or NONE_KEY)
         _add(buckets[key], row, start_local, tz, touches.get(row[0], 0))
+    for bucket in buckets.values():  # one type per bucket: its seat-minutes add up to whole minutes
+        for name in SEAT_MINUTES:
+            bucket.counts[name] = round(bucket.counts[name])
     return buckets
 
 
@@ -181,7 +190,10 @@ def refresh_buckets(session: Session, keys: Iterable[Key]) -> None:
     move their weeks' and months' histograms by the difference."""
     moved: dict[tuple[int, date, int], int] = defaultdict(int)  # (location, day, lead) -> difference
     summed: dict[tuple[int, date, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for key in sorted(set(keys)):  # one order everywhere: no deadlock between two refreshes
+    keys = sorted(set(keys))  # one order everywhere: no deadlock between two refreshes
+    for location_id in sorted({key[0] for key in keys}):
+        prune.hold_location(session, location_id)  # before any row lock there (see core.metrics.prune)
+    for key in keys:
         tz = session.get(Location, key[0]).timezone
         row = _lock_bucket(session, key)
         bucket = aggregate(session, _bucket_rows(session, key, tz), {key[0]: tz}).get(key, Bucket())

@@ -10,15 +10,14 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import select
 
-from core.base.db import read_session
-from core.base.models import Appointment, Location
+from core.base.models import Appointment, AppointmentType, Location
 from core.base.tz import local_range_bounds, zone
 from core.metrics import capacity, sources
 from core.metrics.definitions import Window, rate
 from core.metrics.sources import Filters
 from core.scheduling.hours import stored_absences, stored_shifts, working_stretches
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 MAX_HEATMAP_DAYS = 92
 
@@ -37,12 +36,13 @@ def over_time(
     actor: Actor | None, window: Window, by: str, filters: Filters = Filters(), freq: str = "W"
 ) -> pd.DataFrame:
     """(period, group, booked_min, available_min, utilization) per week ("W") or day ("D"). A
-    type's utilization is its share of the providers' available minutes."""
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
-    column = sources.GROUPS[by]
-    bins = periods(window, freq)
-    edges = [p.first for p in bins] + [window.last + timedelta(days=1)]
-    with read_session() as session:
+    type's utilization is its share of the providers' available minutes. Booked minutes are
+    seat-minutes (a group class's minutes / its places; docs/metrics.md), so no figure passes
+    100% unless appointments overlap (over_full says why)."""
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
+        column = sources.GROUPS[by]
+        bins = periods(window, freq)
+        edges = [p.first for p in bins] + [window.last + timedelta(days=1)]
         zones = sources.scoped_locations(session, actor, filters)
         cap = capacity.Capacity(session, zones, window.first, window.last, filters.provider_id, by=by)
         sums = sources.binned_sums(session, actor, filters, edges, by=by, computed_days_off=cap.computed_days_off())
@@ -75,17 +75,19 @@ def _hour_pieces(lo: datetime, hi: datetime, tz) -> list[tuple[int, int, float]]
 def heatmap(actor: Actor | None, window: Window, location_id: int, provider_id: int | None = None) -> pd.DataFrame:
     """(weekday, hour, available_min, booked_min, unbooked_min, no_show_min, utilization) for one
     location: which hours of the week have capacity, and how much of it is used."""
-    check(actor, A.METRICS_VIEW, location_id, entity="metrics")
-    if window.days > MAX_HEATMAP_DAYS:
-        window = Window(window.last - timedelta(days=MAX_HEATMAP_DAYS - 1), window.last)
-    avail: dict[tuple[int, int], float] = defaultdict(float)
-    booked: dict[tuple[int, int], float] = defaultdict(float)
-    no_show: dict[tuple[int, int], float] = defaultdict(float)
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, location_id, entity="metrics") as session:
+        if window.days > MAX_HEATMAP_DAYS:
+            window = Window(window.last - timedelta(days=MAX_HEATMAP_DAYS - 1), window.last)
+        avail: dict[tuple[int, int], float] = defaultdict(float)
+        booked: dict[tuple[int, int], float] = defaultdict(float)
+        no_show: dict[tuple[int, int], float] = defaultdict(float)
         tz_name = session.get(Location, location_id).timezone
         tz = zone(tz_name)
         lo, hi = local_range_bounds(window.first, window.last, tz_name)
-        query = select(Appointment.provider_id, Appointment.start_at, Appointment.end_at, Appointment.status).where(
+        seats = select(AppointmentType.capacity).where(AppointmentType.id == Appointment.type_id).scalar_subquery()
+        query = select(
+            Appointment.provider_id, Appointment.start_at, Appointment.end_at, Appointment.status, seats
+        ).where(
             Appointment.location_id == location_id,
             Appointment.start_at >= lo,
             Appointment.start_at < hi,
@@ -111,13 +113,14 @@ def heatmap(actor: Actor | None, window: Window, location_id: int, provider_id: 
                         for wd, hour, minutes in _hour_pieces(*piece, tz):
                             avail[(wd, hour)] += minutes
                 day += timedelta(days=1)
-    for prov, start, end, status in appts:
+    for prov, start, end, status, places in appts:
         if (prov, start.astimezone(tz).date()) not in worked:
             continue  # a provider-day without hours: reported as outside hours, not here
         for wd, hour, minutes in _hour_pieces(start, end, tz):
-            booked[(wd, hour)] += minutes
+            share = minutes / max(places or 1, 1)  # seat-minutes: a group class's slot counts once when full
+            booked[(wd, hour)] += share
             if status == "no_show":
-                no_show[(wd, hour)] += minutes
+                no_show[(wd, hour)] += share
     rows = []
     for key in sorted(set(avail) | set(booked)):
         a, b = avail.get(key, 0.0), booked.get(key, 0.0)

@@ -14,7 +14,7 @@ from core.base.db import read_session
 from core.base.models import Appointment, NoShowModel, NoShowScore
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 MEDIUM_RISK = 0.08  # below: low
 
@@ -43,10 +43,9 @@ class Risk:
 
 def risks(actor: Actor | None, location_id: int, appointment_ids: Sequence[int]) -> dict[int, Risk]:
     """The stored risk of these appointments at this location (those the actor may see)."""
-    check(actor, A.APPOINTMENT_VIEW, location_id, entity="appointment")
-    if not appointment_ids:
-        return {}
-    with read_session() as s:
+    with reading(actor, A.APPOINTMENT_VIEW, location_id, entity="appointment") as s:
+        if not appointment_ids:
+            return {}
         rows = s.execute(
             select(NoShowScore.appointment_id, NoShowScore.risk, NoShowScore.reasons, NoShowScore.scored_at)
             .join(Appointment, Appointment.id == NoShowScore.appointment_id)

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import or_, select
 
-from core.base.db import get_engine, read_session
+from core.base.db import get_engine
 from core.base.errors import ValidationError
 from core.base.models import Appointment, NoShowScore, NotificationOutbox
 from core.noshow import data, features
 from core.notifications.stats import NoShowByReminder, local_windows, no_show_by_reminder
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 FEW = 30
 MIN_DAYS = 84  # trends read at least twelve weeks, ending on the window's last day
@@ -77,9 +77,8 @@ def _offset_label(minutes: float) -> str:
 def trends(actor: Actor | None, first: date, last: date, *, location_id: int | None = None) -> Trends:
     if last < first:
         raise ValidationError(f"The window ends ({last}) before it starts ({first}).")
-    check(actor, A.METRICS_VIEW, location_id, entity="metrics")
     first, last = widened(first, last)
-    with read_session() as s:
+    with reading(actor, A.METRICS_VIEW, location_id, entity="metrics") as s:
         windows = local_windows(s, actor, first, last, location_id)
     if not windows:
         return Trends(first, last, pd.DataFrame())
@@ -90,7 +89,8 @@ def trends(actor: Actor | None, first: date, last: date, *, location_id: int | N
         late = dict(conn.execute(select(Appointment.id, Appointment.late_cancel).where(in_window)).all())
         history = data.history_of(conn, select(Appointment.customer_id).where(in_window))
         sent = _reminders(conn, select(Appointment.id).where(in_window))
-    f = features.build(appts, history, sent.drop(columns="offset_min"), zones)
+    first_sent = sent.sort_values("sent_e").drop_duplicates(["id", "channel"])  # several offsets per channel
+    f = features.build(appts, history, first_sent.drop(columns="offset_min"), zones)
     frame = pd.DataFrame({
         "weekday": f["weekday"].astype(int), "hour": f["hour"].astype(int),
         "finished": appts["status"].isin(data.FINISHED).to_numpy(), "no_show": (appts["status"] == "no_show").to_numpy(),
@@ -125,10 +125,9 @@ def expected_by_week(
 ) -> pd.DataFrame:
     """Per local week (Monday) up to the one holding `last`: the no-shows the stored scores expected
     (the sum of the risks of the scored appointments that finished) against those that happened."""
-    check(actor, A.METRICS_VIEW, location_id, entity="metrics")
     monday = last - timedelta(days=last.weekday())
     first = monday - timedelta(weeks=weeks - 1)
-    with read_session() as s:
+    with reading(actor, A.METRICS_VIEW, location_id, entity="metrics") as s:
         windows = local_windows(s, actor, first, monday + timedelta(days=6), location_id)
     empty = pd.DataFrame(columns=["week", "scored", "expected", "happened", "few"])
     if not windows:

@@ -8,16 +8,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 
+from core.base.clock import resolve_now
 from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import Appointment, AppointmentType, Customer, Location
 from core.notifications.models import CHANNELS, NotificationOptOut, NotificationOutbox
 from core.notifications.templates import KIND_LABELS
 from core.people.customers import scope_clause
-from core.scheduling.availability import resolve_now
+from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import check, reading, service
 
 # What each view of the outbox holds.
 VIEWS = {
@@ -60,8 +61,7 @@ class OutboxRow:
 
 def counts(actor: Actor | None, *, location_id: int | None = None) -> dict[str, int]:
     """Messages per view, within the actor's locations."""
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="notification")
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="notification") as s:
         q = select(NotificationOutbox.status, func.count()).where(
             access.location_filter(actor, NotificationOutbox.location_id)
         )
@@ -81,14 +81,12 @@ def outbox(
     o = NotificationOutbox
     q = (
         select(o, Appointment.start_at, Location.name, Location.timezone, Customer.name, AppointmentType.name)
-        .outerjoin(Appointment, Appointment.id == o.appointment_id)
-        .outerjoin(Location, Location.id == o.location_id)
-        .outerjoin(Customer, Customer.id == o.customer_id)
-        .outerjoin(AppointmentType, AppointmentType.id == Appointment.type_id)
         .where(o.status.in_(VIEWS[view]), access.location_filter(actor, o.location_id))
         .order_by(o.next_attempt_at if view == "due" else o.updated_at.desc(), o.id)
         .limit(limit)
     )
+    q = with_names(q, appointment_id=o.appointment_id, customer_id=o.customer_id, location_id=o.location_id,
+                   provider_id=None)  # fmt: skip
     if location_id is not None:
         q = q.where(o.location_id == location_id)
     if search := (search or "").strip():
@@ -186,8 +184,7 @@ def set_opt_out(
 
 
 def opt_outs(actor: Actor | None, customer_id: int) -> set[str]:
-    check(actor, A.CUSTOMER_VIEW, None, entity="customer", entity_id=customer_id)
-    with read_session() as s:
+    with reading(actor, A.CUSTOMER_VIEW, None, entity="customer", entity_id=customer_id) as s:
         return set(s.scalars(select(NotificationOptOut.channel).where(NotificationOptOut.customer_id == customer_id)))
 
 

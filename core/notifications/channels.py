@@ -8,6 +8,7 @@ Failures are `Transient` (try again later: the server is down, busy or timed out
 
 from __future__ import annotations
 
+import email.policy
 import json
 import smtplib
 import ssl
@@ -21,6 +22,10 @@ from core.base.config import Settings, get_settings
 SMTP_TIMEOUT_S = 30
 WEBHOOK_TIMEOUT_S = 15
 TLS_MODES = ("none", "starttls", "tls")
+# CRLF line ends, and headers folded only past SMTP's own limit: a List-Unsubscribe URL is
+# longer than 78 characters and must reach the mail client as it is (folded, the default
+# policy rewrites it as encoded words that no client reads as a URL).
+POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 class SendError(Exception):
@@ -100,22 +105,26 @@ class Email:
             ) from None
         self.conn = conn
 
-    def message(self, to: str, subject: str, body: str, key: str) -> EmailMessage:
+    def message(
+        self, to: str, subject: str, body: str, key: str, headers: dict[str, str] | None = None
+    ) -> EmailMessage:
         sender = self.settings.smtp_from
         domain = parseaddr(sender)[1].rsplit("@", 1)[1]
-        msg = EmailMessage()
+        msg = EmailMessage(policy=POLICY)
         msg["From"] = sender
         msg["To"] = to
         msg["Subject"] = subject
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = f"<{key}@{domain}>"
         msg["X-Idempotency-Key"] = key
+        for name, value in (headers or {}).items():
+            msg[name] = value
         msg.set_content(body)
         return msg
 
-    def send(self, to: str, subject: str | None, body: str, key: str) -> str:
+    def send(self, to: str, subject: str | None, body: str, key: str, headers: dict[str, str] | None = None) -> str:
         self.open()
-        msg = self.message(to, subject or "", body, key)
+        msg = self.message(to, subject or "", body, key, headers)
         try:
             self.conn.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -165,7 +174,7 @@ class Sms:
     def open(self) -> None:
         """Nothing to open: every message is its own request."""
 
-    def send(self, to: str, subject: str | None, body: str, key: str) -> str:
+    def send(self, to: str, subject: str | None, body: str, key: str, headers: dict[str, str] | None = None) -> str:
         data = json.dumps({"to": to, "body": body, "key": key}).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": key}
         if self.settings.sms_webhook_token:

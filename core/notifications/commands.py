@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 
 INTERVAL = timedelta(minutes=1)
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.base.events import subscribe
+from core.base.bus import subscribe
 from core.base.models import Status
 from core.notifications.models import CHANNELS, NotificationOutbox
 from core.notifications.store import disabled_of, schedule_of

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.models import Base
 from core.base.models.outbox import CHANNELS, KINDS, STATUSES, NotificationOutbox, sql_in
 
 __all__ = [
     "CHANNELS",
+    "ContactPreferenceChange",
     "KINDS",
     "STATUSES",
     "NotificationOutbox",
@@ -64,3 +65,23 @@ class NotificationOptOut(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ContactPreferenceChange(Base):
+    """One change of a customer's contact preference on a channel: who made it (a staff user,
+    or "public" with the client address for an unsubscribe link), when, and which way."""
+
+    __tablename__ = "contact_preference_changes"
+    __table_args__ = (
+        CheckConstraint(f"channel IN ({sql_in(CHANNELS)})", name="channel_valid"),
+        Index("ix_contact_preference_changes_customer", "customer_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    allowed: Mapped[bool]  # False: opted out from here on
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_username: Mapped[str] = mapped_column(String(80))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,24 +1,27 @@
-"""Sending what is due, once.
+"""Sending what is due, once, as fast as the channel takes it.
 
 A pass: flag rows left `sending` by a sender that never confirmed them (a crash between send
 and mark-sent: the message may or may not have gone, so a person decides; it is never sent
-again blindly), then claim due rows in batches (FOR UPDATE SKIP LOCKED on PostgreSQL, plus a
-short lease, so several senders never claim the same row), and for each one:
+again blindly), schedule the reminders upcoming appointments lack (`reconcile`), then work in
+batches, three steps each:
 
-1. in one transaction: re-check that the appointment is still as the message assumes (status,
-   and the start it was written for), find the recipient (skip with the reason when there is
-   no address or the customer opted out), render the template, and mark the row `sending`;
-2. send, outside any transaction;
-3. in another transaction: mark it `sent`; or, on failure, back to `pending` with a backoff,
-   or `failed` after the last attempt (or at once when the failure is permanent), which opens an
-   exceptions-queue item.
+1. one transaction: claim due rows (FOR UPDATE SKIP LOCKED on PostgreSQL, so several senders
+   never claim the same row), re-check that each appointment is still as its message assumes
+   (status, and the start it was written for), find the recipient (skip with the reason when
+   there is no address or the customer opted out), render the template, and mark it `sending`;
+2. send the batch over one open connection, outside any transaction;
+3. one transaction: mark each `sent`; or, on failure, back to `pending` with a backoff, or
+   `failed` after the last attempt (or at once when the failure is permanent), which opens an
+   exceptions-queue item. A message never handed to the channel (it went down first) goes back
+   to `pending` with its attempt not counted.
 
-With no channel configured the message is rendered and recorded as `not_sent` with the reason.
+Two commits per batch instead of four per message: what a crash between 2 and 3 leaves is a
+batch of `sending` rows, flagged like one. With no channel configured the message is rendered
+and recorded as `not_sent` with the reason.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import uuid
@@ -26,35 +29,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import resolve_now
+from core.base.db import unit_of_work
 from core.base.jobs import job
-from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Status
-from core.notifications import channels
-from core.notifications.models import NotificationOptOut, NotificationOutbox
-from core.notifications.store import wording_of
-from core.notifications.templates import context, explain, render
+from core.notifications import channels, reconcile
+from core.notifications.models import NotificationOutbox
+from core.notifications.prepare import Lookups, Ready, prepare_all
 from core.queue.items import clear_item, raise_item
 
-log = logging.getLogger(__name__)
-
-LEASE = timedelta(minutes=5)
-STALE_AFTER = timedelta(minutes=10)  # far longer than any one send may take (timeouts: 30 s)
+STALE_AFTER = timedelta(minutes=10)  # far longer than any one batch may take (timeouts: 30 s a send)
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 MAX_ATTEMPTS = len(BACKOFF) + 1
 BATCH = 50
-WAITING = (Status.BOOKED.value, Status.CONFIRMED.value)
-# What the appointment's status must be for each kind to still make sense.
-VALID_STATUS = {
-    "confirmation": WAITING,
-    "reminder": WAITING,
-    "rescheduled": WAITING,
-    "cancellation": (Status.CANCELLED.value,),
-    "no_show": (Status.NO_SHOW.value,),
-    "follow_up": (Status.COMPLETED.value,),
-}
-BEFORE_START = ("confirmation", "reminder", "rescheduled", "cancellation")
+NEVER_SENT = "never sent"  # the channel went down before this message's turn
 
 
 def failure_key(outbox_id: int) -> str:
@@ -69,8 +58,8 @@ def new_sender_id() -> str:
 class PassSummary:
     counts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, outcome: str) -> None:
-        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+    def add(self, outcome: str, n: int = 1) -> None:
+        self.counts[outcome] = self.counts.get(outcome, 0) + n
 
     def get(self, outcome: str) -> int:
         return self.counts.get(outcome, 0)
@@ -79,16 +68,6 @@ class PassSummary:
         if not self.counts:
             return "nothing due"
         return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.counts.items()))
-
-
-@dataclass(frozen=True)
-class Ready:
-    outbox_id: int
-    channel: str
-    recipient: str
-    subject: str | None
-    body: str
-    key: str
 
 
 def flag_stale(now: datetime) -> int:
@@ -109,12 +88,12 @@ def flag_stale(now: datetime) -> int:
         return len(rows)
 
 
-def claim(now: datetime, sender: str, batch: int, skip_channels: Iterable[str] = ()) -> list[tuple[int, str]]:
-    """Due pending rows for this sender: row-locked while claimed (others skip them), then
-    leased so the claim outlives this transaction."""
+def claim_and_prepare(now: datetime, sender: str, batch: int, skip_channels: Iterable[str],
+                      cache: Lookups, summary: PassSummary) -> tuple[int, list[Ready]]:  # fmt: skip
+    """Step 1 for one batch: (rows claimed, the messages now `sending`), committed before any goes out."""
     with unit_of_work() as s:
         q = (
-            select(NotificationOutbox.id, NotificationOutbox.channel)
+            select(NotificationOutbox)
             .where(
                 NotificationOutbox.status == "pending",
                 NotificationOutbox.next_attempt_at <= now,
@@ -126,37 +105,16 @@ def claim(now: datetime, sender: str, batch: int, skip_channels: Iterable[str] =
         )
         if skip := tuple(skip_channels):
             q = q.where(NotificationOutbox.channel.notin_(skip))
-        rows = [(i, c) for i, c in s.execute(q)]
-        if rows:
-            s.execute(
-                update(NotificationOutbox)
-                .where(NotificationOutbox.id.in_([i for i, _ in rows]))
-                .values(lease_until=now + LEASE, claimed_by=sender)
-            )
-        return rows
-
-
-def _release(outbox_id: int, sender: str) -> None:
-    with unit_of_work() as s:
-        s.execute(
-            update(NotificationOutbox)
-            .where(NotificationOutbox.id == outbox_id, NotificationOutbox.claimed_by == sender,
-                   NotificationOutbox.status == "pending")
-            .values(lease_until=None, claimed_by=None)
-        )  # fmt: skip
-
-
-def _still_true(row: NotificationOutbox, appt: Appointment | None, now: datetime) -> tuple[str, str] | None:
-    """(status, reason) when the message no longer fits the appointment; None when it does."""
-    if appt is None:
-        return "cancelled", "cancelled: the appointment no longer exists"
-    if appt.status not in VALID_STATUS[row.kind]:
-        return "cancelled", f"cancelled: the appointment is now {appt.status.replace('_', ' ')}"
-    if row.written_for is not None and appt.start_at != row.written_for and row.kind in BEFORE_START:
-        return "superseded", "superseded: the appointment has moved to another time"
-    if row.kind in ("confirmation", "reminder", "rescheduled") and now >= appt.start_at:
-        return "skipped", "skipped: the appointment had already started when this was due to go out"
-    return None
+        rows = list(s.scalars(q))
+        ready = []
+        for row, outcome in prepare_all(s, rows, sender, now, cache):
+            if isinstance(outcome, Ready):
+                ready.append(outcome)
+            elif outcome == "failed":
+                summary.add(_fail(s, row, row.last_error or "", now, permanent=True))
+            else:
+                summary.add(outcome)
+        return len(rows), ready
 
 
 def _fail(s, row: NotificationOutbox, message: str, now: datetime, *, permanent: bool) -> str:
@@ -180,147 +138,76 @@ def _fail(s, row: NotificationOutbox, message: str, now: datetime, *, permanent:
     return "retried"
 
 
-class _Lookups:
-    """What rarely changes, read once per pass: locations, providers, types, their wording."""
-
-    def __init__(self):
-        self.rows: dict[tuple, object] = {}
-
-    def get(self, s, model, ident):
-        key = (model, ident)
-        if key not in self.rows:
-            row = s.get(model, ident)
-            self.rows[key] = row
-            s.expunge(row)
-        return self.rows[key]
-
-    def wording(self, s, type_id: int, kind: str, channel: str):
-        key = ("wording", type_id, kind, channel)
-        if key not in self.rows:
-            self.rows[key] = wording_of(s, type_id, kind, channel)
-        return self.rows[key]
-
-
-def _prepare(outbox_id: int, sender: str, now: datetime, down: set[str], cache: _Lookups) -> Ready | str:
-    """Step 1: check, render and mark `sending` (committed before anything is sent)."""
+def finish_all(results: list[tuple[int, str | channels.SendError]], now: datetime) -> list[str]:
+    """Step 3: record, in one transaction, what happened to each message of a batch (a
+    Message-ID, a SendError, or NEVER_SENT)."""
+    if not results:
+        return []
+    outcomes = []
     with unit_of_work() as s:
-        row = s.get(NotificationOutbox, outbox_id, with_for_update=True)
-        if row is None or row.status != "pending" or row.claimed_by != sender:
-            return "lost"  # cancelled or superseded since it was claimed
-        appt = None
-        if row.appointment_id is not None:
-            # A shared lock: a cancellation in progress finishes first (and cancels this row).
-            appt = s.scalar(select(Appointment).where(Appointment.id == row.appointment_id).with_for_update(read=True))
-        if verdict := _still_true(row, appt, now):
-            row.status, row.last_error, row.lease_until = verdict[0], verdict[1], None
-            return verdict[0]
-        customer = s.get(Customer, appt.customer_id)
-        location = cache.get(s, Location, appt.location_id)
-        atype = cache.get(s, AppointmentType, appt.type_id)
-        provider = cache.get(s, Provider, appt.provider_id)
-        recipient = customer.email if row.channel == "email" else customer.phone
-        what = "email address" if row.channel == "email" else "phone number"
-        opted_out = s.get(NotificationOptOut, (customer.id, row.channel)) is not None
-        wording = cache.wording(s, appt.type_id, row.kind, row.channel)
-        skip = (
-            f"skipped: {customer.name} has no {what}" if not (recipient or "").strip()
-            else f"skipped: {customer.name} opted out of {row.channel} messages" if opted_out
-            else f"skipped: this message is switched off for {atype.name}" if not wording.enabled
-            else None
-        )  # fmt: skip
-        if skip:
-            row.status, row.last_error, row.lease_until = "skipped", skip, None
-            return "skipped"
-        previous = row.payload.get("previous_start")
-        values = context(
-            customer_name=customer.name, type_name=atype.name, provider_name=provider.name,
-            location_name=location.name, address=location.address, tz=location.timezone,
-            start=appt.start_at, end=appt.end_at, offset_min=row.offset_min,
-            previous_start=datetime.fromisoformat(previous) if previous else None,
-        )  # fmt: skip
+        ids = [i for i, _ in results]
+        rows = {r.id: r for r in s.scalars(select(NotificationOutbox).where(NotificationOutbox.id.in_(ids))
+                                           .with_for_update())}  # fmt: skip
+        for outbox_id, result in results:
+            row = rows.get(outbox_id)
+            if row is None or row.status != "sending":
+                outcomes.append("lost")
+            elif result == NEVER_SENT:
+                row.status, row.attempts, row.sending_at, row.claimed_by = "pending", row.attempts - 1, None, None
+                outcomes.append("deferred")
+            elif isinstance(result, channels.SendError):
+                outcomes.append(_fail(s, row, str(result), now, permanent=isinstance(result, channels.Permanent)))
+            else:
+                row.status, row.sent_at, row.lease_until, row.claimed_by = "sent", now, None, None
+                row.payload = {**(row.payload or {}), "message_id": result}
+                if row.last_error:  # it had failed or been flagged before: its queue item, if any, is done
+                    clear_item(s, failure_key(row.id), now=now)
+                    row.last_error = None
+                outcomes.append("sent")
+    return outcomes
+
+
+def _send_batch(ready: list[Ready], transports: dict, down: set[str]) -> list[tuple[int, str | channels.SendError]]:
+    """Step 2: hand each message to its channel; a channel that goes down takes no more this pass."""
+    results: list[tuple[int, str | channels.SendError]] = []
+    for msg in ready:
+        if msg.channel in down:
+            results.append((msg.outbox_id, NEVER_SENT))
+            continue
+        transport = transports[msg.channel]
         try:
-            subject, body = render(wording, values)
-        except Exception as exc:  # noqa: BLE001 - a broken template fails this message, not the pass
-            return _fail(s, row, explain("template", exc), now, permanent=True)
-        row.recipient, row.subject, row.body = recipient.strip(), subject, body
-        if reason := channels.not_configured(row.channel):
-            row.status, row.last_error, row.lease_until = "not_sent", reason, None
-            return "not_sent"
-        if row.channel in down:
-            row.lease_until = row.claimed_by = None
-            return "deferred"
-        row.status, row.sending_at, row.attempts, row.lease_until = "sending", now, row.attempts + 1, None
-        return Ready(row.id, row.channel, row.recipient, subject, body, row.idempotency_key)
-
-
-def _finish(outbox_id: int, now: datetime, *, ref: str | None = None, error: channels.SendError | None = None) -> str:
-    """Step 3: record what happened to a message in `sending`."""
-    with unit_of_work() as s:
-        row = s.get(NotificationOutbox, outbox_id, with_for_update=True)
-        if row is None or row.status not in ("sending", "pending"):
-            return "lost"
-        if error is not None:
-            return _fail(s, row, str(error), now, permanent=isinstance(error, channels.Permanent))
-        row.status, row.sent_at, row.lease_until, row.claimed_by = "sent", now, None, None
-        row.payload = {**(row.payload or {}), "message_id": ref}
-        if row.last_error:  # it had failed or been flagged before: its queue item, if any, is done
-            clear_item(s, failure_key(row.id), now=now)
-            row.last_error = None
-        return "sent"
-
-
-def _connect_failed(outbox_id: int, error: channels.Transient, now: datetime) -> str:
-    with unit_of_work() as s:
-        row = s.get(NotificationOutbox, outbox_id, with_for_update=True)
-        if row is None or row.status != "pending":
-            return "lost"
-        row.attempts += 1
-        return _fail(s, row, str(error), now, permanent=False)
+            transport.open()
+            results.append((msg.outbox_id, transport.send(msg.recipient, msg.subject, msg.body, msg.key, msg.headers)))
+        except channels.SendError as exc:
+            if isinstance(exc, channels.Transient) and exc.channel_down:
+                down.add(msg.channel)
+            results.append((msg.outbox_id, exc))
+    return results
 
 
 def send_due(now: datetime | None = None, *, sender: str | None = None, batch: int = BATCH,
              limit: int | None = None) -> PassSummary:  # fmt: skip
     """One pass over what is due at `now`; returns what happened, counted by outcome."""
-    now = now or utcnow()
+    now = resolve_now(now)
     sender = sender or new_sender_id()
     summary = PassSummary()
     if flagged := flag_stale(now):
         summary.counts["flagged"] = flagged
+    if added := reconcile.schedule_missing(now):
+        summary.counts["scheduled"] = added
     transports = channels.transports()
     down: set[str] = set()
-    cache = _Lookups()
+    cache = Lookups()
     done = 0
     try:
         while limit is None or done < limit:
-            claimed = claim(now, sender, batch if limit is None else min(batch, limit - done), down)
+            claimed, ready = claim_and_prepare(now, sender, batch if limit is None else min(batch, limit - done),
+                                               down, cache, summary)  # fmt: skip
             if not claimed:
                 break
-            for outbox_id, channel in claimed:
-                done += 1
-                if channel in down:
-                    _release(outbox_id, sender)
-                    summary.add("deferred")
-                    continue
-                transport = transports[channel]
-                if channels.not_configured(channel) is None:
-                    try:
-                        transport.open()
-                    except channels.Transient as exc:
-                        down.add(channel)
-                        summary.add(_connect_failed(outbox_id, exc, now))
-                        continue
-                ready = _prepare(outbox_id, sender, now, down, cache)
-                if not isinstance(ready, Ready):
-                    summary.add(ready)
-                    continue
-                try:
-                    ref = transport.send(ready.recipient, ready.subject, ready.body, ready.key)
-                except channels.SendError as exc:
-                    if isinstance(exc, channels.Transient) and exc.channel_down:
-                        down.add(channel)
-                    summary.add(_finish(outbox_id, now, error=exc))
-                    continue
-                summary.add(_finish(outbox_id, now, ref=ref))
+            done += claimed
+            for outcome in finish_all(_send_batch(ready, transports, down), now):
+                summary.add(outcome)
     finally:
         for transport in transports.values():
             transport.close()

@@ -17,7 +17,7 @@ from core.base.tz import local_range_bounds
 from core.notifications.models import NotificationOutbox
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 
 def sent_exists(appointment_id: ColumnElement, kind: str) -> ColumnElement[bool]:
@@ -76,8 +76,7 @@ def no_show_by_reminder(
     location's own zone), within the actor's locations, split by whether a reminder was sent."""
     if date_to < date_from:
         raise ValidationError(f"The window ends ({date_to}) before it starts ({date_from}).")
-    check(actor, A.METRICS_VIEW, location_id, entity="metrics")
-    with read_session() as s:
+    with reading(actor, A.METRICS_VIEW, location_id, entity="metrics") as s:
         windows = local_windows(s, actor, date_from, date_to, location_id)
         counts = {(True, Status.NO_SHOW.value): 0, (True, Status.COMPLETED.value): 0,
                   (False, Status.NO_SHOW.value): 0, (False, Status.COMPLETED.value): 0}  # fmt: skip

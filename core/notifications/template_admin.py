@@ -18,7 +18,7 @@ from core.notifications.templates import Wording, context
 from core.notifications.templates import check as check_template
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import check, reading, service
 
 MAX_REMINDERS = 4
 MAX_OFFSET_HOURS = 24 * 30
@@ -44,8 +44,7 @@ def _known(session, type_id: int, kind: str, channel: str) -> AppointmentType:
 
 def wording(actor: Actor | None, type_id: int, kind: str, channel: str) -> Wording:
     """The type's own template, or the default (is_default True)."""
-    check(actor, A.SETTINGS_MANAGE, None, entity="notification_template")
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, None, entity="notification_template") as s:
         _known(s, type_id, kind, channel)
         return wording_of(s, type_id, kind, channel)
 
@@ -102,8 +101,7 @@ def reset_template(actor: Actor | None, type_id: int, kind: str, channel: str) -
 
 
 def schedule(actor: Actor | None, type_id: int) -> Schedule:
-    check(actor, A.SETTINGS_MANAGE, None, entity="notification_schedule")
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, None, entity="notification_schedule") as s:
         if s.get(AppointmentType, type_id) is None:
             raise NotFound(f"Unknown appointment type #{type_id}.")
         return schedule_of(s, type_id)
@@ -146,8 +144,7 @@ def save_schedule(
 
 def preview_appointments(actor: Actor | None, type_id: int, *, limit: int = 30) -> list[tuple[int, str]]:
     """Recent and upcoming appointments of the type in the actor's locations, to preview with."""
-    check(actor, A.SETTINGS_MANAGE, None, entity="notification_template")
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, None, entity="notification_template") as s:
         rows = s.execute(
             select(Appointment.id, Appointment.start_at, Customer.name, Location.timezone)
             .join(Customer, Customer.id == Appointment.customer_id)

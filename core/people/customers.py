@@ -12,13 +12,12 @@ from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.base import limits
-from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Appointment, Customer, Location, Role
 from core.people import phones
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, reading, service
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 PHONE_CHARS_RE = re.compile(r"^[0-9+()\-. ]+$")
@@ -80,14 +79,13 @@ def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[Custo
     """Customers in the actor's scope whose name or email contains `query` as text, or whose
     phone contains its digits when it looks like (part of) a phone number: '+1 212 555 0147'
     and '(212) 555-0147' find +12125550147. By name; fewer than 2 characters finds nothing."""
-    check(actor, A.CUSTOMER_VIEW, entity="customer")
-    text = limits.text(query, "search text", limits.SEARCH_MAX) or ""
-    if len(text) < 2:
-        return []
-    pattern = _like(text)
-    matches = [Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")]
-    contacts = access.can(actor, A.CONTACTS_VIEW)
-    with read_session() as session:
+    with reading(actor, A.CUSTOMER_VIEW, entity="customer") as session:
+        text = limits.text(query, "search text", limits.SEARCH_MAX) or ""
+        if len(text) < 2:
+            return []
+        pattern = _like(text)
+        matches = [Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")]
+        contacts = access.can(actor, A.CONTACTS_VIEW)
         if PHONE_CHARS_RE.match(text) and len(_digits(text)) >= MIN_SEARCH_DIGITS:
             digits = phones.search_digits(text, _regions(session, actor))
             matches += [_phone_digits_sql(Customer.phone).like(f"%{d}%") for d in sorted(digits)]
@@ -192,8 +190,7 @@ def add_customer_in(
 
 def get_customer(actor: Actor, customer_id: int) -> CustomerView:
     """One customer in the actor's scope (NotFound otherwise, the same as for an unknown id)."""
-    check(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id)
-    with read_session() as session:
+    with reading(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=customer_id) as session:
         row = session.execute(
             select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.home_location_id).where(
                 Customer.id == customer_id, scope_clause(actor)

@@ -15,14 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.base import limits
-from core.base.db import read_session, utcnow
+from core.base.clock import utcnow
+from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Location, Provider, Role, User
 from core.people.customers import EMAIL_RE
 from core.security import access, auth, throttle
 from core.security.access import GLOBAL_ROLES, PERMISSIONS, A, Actor
 from core.security.passwords import MIN_LENGTH, hash_password, verify_password
-from core.security.service import Tx, check, service
+from core.security.service import Tx, reading, service
 
 PASSWORD_ROUNDS = 12  # tests lower it
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
@@ -335,8 +336,7 @@ def change_own_password(actor: Actor, current_password: str, new_password: str) 
 
 
 def list_users(actor: Actor) -> list[UserView]:
-    check(actor, A.USERS_MANAGE, entity="user")
-    with read_session() as session:
+    with reading(actor, A.USERS_MANAGE, entity="user") as session:
         users = session.scalars(select(User).options(selectinload(User.locations)).order_by(User.username)).all()
         visible = [u for u in users if actor.all_locations or any(actor.in_scope(loc.id) for loc in u.locations)]
         throttled = throttle.account_state(session, [u.username for u in visible])
@@ -351,6 +351,5 @@ def location_names(actor: Actor) -> list[str]:
 
 
 def provider_choices(actor: Actor) -> dict[int, str]:
-    check(actor, A.USERS_MANAGE, entity="user")
-    with read_session() as session:
+    with reading(actor, A.USERS_MANAGE, entity="user") as session:
         return {p.id: p.name for p in session.scalars(select(Provider).order_by(Provider.name))}

@@ -9,21 +9,22 @@ imports it (calendar sync registers "accept Google's version" and "keep ours"):
     def _accept(actor, item, *, now=None, **params):   # item: core.queue.reads.ItemView
         return accept_google_version(actor, item.appointment_id, now=now)
 
-The module must be listed in core.subscribers (it already is, if it subscribes to events).
+The module is listed in `core.bootstrap.FIXING_ACTIONS`; the marks of unlisted modules count for nothing.
 `fix` runs the action's own service (its permission, transaction and audit), then records on
 the item that this user fixed it ("Fixed: <label>": an admin touch), in a second transaction.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 
+from core.base.clock import resolve_now
 from core.base.errors import InvalidTransition, NotFound, ValidationError
+from core.base.registry import Registry
 from core.queue import lifecycle, reads
-from core.scheduling.availability import resolve_now
 from core.security import access
 from core.security.access import A, Actor
 
@@ -42,7 +43,7 @@ class FixingAction:
     help: str | None = None
 
 
-_actions: dict[str, dict[str, FixingAction]] = {}
+ACTIONS: Registry[FixingAction] = Registry("fixing action")
 
 
 def fixing_action(
@@ -55,17 +56,19 @@ def fixing_action(
     confirm: str | None = None,
     help: str | None = None,
 ) -> Callable[[Callable[..., object]], Callable[..., object]]:
-    def register(fn: Callable[..., object]) -> Callable[..., object]:
-        _actions.setdefault(kind, {})[name] = FixingAction(kind, name, label, fn, permission, needs, confirm, help)
-        return fn
+    def mark(fn: Callable[..., object]) -> Callable[..., object]:
+        return ACTIONS.mark(fn, FixingAction(kind, name, label, fn, permission, needs, confirm, help))
 
-    return register
+    return mark
+
+
+def install(modules: list[ModuleType]) -> None:
+    ACTIONS.install(modules)
 
 
 def actions_for(kind: str) -> list[FixingAction]:
-    importlib.import_module("core.subscribers")  # every registering module, as for jobs and events
-    importlib.import_module("core.queue.fixes")
-    return list(_actions.get(kind, {}).values())
+    by_name = {a.name: a for a in ACTIONS.entries() if a.kind == kind}  # a later mark of a name wins, as before
+    return list(by_name.values())
 
 
 def available(actor: Actor | None, item: reads.ItemView) -> list[FixingAction]:

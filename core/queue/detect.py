@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import resolve_now
+from core.base.db import unit_of_work
 from core.base.models import Appointment, ExceptionItem, WaitlistOffer
 from core.queue import kinds
 from core.queue.items import OPEN_STATES, RESOLVED_BY_ITSELF, clear_item, insert_new, new_item, raise_item
@@ -125,7 +126,7 @@ def detect_all(
 ) -> PassResult:
     """One full pass over every rule (in `location_ids` only, if given), one transaction per
     rule; an audit row per rule that changed anything."""
-    now = now or utcnow()
+    now = resolve_now(now)
     scope = Scope(location_ids=frozenset(location_ids) if location_ids is not None else None)
     total = PassResult()
     with unit_of_work() as session:
@@ -201,6 +202,16 @@ def detect_offers(session: Session, now: datetime, *, freed_by: int | None = Non
     return run_for_subjects(session, rule, now, sorted(ids)) if ids else PassResult()
 
 
+# The kinds that wait while an appointment is outside its provider's hours (rules.appointments).
+WAITING_KINDS = (kinds.INTAKE_MISSING, kinds.UNCONFIRMED)
+
+
 def detect_for_provider(session: Session, now: datetime, provider_id: int) -> PassResult:
-    """A provider's hours or time off changed: re-check their appointments from now on."""
-    return run_rule(session, BY_KIND[kinds.OUTSIDE_HOURS], now, Scope(provider_id=provider_id))
+    """A provider's hours or time off changed: re-check their appointments from now on, then
+    the kinds that wait while one of them is outside the hours (they step aside for the
+    outside-hours item, or come back once it is gone)."""
+    scope = Scope(provider_id=provider_id)
+    result = run_rule(session, BY_KIND[kinds.OUTSIDE_HOURS], now, scope)
+    for kind in WAITING_KINDS:
+        result.add(run_rule(session, BY_KIND[kind], now, scope))
+    return result

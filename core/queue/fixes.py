@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from core.base.clock import require_aware
 from core.base.errors import ValidationError
 from core.queue import kinds
 from core.queue.actions import SLOT, fixing_action
 from core.queue.reads import ItemView
 from core.scheduling import booking, waitlist
-from core.scheduling.availability import Slot, find_slots, require_aware
+from core.scheduling.availability import Slot, find_slots
 from core.scheduling.booking.intake import mark_intake_received
 from core.security.access import A, Actor
 
@@ -54,6 +55,16 @@ def _move(actor: Actor, item: ItemView, *, now: datetime | None = None, **params
 
 for _kind in (kinds.CALENDAR_OVERLAP, kinds.OUTSIDE_HOURS):
     fixing_action(_kind, "move", "Move to a free time…", permission=A.APPOINTMENT_RESCHEDULE, needs=SLOT)(_move)
+
+
+@fixing_action(
+    kinds.OUTSIDE_HOURS, "cancel", "Cancel with notice", permission=A.APPOINTMENT_CANCEL,
+    confirm="Cancel this appointment? It cannot take place as booked; the customer gets the cancellation notice "
+            "(call them to offer another time).",
+)  # fmt: skip
+def _cancel_outside(actor: Actor, item: ItemView, *, now: datetime | None = None) -> object:
+    reason = f"cannot take place: {item.details.get('reason') or 'outside working hours'}"
+    return booking.cancel(actor, item.appointment_id, reason=reason, now=now)
 
 
 @fixing_action(kinds.WAITLIST_OFFER, "book_offer", "Book from the waitlist", permission=A.APPOINTMENT_BOOK)

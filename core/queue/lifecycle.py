@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from core.base.clock import resolve_now
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import ExceptionItem, User
 from core.queue import kinds
 from core.queue.items import OPEN_STATES, RESOLVED_BY_ITSELF
-from core.scheduling.availability import resolve_now
 from core.security import access, audit
 from core.security.access import A, Actor
 from core.security.service import Tx, reading, service

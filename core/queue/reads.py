@@ -12,10 +12,11 @@ import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from core.base.models import Appointment, AppointmentType, Customer, ExceptionItem, Location, Provider, User
+from core.base.clock import resolve_now
+from core.base.models import AppointmentType, Customer, ExceptionItem, Location, Provider, User
 from core.base.tz import to_local
 from core.queue import kinds
-from core.scheduling.availability import resolve_now
+from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import reading
@@ -98,15 +99,15 @@ def _base(actor: Actor | None):
             AppointmentType.name,
             assignee.name,
         )  # fmt: skip
-        .outerjoin(Location, Location.id == ExceptionItem.location_id)
-        .outerjoin(Provider, Provider.id == ExceptionItem.provider_id)
-        .outerjoin(Appointment, Appointment.id == ExceptionItem.appointment_id)
-        .outerjoin(Customer, Customer.id == Appointment.customer_id)
-        .outerjoin(AppointmentType, AppointmentType.id == Appointment.type_id)
         .outerjoin(assignee, assignee.id == ExceptionItem.assigned_to)
         .where(_scope(actor))
     )
-    return query
+    return with_names(
+        query,
+        appointment_id=ExceptionItem.appointment_id,
+        location_id=ExceptionItem.location_id,
+        provider_id=ExceptionItem.provider_id,
+    )
 
 
 def _scope(actor: Actor | None):

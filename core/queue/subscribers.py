@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from core.base.events import subscribe
+from core.base.bus import subscribe
 from core.base.jobs import job
 from core.queue import detect
 from core.scheduling.events import AppointmentBooked, AppointmentChanged, ProviderScheduleChanged, SlotFreed

@@ -18,7 +18,7 @@ from core.reports.audit_names import Names, viewer_zone
 from core.security import access
 from core.security.access import A, Actor
 from core.security.audit import record
-from core.security.service import check
+from core.security.service import check, reading
 
 PAGE_LIMIT = 500
 EXPORT_COLUMNS = ["id", "at_utc", "at_local", "time_zone", "user", "role", "action", "outcome", "entity", "entity_id",
@@ -71,8 +71,7 @@ def _row(entry: AuditLog, location: str | None, zone: str) -> dict:
 
 def time_zones(actor: Actor) -> tuple[str, list[str]]:
     """The viewer's own zone (their first location's) and every active location's zone, to pick from."""
-    check(actor, A.AUDIT_VIEW, entity="audit_log")
-    with read_session() as session:
+    with reading(actor, A.AUDIT_VIEW, entity="audit_log") as session:
         zones = session.scalars(select(Location.timezone).where(Location.active.is_(True)).distinct())
         return viewer_zone(session, actor), sorted({*zones, "UTC"})
 
@@ -110,8 +109,7 @@ def search(
 
 def filter_options(actor: Actor) -> dict[str, list[str]]:
     """The users, actions and entities that occur in the trail, for the filter menus."""
-    check(actor, A.AUDIT_VIEW, entity="audit_log")
-    with read_session() as session:
+    with reading(actor, A.AUDIT_VIEW, entity="audit_log") as session:
 
         def distinct(column) -> list[str]:
             return list(session.scalars(select(column).where(column.is_not(None)).distinct().order_by(column)))

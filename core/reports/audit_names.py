@@ -28,6 +28,7 @@ from core.base.models import (
     WaitlistOffer,
 )
 from core.scheduling.labels import day_label
+from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import Actor
 
@@ -97,21 +98,15 @@ class Names:
             key, name = simple[kind]
             return {i: n for i, n in session.execute(select(key, name).where(key.in_(ids)))}
         if kind == "appointment":
-            query = (
-                select(
-                    Appointment.id,
-                    Customer.name,
-                    AppointmentType.name,
-                    Provider.name,
-                    Appointment.start_at,
-                    Location.timezone,
-                )  # fmt: skip
-                .join(Customer, Customer.id == Appointment.customer_id)
-                .join(Location, Location.id == Appointment.location_id)
-                .outerjoin(AppointmentType, AppointmentType.id == Appointment.type_id)
-                .outerjoin(Provider, Provider.id == Appointment.provider_id)
-                .where(Appointment.id.in_(ids))
-            )
+            query = select(
+                Appointment.id,
+                Customer.name,
+                AppointmentType.name,
+                Provider.name,
+                Appointment.start_at,
+                Location.timezone,
+            ).where(Appointment.id.in_(ids))  # fmt: skip
+            query = with_names(query, inner=True)
             return {
                 i: " · ".join(p for p in (customer, type_name, provider, local_text(start, zone)) if p)
                 for i, customer, type_name, provider, start, zone in session.execute(query)

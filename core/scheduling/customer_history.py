@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.base.db import read_session
 from core.base.models import Appointment, AppointmentType, Location, Provider
 from core.base.tz import to_local
 from core.scheduling.labels import STATUS_LABELS, UNKNOWN, day_label
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 
 def customer_appointments(actor: Actor, customer_id: int, *, limit: int = 20) -> list[dict]:
@@ -23,40 +22,39 @@ def appointments_by_customer(actor: Actor, customer_ids: list[int], *, limit: in
     """`customer_appointments` of several customers (a search's matches) in one query: up to
     `limit` each, numbered per customer in the database."""
     one = customer_ids[0] if len(customer_ids) == 1 else None  # the denial names one customer, or none
-    check(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=one)
-    out: dict[int, list[dict]] = {c: [] for c in customer_ids}
-    if not customer_ids:
-        return out
-    latest = (
-        func.row_number()
-        .over(partition_by=Appointment.customer_id, order_by=(Appointment.start_at.desc(), Appointment.id.desc()))
-        .label("n")
-    )
-    ranked = (
-        select(
-            Appointment.customer_id,
-            Appointment.id,
-            Appointment.start_at,
-            Appointment.status,
-            Location.id.label("location_id"),
-            Location.name.label("location"),
-            Location.timezone,
-            AppointmentType.name.label("type"),
-            Provider.name.label("provider"),
-            latest,
+    with reading(actor, A.CUSTOMER_VIEW, entity="customer", entity_id=one) as session:
+        out: dict[int, list[dict]] = {c: [] for c in customer_ids}
+        if not customer_ids:
+            return out
+        latest = (
+            func.row_number()
+            .over(partition_by=Appointment.customer_id, order_by=(Appointment.start_at.desc(), Appointment.id.desc()))
+            .label("n")
         )
-        .join(Location, Appointment.location_id == Location.id)
-        .outerjoin(AppointmentType, Appointment.type_id == AppointmentType.id)
-        .outerjoin(Provider, Appointment.provider_id == Provider.id)
-        .where(
-            Appointment.customer_id.in_(customer_ids),
-            access.location_filter(actor, Appointment.location_id),
-            access.provider_filter(actor, Appointment.provider_id),
+        ranked = (
+            select(
+                Appointment.customer_id,
+                Appointment.id,
+                Appointment.start_at,
+                Appointment.status,
+                Location.id.label("location_id"),
+                Location.name.label("location"),
+                Location.timezone,
+                AppointmentType.name.label("type"),
+                Provider.name.label("provider"),
+                latest,
+            )
+            .join(Location, Appointment.location_id == Location.id)
+            .outerjoin(AppointmentType, Appointment.type_id == AppointmentType.id)
+            .outerjoin(Provider, Appointment.provider_id == Provider.id)
+            .where(
+                Appointment.customer_id.in_(customer_ids),
+                access.location_filter(actor, Appointment.location_id),
+                access.provider_filter(actor, Appointment.provider_id),
+            )
+            .subquery()
         )
-        .subquery()
-    )
-    query = select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.customer_id, ranked.c.n)
-    with read_session() as session:
+        query = select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.customer_id, ranked.c.n)
         for cust, appt_id, start, status, loc_id, loc_name, tz, type_name, provider_name, _ in session.execute(query):
             local = to_local(start, tz)
             out[cust].append(

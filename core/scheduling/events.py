@@ -1,6 +1,6 @@
 """What booking publishes. Subscribers (waitlist offers, the exceptions queue, the calendar
 push outbox, notifications, metric rollups) handle these in the booking's own transaction
-through `core.base.events`; booking imports none of them.
+through `core.base.bus`; booking imports none of them.
 
 Every change to an appointment is an `AppointmentChanged` (subscribe to it to see them all):
 `before` is the appointment as it was (None for a new one) and `after` as it is now, so a
@@ -126,4 +126,14 @@ class AppointmentsImported:
     first_day: date | None
     last_day: date | None
     days: dict[int, tuple[date, date]]
+    at: datetime
+    notify: bool = False  # the import asked for confirmations (rows it wrote carry `at` as updated_at)
+
+
+@dataclass(frozen=True)
+class DemoSeeded:
+    """The demo seeder wrote its year of appointments in bulk (no per-appointment events), in the
+    transaction this event is published in: capabilities that keep rows about appointments
+    write their part of the demo's story (the outbox's sent and pending messages)."""
+
     at: datetime

@@ -9,6 +9,7 @@ and no time off overlaps it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -93,6 +94,28 @@ def stored_shifts(session: Session, provider_id: int) -> list[Shift]:
         )
     )
     return [Shift(*row) for row in rows]
+
+
+def hours_and_absences(
+    session: Session, providers: list[int], since: datetime
+) -> tuple[dict[int, list[Shift]], dict[int, list[Absence]]]:
+    """The providers' weekly shifts and their time off ending after `since`, in two queries
+    whatever their number (all providers' rows when there are many: one scan beats a long IN)."""
+    shifts: dict[int, list[Shift]] = defaultdict(list)
+    absences: dict[int, list[Absence]] = defaultdict(list)
+    if not providers:
+        return shifts, absences
+    hours = select(WorkingHours.provider_id, WorkingHours.location_id, WorkingHours.weekday,
+                   WorkingHours.start_time, WorkingHours.end_time)  # fmt: skip
+    off = select(TimeOff.provider_id, TimeOff.start_at, TimeOff.end_at, TimeOff.reason).where(TimeOff.end_at > since)
+    if len(providers) < 50:
+        hours = hours.where(WorkingHours.provider_id.in_(providers))
+        off = off.where(TimeOff.provider_id.in_(providers))
+    for pid, *shift in session.execute(hours):
+        shifts[pid].append(Shift(*shift))
+    for pid, *absence in session.execute(off):
+        absences[pid].append(Absence(*absence))
+    return shifts, absences
 
 
 def stored_absences(session: Session, provider_id: int, since: datetime) -> list[Absence]:

@@ -7,13 +7,14 @@ The page's tables (`schedule_frame`, `timeline_frame`) are built in `schedule_fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from core.base import limits
+from core.base.clock import resolve_now
 from core.base.db import read_session
 from core.base.errors import NotFound
 from core.base.models import (
@@ -31,6 +32,7 @@ from core.base.models import (
 from core.base.tz import local_day_bounds, to_local, today_in
 
 # re-exported: pages use schedule.NO_ROOM, schedule.schedule_frame, schedule.timeline_frame
+from core.scheduling import away
 from core.scheduling.customer_history import appointments_by_customer as appointments_by_customer
 from core.scheduling.customer_history import customer_appointments as customer_appointments
 from core.scheduling.labels import STATUS_LABELS as STATUS_LABELS
@@ -110,6 +112,7 @@ class DaySchedule:
     rows: list[ScheduleRow]
     providers: list[tuple[int, str]]  # timeline lanes, in order
     rooms: list[tuple[int, str]]
+    time_off: list = field(default_factory=list)  # core.scheduling.away.Away spans of the day, to shade
 
     def row(self, appointment_id: int) -> ScheduleRow | None:
         return next((r for r in self.rows if r.appointment_id == appointment_id), None)
@@ -259,7 +262,7 @@ def _open_offers_freed_by(session, location_id: int, lo: datetime, hi: datetime)
 def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | None = None) -> DaySchedule:
     """Every appointment starting on `day` (local date) at the location, cancelled ones included,
     in start order. A provider sees their own appointments only; analysts see contacts masked."""
-    now = now or datetime.now(UTC)
+    now = resolve_now(now)
     limits.day(day)
     with read_session() as session:
         loc = _location(session, actor, location_id)
@@ -276,20 +279,21 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
                 select(Room.id, Room.name).where(Room.location_id == loc.id, Room.active.is_(True)).order_by(Room.name)
             )
         ]
-    contacts = access.can(actor, A.CONTACTS_VIEW, loc.id)
-    rows = [_row(r, loc, now=now, contacts=contacts, offered=offered) for r in records]
+        contacts = access.can(actor, A.CONTACTS_VIEW, loc.id)
+        rows = [_row(r, loc, now=now, contacts=contacts, offered=offered) for r in records]
+        rows, time_off = away.flag_rows(session, rows, loc.id, loc.timezone, lo, hi, [p for p, _ in providers])
     # A provider who has appointments here but is no longer linked to the location still gets a lane.
     known = {pid for pid, _ in providers}
     for row in rows:
         if row.provider_id is not None and row.provider_id not in known:
             providers.append((row.provider_id, row.provider_name))
             known.add(row.provider_id)
-    return DaySchedule(location=loc, day=day, rows=rows, providers=providers, rooms=rooms)
+    return DaySchedule(location=loc, day=day, rows=rows, providers=providers, rooms=rooms, time_off=time_off)
 
 
 def appointment_row(actor: Actor, appointment_id: int, *, now: datetime | None = None) -> ScheduleRow | None:
     """One appointment as the schedule shows it, read fresh; None when it is not in the actor's scope."""
-    now = now or datetime.now(UTC)
+    now = resolve_now(now)
     with read_session() as session:
         r = session.execute(_rows_query(actor).where(Appointment.id == appointment_id)).one_or_none()
         if r is None:

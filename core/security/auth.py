@@ -17,7 +17,8 @@ from functools import cache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, unit_of_work, utcnow
+from core.base.clock import resolve_now, utcnow
+from core.base.db import read_session, unit_of_work
 from core.base.errors import ValidationError
 from core.base.models import User
 from core.security import audit, throttle
@@ -129,7 +130,7 @@ def begin_attempt(
 ) -> Attempt:
     """Claim one password attempt: refused (and audited) while a delay runs, otherwise counted as
     a failure until `finish_attempt` says it succeeded."""
-    now = now or utcnow()
+    now = resolve_now(now)
     key = throttle.account_key(username)
     with unit_of_work() as session:
         rows = _rows(session, key, client, now)

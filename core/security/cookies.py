@@ -25,8 +25,9 @@ from pathlib import Path
 import jwt
 from sqlalchemy import func, select
 
+from core.base.clock import resolve_now
 from core.base.config import KNOWN_DEFAULT_COOKIE_KEYS, ROOT, Settings, get_settings
-from core.base.db import read_session, utcnow
+from core.base.db import read_session
 from core.base.errors import DomainError
 from core.base.models import User
 
@@ -140,7 +141,7 @@ def signing_key(user: User, cfg: CookieConfig) -> str:
 
 def issue_token(user_id: int, cfg: CookieConfig, *, now: datetime | None = None) -> tuple[str, datetime]:
     """A cookie value for this user, in the library's format, signed with the user's session key."""
-    now = now or utcnow()
+    now = resolve_now(now)
     expires = now + timedelta(days=cfg.expiry_days)
     with read_session() as session:
         user = session.get(User, user_id)
@@ -157,7 +158,7 @@ def cookie_session(token: str | None, cfg: CookieConfig, *, now: datetime | None
     not expired and the account is active; None otherwise (never an exception)."""
     if not token or len(token) > 4096:
         return None
-    now = now or utcnow()
+    now = resolve_now(now)
     try:
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from core.base import events
+from core.base import bus
 from core.base.db import read_session, unit_of_work
 from core.base.errors import NotFound, OutOfScope, PermissionDenied
 from core.base.models import AuditLog
@@ -134,7 +134,7 @@ class Tx:
             self.wrote = True
 
     def publish(self, event: object) -> None:
-        events.publish(self.session, event)
+        bus.publish(self.session, event)
 
 
 @contextmanager
@@ -174,11 +174,16 @@ def reading(
     action: str,
     location_id: int | None = None,
     *,
+    provider_id: int | None = None,
     entity: str | None = None,
     entity_id: object = None,
+    unknown: str | None = None,
 ) -> Iterator[Session]:
-    """A read session for an actor allowed to do `action` at `location_id`."""
-    check(actor, action, location_id, entity=entity, entity_id=entity_id)
+    """The one door for an actor's reads: a read session for an actor allowed to do `action` at
+    `location_id` (the `check` first, its denial recorded; the scope still goes into the SQL).
+    A PermissionDenied raised inside (a row's own location refused) is recorded too. System code
+    (worker, sync, sender) opens `read_session()` itself."""
+    check(actor, action, location_id, provider_id=provider_id, entity=entity, entity_id=entity_id, unknown=unknown)
     with read_session() as session:
         try:
             yield session

@@ -18,7 +18,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, utcnow
+from core.base.clock import resolve_now
+from core.base.db import read_session
 from core.base.errors import ConflictError, DomainError, NotFound, ValidationError
 from core.base.models import Appointment, Location, Provider, Status
 from core.base.tz import local_day_bounds, to_local, today_in
@@ -27,7 +28,7 @@ from core.scheduling import hours
 from core.scheduling.availability import Engine, route
 from core.scheduling.booking import cancel_in, reassign_in
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, reading, service
 from core.settings.common import check_some, require_each, require_some
 from core.settings.working_time import Affected, add_time_off_in, describe, set_hours_in
 
@@ -98,7 +99,7 @@ def _plan(session: Session, provider: Provider, appts: list[Appointment], now: d
 
 
 def out_sick_preview(actor: Actor | None, provider_id: int, *, now: datetime | None = None) -> list[PlanItem]:
-    now = now or utcnow()
+    now = resolve_now(now)
     with read_session() as s:
         p = s.get(Provider, provider_id)
         if p is None:
@@ -142,7 +143,7 @@ def _run_plan(tx: Tx, appts: list[Appointment], plan: list[PlanItem], why: str, 
 def out_sick(actor: Actor | None, provider_id: int, plan: list[PlanItem], *, now: datetime | None = None) -> int:
     """Apply the previewed plan: time off for the rest of today, moves, cancellations and
     rebook calls, in one transaction. Returns the time off's id."""
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=provider_id) as tx:
         p = tx.get(Provider, provider_id, what="provider")
         require_some(tx, [x.id for x in p.locations])
@@ -198,9 +199,8 @@ def _working_there(session: Session, loc: Location, day: date) -> list[tuple[Pro
 def close_location_preview(
     actor: Actor | None, location_id: int, day: date, *, now: datetime | None = None
 ) -> ClosurePreview:
-    now = now or utcnow()
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="location", entity_id=location_id)
-    with read_session() as s:
+    now = resolve_now(now)
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="location", entity_id=location_id) as s:
         loc = s.get(Location, location_id)
         if loc is None:
             raise NotFound(f"Unknown location #{location_id}.")
@@ -215,7 +215,7 @@ def close_location(
     actor: Actor | None, location_id: int, day: date, *, reason: str, preview: ClosurePreview,
     now: datetime | None = None,
 ) -> None:  # fmt: skip
-    now = now or utcnow()
+    now = resolve_now(now)
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationError("Say why the location is closed (e.g. 'Public holiday').")
@@ -262,9 +262,8 @@ def copy_hours_preview(
     actor: Actor | None, source_id: int, location_id: int, target_ids: list[int], *, now: datetime | None = None
 ) -> dict[str, list[Affected]]:
     """For each target provider (by name), the appointments the copied hours would leave outside."""
-    now = now or utcnow()
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=source_id)
-    with read_session() as s:
+    now = resolve_now(now)
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=source_id) as s:
         loc, shifts, targets = _copy_targets(s, source_id, location_id, target_ids)
         out = {}
         for p in targets:
@@ -279,7 +278,7 @@ def copy_hours(
     actor: Actor | None, source_id: int, location_id: int, target_ids: list[int], *, now: datetime | None = None
 ) -> list[str]:
     """Give each target the source's weekly hours at the location; returns the names changed."""
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=source_id, location_id=location_id) as tx:
         loc, shifts, targets = _copy_targets(tx.session, source_id, location_id, target_ids)
         require_each(tx, [loc.id])

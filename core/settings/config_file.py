@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.base.db import utcnow
+from core.base.clock import resolve_now
 from core.base.errors import ValidationError
 from core.base.models import AppointmentType, Location, Provider, Room, TimeOff
 from core.scheduling import hours
@@ -223,7 +223,7 @@ def _apply_types(tx: Tx, doc: dict, locs: dict[str, Location], ch: Changes) -> N
 
 def apply_config(actor: Actor | None, text: str, *, dry_run: bool = False, now: datetime | None = None) -> list[str]:
     """The differences between the file and the database (and, unless `dry_run`, applied)."""
-    now = now or utcnow()
+    now = resolve_now(now)
     try:
         doc = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, utcnow
+from core.base.clock import resolve_now, utcnow
+from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, Location, Room, provider_locations
 from core.scheduling.events import LocationZoneChanged, ProviderScheduleChanged
@@ -66,7 +67,7 @@ def list_locations(
     """Locations the actor manages (settings: in their scope), by name."""
     if not (access.can(actor, A.LOCATIONS_MANAGE) or access.can(actor, A.SETTINGS_MANAGE)):
         check(actor, A.LOCATIONS_MANAGE, entity="location")
-    now = now or utcnow()
+    now = resolve_now(now)
     rooms = select(func.count(Room.id)).where(Room.location_id == Location.id, Room.active.is_(True)).scalar_subquery()
     upcoming = (
         select(func.count(Appointment.id))
@@ -148,7 +149,7 @@ def change_zone(tx: Tx, loc: Location, tz: str) -> None:
 
 
 def set_location_active(actor: Actor | None, location_id: int, active: bool, *, now: datetime | None = None) -> None:
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.LOCATIONS_MANAGE, entity="location", entity_id=location_id) as tx:
         loc = tx.get(Location, location_id, what="location")
         tx.require(loc.id, entity_id=loc.id)
@@ -218,7 +219,7 @@ def save_room(actor: Actor | None, *, room_id: int | None = None, location_id: i
 
 
 def set_room_active(actor: Actor | None, room_id: int, active: bool, *, now: datetime | None = None) -> None:
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.LOCATIONS_MANAGE, entity="room", entity_id=room_id) as tx:
         room = tx.get(Room, room_id, what="room")
         tx.require(room.location_id, entity_id=room.id)

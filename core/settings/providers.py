@@ -11,13 +11,13 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.base.db import read_session, utcnow
+from core.base.clock import resolve_now
 from core.base.errors import ConflictError, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, Provider, WorkingHours, provider_locations
 from core.scheduling.events import ProviderScheduleChanged
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import reading, service
 from core.settings.common import (
     clean_email,
     clean_name,
@@ -79,13 +79,12 @@ def _view(p: Provider) -> ProviderView:
 def list_providers(
     actor: Actor | None, *, search: str = "", include_inactive: bool = False, location_id: int | None = None
 ) -> list[ProviderView]:
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="provider")
-    q = in_scope_query(actor).options(selectinload(Provider.locations), selectinload(Provider.working_hours))
-    if not include_inactive:
-        q = q.where(Provider.active.is_(True))
-    if location_id is not None:
-        q = q.where(Provider.locations.any(id=location_id))
-    with read_session() as session:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="provider") as session:
+        q = in_scope_query(actor).options(selectinload(Provider.locations), selectinload(Provider.working_hours))
+        if not include_inactive:
+            q = q.where(Provider.active.is_(True))
+        if location_id is not None:
+            q = q.where(Provider.locations.any(id=location_id))
         found = [_view(p) for p in session.scalars(q.order_by(Provider.name, Provider.id))]
     return search_providers(found, search)  # skills are a JSON list: matched here, not in SQL
 
@@ -122,7 +121,7 @@ def save_provider(
 ) -> int:
     """Add a provider (no id) or change one; returns the id. Hours at a location the provider
     leaves are removed with it."""
-    now = now or utcnow()
+    now = resolve_now(now)
     name, email = clean_name(name, "provider"), clean_email(email)
     skills, calendar_id = clean_words(skills, "skill"), clean_optional(calendar_id, 255, "calendar id")
     wanted = set(location_ids)
@@ -165,7 +164,7 @@ def save_provider(
 
 
 def set_provider_active(actor: Actor | None, provider_id: int, active: bool, *, now: datetime | None = None) -> None:
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=provider_id) as tx:
         p = tx.get(Provider, provider_id, what="provider")
         require_some(tx, [loc.id for loc in p.locations])

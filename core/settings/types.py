@@ -14,12 +14,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.base.db import read_session, utcnow
+from core.base.clock import resolve_now
 from core.base.errors import ConflictError, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, AppointmentType, Location, Provider, Room, WaitlistEntry
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, reading, service
 from core.settings.common import clean_name, clean_words, locations_by_id, non_negative, require_each
 
 INTAKE_KINDS = ("text", "long_text", "number", "date", "yes_no")
@@ -149,13 +149,12 @@ def check_deliverable(session: Session, d: TypeInput) -> None:
 def list_types(actor: Actor | None, *, search: str = "", include_inactive: bool = False) -> list[TypeView]:
     """Types the actor may change: all for every-location actors; for managers, those offered
     only at their locations, and read-only those offered there too."""
-    check(actor, A.SETTINGS_MANAGE, entity="appointment_type")
-    q = select(AppointmentType).options(selectinload(AppointmentType.locations)).order_by(AppointmentType.name)
-    if not include_inactive:
-        q = q.where(AppointmentType.active.is_(True))
-    if term := search.strip():
-        q = q.where(AppointmentType.name.ilike(f"%{term}%"))
-    with read_session() as session:
+    with reading(actor, A.SETTINGS_MANAGE, entity="appointment_type") as session:
+        q = select(AppointmentType).options(selectinload(AppointmentType.locations)).order_by(AppointmentType.name)
+        if not include_inactive:
+            q = q.where(AppointmentType.active.is_(True))
+        if term := search.strip():
+            q = q.where(AppointmentType.name.ilike(f"%{term}%"))
         out = []
         for t in session.scalars(q):
             ids = [loc.id for loc in t.locations]
@@ -211,9 +210,8 @@ class DeactivationPreview:
 
 
 def deactivate_type_preview(actor: Actor | None, type_id: int, *, now: datetime | None = None) -> DeactivationPreview:
-    now = now or utcnow()
-    check(actor, A.SETTINGS_MANAGE, entity="appointment_type", entity_id=type_id)
-    with read_session() as s:
+    now = resolve_now(now)
+    with reading(actor, A.SETTINGS_MANAGE, entity="appointment_type", entity_id=type_id) as s:
         t = s.get(AppointmentType, type_id)
         if t is None:
             raise ValidationError(f"Unknown appointment type #{type_id}.")

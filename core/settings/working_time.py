@@ -12,7 +12,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session, utcnow
+from core.base.clock import resolve_now
+from core.base.db import read_session
 from core.base.errors import NotFound, ValidationError
 from core.base.models import Appointment, Location, Provider, TimeOff, WorkingHours
 from core.base.tz import local_to_utc, to_local
@@ -20,7 +21,7 @@ from core.scheduling import hours
 from core.scheduling.events import ProviderScheduleChanged
 from core.scheduling.hours import Absence, Shift
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, reading, service
 from core.settings.common import WEEKDAYS, check_some, clean_optional, hhmm, require_some
 
 
@@ -107,8 +108,7 @@ def _provider(session: Session, provider_id: int) -> Provider:
 
 
 def week_hours(actor: Actor | None, provider_id: int, location_id: int) -> list[Shift]:
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=provider_id)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=provider_id) as s:
         return sorted(
             (sh for sh in hours.stored_shifts(s, provider_id) if sh.location_id == location_id),
             key=lambda sh: (sh.weekday, sh.start),
@@ -133,9 +133,8 @@ def preview_hours(
     actor: Actor | None, provider_id: int, location_id: int, shifts: list[Shift], *, now: datetime | None = None
 ) -> list[Affected]:
     """The booked appointments these hours at this location would leave outside working time."""
-    now = now or utcnow()
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=provider_id)
-    with read_session() as s:
+    now = resolve_now(now)
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="provider", entity_id=provider_id) as s:
         p = _provider(s, provider_id)
         loc = _where(s, p, location_id)
         shifts = check_shifts(shifts, loc.name)
@@ -169,7 +168,7 @@ def set_hours(
     actor: Actor | None, provider_id: int, location_id: int, shifts: list[Shift], *, now: datetime | None = None
 ) -> list[Affected]:
     """Replace the weekly hours; returns the appointments now outside them (the queue gets them)."""
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=provider_id, location_id=location_id) as tx:
         p = tx.get(Provider, provider_id, what="provider")
         loc = _where(tx.session, p, location_id)
@@ -212,7 +211,7 @@ def preview_time_off(
     reason: str | None = None, now: datetime | None = None,
 ) -> list[Affected]:  # fmt: skip
     """The booked appointments this time off would leave uncovered (none are changed)."""
-    now = now or utcnow()
+    now = resolve_now(now)
     with read_session() as s:
         p = _provider(s, provider_id)
         tz = _tz_for(s, p, location_id)
@@ -238,7 +237,7 @@ def add_time_off(
     location_id: int | None = None, now: datetime | None = None,
 ) -> tuple[int, list[Affected]]:  # fmt: skip
     """Record time off; returns its id and the appointments it leaves uncovered (queued)."""
-    now = now or utcnow()
+    now = resolve_now(now)
     reason = clean_optional(reason, 255, "reason")
     with service(actor, A.SETTINGS_MANAGE, entity="time_off") as tx:
         p = tx.get(Provider, provider_id, what="provider")
@@ -252,7 +251,7 @@ def add_time_off(
 
 def remove_time_off(actor: Actor | None, time_off_id: int, *, now: datetime | None = None) -> None:
     """Time off is not referred to by appointments: removing it deletes it (audited)."""
-    now = now or utcnow()
+    now = resolve_now(now)
     with service(actor, A.SETTINGS_MANAGE, entity="time_off", entity_id=time_off_id) as tx:
         off = tx.get(TimeOff, time_off_id, what="time off")
         p = tx.get(Provider, off.provider_id, what="provider")
@@ -266,7 +265,7 @@ def remove_time_off(actor: Actor | None, time_off_id: int, *, now: datetime | No
 
 def list_time_off(actor: Actor | None, provider_id: int, *, now: datetime | None = None) -> list[TimeOffView]:
     """The provider's time off that has not ended yet, soonest first."""
-    now = now or utcnow()
+    now = resolve_now(now)
     with read_session() as s:
         p = _provider(s, provider_id)
         check_some(actor, A.SETTINGS_MANAGE, [x.id for x in p.locations], entity="provider", entity_id=p.id)

@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select, update
 
-from core.base.db import unit_of_work, utcnow
+from core.base.clock import utcnow
+from core.base.db import unit_of_work
 from core.base.models import AuditLog
 from core.people import users
 from core.security import auth

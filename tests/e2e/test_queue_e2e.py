@@ -50,7 +50,8 @@ def test_front_desk_fixes_an_item_and_the_count_goes_down(app_server, page):
     # The chart above draws last and moves the cards down; the click waits for them to settle.
     page.get_by_role("button", name="Confirmed after a call").first.click(timeout=90_000)
     expect(nav.get_by_role("link", name=re.compile(r"^Queue \(1\)"))).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Confirmed after a call: done.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Ada Lovelace · confirmed after a call.")).to_be_visible(timeout=30_000)  # the toast
+    expect(page.get_by_role("button", name="Undo")).to_be_visible()  # her card's place keeps its line
     screenshot(page, "queue-after-fix")
     appt_id, item_id = ids["ada"]
     with read_session() as s:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
+from core.base.migrations.columns import UTCDateTime  # noqa: F401 - instants, when the migration has some
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

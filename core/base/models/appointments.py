@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.models.common import Base, Status, new_key
 from core.base.models.org import AppointmentType, Location, Provider, Room
 

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.base.db import utcnow
+from core.base.clock import utcnow
 from core.base.models.common import Base
 from core.base.models.org import Location
 

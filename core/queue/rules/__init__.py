@@ -14,10 +14,13 @@ from core.queue.rules.base import Cause, Rule, Scope
 from core.queue.rules.calendar import CalendarBroken, CalendarChanged, CalendarDeleted, CalendarOverlap
 from core.queue.rules.schedule import NotificationFailed, OutsideHours, WaitlistOfferOpen
 
+# OutsideHours comes before NoShowRisk, IntakeMissing and Unconfirmed: while an appointment cannot
+# take place as booked, those wait (rules.appointments.cannot_take_place), from the same pass on.
+# NoShowRisk comes before Unconfirmed, which waits while the high-risk item is open.
 RULES: tuple[Rule, ...] = (
-    CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarBroken(), IntakeMissing(), Unconfirmed(),
-    NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), OutsideHours(), NotificationFailed(), RebookCall(),
-    NoShowRisk(),
+    CalendarOverlap(), CalendarChanged(), CalendarDeleted(), CalendarBroken(), OutsideHours(), NoShowRisk(),
+    IntakeMissing(), Unconfirmed(), NoShowFollowUp(), WaitlistOfferOpen(), LateCancel(), NotificationFailed(),
+    RebookCall(),
 )  # fmt: skip
 BY_KIND = {rule.kind: rule for rule in RULES}
 APPOINTMENT_RULES = tuple(r for r in RULES if kinds.KINDS[r.kind].subject == "appointment")

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.models import Appointment, Location, NotificationOutbox, TimeOff, WaitlistOffer, WorkingHours
+from core.base.models import Appointment, Location, NotificationOutbox, WaitlistOffer
 from core.queue import kinds
 from core.queue.rules.base import Cause, Rule, Scope, ahead, scoped
-from core.scheduling.hours import Absence, Shift, why_outside
+from core.scheduling.hours import hours_and_absences, why_outside
 
 FAILED_OUTBOX = ("failed", "flagged")
 
@@ -41,18 +41,7 @@ class OutsideHours(Rule):
         providers = sorted({r.provider_id for r in rows if r.provider_id is not None})
         if not providers:
             return []
-        shifts: dict[int, list[Shift]] = defaultdict(list)
-        hours = select(WorkingHours.provider_id, WorkingHours.location_id, WorkingHours.weekday,
-                       WorkingHours.start_time, WorkingHours.end_time)  # fmt: skip
-        absences: dict[int, list[Absence]] = defaultdict(list)
-        off = select(TimeOff.provider_id, TimeOff.start_at, TimeOff.end_at, TimeOff.reason).where(TimeOff.end_at > now)
-        if len(providers) < 50:
-            hours = hours.where(WorkingHours.provider_id.in_(providers))
-            off = off.where(TimeOff.provider_id.in_(providers))
-        for pid, *shift in session.execute(hours):
-            shifts[pid].append(Shift(*shift))
-        for pid, *absence in session.execute(off):
-            absences[pid].append(Absence(*absence))
+        shifts, absences = hours_and_absences(session, providers, now)
         found, memo = [], defaultdict(dict)
         for appt_id, location_id, provider_id, start, end, tz in sorted(rows, key=lambda r: r.start_at):
             if provider_id is None:

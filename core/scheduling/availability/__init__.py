@@ -21,11 +21,9 @@ The package, by job: `rules` (what a search answers with), `messages` (the sente
 refusal), `index` (the interval index in epoch seconds), `sql` (the prepared statements),
 `engine` (the rules applied over one session), `routing` (which free provider takes a booking)
 and `services` (the public reads: `find_slots`, `choose_provider`). The service clock
-(`resolve_now`, `require_aware`) lives in `core.base.clock`; it is re-exported here for callers
-that already import it from availability.
+(`resolve_now`, `require_aware`) is `core.base.clock`.
 """
 
-from core.base.clock import require_aware, resolve_now
 from core.scheduling.availability.engine import Engine
 from core.scheduling.availability.index import IntervalIndex
 from core.scheduling.availability.messages import describe_appointment, fmt_day, fmt_span
@@ -59,8 +57,6 @@ __all__ = [
     "fmt_span",
     "group_key_for",
     "pick",
-    "require_aware",
-    "resolve_now",
     "route",
     "routing_for",
 ]

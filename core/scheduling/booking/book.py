@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.base import limits
+from core.base.clock import require_aware, resolve_now
 from core.base.errors import ValidationError
 from core.base.models import Appointment, Status, new_key
 from core.base.tz import to_local
 from core.people.customers import add_customer_in
-from core.scheduling.availability import Engine, Fit, pick, require_aware, resolve_now
+from core.scheduling.availability import Engine, Fit, pick
 from core.scheduling.booking.intake import answers
 from core.scheduling.booking.records import (
     SOURCE_MAX,

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.base import limits
+from core.base.clock import resolve_now
 from core.base.errors import ValidationError
 from core.base.models import Appointment
-from core.scheduling.availability import resolve_now
 from core.scheduling.booking.records import NOTE_MAX, history, loaded, locked_appointment
 from core.scheduling.events import AppointmentEdited, AppointmentState
 from core.security.access import A, Actor

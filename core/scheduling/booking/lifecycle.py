@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from core.base import limits
+from core.base.clock import resolve_now
 from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import Appointment, AppointmentHistory, Status
 from core.base.tz import to_local
 from core.scheduling import transitions
-from core.scheduling.availability import resolve_now
 from core.scheduling.booking.records import (
     NOTE_MAX,
     CancelPreview,

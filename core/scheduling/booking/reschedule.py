@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core.base import limits
+from core.base.clock import require_aware, resolve_now
 from core.base.errors import InvalidTransition, ValidationError
 from core.base.models import Appointment
 from core.base.tz import to_local
 from core.scheduling import transitions
-from core.scheduling.availability import Engine, require_aware, resolve_now
+from core.scheduling.availability import Engine
 from core.scheduling.booking.records import (
     freed_slot,
     history,

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from core.base import limits
 from core.base.clock import resolve_now
-from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import AppointmentType, Customer, Location, Provider, WaitlistEntry, WaitlistOffer
 from core.base.tz import today_in
@@ -22,7 +21,7 @@ from core.scheduling.booking import customer_in_scope
 from core.scheduling.schedule import NOTES_HIDDEN
 from core.security import access, audit
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import reading, service
 
 ACTIVE_ENTRY = ("waiting", "offered")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -198,8 +197,7 @@ def waiting_entries(actor: Actor | None, *, location_id: int, now: datetime | No
     Contacts and notes are masked for roles that may not see contacts; a provider sees only
     the entries that asked for them."""
     now = resolve_now(now)
-    check(actor, A.APPOINTMENT_VIEW, location_id, entity="waitlist_entry")
-    with read_session() as session:
+    with reading(actor, A.APPOINTMENT_VIEW, location_id, entity="waitlist_entry") as session:
         location = session.get(Location, location_id)
         if location is None:
             raise NotFound(f"Unknown location #{location_id}.")

@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.base.bus import subscribe
 from core.base.clock import resolve_now
-from core.base.db import read_session, unit_of_work
+from core.base.db import unit_of_work
 from core.base.errors import ConflictError, DomainError, InvalidTransition, NotFound
-from core.base.events import subscribe
 from core.base.models import (
     Appointment,
     AppointmentType,
@@ -32,7 +32,7 @@ from core.scheduling.schedule import NOTES_HIDDEN
 from core.scheduling.waitlist.entries import ACTIVE_ENTRY, Preferences
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import reading, service
 
 MAX_OFFERS_PER_SLOT = 20
 
@@ -61,8 +61,7 @@ def open_offers(
 ) -> list[OfferView]:
     """Open offers at a location whose start is still ahead (on one local day if given)."""
     now = resolve_now(now)
-    check(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_offer")
-    with read_session() as session:
+    with reading(actor, A.WAITLIST_MANAGE, location_id, entity="waitlist_offer") as session:
         location = session.get(Location, location_id)
         if location is None:
             raise NotFound(f"Unknown location #{location_id}.")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.base.db
+from core.base.migrations.columns import UTCDateTime
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -27,13 +27,13 @@ def upgrade() -> None:
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("etag", sa.String(255), nullable=True),
         sa.Column("state", sa.String(20), nullable=False),
-        sa.Column("pushed_start", core.base.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("pushed_end", core.base.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pushed_start", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pushed_end", UTCDateTime(timezone=True), nullable=True),
         sa.Column("pushed_summary", sa.String(255), nullable=True),
         sa.Column("google_etag", sa.String(255), nullable=True),
-        sa.Column("google_start", core.base.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("google_end", core.base.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", core.base.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("google_start", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("google_end", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("appointment_id", name="pk_calendar_links"),
         sa.ForeignKeyConstraint(
             ["appointment_id"], ["appointments.id"], name="fk_calendar_links_appointment_id_appointments",
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("appointment_id", sa.Integer(), nullable=False),
         sa.Column("provider_id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("queued_at", core.base.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("queued_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("resolves_conflict", sa.Boolean(), nullable=False),
@@ -66,7 +66,7 @@ def upgrade() -> None:
         "calendar_sync_health",
         sa.Column("provider_id", sa.Integer(), nullable=False),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
-        sa.Column("last_attempt_at", core.base.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_attempt_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_summary", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("provider_id", name="pk_calendar_sync_health"),
         sa.ForeignKeyConstraint(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.base.db
+from core.base.migrations.columns import UTCDateTime
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -24,9 +24,9 @@ depends_on: str | Sequence[str] | None = None
 NULLABLE = {
     "provider_id": sa.Integer(),
     "type_id": sa.Integer(),
-    "end_at": core.base.db.UTCDateTime(timezone=True),
-    "block_start": core.base.db.UTCDateTime(timezone=True),
-    "block_end": core.base.db.UTCDateTime(timezone=True),
+    "end_at": UTCDateTime(timezone=True),
+    "block_start": UTCDateTime(timezone=True),
+    "block_end": UTCDateTime(timezone=True),
 }
 
 _PG_EXCLUDE = """ALTER TABLE appointments ADD CONSTRAINT ex_appointments_{what}_overlap

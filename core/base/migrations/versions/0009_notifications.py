@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.base.db import UTCDateTime
+from core.base.migrations.columns import UTCDateTime
 
 revision: str = "0009"
 down_revision: str | None = "0008"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.base.db
+from core.base.migrations.columns import UTCDateTime
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -27,9 +27,9 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(length=10), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_failure_at", core.base.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("next_attempt_at", core.base.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("audit_minute", core.base.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_failure_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("audit_minute", UTCDateTime(timezone=True), nullable=True),
         sa.Column("audit_rows", sa.Integer(), nullable=False),
         sa.Column("audit_skipped", sa.Integer(), nullable=False),
         sa.CheckConstraint("scope IN ('account', 'client')", name=op.f("ck_sign_in_throttle_scope")),

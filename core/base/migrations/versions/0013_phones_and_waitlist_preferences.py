@@ -2,7 +2,8 @@
 
 Phones are read in the country of the customer's home location's time zone. A number that does
 not read as a valid phone number is kept as typed (and counted in the log), so nothing a person
-wrote is lost; search still finds it by its digits.
+wrote is lost; search still finds it by its digits. The reading is carried here, frozen as it
+was applied (phonenumbers, and tzdata's zone.tab for a zone's country), not imported from the app.
 
 Revision ID: 0013
 Revises: 0011
@@ -10,11 +11,12 @@ Revises: 0011
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
+import phonenumbers
 import sqlalchemy as sa
+import tzdata
 from alembic import op
-
-from core.people import phones
 
 revision: str = "0013"
 down_revision: str | None = "0011"
@@ -37,6 +39,25 @@ def upgrade() -> None:
     _phones_to_e164()
 
 
+def _zone_countries() -> dict[str, str]:
+    """IANA zone -> ISO 3166 country code, from tzdata's zone.tab (one country per zone)."""
+    table = (Path(tzdata.__file__).parent / "zoneinfo" / "zone.tab").read_text(encoding="utf-8")
+    return {
+        line.split("\t")[2]: line.split("\t")[0] for line in table.splitlines() if line and not line.startswith("#")
+    }
+
+
+def _e164(typed: str, region: str | None) -> str | None:
+    """`typed` as E.164, read in `region` when it has no country code; None when not a valid number."""
+    try:
+        number = phonenumbers.parse(typed, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def _phones_to_e164() -> None:
     bind = op.get_bind()
     rows = bind.execute(
@@ -46,13 +67,14 @@ def _phones_to_e164() -> None:
                WHERE c.phone IS NOT NULL AND c.phone <> '' ORDER BY c.id"""
         )
     ).all()
+    countries = _zone_countries()
     changes, kept = [], []
     for ident, phone, zone in rows:
-        number = phones.parse(phone, phones.region_for_zone(zone))
+        number = _e164(phone, countries.get(zone or ""))
         if number is None:
             kept.append(ident)
-        elif phones.e164(number) != phone:
-            changes.append({"id": ident, "phone": phones.e164(number)})
+        elif number != phone:
+            changes.append({"id": ident, "phone": number})
     update = sa.text("UPDATE customers SET phone = :phone WHERE id = :id")
     for start in range(0, len(changes), BATCH):
         bind.execute(update, changes[start : start + BATCH])

@@ -4,8 +4,9 @@ Every metrics read worked out the available minutes of its window from the worki
 time off: each provider's shifts merged per weekday, then each day that time off touches, in
 Python (about 9,000 such days in two years at 1M appointments, and ten times that at 10M). They
 change only when hours, time off or a location's zone change, which publish
-ProviderScheduleChanged; the minutes are now kept then, and a read sums stored rows. Filled
-here by the same function that keeps them.
+ProviderScheduleChanged; the minutes are now kept then, and a read sums stored rows. The tables
+are derived data: this migration only creates them, and `python -m core init-db` runs
+`rebuild-rollups` when it finds them empty while working hours exist.
 
 Revision ID: 0020
 Revises: 0019
@@ -15,7 +16,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 revision: str = "0020"
 down_revision: str | None = "0019"
@@ -50,9 +50,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_metric_capacity_day_minutes", "metric_capacity_day", ["day", "location_id", "provider_id", "minutes"]
     )
-    from core.metrics import capacity  # derived data: filled as the app keeps it
-
-    capacity.refresh(Session(bind=op.get_bind()))
 
 
 def downgrade() -> None:
