@@ -37,6 +37,8 @@ from core.metrics import commands as metrics_commands
 from core.metrics import prune as metrics_prune
 from core.metrics import rebuild as metrics_rebuild
 from core.metrics import rollup as metrics_rollup
+from core.noshow import commands as noshow_commands
+from core.noshow import jobs as noshow_jobs
 from core.notifications import commands as notification_commands
 from core.notifications import demo as notification_demo
 from core.notifications import enqueue as notification_enqueue
@@ -74,6 +76,7 @@ JOBS: tuple[ModuleType, ...] = (
     metrics_prune,  # prune-metrics
     webhook_sender,  # deliver-webhooks, purge-webhook-log
     inquiry_holds,  # expire-booking-requests
+    noshow_jobs,  # train-no-show (weekly), score-no-show (hourly)
 )
 
 FIXING_ACTIONS: tuple[ModuleType, ...] = (
@@ -93,6 +96,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     people_commands,
     webhook_commands,
     security_commands,
+    noshow_commands,
 )
 
 _lock = threading.Lock()  # Streamlit runs app.py in a thread per session

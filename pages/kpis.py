@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from core.base.errors import DomainError
 from core.metrics.drill import FIGURES
 from core.security.access import A
-from pages import kpi_inquiries, ui
+from pages import kpi_inquiries, noshow_panels, ui
 from pages import metrics_view as mv
 from pages.downloads import download_buttons
 from pages.safe import plain
@@ -94,6 +94,7 @@ for tab, by in zip(st.tabs(["By location", "By provider", "By type"]), ("locatio
         download_buttons(actor, table, f"kpis-by-{by}-{window.first}", what=f"metrics.kpis_by_{by}")
 
 kpi_inquiries.conversion_section(actor, window, filters)
+noshow_panels.section(actor, scope, window, filters, version)
 
 st.subheader("Appointments behind a figure")
 figure = st.selectbox("Figure", list(FIGURES), format_func=lambda f: FIGURES[f].capitalize(), key="kpi_drill")

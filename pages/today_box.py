@@ -13,7 +13,7 @@ from core.base.tz import to_local
 from core.scheduling import booking, schedule
 from core.scheduling.schedule import DaySchedule, ScheduleRow
 from core.security.access import A, Actor, can_act_on_appointment
-from pages import kit, today_state
+from pages import kit, noshow_badge, today_state
 from pages.downloads import download_buttons
 from pages.safe import plain
 
@@ -118,9 +118,12 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
         fields = today_state.intake_fields(actor, row.type_id)
         editor = can_act_on_appointment(actor, A.APPOINTMENT_NOTE, row.location_id, row.provider_id)
         _details(row, fields, editor)
+        noshow_badge.badge(actor, row)
         _undo_line(actor, row, now, day_schedule.location.timezone)
         _actions(actor, row, fields, editor, now)
-    frame = schedule.schedule_frame(day_schedule, include_cancelled=show_cancelled)
+    frame = noshow_badge.with_risk(
+        actor, day_schedule, schedule.schedule_frame(day_schedule, include_cancelled=show_cancelled)
+    )
     state["today_table_ids"] = list(frame.index)
     # A new list is a new table: a row highlighted in the old one never points at another appointment.
     key = f"today_table_{hash(tuple(frame.index))}"

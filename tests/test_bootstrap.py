@@ -89,11 +89,14 @@ def test_the_worker_jobs_and_fixing_actions_are_the_listed_ones():
         "expire-booking-requests",
         "prune-metrics",
         "purge-webhook-log",
+        "score-no-show",
         "send-notifications",
+        "train-no-show",
     ]
     assert [a.name for a in actions.actions_for("calendar_changed")] == ["accept_google", "keep_ours"]
     assert [a.name for a in actions.actions_for("waitlist_offer")] == ["book_offer", "dismiss_offer"]
     assert [a.name for a in actions.actions_for("booking_request")] == ["confirm_request", "decline_request"]
+    assert [a.name for a in actions.actions_for("no_show_risk")] == ["confirm"]
 
 
 def test_a_registry_read_before_it_is_installed_says_to_call_bootstrap():

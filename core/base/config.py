@@ -69,12 +69,23 @@ class Settings:
     # and how many days after an inquiry a booking still counts as its conversion.
     door_requests_per_minute: int = 5
     conversion_days: int = 7
+    # A no-show risk at or above this is "high": the today page's badge, the queue's call list.
+    no_show_high_risk: float = 0.15
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
     if env in os.environ:
         return os.environ[env]
     return secrets.get(key, default)
+
+
+def _share(value, default: float) -> float:
+    """A fraction strictly between 0 and 1; a typo falls back to the default rather than stop the app."""
+    try:
+        share = float(str(value).strip())
+    except ValueError:
+        return default
+    return share if 0 < share < 1 else default
 
 
 def _minutes(value, default: int = CHECK_IN_LEAD_MINUTES) -> int:
@@ -138,6 +149,7 @@ def get_settings() -> Settings:
         webhook_log_days=_days(_get(s, "WEBHOOK_LOG_DAYS", "webhook_log_days", 30), 30),
         door_requests_per_minute=_minutes(_get(s, "DOOR_REQUESTS_PER_MINUTE", "door_requests_per_minute", 5), 5),
         conversion_days=_minutes(_get(s, "CONVERSION_DAYS", "conversion_days", 7), 7),
+        no_show_high_risk=_share(_get(s, "NO_SHOW_HIGH_RISK", "no_show_high_risk", 0.15), 0.15),
     )
 
 

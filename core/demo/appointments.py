@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect
 from typing import TYPE_CHECKING
 
+from core.demo import noshow_habit
 from core.demo.bulk import iso
 from core.demo.catalogue import (
     CANCEL_BASE,
@@ -139,13 +140,14 @@ def add_appointment(
                 status = "checked_in"
                 checked_in_at = max(booked + 30, start - randint(rng, 0, 600))
             else:
-                pns = (
+                pns = noshow_habit.capped(
                     NO_SHOW_BASE
                     * t.no_show
                     * WEEKDAY_NO_SHOW[wd]
                     * (0.4 + 1.6 * min(lead_days, 40) / 40)
                     * (0.7 if confirmed_at else 1.3)
                     * SOURCE_NO_SHOW[source]
+                    * noshow_habit.factor(customer, start, loc.tz)
                 )
                 if rand() < pns:
                     status = "no_show"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from core.base.db import read_session
 from core.base.errors import ValidationError
@@ -51,6 +52,23 @@ class NoShowByReminder:
     without_reminder: NoShowCounts
 
 
+def local_windows(
+    session: Session, actor: Actor | None, date_from: date, date_to: date, location_id: int | None = None
+) -> list[ColumnElement[bool]]:
+    """SQL: one condition per location the actor sees: its appointments starting on local dates
+    [date_from, date_to] in its own zone (OR them together)."""
+    q = select(Location.id, Location.timezone).where(access.location_filter(actor, Location.id))
+    if location_id is not None:
+        q = q.where(Location.id == location_id)
+    windows = []
+    for loc_id, tz in session.execute(q):
+        start, end = local_range_bounds(date_from, date_to, tz)
+        windows.append(
+            and_(Appointment.location_id == loc_id, Appointment.start_at >= start, Appointment.start_at < end)
+        )
+    return windows
+
+
 def no_show_by_reminder(
     actor: Actor | None, date_from: date, date_to: date, *, location_id: int | None = None
 ) -> NoShowByReminder:
@@ -59,15 +77,7 @@ def no_show_by_reminder(
     if date_to < date_from:
         raise ValidationError(f"The window ends ({date_to}) before it starts ({date_from}).")
     with reading(actor, A.METRICS_VIEW, location_id, entity="metrics") as s:
-        q = select(Location.id, Location.timezone).where(access.location_filter(actor, Location.id))
-        if location_id is not None:
-            q = q.where(Location.id == location_id)
-        windows = []
-        for loc_id, tz in s.execute(q):
-            start, end = local_range_bounds(date_from, date_to, tz)
-            windows.append(
-                and_(Appointment.location_id == loc_id, Appointment.start_at >= start, Appointment.start_at < end)
-            )
+        windows = local_windows(s, actor, date_from, date_to, location_id)
         counts = {(True, Status.NO_SHOW.value): 0, (True, Status.COMPLETED.value): 0,
                   (False, Status.NO_SHOW.value): 0, (False, Status.COMPLETED.value): 0}  # fmt: skip
         if windows:

@@ -10,15 +10,18 @@ from core.base.models import Location
 from core.queue import detect
 
 
+def location_named(name: str) -> int:
+    """The id of the location called `name`; NotFound naming the known ones otherwise."""
+    with read_session() as session:
+        location_id = session.scalar(select(Location.id).where(Location.name == name))
+        names = ", ".join(session.scalars(select(Location.name).order_by(Location.name)))
+    if location_id is None:
+        raise NotFound(f"No location named '{name}'. Locations: {names or 'none yet'}.")
+    return location_id
+
+
 def cmd_detect(args) -> int:
-    location_ids = None
-    if args.location:
-        with read_session() as session:
-            location_id = session.scalar(select(Location.id).where(Location.name == args.location))
-            names = ", ".join(session.scalars(select(Location.name).order_by(Location.name)))
-        if location_id is None:
-            raise NotFound(f"No location named '{args.location}'. Locations: {names or 'none yet'}.")
-        location_ids = [location_id]
+    location_ids = [location_named(args.location)] if args.location else None
     result = detect.detect_all(location_ids=location_ids)
     print(f"Exceptions queue: {result.describe()}.")
     return 0

@@ -18,6 +18,7 @@ from core.security.access import A, Actor
 SLOT_DAYS = 7
 
 
+@fixing_action(kinds.NO_SHOW_RISK, "confirm", "Confirmed after a call", permission=A.APPOINTMENT_CONFIRM)
 @fixing_action(kinds.UNCONFIRMED, "confirm", "Confirmed after a call", permission=A.APPOINTMENT_CONFIRM)
 def _confirm(actor: Actor, item: ItemView, *, now: datetime | None = None) -> object:
     return booking.confirm(actor, item.appointment_id, now=now)

@@ -19,6 +19,7 @@ spells a kind or a key by hand.
     webhook_failing      webhook_failing:{endpoint_id}           webhooks (failing for 24 hours)
     booking_request      booking_request:{appointment_id}        inquiries (a held web request)
     inquiry_unanswered   inquiry_unanswered:{inquiry_id}         queue rule (open, unbooked, unclosed)
+    no_show_risk         no_show_risk:{appointment_id}           queue rule (stored no-show scores)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ BOOKING_REQUEST = "booking_request"
 INQUIRY_UNANSWERED = "inquiry_unanswered"
 # How long an inquiry may wait for an answer (a booking or a closing reason) before it is queued.
 DEFAULT_ANSWER_MINUTES = 60
+NO_SHOW_RISK = "no_show_risk"
 
 # Rule windows (hours ahead of the start; per appointment type in queue_type_windows).
 DEFAULT_INTAKE_HOURS = 24
@@ -50,6 +52,8 @@ DEFAULT_CONFIRM_HOURS = 48
 # How long a no-show waits for a rebook, and a late cancellation for review, before the item lapses.
 FOLLOW_UP_DAYS = 14
 LATE_CANCEL_REVIEW_DAYS = 7
+# How far ahead a high-risk, unconfirmed appointment is worth a call.
+NO_SHOW_RISK_HOURS = 72
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ KINDS: dict[str, Kind] = {
              "A customer asked for this time online and it is held for them: confirm or decline it."),
         Kind(INQUIRY_UNANSWERED, "Inquiry not answered", "inquiry",
              "Someone asked for an appointment and has no answer yet: book them or close it with a reason."),
+        Kind(NO_SHOW_RISK, "High risk, not confirmed", "appointment",
+             "Likely to be missed and not confirmed yet: call the customer to confirm."),
     )
 }  # fmt: skip
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.base.db import read_session
 from core.base.errors import NotFound, ValidationError
 from core.base.files import Target
-from core.base.models import Appointment, AppointmentType, Customer, Location, Provider
+from core.base.models import Appointment, AppointmentType, Customer, Location, NoShowScore, Provider
 from core.base.tz import local_day_bounds
 from core.reports.tabular import safe_cell
 from core.security import access
@@ -31,7 +31,7 @@ COLUMNS = [
     "appointment_id", "external_id", "location", "provider", "provider_email", "appointment_type",
     "customer", "customer_email", "customer_phone", "start_utc", "end_utc", "start_local", "status",
     "booked_at_utc", "cancelled_at_utc", "late_cancel", "reschedule_count", "intake_complete", "source",
-    "calendar_event_id",
+    "calendar_event_id", "no_show_risk",
 ]  # fmt: skip
 
 
@@ -97,7 +97,9 @@ def export_query(
             Appointment.intake_complete,
             Appointment.source,
             Appointment.calendar_event_id,
+            NoShowScore.risk,  # the stored no-show risk (core.noshow); empty where there is none
         )  # fmt: skip
+        .outerjoin(NoShowScore, NoShowScore.appointment_id == Appointment.id)
         .where(access.location_filter(actor, Appointment.location_id))
         .where(access.provider_filter(actor, Appointment.provider_id))
         .order_by(Appointment.start_at, Appointment.id)
@@ -126,9 +128,9 @@ class _Values:
         return tuple(self.text(v) for v in values)
 
     def row(self, id_, ext, names, customer, start, end, local, status, booked, cancelled, late, reschedules,
-            intake, source, event_id) -> tuple:  # fmt: skip
+            intake, source, event_id, risk) -> tuple:  # fmt: skip
         return (id_, self.text(ext), *names, *customer, start, end, local, status, booked, cancelled, int(late),
-                reschedules, int(intake), source, self.text(event_id))  # fmt: skip
+                reschedules, int(intake), source, self.text(event_id), _risk(risk))  # fmt: skip
 
 
 class _CsvLines:
@@ -149,12 +151,17 @@ class _CsvLines:
         return ",".join(self.text(v) for v in values)
 
     def row(self, id_, ext, names, customer, start, end, local, status, booked, cancelled, late, reschedules,
-            intake, source, event_id) -> str:  # fmt: skip
+            intake, source, event_id, risk) -> str:  # fmt: skip
         return (f"{id_},{self.text(ext) if ext else ''},{names},{customer},{start},{end},{local},{status},{booked},"
-                f"{cancelled},{late:d},{reschedules},{intake:d},{source},{self.text(event_id) if event_id else ''}\n")  # fmt: skip
+                f"{cancelled},{late:d},{reschedules},{intake:d},{source},{self.text(event_id) if event_id else ''},"
+                f"{_risk(risk)}\n")  # fmt: skip
 
 
 _CSV_SPECIAL = re.compile(r'[",\r\n]')
+
+
+def _risk(risk: float | None) -> str:
+    return "" if risk is None else f"{risk:.4f}"
 
 
 def _shaped(session: Session, actor: Actor, shape, filters: dict) -> Iterator:
@@ -175,7 +182,7 @@ def _shaped(session: Session, actor: Actor, shape, filters: dict) -> Iterator:
     for part in parts:
         _add_customers(session, customers, {r[5] for r in part}, shape, contacts)
         for (id_, ext, loc_id, prov_id, type_id, cust_id, start_at, end_at, status, booked_at, cancelled_at, late,
-             reschedules, intake, source, event_id) in part:  # fmt: skip
+             reschedules, intake, source, event_id, risk) in part:  # fmt: skip
             loc, tz = places[loc_id]
             if start_at != current:
                 current, start_text, local_of = start_at, text_of(start_at), {}
@@ -194,7 +201,7 @@ def _shaped(session: Session, actor: Actor, shape, filters: dict) -> Iterator:
             if shown is None:
                 shown = sources[source] = shape.text(source)
             yield shape.row(id_, ext, named, customers[cust_id], start_text, text_of(end_at), local, status,
-                            text_of(booked_at), text_of(cancelled_at), late, reschedules, intake, shown, event_id)  # fmt: skip
+                            text_of(booked_at), text_of(cancelled_at), late, reschedules, intake, shown, event_id, risk)  # fmt: skip
 
 
 def iter_values(session: Session, actor: Actor, *, safe: bool = False, **filters) -> Iterator[tuple]:

@@ -16,6 +16,7 @@ from core.base.models.appointments import (
     WaitlistOffer,
 )
 from core.base.models.common import BLOCKING_STATUSES, NAMING, OPEN_STATUSES, Base, Role, Status, new_key
+from core.base.models.noshow import NoShowModel, NoShowScore
 from core.base.models.ops import BusyBlock, CalendarSyncState, ExceptionItem
 from core.base.models.org import (
     AppointmentType,
@@ -35,6 +36,8 @@ __all__ = [
     "AuditChainLink",
     "SignInSession",
     "NotificationOutbox",
+    "NoShowModel",
+    "NoShowScore",
     "BLOCKING_STATUSES",
     "NAMING",
     "OPEN_STATUSES",

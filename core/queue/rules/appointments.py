@@ -1,15 +1,18 @@
-"""Rules about one appointment's own state: missing intake, unconfirmed, no-show to follow up,
-late cancellation to review, and (clear only) the rebook call settings raises. Missing intake and
-unconfirmed wait while the appointment is outside its provider's hours (`cannot_take_place`)."""
+"""Rules about one appointment's own state: missing intake, unconfirmed, a high no-show risk not
+confirmed, no-show to follow up, late cancellation to review, and (clear only) the rebook call
+settings raises. Missing intake, unconfirmed and high risk wait while the appointment is outside its
+provider's hours (`cannot_take_place`); unconfirmed also waits while the high-risk item says it
+(`open_item`)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, true
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from core.base.models import Appointment, ExceptionItem, Status
+from core.base.config import get_settings
+from core.base.models import Appointment, ExceptionItem, NoShowScore, Status
 from core.queue import kinds
 from core.queue.items import OPEN_STATES
 from core.queue.models import QueueTypeWindow
@@ -22,17 +25,22 @@ def type_windows(session: Session) -> dict[int, QueueTypeWindow]:
     return {w.type_id: w for w in session.scalars(select(QueueTypeWindow))}
 
 
+def open_item(kind: str):
+    """SQL: the appointment has an open item of `kind` (its rule runs earlier in every pass)."""
+    return exists().where(
+        ExceptionItem.appointment_id == Appointment.id,
+        ExceptionItem.kind == kind,
+        ExceptionItem.status.in_(OPEN_STATES),
+    )
+
+
 def cannot_take_place():
     """The appointment has an open "outside working hours" item: it cannot take place as booked,
     so the lesser kinds about it (unconfirmed, intake missing) wait until that one is fixed
     (moved, given to another provider, cancelled) or resolved by hand ("keep it"). One
     appointment, one item that says what is really wrong. OutsideHours runs before these rules
     in every pass (core.queue.rules.RULES), so the wait starts in the same pass."""
-    return exists().where(
-        ExceptionItem.appointment_id == Appointment.id,
-        ExceptionItem.kind == kinds.OUTSIDE_HOURS,
-        ExceptionItem.status.in_(OPEN_STATES),
-    )
+    return open_item(kinds.OUTSIDE_HOURS)
 
 
 class _SoonRule(Rule):
@@ -86,7 +94,33 @@ class Unconfirmed(_SoonRule):
         return window.confirm_hours
 
     def flaw(self):
-        return true()
+        # "High risk, not confirmed" says the same and more: one call prompt per appointment.
+        return ~open_item(kinds.NO_SHOW_RISK)
+
+
+class NoShowRisk(Rule):
+    """Booked (not confirmed), starting within NO_SHOW_RISK_HOURS, with a stored no-show risk at
+    or above the NO_SHOW_HIGH_RISK setting: the few calls worth making. Confirming clears it. It
+    waits while the appointment is outside working hours; Unconfirmed waits while it is open."""
+
+    kind = kinds.NO_SHOW_RISK
+
+    def find(self, session: Session, now: datetime, scope: Scope) -> list[Cause]:
+        query = (
+            select(*COLUMNS, NoShowScore.risk, NoShowScore.reasons)
+            .join(NoShowScore, NoShowScore.appointment_id == Appointment.id)
+            .where(
+                Appointment.start_at > now,
+                Appointment.start_at <= now + timedelta(hours=kinds.NO_SHOW_RISK_HOURS),
+                Appointment.status == Status.BOOKED.value,
+                NoShowScore.risk >= get_settings().no_show_high_risk,
+                ~cannot_take_place(),
+            )
+        )
+        return [
+            appointment_cause(self.kind, row, {"risk": round(row.risk, 2), "reasons": row.reasons})
+            for row in session.execute(scoped(query, scope))
+        ]
 
 
 class NoShowFollowUp(Rule):

@@ -12,7 +12,7 @@ from alembic import op
 from core.base.migrations.columns import UTCDateTime
 
 revision: str = "0027"
-down_revision: str | None = "0025"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
