@@ -178,3 +178,18 @@ def test_managers_set_which_types_are_bookable_online_and_the_desk_may_not(db):
     online.set_online(w.actors["manager"], w.types["consult"].id, bookable=True, instant=True, hold_minutes=30)
     assert not _request(w).held
     assert audit_dicts(entity="appointment_type")[-1]["after"]["bookable_online"] is True
+
+
+def test_a_burst_across_a_minutes_edge_is_still_one_burst(db, monkeypatch):
+    """The limit counts the last 60 seconds, not the calendar minute: 3 requests at 12:00:50 and
+    3 more at 12:01:10 are 6 in 20 seconds, and the 6th is refused."""
+    monkeypatch.setenv("DOOR_REQUESTS_PER_MINUTE", "5")
+    reset_settings()
+    edge = NOW.replace(second=0, microsecond=0) + timedelta(seconds=50)
+    for i in range(3):
+        door.count_request("203.0.113.9", now=edge + timedelta(seconds=i))
+    for i in range(2):
+        door.count_request("203.0.113.9", now=edge + timedelta(seconds=20 + i))
+    with pytest.raises(door.TooManyRequests):
+        door.count_request("203.0.113.9", now=edge + timedelta(seconds=23))
+    assert door.count_request("203.0.113.9", now=edge + timedelta(seconds=75)) <= 5  # the first three aged out

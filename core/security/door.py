@@ -15,9 +15,9 @@ reads nothing through the staff reads, which it has no permission for."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.base.clock import resolve_now
@@ -78,18 +78,18 @@ def set_open(actor: Actor | None, on: bool, *, now: datetime | None = None) -> b
 
 
 def count_request(client: str, *, now: datetime | None = None) -> int:
-    """Count one request of `client` in the current minute (its own transaction, so a refused
-    request is counted too); TooManyRequests past the setting."""
+    """Count one request of `client` and its requests of the last 60 seconds (its own
+    transaction, so a refused request is counted too); TooManyRequests past the setting."""
     now = resolve_now(now)
-    minute = now.replace(second=0, microsecond=0)
+    since = now - timedelta(minutes=1)
     limit = get_settings().door_requests_per_minute
     key = (client or "unknown")[:200]
     with unit_of_work() as session:
         dialect = sqlite if session.bind.dialect.name == "sqlite" else postgresql
-        stmt = dialect.insert(DoorRate).values(client=key, minute=minute, hits=1)
-        stmt = stmt.on_conflict_do_update(index_elements=["client", "minute"], set_={"hits": DoorRate.hits + 1})
-        hits = session.execute(stmt.returning(DoorRate.hits)).scalar_one()
-        session.execute(DoorRate.__table__.delete().where(DoorRate.minute < minute, DoorRate.client == key))
+        stmt = dialect.insert(DoorRate).values(client=key, at=now, hits=1)
+        session.execute(stmt.on_conflict_do_update(index_elements=["client", "at"], set_={"hits": DoorRate.hits + 1}))
+        session.execute(DoorRate.__table__.delete().where(DoorRate.at <= since, DoorRate.client == key))
+        hits = session.scalar(select(func.sum(DoorRate.hits)).where(DoorRate.client == key))
     if hits > limit:
         raise TooManyRequests(TOO_MANY)
     return hits
@@ -112,4 +112,4 @@ def slug(name: str) -> str:
 
 def rate_rows(client: str) -> list[tuple[datetime, int]]:
     with read_session() as session:
-        return [(r.minute, r.hits) for r in session.scalars(select(DoorRate).where(DoorRate.client == client))]
+        return [(r.at, r.hits) for r in session.scalars(select(DoorRate).where(DoorRate.client == client))]

@@ -43,9 +43,10 @@ class DoorSetting(Base):
 
 
 class DoorRate(Base):
-    """Requests one client address made through the door in one minute (UTC, truncated)."""
+    """Requests one client address made through the door at one instant; the limit counts the
+    last 60 seconds of them (a sliding window: a burst across a minute's edge is still one burst)."""
 
     __tablename__ = "door_rate"
     client: Mapped[str] = mapped_column(String(200), primary_key=True)
-    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(primary_key=True)
     hits: Mapped[int]

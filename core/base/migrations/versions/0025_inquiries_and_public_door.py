@@ -7,8 +7,8 @@
 - appointment types gain whether customers may book them online, instantly or as a held request
   (and for how long it is held).
 - door_settings: the installation's switches an admin sets on a page (the door is off by default).
-- door_rate: requests per client address per minute, counted in the database so every replica
-  agrees.
+- door_rate: requests per client address, counted over the last minute in the database so every
+  replica agrees.
 - audit_log.client_address: where a public actor's request came from.
 
 Revision ID: 0025
@@ -71,9 +71,9 @@ def upgrade() -> None:
     op.create_table(
         "door_rate",
         sa.Column("client", sa.String(200), nullable=False),
-        sa.Column("minute", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("hits", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("client", "minute", name="pk_door_rate"),
+        sa.PrimaryKeyConstraint("client", "at", name="pk_door_rate"),
     )
     op.add_column("audit_log", sa.Column("client_address", sa.String(200), nullable=True))
 
