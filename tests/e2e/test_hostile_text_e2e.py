@@ -58,7 +58,7 @@ def test_hostile_names_and_notes_render_as_plain_text(app_server, page):
     app_server.seed(lambda: _hostile(day))
     sign_in(page, app_server.url, "frontdesk", PASSWORD)
     page.get_by_role("heading", name=re.compile(r"^Downtown · ")).wait_for()
-    _go_to(page, day)
+    _go_to(page, app_server.url, day)
     wait_for_app(page)
     _choose(page, page, "Appointment", "10:00–10:30")
     page.get_by_text("Notes:", exact=False).first.wait_for()
