@@ -65,7 +65,7 @@ HANDLERS: tuple[ModuleType, ...] = (
     notification_reconcile,  # import --notify: confirmations and reminders for what an import wrote
     notification_demo,  # a seeded demo's outbox: its history and what is due
     waitlist_offers,  # a freed slot offered to the waitlist; a taken offer withdrawn
-    webhook_enqueue,  # appointment and customer events into the webhook deliveries
+    webhook_enqueue,  # appointment, customer and inquiry events into the webhook deliveries
     queue_subscribers,  # the exceptions queue last: it sees the offers a freed slot made
 )
 

@@ -1,4 +1,5 @@
-"""What inquiry writers publish, for the metric rollup to count (core.metrics subscribes)."""
+"""What inquiry writers publish: the metric rollup counts it (core.metrics), webhooks send it
+(core.webhooks.enqueue)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from datetime import datetime
 @dataclass(frozen=True)
 class InquiryChanged:
     """An inquiry received at `received_at` at this location was recorded, merged, booked,
-    unlinked or closed: its local day's counts change."""
+    unlinked or closed: its local day's counts change. `what` is "received" (a new inquiry,
+    not a merged repeat), "booked" or "closed"."""
 
     inquiry_id: int
     location_id: int
     received_at: datetime
+    what: str

@@ -48,8 +48,8 @@ def snapshot(inq: Inquiry) -> dict:
             "closed_reason": inq.closed_reason, "held_until": inq.held_until}  # fmt: skip
 
 
-def changed(tx: Tx, inq: Inquiry) -> None:
-    tx.publish(InquiryChanged(inquiry_id=inq.id, location_id=inq.location_id, received_at=inq.received_at))
+def changed(tx: Tx, inq: Inquiry, what: str) -> None:
+    tx.publish(InquiryChanged(inquiry_id=inq.id, location_id=inq.location_id, received_at=inq.received_at, what=what))
     if inq.appointment_id is not None or inq.closed_at is not None:  # answered: its queue item resolves itself
         clear_item(tx.session, kinds.key(kinds.INQUIRY_UNANSWERED, inq.id), now=resolve_now(None))
 
@@ -111,7 +111,7 @@ def record_in(
     tx.session.add(inq)
     tx.session.flush()
     tx.audit(entity="inquiry", entity_id=inq.id, location_id=location_id, after=snapshot(inq))
-    changed(tx, inq)
+    changed(tx, inq, "received")
     return Recorded(inq.id, False)
 
 
@@ -138,7 +138,7 @@ def link_in(tx: Tx, inq: Inquiry, appt: Appointment, now: datetime) -> None:
     tx.session.flush()
     tx.audit(entity="inquiry", entity_id=inq.id, location_id=inq.location_id, before=before, after=snapshot(inq),
              reason=f"booked as appointment #{appt.id}", action=A.INQUIRY_RECORD)  # fmt: skip
-    changed(tx, inq)
+    changed(tx, inq, "booked")
 
 
 def open_inquiry(tx: Tx, inquiry_id: int) -> Inquiry:
@@ -189,7 +189,7 @@ def close_in(tx: Tx, inq: Inquiry, reason: str, now: datetime, note: str | None 
     tx.session.flush()
     tx.audit(entity="inquiry", entity_id=inq.id, location_id=inq.location_id, before=before, after=snapshot(inq),
              reason=REASON_LABELS[reason], action=A.INQUIRY_RECORD)  # fmt: skip
-    changed(tx, inq)
+    changed(tx, inq, "closed")
 
 
 def close_inquiry(actor: Actor | None, inquiry_id: int, *, reason: str, note: str | None = None,

@@ -1,4 +1,4 @@
-"""Writing deliveries as appointments change, inside the booking's own transaction (the outbox):
+"""Writing deliveries as appointments, customers and inquiries change, inside the booking's own transaction (the outbox):
 a booking that rolls back takes its deliveries with it, and one that commits has them.
 
 One row per event and endpoint. Its webhook-id (`msg_<event>_<endpoint>`) is unique, made once
@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.base.bus import subscribe
+from core.base.models import Inquiry
+from core.inquiries.events import InquiryChanged
 from core.people.events import CustomerCreated
 from core.scheduling.events import AppointmentChanged
 from core.webhooks.models import WebhookDelivery, WebhookEndpoint
-from core.webhooks.payloads import Facts, customer_body, event_type
+from core.webhooks.payloads import Facts, customer_body, event_type, inquiry_at, inquiry_body
 
 
 def webhook_id(event_key: str, endpoint_id: int) -> str:
@@ -71,4 +73,17 @@ def on_customer_created(session: Session, event: CustomerCreated) -> None:
     _write(
         session, "customer.created", endpoints, lambda level: customer_body(session, event, level),
         subject=f"customer:{event.customer_id}", at=event.at, location_id=event.location_id,
+    )  # fmt: skip
+
+
+@subscribe(InquiryChanged)
+def on_inquiry_changed(session: Session, event: InquiryChanged) -> None:
+    kind = f"inquiry.{event.what}"
+    if not (endpoints := _subscribed(session, kind)):
+        return
+    inq = session.get(Inquiry, event.inquiry_id)
+    _write(
+        session, kind, endpoints, lambda level: inquiry_body(session, event, level),
+        subject=f"inquiry:{event.inquiry_id}", at=inquiry_at(inq, event.what), appointment_id=inq.appointment_id,
+        location_id=event.location_id,
     )  # fmt: skip

@@ -12,8 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Status
+from core.base.models import Appointment, AppointmentType, Customer, Inquiry, Location, Provider, Status
 from core.base.tz import to_local
+from core.inquiries.events import InquiryChanged
 from core.people.events import CustomerCreated
 from core.scheduling.events import (
     AppointmentBooked,
@@ -37,6 +38,9 @@ EVENT_TYPES: dict[str, str] = {
     "appointment.status_changed": "any other status change, e.g. an undone check-in",
     "intake.completed": "the required intake answers are all in",
     "customer.created": "a new customer (at the desk or with a booking)",
+    "inquiry.received": "a new inquiry (a call, walk-in, email or web request; not a merged repeat)",
+    "inquiry.booked": "an appointment was booked from an inquiry",
+    "inquiry.closed": "an inquiry closed without a booking, with its reason",
 }
 _BY_STATUS = {
     Status.CONFIRMED: "appointment.confirmed",
@@ -105,6 +109,36 @@ def customer_body(session: Session, event: CustomerCreated, level: str) -> str:
         "by": "staff" if event.actor is not None and event.actor.user_id is not None else "system",
     }
     return _dump("customer.created", event.at, data)
+
+
+def inquiry_at(inq: Inquiry, what: str) -> datetime:
+    """When `inquiry.<what>` happened: its received_at, booked_at or closed_at."""
+    return getattr(inq, f"{what}_at")
+
+
+def inquiry_body(session: Session, event: InquiryChanged, level: str) -> str:
+    """The body of `inquiry.<event.what>`. The inquiry's notes and preferred
+    times are free text a person typed, so they are never sent."""
+    inq, location = session.get(Inquiry, event.inquiry_id), session.get(Location, event.location_id)
+    atype = session.get(AppointmentType, inq.type_id) if inq.type_id else None
+    customer = session.get(Customer, inq.customer_id) if inq.customer_id else None
+    tz = location.timezone
+    data = {
+        "inquiry": {
+            "id": inq.id,
+            "channel": inq.channel,
+            "received_at": _time(inq.received_at, tz),
+            "timezone": tz,
+            "location": {"id": location.id, "name": location.name},
+            "type": {"id": atype.id, "name": atype.name} if atype else None,
+            "customer": customer_part(customer, level) if customer else None,
+            "appointment_id": inq.appointment_id,
+            "booked_at": _time(inq.booked_at, tz),
+            "closed_at": _time(inq.closed_at, tz),
+            "closed_reason": inq.closed_reason,
+        },
+    }
+    return _dump(f"inquiry.{event.what}", inquiry_at(inq, event.what), data)
 
 
 class Facts:
