@@ -148,6 +148,9 @@ def test_utilization_page_draws_the_heatmap_the_trend_and_the_leak(w):
     charts = at.get("plotly_chart")
     assert len(charts) == 3  # heatmap, over time, capacity leak
     assert set(at.selectbox(key="util_location").options) == {"Downtown"}
+    hours = at.dataframe[-1].value
+    assert {"Day", "Hour", "Available (min)", "Booked (min)", "Utilization"} <= set(hours.columns)
+    assert not any("_" in c for c in hours.columns)
 
 
 def test_the_kpi_page_splits_conversion_by_channel_and_lists_the_inquiries_behind_it(w):
