@@ -16,7 +16,7 @@ def download_buttons(actor: Actor, frame: pd.DataFrame, name: str, *, what: str,
         return
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button(
-        f"CSV ({len(frame)} rows)",
+        f"CSV ({len(frame)} row{'' if len(frame) == 1 else 's'})",
         data=lambda: tabular.export_file(actor, frame, what, "csv", filters),
         file_name=f"{name}.csv",
         mime="text/csv",

@@ -28,8 +28,10 @@ except DomainError as exc:
     st.error(plain(exc), icon=":material/error:")
     st.stop()
 cur, prev = data["current"], data["previous"]
+which = mv.which_week(window)
 st.caption(
-    f"{mv.window_label(window)}, compared with {mv.window_label(window.previous())}."
+    (f"Showing {which}: " if which else "")
+    + f"{mv.window_label(window)}, compared with {mv.window_label(window.previous())}."
     " Each appointment counts on its local date of start at its location."
 )
 
@@ -37,6 +39,20 @@ if cur["appointments"] == 0 and not cur["minutes"]["available"]:
     st.info("No appointments and no working hours in this window for these filters. Pick other dates or filters.")
     st.stop()
 
+HELP = {
+    "lead_time_p90_days": "Days from booking to the visit that 90% of appointments stay within.",
+    "admin_touch_per_100": "Staff interventions (reschedules, edits, notes, resolved queue items) per 100 appointments.",
+}
+counts, minutes = cur["counts"], cur["minutes"]
+# What each rate divides, under its card: the drill-down lists the numerator's appointments.
+OUT_OF = {
+    "no_show_rate": f"{counts['no_show']:,} of {counts['completed'] + counts['no_show']:,} completed or no-show",
+    "late_cancel_rate": f"{counts['late_cancel']:,} of {cur['appointments']:,} appointments",
+    "reschedule_rate": f"{counts['rescheduled']:,} of {cur['appointments']:,} appointments",
+    "utilization": f"{minutes['booked']:,} of {minutes['available']:,} available min booked",
+}
+if counts["inquiries"] is not None:
+    OUT_OF["conversion_rate"] = f"{counts['converted_inquiries']:,} of {counts['inquiries']:,} inquiries"
 CARDS = [
     ("Appointments", "appointments", False, "normal"),
     ("No-show rate", "no_show_rate", True, "inverse"),
@@ -51,12 +67,16 @@ CARDS = [
 for row in (CARDS[:5], CARDS[5:]):
     for col, (label, key, percent, colour) in zip(st.columns(5), row, strict=False):
         value = mv.pct(cur[key]) if percent else mv.num(cur[key])
-        col.metric(label, value, mv.delta(cur[key], prev[key], percent=percent), delta_color=colour, border=True)
+        col.metric(label, value, mv.delta(cur[key], prev[key], percent=percent), delta_color=colour, border=True,
+                   help=HELP.get(key))  # fmt: skip
+        if key in OUT_OF:
+            col.caption(OUT_OF[key])
 if mv.over_full(cur["utilization"]):
     st.warning(mv.OVER_FULL, icon=":material/info:")
 leak, out = cur["capacity_leak"], cur["outside_hours"]
 st.caption(
-    f"Capacity leak: {mv.pct(leak['unbooked'])} of available minutes unbooked, {mv.pct(leak['no_show'])} lost to "
+    "Capacity leak (available minutes that did not become visits): "
+    f"{mv.pct(leak['unbooked'])} of available minutes unbooked, {mv.pct(leak['no_show'])} lost to "
     f"no-shows, {mv.pct(leak['late_cancel'])} to late cancellations."
     + (f" {out['appointments']} appointments ({out['minutes']} min) fell on days without working hours." if out["appointments"] else "")
 )  # fmt: skip
@@ -97,11 +117,15 @@ kpi_inquiries.conversion_section(actor, window, filters)
 noshow_panels.section(actor, scope, window, filters, version)
 
 st.subheader("Appointments behind a figure")
+DRILL_LABELS = {"id": "Appointment", "start": "Starts", "location": "Location", "provider": "Provider", "type": "Type",
+                "status": "Status", "late_cancel": "Late cancellation", "reschedules": "Times rescheduled",
+                "lead_days": "Booked days ahead"}  # fmt: skip
 figure = st.selectbox("Figure", list(FIGURES), format_func=lambda f: FIGURES[f].capitalize(), key="kpi_drill")
 rows = mv.behind(actor, scope, window, figure, filters, version)
 if rows.empty:
     st.info(f"No appointments: {FIGURES[figure]} in this window.")
 else:
+    rows = rows.rename(columns=DRILL_LABELS)
     st.dataframe(rows, hide_index=True, width="stretch", height=300)
     download_buttons(actor, rows, f"appointments-{figure}-{window.first}", what="metrics.drill")
 summary = pd.DataFrame(

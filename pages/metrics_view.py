@@ -3,7 +3,7 @@ filter, the actor's scope and the data version, and number formatting."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -86,8 +86,22 @@ def filter_bar(actor: Actor, key: str, default: Window, *, any_location: bool = 
     return window, Filters(location, provider, type_id), found
 
 
+def week_to_show(today: date) -> tuple[Window, str]:
+    """The default week and what it is: the last complete week, or this week on its last day (a Sunday),
+    when the week before last would be a surprise."""
+    if today.weekday() == 6:
+        return Window(today - timedelta(days=6), today), "this week, up to today"
+    return last_full_week(today), "the last complete week"
+
+
 def default_week(actor: Actor) -> Window:
-    return last_full_week(today_in("UTC"))
+    return week_to_show(today_in("UTC"))[0]
+
+
+def which_week(window: Window) -> str | None:
+    """'the last complete week' or 'this week, up to today' when `window` is the default, else None."""
+    default, label = week_to_show(today_in("UTC"))
+    return label if window == default else None
 
 
 def default_weeks(actor: Actor, weeks: int = 4) -> Window:

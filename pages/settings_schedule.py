@@ -12,8 +12,9 @@ from core.base.errors import DomainError
 from core.scheduling.hours import Shift
 from core.settings import bulk, working_time
 from core.settings.common import WEEKDAYS
+from pages import kit
 from pages.safe import plain
-from pages.settings_common import run, show_affected
+from pages.settings_common import PAGE, run, show_affected
 
 
 def _preview(key: str, action) -> None:
@@ -58,6 +59,10 @@ def hours_panel(actor, provider, location_ids: list[int], names: dict[int, str])
             )
 
 
+TIME_OFF_ADDED = "time_off_added"  # kit message shown beside the form, not at the top
+TIME_OFF_FORM = ("off_first", "off_last", "off_part", "off_from", "off_until", "off_reason")
+
+
 def time_off_panel(actor, provider) -> None:
     offs = working_time.list_time_off(actor, provider.id)
     if offs:
@@ -68,6 +73,9 @@ def time_off_panel(actor, provider) -> None:
     else:
         st.info(f"{plain(provider.name)} has no upcoming time off.")
     st.markdown("**Add time off**")
+    added = kit.current(PAGE, where=TIME_OFF_ADDED)
+    if added:  # here, where the person is, not in the banner at the top out of view
+        st.success(plain(added["text"]), icon=kit.ICONS["success"])
     c1, c2 = st.columns(2)
     first = c1.date_input("First day", key="off_first")
     last = c2.date_input("Last day", value=first, min_value=first, key="off_last")
@@ -86,9 +94,17 @@ def time_off_panel(actor, provider) -> None:
         show_affected(shown[1], none="No booked appointment falls in this time off.")
         if st.button("Confirm time off", type="primary"):
             st.session_state.pop("off_preview", None)
-            run(lambda: working_time.add_time_off(actor, provider.id, first_day=first, last_day=last,
-                                                  start_time=start, end_time=end, reason=reason),
-                lambda r: f"Time off added; {len(r[1])} appointments went to the exceptions queue.")  # fmt: skip
+            done: list = []
+            if kit.act(lambda: done.append(working_time.add_time_off(
+                    actor, provider.id, first_day=first, last_day=last, start_time=start, end_time=end,
+                    reason=reason)), page=PAGE, inline=True):  # fmt: skip
+                moved = len(done[0][1])
+                kit.say(f"Time off added; {moved} appointment{'' if moved == 1 else 's'} went to the exceptions queue."
+                        if moved else "Time off added; no booked appointment was affected.",
+                        page=PAGE, where=TIME_OFF_ADDED)  # fmt: skip
+                for key in TIME_OFF_FORM:  # an empty form: the same dates again would be a duplicate
+                    st.session_state.pop(key, None)
+                st.rerun()
 
 
 def out_sick_panel(actor, provider) -> None:

@@ -18,6 +18,7 @@ st.title("Appointment types")
 st.caption("Durations, buffers, booking rules, skills, rooms and intake questions. Managers change the types "
            "offered only at their locations; types offered everywhere are for admins.")  # fmt: skip
 show_notice()
+ROUTING_LABELS = {"round_robin": "Take turns (round robin)", "least_booked": "Least booked that week"}
 
 search, inactive = list_controls("types", "Name")
 rows = types.list_types(actor, search=search, include_inactive=inactive)
@@ -60,7 +61,8 @@ with st.form("type_form"):
     c1, c2, c3 = st.columns(3)
     skills = c1.text_input("Required skills (comma separated)", value=", ".join(d.required_skills))
     room_kind = c2.text_input("Room kind (blank: no room)", value=d.room_kind or "")
-    routing = c3.selectbox("Routing", types.ROUTING, index=types.ROUTING.index(d.routing_policy))
+    routing = c3.selectbox("Routing", types.ROUTING, index=types.ROUTING.index(d.routing_policy),
+                           format_func=ROUTING_LABELS.get, help="Who gets a booking made without a provider.")  # fmt: skip
     offered = {**places, **{i: n for i, n in zip(d.location_ids, view.locations if view else (), strict=False)}}
     where = st.multiselect("Offered at (none: every location)", list(offered), default=d.location_ids,
                            format_func=offered.get)  # fmt: skip

@@ -73,7 +73,7 @@ def _details(row: ScheduleRow, fields: tuple[dict, ...], editor: bool) -> None:
     st.markdown(f"**{plain(row.customer_name)}** {plain(contact)} — **{row.status_label}**{flags}")
     if row.intake_answers:
         labels = {f["name"]: f.get("label") or f["name"] for f in fields}
-        answers = " · ".join(f"{labels.get(k, k)}: {v}" for k, v in row.intake_answers.items())
+        answers = " · ".join(f"{asked(labels.get(k, k))} {v}" for k, v in row.intake_answers.items())
         st.caption(f"Intake: {plain(answers)}")
     if not row.intake_complete and fields:
         # Those who may fill it in are told what is missing (others may not see the answers).
@@ -133,3 +133,9 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
                  column_config={name: st.column_config.TextColumn(width=w) for name, w in widths.items()})  # fmt: skip
     where = {"location": day_schedule.location.name, "day": day_schedule.day.isoformat()}
     download_buttons(actor, frame, f"schedule-{where['location']}-{where['day']}", what="schedule", filters=where)
+
+
+def asked(label: str) -> str:
+    """An intake question as a lead-in: 'Allergies:' but 'Follow up on?' (never '?:')."""
+    label = label.strip()
+    return label if label.endswith(("?", ":")) else f"{label}:"

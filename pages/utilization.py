@@ -109,9 +109,12 @@ else:
         f"at {plain(worst['provider'])} ({worst['lost to no-shows']:.1f} h)."
     )
     download_buttons(actor, leak.round(2), f"capacity-leak-{window.first}", what="metrics.capacity_leak")
+HOUR_COLUMNS = {"weekday": "Day", "hour": "Hour", "available_min": "Available (min)", "booked_min": "Booked (min)"}
 if not heat.empty:
-    hours_table = heat.assign(weekday=[WEEKDAYS[d] for d in heat["weekday"]])
+    hours_table = heat.assign(weekday=[WEEKDAYS[d] for d in heat["weekday"]]).rename(
+        columns=lambda c: HOUR_COLUMNS.get(c, c.replace("_", " ").capitalize())
+    )
     with st.expander("Hour by hour (table)"):
         st.dataframe(hours_table, hide_index=True, width="stretch",
-                     column_config={"utilization": st.column_config.NumberColumn(format="percent")})  # fmt: skip
+                     column_config={"Utilization": st.column_config.NumberColumn(format="percent")})  # fmt: skip
         download_buttons(actor, hours_table, f"utilization-hours-{window.first}", what="metrics.utilization_hours")

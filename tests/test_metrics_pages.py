@@ -54,8 +54,42 @@ def test_kpi_page_defaults_to_the_last_full_week_in_the_first_location(w):
     at.run()
     assert not at.exception
     first, last = at.date_input(key="kpi_dates").value
-    assert first.weekday() == 0 and (last - first).days == 6 and last < date.today()
+    assert first.weekday() == 0 and (last - first).days == 6 and last <= date.today()
     assert at.selectbox(key="kpi_location").value == w.locations["downtown"].id
+    assert any(
+        c.value.startswith(("Showing the last complete week:", "Showing this week, up to today:")) for c in at.caption
+    )
+
+
+def test_the_default_week_on_a_sunday_is_the_week_ending_today_not_the_week_before_last():
+    from pages.metrics_view import week_to_show
+
+    sunday, monday = date(2026, 12, 6), date(2026, 12, 7)
+    assert week_to_show(sunday) == (Window(date(2026, 11, 30), sunday), "this week, up to today")
+    assert week_to_show(monday) == (Window(date(2026, 11, 30), sunday), "the last complete week")
+    assert week_to_show(date(2026, 12, 9))[0] == Window(date(2026, 11, 30), sunday)
+
+
+def test_kpi_cards_explain_admin_touch_lead_time_p90_and_the_capacity_leak(w):
+    at = _page(KPIS, w.users["manager"].id)
+    helps = {m.label: m.help for m in at.metric}
+    assert "per 100 appointments" in helps["Admin touch per 100"]
+    assert "90%" in helps["Lead time p90, days"]
+    assert any(c.value.startswith("Capacity leak (available minutes that did not become visits)") for c in at.caption)
+
+
+def test_each_rate_says_n_of_n_and_the_drill_down_has_plain_column_labels(w):
+    at = _page(KPIS, w.users["manager"].id)
+    captions = [c.value for c in at.caption]
+    no_show = next(c for c in captions if c.endswith("completed or no-show"))
+    n, total = (int(x) for x in no_show.split(" completed")[0].split(" of "))
+    assert n / total == 0.25
+    assert "120 of 4,800 available min booked" in captions
+    assert any(c.endswith(" of 7 appointments") for c in captions)
+    drill = at.dataframe[-1].value
+    assert list(drill.columns) == ["Appointment", "Starts", "Location", "Provider", "Type", "Status",
+                                   "Late cancellation", "Times rescheduled", "Booked days ahead"]  # fmt: skip
+    assert len(drill) == 7
 
 
 def test_kpi_cards_show_the_hand_computed_week_against_the_previous_one(w):
@@ -114,6 +148,9 @@ def test_utilization_page_draws_the_heatmap_the_trend_and_the_leak(w):
     charts = at.get("plotly_chart")
     assert len(charts) == 3  # heatmap, over time, capacity leak
     assert set(at.selectbox(key="util_location").options) == {"Downtown"}
+    hours = at.dataframe[-1].value
+    assert {"Day", "Hour", "Available (min)", "Booked (min)", "Utilization"} <= set(hours.columns)
+    assert not any("_" in c for c in hours.columns)
 
 
 def test_the_kpi_page_splits_conversion_by_channel_and_lists_the_inquiries_behind_it(w):

@@ -148,7 +148,7 @@ def test_flags_unconfirmed_late_and_waitlist_offer(db):
     assert flags[late] == (schedule.FLAG_LATE,)
     assert flags[freed] == (schedule.FLAG_WAITLIST,)
     assert flags[checked_in] == ()
-    assert day.summary() == "3 appointments · 1 booked · 1 confirmed · 1 checked in · 1 cancelled · 1 not arrived"
+    assert day.summary() == "4 appointments: 1 booked · 1 confirmed · 1 checked in · 1 cancelled · 1 not arrived"
     assert (
         schedule.FLAG_LATE
         in schedule.day_schedule(w.actors["frontdesk"], dt, DAY, now=T0 + timedelta(minutes=6)).row(unconfirmed).flags

@@ -92,3 +92,26 @@ def test_types_page_shows_the_validation_sentence_and_changes_nothing(w):
     assert [shown(e.value) for e in at.error] == ["Buffer after cannot be negative."]
     with read_session() as s:
         assert s.scalar(select(AppointmentType.id).where(AppointmentType.name == "Diet plan")) is None
+
+
+def test_time_off_says_it_was_added_beside_the_form_and_empties_the_form(w):
+    from datetime import date, timedelta
+
+    at = _page("pages/settings_providers.py", w.users["manager"].id)
+    at.selectbox(key="provider_choice").set_value(w.providers["kim"].id).run()
+    next(s for s in at.get("button_group")).set_value("Time off").run()
+    day = date.today() + timedelta(days=30)
+    at.date_input(key="off_first").set_value(day).run()
+    at.text_input(key="off_reason").input("Conference").run()
+    _button(at, "Preview time off").click().run()
+    _button(at, "Confirm time off").click().run()
+    assert not at.exception
+    assert [shown(s.value) for s in at.success] == ["Time off added; no booked appointment was affected."]
+    assert at.text_input(key="off_reason").value == "" and at.date_input(key="off_first").value == date.today()
+    assert "Conference" in at.dataframe[-1].value["Reason"].tolist()
+
+
+def test_the_type_form_names_the_routing_in_words(w):
+    at = _page("pages/settings_types.py", w.users["admin"].id)
+    routing = next(s for s in at.selectbox if s.label == "Routing")
+    assert routing.options == ["Take turns (round robin)", "Least booked that week"]

@@ -127,7 +127,7 @@ def test_front_desk_sees_the_days_list_timeline_and_counts(w, monkeypatch):
     _on_the_day(monkeypatch, day)
     at = _page(w, "frontdesk", day)
     assert at.title[0].value.startswith("Downtown · ")
-    assert "2 appointments · 2 booked" in at.caption[0].value
+    assert "2 appointments: 2 booked" in at.caption[0].value
     frame = at.dataframe[0].value
     assert list(frame["Customer"]) == ["Alan Turing", "Ada Lovelace"]  # same time: by provider name
     assert list(frame.columns) == ["Time", "Customer", "Type", "Provider", "Room", "Status", "Intake", "Flags"]

@@ -122,15 +122,15 @@ class DaySchedule:
         return [r for r in self.rows if r.status != Status.CANCELLED]
 
     def summary(self) -> str:
-        """'8 appointments · 3 booked · 2 completed · 1 cancelled · 1 late'."""
+        """'8 appointments: 5 booked · 2 completed · 1 cancelled · 1 not arrived': the statuses add
+        up to the count, cancelled ones included."""
         active = self.active_rows
-        parts = [f"{len(active)} appointment" + ("" if len(active) == 1 else "s")]
-        for status, label in STATUS_LABELS.items():
-            if n := sum(r.status == status for r in self.rows):
-                parts.append(f"{n} {label.lower()}")
+        parts = [f"{n} {label.lower()}" for status, label in STATUS_LABELS.items()
+                 if (n := sum(r.status == status for r in self.rows))]  # fmt: skip
         if late := sum(FLAG_LATE in r.flags for r in active):
             parts.append(f"{late} not arrived")
-        return " · ".join(parts)
+        total = f"{len(self.rows)} appointment" + ("" if len(self.rows) == 1 else "s")
+        return f"{total}: {' · '.join(parts)}" if parts else total
 
 
 def visible_locations(actor: Actor | None) -> list[LocationView]:

@@ -68,7 +68,7 @@ def test_manager_sees_the_affected_appointments_before_confirming_time_off(app_s
         assert s.scalars(select(TimeOff)).all() == []  # nothing recorded before confirming
     page.get_by_role("button", name="Confirm time off").click()
     wait_for_app(page)
-    expect(page.get_by_text("Time off added; 1 appointments went to the exceptions queue.")).to_be_visible()
+    expect(page.get_by_text("Time off added; 1 appointment went to the exceptions queue.")).to_be_visible()
     with read_session() as s:
         (off,) = s.execute(select(TimeOff.provider_id, TimeOff.start_at, TimeOff.reason)).all()
     assert tuple(off) == (w.providers["rao"].id, local_to_utc(day, time(0), NY), "Conference")
