@@ -33,6 +33,8 @@ from core.calendar_sync import queue_fixes as calendar_queue_fixes
 from core.calendar_sync import sync as calendar_sync
 from core.imports import commands as import_commands
 from core.inquiries import holds as inquiry_holds
+from core.intake import events as intake_events
+from core.intake import queue_fixes as intake_queue_fixes
 from core.metrics import commands as metrics_commands
 from core.metrics import prune as metrics_prune
 from core.metrics import rebuild as metrics_rebuild
@@ -42,6 +44,7 @@ from core.noshow import jobs as noshow_jobs
 from core.notifications import commands as notification_commands
 from core.notifications import demo as notification_demo
 from core.notifications import enqueue as notification_enqueue
+from core.notifications import intake_link as notification_intake_link
 from core.notifications import reconcile as notification_reconcile
 from core.notifications import sender as notification_sender
 from core.people import commands as people_commands
@@ -61,6 +64,7 @@ HANDLERS: tuple[ModuleType, ...] = (
     calendar_fixes,  # a change settles an open calendar conflict
     metrics_rollup,  # the metric rollup follows each appointment change
     metrics_rebuild,  # ... and imports, working hours, a location's zone
+    intake_events,  # a booking of a type with a form: pinned to its version, intake complete or not
     notification_enqueue,  # confirmations and reminders into the outbox
     notification_reconcile,  # import --notify: confirmations and reminders for what an import wrote
     notification_demo,  # a seeded demo's outbox: its history and what is due
@@ -81,8 +85,10 @@ JOBS: tuple[ModuleType, ...] = (
 
 FIXING_ACTIONS: tuple[ModuleType, ...] = (
     calendar_queue_fixes,  # accept Google's version / keep ours
-    queue_fixes,  # confirm, intake received, rebook, move, book or dismiss an offer
+    queue_fixes,  # confirm, rebook, move, book or dismiss an offer
     inquiry_holds,  # confirm / decline a held booking request
+    intake_queue_fixes,  # intake missing: mark received on paper
+    notification_intake_link,  # intake missing: send the link again
 )
 
 COMMANDS: tuple[ModuleType, ...] = (

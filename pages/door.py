@@ -40,6 +40,7 @@ class DoorPage:
 DOOR_PAGES: tuple[DoorPage, ...] = (
     DoorPage("Request an appointment", "pages/request.py", "request"),
     DoorPage("Unsubscribe", "pages/unsubscribe.py", "unsubscribe"),
+    DoorPage("Before your visit", "pages/intake.py", "intake"),
 )
 
 

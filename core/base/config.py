@@ -71,6 +71,10 @@ class Settings:
     conversion_days: int = 7
     # A no-show risk at or above this is "high": the today page's badge, the queue's call list.
     no_show_high_risk: float = 0.15
+    # Intake uploads: the largest file a customer may upload (MB) and the folder the files are
+    # kept in, each named by its SHA-256 (relative paths are relative to the project).
+    intake_upload_max_mb: int = 10
+    intake_uploads_dir: str = str(ROOT / "data" / "uploads")
 
 
 def _get(secrets: dict, env: str, key: str, default=None):
@@ -150,6 +154,8 @@ def get_settings() -> Settings:
         door_requests_per_minute=_minutes(_get(s, "DOOR_REQUESTS_PER_MINUTE", "door_requests_per_minute", 5), 5),
         conversion_days=_minutes(_get(s, "CONVERSION_DAYS", "conversion_days", 7), 7),
         no_show_high_risk=_share(_get(s, "NO_SHOW_HIGH_RISK", "no_show_high_risk", 0.15), 0.15),
+        intake_upload_max_mb=_days(_get(s, "INTAKE_UPLOAD_MAX_MB", "intake_upload_max_mb", 10), 10),
+        intake_uploads_dir=str(ROOT / str(_get(s, "INTAKE_UPLOADS_DIR", "intake_uploads_dir", "data/uploads"))),
     )
 
 

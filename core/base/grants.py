@@ -2,8 +2,8 @@
 
 The owner role runs migrations (`python -m core init-db`) and owns the tables. The app role,
 which the app, the CLI and the worker connect as, may read and write what they need but only
-SELECT and INSERT on audit_log: it can neither UPDATE, DELETE nor TRUNCATE the audit trail, nor
-disable its triggers, nor DROP it (only an owner can). `grant_app_role` (re)applies the grants;
+SELECT and INSERT on audit_log (and on consent_records, the signatures of intake consents): it can
+neither UPDATE, DELETE nor TRUNCATE them, nor disable their triggers, nor DROP them (only an owner can). `grant_app_role` (re)applies the grants;
 run it as the owner after each `init-db`, since new tables need them too.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 
 from core.base.errors import ValidationError
 
-APPEND_ONLY = ("audit_log", "audit_chain")
+APPEND_ONLY = ("audit_log", "audit_chain", "consent_records")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

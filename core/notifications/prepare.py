@@ -15,13 +15,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.base.models import Appointment, AppointmentType, Customer, Location, Provider, Status
+from core.base.models import Appointment, AppointmentType, Customer, IntakeAnswers, Location, Provider, Status
 from core.notifications import channels
 from core.notifications.models import NotificationOptOut, NotificationOutbox
 from core.notifications.preferences import unsubscribe_url
 from core.notifications.store import wording_of
 from core.notifications.templates import context, explain, render
 from core.security.cookies import cookie_config
+from core.security.links import intake_url
 
 WAITING = (Status.BOOKED.value, Status.CONFIRMED.value)
 # What the appointment's status must be for each kind to still make sense.
@@ -32,8 +33,9 @@ VALID_STATUS = {
     "cancellation": (Status.CANCELLED.value,),
     "no_show": (Status.NO_SHOW.value,),
     "follow_up": (Status.COMPLETED.value,),
+    "intake_link": WAITING,
 }
-BEFORE_START = ("confirmation", "reminder", "rescheduled", "cancellation")
+BEFORE_START = ("confirmation", "reminder", "rescheduled", "cancellation", "intake_link")
 UNSUBSCRIBE_FOOT = "\n\n--\nTo stop these emails: {url}"
 
 
@@ -85,7 +87,7 @@ def still_true(row: NotificationOutbox, appt: Appointment | None, now: datetime)
         return "cancelled", f"cancelled: the appointment is now {appt.status.replace('_', ' ')}"
     if row.written_for is not None and appt.start_at != row.written_for and row.kind in BEFORE_START:
         return "superseded", "superseded: the appointment has moved to another time"
-    if row.kind in ("confirmation", "reminder", "rescheduled") and now >= appt.start_at:
+    if row.kind in ("confirmation", "reminder", "rescheduled", "intake_link") and now >= appt.start_at:
         return "skipped", "skipped: the appointment had already started when this was due to go out"
     return None
 
@@ -104,6 +106,14 @@ def prepare_all(s: Session, rows: list[NotificationOutbox], sender: str, now: da
         opted = {(c, ch) for c, ch in s.execute(pairs.where(NotificationOptOut.customer_id.in_(cust_ids)))}
     for row in rows:
         yield row, _prepare(s, row, appts.get(row.appointment_id), customers, opted, sender, now, cache)
+
+
+def intake_link(s: Session, appt: Appointment, cache: Lookups) -> str:
+    """The customer's intake link while their appointment's form still misses something (core.intake
+    pins the form to the appointment at booking); empty otherwise."""
+    if appt.intake_complete or appt.end_at is None or s.get(IntakeAnswers, appt.id) is None:
+        return ""
+    return intake_url(appt.id, appt.end_at, key=cache.links_key())
 
 
 def compose(s: Session, row: NotificationOutbox, appt: Appointment, customer: Customer, opted: set, now: datetime,
@@ -128,7 +138,9 @@ def compose(s: Session, row: NotificationOutbox, appt: Appointment, customer: Cu
         customer_name=customer.name, type_name=atype.name if atype else "appointment",
         provider_name=provider.name if provider else "us", location_name=location.name,
         address=location.address, tz=location.timezone, start=appt.start_at, end=appt.end_at,
-        offset_min=row.offset_min, previous_start=datetime.fromisoformat(previous) if previous else None,
+        offset_min=row.offset_min if row.kind == "reminder" else None,
+        previous_start=datetime.fromisoformat(previous) if previous else None,
+        intake_link=intake_link(s, appt, cache), pre_visit_instructions=atype.pre_visit_instructions if atype else None,
     )  # fmt: skip
     try:
         subject, body = render(wording, values)

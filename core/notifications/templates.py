@@ -27,13 +27,16 @@ KIND_LABELS = {
     "cancellation": "Cancellation notice",
     "no_show": "No-show: rebook",
     "follow_up": "Follow-up after the visit",
+    "intake_link": "Intake form link (sent again)",
 }
 
 _SIGN = "\n\n{{ location }}{% if address %}, {{ address }}{% endif %}"
+_INSTRUCTIONS = "{% if pre_visit_instructions %}\n\nBefore your visit: {{ pre_visit_instructions }}{% endif %}"
+_BEFORE = _INSTRUCTIONS + "{% if intake_link %}\n\nPlease fill in your intake form before you come: {{ intake_link }}{% endif %}"
 _EMAIL = {
     "confirmation": (
         "Booked: {{ type }} on {{ date }} at {{ time }}",
-        "Hello {{ first_name }},\n\nYour {{ type }} with {{ provider }} is booked for {{ when }}."
+        "Hello {{ first_name }},\n\nYour {{ type }} with {{ provider }} is booked for {{ when }}." + _BEFORE +
         "\n\nIf you cannot come, please let us know so someone else can have the time." + _SIGN,
     ),
     "reminder": (
@@ -56,6 +59,11 @@ _EMAIL = {
         "Hello {{ first_name }},\n\nWe missed you at your {{ type }} with {{ provider }} on {{ when }}."
         "\n\nReply to this message or call us to book a new time." + _SIGN,
     ),
+    "intake_link": (
+        "Your intake form for {{ type }} on {{ date }}",
+        "Hello {{ first_name }},\n\nBefore your {{ type }} with {{ provider }} on {{ when }}, please fill in your "
+        "intake form: {{ intake_link }}" + _INSTRUCTIONS + _SIGN,
+    ),
     "follow_up": (
         "How was your {{ type }}?",
         "Hello {{ first_name }},\n\nThank you for coming to your {{ type }} with {{ provider }} on {{ date }}."
@@ -63,7 +71,9 @@ _EMAIL = {
     ),
 }
 _SMS = {
-    "confirmation": "{{ location }}: your {{ type }} with {{ provider }} is booked for {{ when }}.",
+    "confirmation": "{{ location }}: your {{ type }} with {{ provider }} is booked for {{ when }}."
+    "{% if intake_link %} Please fill in your intake form: {{ intake_link }}{% endif %}",
+    "intake_link": "{{ location }}: please fill in your intake form before your {{ type }} on {{ when }}: {{ intake_link }}",
     "reminder": "{{ location }}: reminder, your {{ type }} with {{ provider }} is {{ lead }}, {{ when }}.",
     "rescheduled": "{{ location }}: your {{ type }} has moved to {{ when }}.",
     "cancellation": "{{ location }}: your {{ type }} on {{ when }} has been cancelled.",
@@ -88,6 +98,8 @@ FIELDS = {
     "lead": "reminders: how long before, e.g. 'in 2 hours', 'tomorrow'",
     "previous_when": "rescheduled notices: the old time (may be empty)",
     "start": "the local start as a datetime (e.g. start.strftime('%H:%M'))",
+    "intake_link": "the customer's own link to the intake form (empty when nothing is left to fill in)",
+    "pre_visit_instructions": "the appointment type's pre-visit instructions (may be empty)",
 }
 
 
@@ -142,6 +154,8 @@ def context(
     end: datetime,
     offset_min: int | None = None,
     previous_start: datetime | None = None,
+    intake_link: str = "",
+    pre_visit_instructions: str | None = None,
 ) -> dict:
     """The names a template can use, with times in the location's zone `tz`."""
     local, local_end = to_local(start, tz), to_local(end, tz)
@@ -162,6 +176,8 @@ def context(
         "lead": lead_text(offset_min),
         "previous_when": f"{_day(previous)} at {previous:%H:%M} {previous.tzname()}" if previous else "",
         "start": local,
+        "intake_link": intake_link,
+        "pre_visit_instructions": (pre_visit_instructions or "").strip(),
     }
 
 
@@ -180,6 +196,8 @@ def sample_context() -> dict:
         end=start + timedelta(minutes=30),
         offset_min=120,
         previous_start=start - timedelta(days=1),
+        intake_link="https://example.org/intake?t=sample",
+        pre_visit_instructions="Bring your insurance card and arrive 10 minutes early.",
     )
 
 

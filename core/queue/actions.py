@@ -41,6 +41,7 @@ class FixingAction:
     needs: str | None = None  # SLOT, or None for a plain button
     confirm: str | None = None  # a sentence to confirm first (destructive actions)
     help: str | None = None
+    resolves: bool = True  # False: the item stays open until its cause goes (e.g. a link sent again)
 
 
 ACTIONS: Registry[FixingAction] = Registry("fixing action")
@@ -55,9 +56,10 @@ def fixing_action(
     needs: str | None = None,
     confirm: str | None = None,
     help: str | None = None,
+    resolves: bool = True,
 ) -> Callable[[Callable[..., object]], Callable[..., object]]:
     def mark(fn: Callable[..., object]) -> Callable[..., object]:
-        return ACTIONS.mark(fn, FixingAction(kind, name, label, fn, permission, needs, confirm, help))
+        return ACTIONS.mark(fn, FixingAction(kind, name, label, fn, permission, needs, confirm, help, resolves))
 
     return mark
 
@@ -90,5 +92,7 @@ def fix(actor: Actor | None, item_id: int, name: str, *, now: datetime | None = 
         raise InvalidTransition(f"{item.label} #{item.id} is already resolved.")
     since = resolve_now(now)
     action.run(actor, item, now=now, **params)
+    if not action.resolves:
+        return f"{action.label.rstrip('…')}: done. The item stays open until its cause is gone."
     lifecycle.record_fix(actor, item.id, action.label.rstrip("…"), since=since, now=now)
     return f"{action.label.rstrip('…')}: done."

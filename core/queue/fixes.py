@@ -1,4 +1,4 @@
-"""The queue's own fixing actions, each one call of an existing service (booking, waitlist), so
+"""The queue's own fixing actions (intake missing's are core.intake's and core.notifications'), each one call of an existing service (booking, waitlist), so
 permissions, history (`appointment_history.manual`) and audit are the services' own."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from core.queue.actions import SLOT, fixing_action
 from core.queue.reads import ItemView
 from core.scheduling import booking, waitlist
 from core.scheduling.availability import Slot, find_slots
-from core.scheduling.booking.intake import mark_intake_received
 from core.security.access import A, Actor
 
 SLOT_DAYS = 7
@@ -22,11 +21,6 @@ SLOT_DAYS = 7
 @fixing_action(kinds.UNCONFIRMED, "confirm", "Confirmed after a call", permission=A.APPOINTMENT_CONFIRM)
 def _confirm(actor: Actor, item: ItemView, *, now: datetime | None = None) -> object:
     return booking.confirm(actor, item.appointment_id, now=now)
-
-
-@fixing_action(kinds.INTAKE_MISSING, "intake_received", "Mark intake received", permission=A.APPOINTMENT_NOTE)
-def _intake(actor: Actor, item: ItemView, *, now: datetime | None = None) -> object:
-    return mark_intake_received(actor, item.appointment_id, note="received (from the exceptions queue)", now=now)
 
 
 def _start(params: dict) -> datetime:

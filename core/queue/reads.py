@@ -82,6 +82,8 @@ class ItemView:
         """The kind's own detail: the reason, the Google event, what Google changed."""
         if self.kind == kinds.CALENDAR_OVERLAP and self.details.get("event"):
             return f"Google event “{self.details['event']}”"
+        if self.kind == kinds.INTAKE_MISSING and self.details.get("missing"):
+            return "missing: " + ", ".join(str(m) for m in self.details["missing"])
         return str(self.details.get("reason") or self.details.get("summary") or "")
 
 

@@ -48,6 +48,7 @@ class A:
     INQUIRY_VIEW = "inquiry.view"  # analysts: counts and channels, contacts masked
     INQUIRY_RECORD = "inquiry.record"  # record, book from, close
     DOOR_MANAGE = "door.manage"  # turn the customer-facing door on or off (admins only)
+    INTAKE_ANSWER = "intake.answer"  # a customer answers their own appointment's intake by its link
 
 
 ALL_ACTIONS: tuple[str, ...] = tuple(v for k, v in vars(A).items() if k.isupper())
@@ -68,6 +69,7 @@ ACTION_LABELS = {
     A.IMPORT_APPOINTMENTS: "import appointment history", A.WEBHOOKS_MANAGE: "manage webhooks",
     A.IMPORT_APPOINTMENTS: "import appointment history", A.INQUIRY_VIEW: "see inquiries",
     A.INQUIRY_RECORD: "record inquiries", A.DOOR_MANAGE: "turn the customer-facing pages on or off",
+    A.INTAKE_ANSWER: "answer an intake form by its link",
 }  # fmt: skip
 ROLE_LABELS = {
     Role.FRONT_DESK: "front desk", Role.PROVIDER: "provider", Role.MANAGER: "manager",
@@ -106,7 +108,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 # A customer at the door (core.security.door), never a user's role: a booking or a request at the
 # location in the URL, as the public services decide; nothing to read.
-PUBLIC_ACTIONS = frozenset({A.APPOINTMENT_BOOK, A.CUSTOMER_MANAGE, A.INQUIRY_RECORD})
+PUBLIC_ACTIONS = frozenset({A.APPOINTMENT_BOOK, A.CUSTOMER_MANAGE, A.INQUIRY_RECORD, A.INTAKE_ANSWER})
 
 
 def _actions(role: str | None) -> frozenset[str]:

@@ -62,3 +62,25 @@ def url(path: str, **params: str) -> str:
     base = get_settings().public_base_url.rstrip("/")
     query = f"?{urlencode(params)}" if params else ""
     return f"{base}/{path.lstrip('/')}{query}"
+
+
+INTAKE = "intake"  # the purpose of an appointment's intake link
+INTAKE_PAGE = "intake"  # its page's URL path (pages/door.py DOOR_PAGES)
+
+
+def intake_token(appointment_id: int, ends_at: datetime, *, key: str | None = None) -> str:
+    """The token of one appointment's intake link: that appointment only, valid until its end."""
+    return sign(INTAKE, {"a": int(appointment_id)}, expires_at=ends_at, key=key)
+
+
+def intake_url(appointment_id: int, ends_at: datetime, *, key: str | None = None) -> str:
+    """PUBLIC_BASE_URL/intake?t=... for the confirmation message and the "send the link again" message."""
+    return url(INTAKE_PAGE, t=intake_token(appointment_id, ends_at, key=key))
+
+
+def intake_appointment(token: str | None, *, now: datetime | None = None, key: str | None = None) -> int:
+    """The appointment id an intake link names; LinkError (one sentence) when expired or tampered."""
+    payload = read(INTAKE, token, now=now, key=key)
+    if not isinstance(payload.get("a"), int):
+        raise LinkError(INVALID)
+    return payload["a"]

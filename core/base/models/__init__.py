@@ -16,6 +16,7 @@ from core.base.models.appointments import (
     WaitlistOffer,
 )
 from core.base.models.common import BLOCKING_STATUSES, NAMING, OPEN_STATUSES, Base, Role, Status, new_key
+from core.base.models.intake import ConsentRecord, IntakeAnswers, IntakeFile
 from core.base.models.noshow import NoShowModel, NoShowScore
 from core.base.models.ops import BusyBlock, CalendarSyncState, ExceptionItem
 from core.base.models.org import (
@@ -32,6 +33,9 @@ from core.base.models.outbox import NotificationOutbox
 from core.base.models.security import AuditChainHead, AuditChainLink, AuditLog, SignInSession, User, user_locations
 
 __all__ = [
+    "ConsentRecord",
+    "IntakeAnswers",
+    "IntakeFile",
     "AuditChainHead",
     "AuditChainLink",
     "SignInSession",

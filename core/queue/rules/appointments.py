@@ -12,7 +12,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from core.base.config import get_settings
-from core.base.models import Appointment, ExceptionItem, NoShowScore, Status
+from core.base.models import Appointment, ExceptionItem, IntakeAnswers, NoShowScore, Status
 from core.queue import kinds
 from core.queue.items import OPEN_STATES
 from core.queue.models import QueueTypeWindow
@@ -55,10 +55,16 @@ class _SoonRule(Rule):
     def flaw(self):
         raise NotImplementedError
 
+    def query(self):
+        return select(*COLUMNS)
+
+    def details(self, row) -> dict | None:
+        return None
+
     def find(self, session: Session, now: datetime, scope: Scope) -> list[Cause]:
         windows = type_windows(session)
         widest = max([self.default_hours, *(self.hours(w) for w in windows.values())])
-        query = select(*COLUMNS).where(
+        query = self.query().where(
             Appointment.start_at > now,
             Appointment.start_at <= now + timedelta(hours=widest),
             Appointment.status.in_(self.statuses),
@@ -69,7 +75,7 @@ class _SoonRule(Rule):
         for row in session.execute(scoped(query, scope)):
             hours = self.hours(windows.get(row.type_id)) if row.type_id in windows else self.default_hours
             if row.start_at <= now + timedelta(hours=hours):
-                found.append(appointment_cause(self.kind, row))
+                found.append(appointment_cause(self.kind, row, self.details(row)))
         return found
 
 
@@ -83,6 +89,14 @@ class IntakeMissing(_SoonRule):
 
     def flaw(self):
         return Appointment.intake_complete.is_(False)
+
+    def query(self):
+        """With what the intake form still misses, by label (core.intake keeps it)."""
+        joined = IntakeAnswers.appointment_id == Appointment.id
+        return select(*COLUMNS, IntakeAnswers.missing).outerjoin(IntakeAnswers, joined)
+
+    def details(self, row) -> dict | None:
+        return {"missing": list(row.missing)} if row.missing else None
 
 
 class Unconfirmed(_SoonRule):

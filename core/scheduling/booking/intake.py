@@ -41,9 +41,10 @@ def answers(atype, intake: dict | None, *, required: bool) -> tuple[dict, bool]:
     return cleaned, not missing
 
 
-def _edited(tx: Tx, appt: Appointment, before: dict, after: dict, now: datetime, reason: str) -> None:
+def edited_in(tx: Tx, appt: Appointment, before: dict, after: dict, now: datetime, reason: str) -> None:
     history(tx, appt, "edit", before, after, now)
     tx.audit(before=before, after=after, reason=reason)
+    """The edit's history row, audit row and AppointmentEdited event (core.intake's answers too)."""
     state = AppointmentState.of(appt)
     tx.publish(
         AppointmentEdited(
@@ -66,7 +67,7 @@ def edit_intake(actor: Actor | None, appointment_id: int, intake: dict, *, now: 
             raise ValidationError("These are already the intake answers: nothing to save.")
         appt.intake_answers, appt.intake_complete = cleaned, True
         tx.session.flush()
-        _edited(tx, appt, before, after, now, "intake edited")
+        edited_in(tx, appt, before, after, now, "intake edited")
         loaded(appt)
     return appt
 
@@ -86,6 +87,6 @@ def mark_intake_received(
         appt.intake_complete = True
         tx.session.flush()
         new = {"intake_complete": True} | ({"note": note} if note else {})
-        _edited(tx, appt, {"intake_complete": False}, new, now, "intake received")
+        edited_in(tx, appt, {"intake_complete": False}, new, now, "intake received")
         loaded(appt)
     return appt
