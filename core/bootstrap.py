@@ -33,6 +33,7 @@ from core.calendar_sync import queue_fixes as calendar_queue_fixes
 from core.calendar_sync import sync as calendar_sync
 from core.imports import commands as import_commands
 from core.inquiries import holds as inquiry_holds
+from core.intake import demo as intake_demo
 from core.intake import events as intake_events
 from core.intake import queue_fixes as intake_queue_fixes
 from core.metrics import commands as metrics_commands
@@ -67,6 +68,7 @@ HANDLERS: tuple[ModuleType, ...] = (
     intake_events,  # a booking of a type with a form: pinned to its version, intake complete or not
     notification_enqueue,  # confirmations and reminders into the outbox
     notification_reconcile,  # import --notify: confirmations and reminders for what an import wrote
+    intake_demo,  # a seeded demo's intakes in every state (before its outbox: confirmations carry the link)
     notification_demo,  # a seeded demo's outbox: its history and what is due
     waitlist_offers,  # a freed slot offered to the waitlist; a taken offer withdrawn
     webhook_enqueue,  # appointment, customer and inquiry events into the webhook deliveries

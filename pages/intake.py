@@ -26,7 +26,10 @@ except (LinkError, NotFound) as exc:
 st.subheader(plain(page.type_name))
 st.markdown(f":material/event: **{plain(page.when)}**")
 place = ", ".join(x for x in (page.location, page.address) if x)
-st.markdown(f":material/location_on: {plain(place)}" + (f"  \n:material/person: {plain(page.provider)}" if page.provider else ""))
+st.markdown(
+    f":material/location_on: {plain(place)}"
+    + (f"  \n:material/person: {plain(page.provider)}" if page.provider else "")
+)
 if page.instructions:
     st.info(plain(page.instructions), icon=":material/info:")
 

@@ -35,10 +35,14 @@ def _value(q: dict, key: str, saved, label: str, help_: str | None):
     if kind == "long_text":
         return st.text_area(label, value=saved or "", key=key, help=help_, max_chars=2000)
     if kind == "number":
-        return st.number_input(label, value=saved, key=key, help=help_, step=1 if isinstance(saved, int) or saved is None else 0.1)
+        return st.number_input(
+            label, value=saved, key=key, help=help_, step=1 if isinstance(saved, int) or saved is None else 0.1
+        )
     if kind == "date":
         initial = date.fromisoformat(saved) if saved else None
-        picked = st.date_input(label, value=initial, key=key, help=help_, min_value=date(1900, 1, 1), format="YYYY-MM-DD")
+        picked = st.date_input(
+            label, value=initial, key=key, help=help_, min_value=date(1900, 1, 1), format="YYYY-MM-DD"
+        )
         return picked.isoformat() if picked else None
     if kind == "yes_no":
         index = None if saved is None else (0 if saved else 1)

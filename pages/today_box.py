@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.base.clock import utcnow
 from core.base.tz import to_local
+from core.intake import reads as intake_reads
 from core.scheduling import booking, schedule
 from core.scheduling.schedule import DaySchedule, ScheduleRow
 from core.security.access import A, Actor, can_act_on_appointment
@@ -81,13 +82,15 @@ def _details(row: ScheduleRow, fields: tuple[dict, ...], editor: bool) -> None:
             f.get("label") or f["name"] for f in fields if f.get("required") and f["name"] not in row.intake_answers
         ]
         st.caption(":orange[Intake missing]" + (f": {plain(', '.join(missing))}" if editor and missing else ""))
+    elif not row.intake_complete and row.type_id in intake_reads.form_types():
+        st.caption(":orange[Intake missing]: open Edit intake… to see what")
     if row.notes:
         st.caption(f"Notes: {plain(row.notes)}")
 
 
 def _actions(actor: Actor, row: ScheduleRow, fields: tuple[dict, ...], editor: bool, now: datetime) -> None:
     actions = today_state.row_actions(actor, row, now)
-    if fields and editor:
+    if editor and (fields or row.type_id in intake_reads.form_types()):
         actions.append(("intake", "Edit intake…"))
     for col, (action, label) in zip(st.columns(max(len(actions), 5)), actions, strict=False):
         key = f"act_{action.split('.')[-1]}_{row.appointment_id}"

@@ -9,11 +9,12 @@ import streamlit as st
 
 from core.base.errors import DomainError
 from core.base.tz import to_local
+from core.intake import reads as intake_reads
 from core.people import customers
 from core.scheduling import booking, schedule
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
-from pages import kit
+from pages import intake_desk, kit
 from pages.safe import plain
 from pages.today_slots import slot_picker
 from pages.today_state import (
@@ -188,6 +189,10 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
 def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     top = st.container()
     st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
+    if (form := intake_reads.record(actor, row.appointment_id)) is not None:  # the type has a form
+        intake_desk.section(actor, form, location_id=row.location_id, submit=_submit)
+        DIALOGS.error(top)
+        return
     fields = intake_fields(actor, row.type_id)
     if not fields:
         st.info("This appointment's type asks no intake questions.")

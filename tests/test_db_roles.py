@@ -3,6 +3,8 @@ log and nothing more, and the owner role cannot TRUNCATE it either."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
@@ -85,3 +87,33 @@ def test_an_app_role_without_ddl_rights_says_to_run_init_db_as_the_owner(pg_db, 
 def test_roles_are_for_postgresql_only(sqlite_db):
     with pytest.raises(Exception, match="PostgreSQL only"):
         grants.grant_app_role(sqlite_db.engine, "app")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE consent_records SET signed_name = 'Someone else'",
+        "DELETE FROM consent_records",
+        "TRUNCATE consent_records",
+        "ALTER TABLE consent_records DISABLE TRIGGER consent_records_no_update_delete",
+    ],
+)
+def test_the_app_role_can_sign_consents_but_never_rewrite_them(pg_db, app_role, statement):
+    from tests.factories import world
+    from tests.intake_fixtures import FORM
+
+    w = world()
+    with pg_db.engine.begin() as conn:  # the owner publishes a form (as init-db's owner would not: any writer)
+        conn.execute(text("INSERT INTO intake_forms (appointment_type_id, version, definition, published_at) "
+                          "VALUES (:t, 1, :d, now())"), {"t": w.types["consult"].id, "d": json.dumps(FORM)})  # fmt: skip
+    with app_role.begin() as conn:
+        form_id = conn.scalar(text("SELECT id FROM intake_forms"))
+        conn.execute(
+            text("INSERT INTO consent_records (customer_id, form_id, question_key, text_sha256, signed_name, signed_at) "
+                 "VALUES (:c, :f, 'treatment', :h, 'Ada Lovelace', now())"),
+            {"c": w.customers["ada"].id, "f": form_id, "h": "0" * 64},
+        )  # fmt: skip
+    with pytest.raises(DBAPIError, match="permission denied|must be owner"), app_role.begin() as conn:
+        conn.execute(text(statement))
+    with app_role.connect() as conn:
+        assert conn.scalar(text("SELECT signed_name FROM consent_records")) == "Ada Lovelace"

@@ -77,7 +77,9 @@ def row_in(session: Session, appt: Appointment, now: datetime, *, keep: bool = T
 
 def latest_files(session: Session, appointment_id: int) -> dict[str, IntakeFile]:
     """Each file question's latest upload."""
-    rows = session.scalars(select(IntakeFile).where(IntakeFile.appointment_id == appointment_id).order_by(IntakeFile.id))
+    rows = session.scalars(
+        select(IntakeFile).where(IntakeFile.appointment_id == appointment_id).order_by(IntakeFile.id)
+    )
     return {r.question_key: r for r in rows}
 
 
@@ -115,7 +117,9 @@ def _open(tx: Tx, appointment_id: int, now: datetime) -> tuple[Appointment, Inta
     else:
         appt = locked_appointment(tx, appointment_id)
     if appt.status not in OPEN:
-        raise InvalidTransition(f"This appointment is {appt.status.replace('_', ' ')}: its intake can no longer change.")
+        raise InvalidTransition(
+            f"This appointment is {appt.status.replace('_', ' ')}: its intake can no longer change."
+        )
     row = row_in(tx.session, appt, now)
     if row is None:
         raise ValidationError(NO_FORM)
@@ -175,7 +179,9 @@ def submit(
             "signed": sorted(signs), "missing": row.missing,
         }  # fmt: skip
         who = "by the customer" if action == A.INTAKE_ANSWER else "by staff"
-        edited_in(tx, appt, before, after, now, f"intake answered {who}" + (" (complete)" if appt.intake_complete else ""))
+        edited_in(
+            tx, appt, before, after, now, f"intake answered {who}" + (" (complete)" if appt.intake_complete else "")
+        )
         for up, c in checked:  # last, so a refusal above leaves no file behind
             uploads.store(c, up.data)
         return Progress(bool(appt.intake_complete), list(row.missing))
@@ -194,6 +200,8 @@ def mark_received_on_paper(actor: Actor | None, appointment_id: int, *, note: st
             raise ValidationError("The intake of this appointment is already complete.")
         row.received_on_paper_at, row.received_on_paper_by = now, actor.user_id if actor else None
         refresh_in(tx.session, appt, row, now)
-        after = {"intake_complete": True, "received_on_paper": True, "missing": row.missing} | ({"note": note} if note else {})
+        after = {"intake_complete": True, "received_on_paper": True, "missing": row.missing} | (
+            {"note": note} if note else {}
+        )
         edited_in(tx, appt, {"intake_complete": False}, after, now, "intake received on paper")
         return Progress(True, list(row.missing))

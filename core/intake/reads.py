@@ -14,8 +14,9 @@ from core.base.errors import NotFound
 from core.base.models import Appointment, ConsentRecord, IntakeFile, User
 from core.base.tz import to_local
 from core.intake import answers as intake_answers
-from core.intake import consent, uploads
+from core.intake import consent, printout, uploads
 from core.intake import definition as d
+from core.intake.models import IntakeForm
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import reading, service
@@ -36,6 +37,12 @@ def answer_text(question: dict, value) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def form_types() -> set[int]:
+    """The appointment types that have a published intake form (which types, nothing personal)."""
+    with read_session() as session:
+        return set(session.scalars(select(IntakeForm.appointment_type_id).distinct()))
 
 
 def _appointment(session, appointment_id: int) -> Appointment:
@@ -69,7 +76,11 @@ def record(actor: Actor | None, appointment_id: int, *, now: datetime | None = N
         ]  # fmt: skip
         files = intake_answers.latest_files(session, appt.id)
         valid = consent.signed(session, appt, definition)
-        shas = {q["key"]: d.consent_sha256(q.get("consent_text", "")) for q in definition["questions"] if q["kind"] == "consent"}
+        shas = {
+            q["key"]: d.consent_sha256(q.get("consent_text", ""))
+            for q in definition["questions"]
+            if q["kind"] == "consent"
+        }
         signed_rows = session.scalars(
             select(ConsentRecord).where(ConsentRecord.customer_id == appt.customer_id,
                                         ConsentRecord.question_key.in_(list(valid))).order_by(ConsentRecord.id)
@@ -99,6 +110,7 @@ def record(actor: Actor | None, appointment_id: int, *, now: datetime | None = N
                  "sha256": f.sha256} for f in files.values()
             ] if private else [],
             "consents": consents,
+            "signed": sorted(valid),
             "state": "complete" if complete else "incomplete",
             "missing": missing,
             "received_on_paper": row.received_on_paper_at is not None,
@@ -114,15 +126,22 @@ def download(actor: Actor | None, file_id: int) -> tuple[str, str, bytes]:
         appt = tx.session.get(Appointment, f.appointment_id) if f is not None else None
         if f is None or appt is None:
             raise NotFound(f"Unknown file #{file_id}.")
-        tx.require(appt.location_id, provider_id=appt.provider_id, entity_id=file_id, unknown=f"Unknown file #{file_id}.")
+        tx.require(
+            appt.location_id, provider_id=appt.provider_id, entity_id=file_id, unknown=f"Unknown file #{file_id}."
+        )
         data = uploads.load(f.sha256)
         tx.audit(after={"appointment_id": appt.id, "name": f.name, "sha256": f.sha256}, reason="intake file downloaded",
                  location_id=appt.location_id)  # fmt: skip
         return f.name, f.content_type, data
 
 
-def printed(actor: Actor | None, appointment_id: int, fmt: str) -> None:
-    """Record that the intake was exported to print (PDF or HTML): it carries personal answers."""
+def printout_file(actor: Actor | None, appointment_id: int, fmt: str) -> bytes:
+    """The intake to print, as PDF or HTML (core.intake.printout), audited: it carries personal answers."""
+    rec = record(actor, appointment_id)
+    if rec is None:
+        raise NotFound("This appointment's type has no intake form to print.")
+    data = printout.render_pdf(rec) if fmt == "pdf" else printout.render_html(rec).encode("utf-8")
     with service(actor, A.APPOINTMENT_VIEW, entity="appointment", entity_id=appointment_id) as tx:
         appt = tx.get_in_scope(Appointment, appointment_id, what="appointment", provider=True)
-        tx.audit(after={"format": fmt}, reason="intake printed", location_id=appt.location_id)
+        tx.audit(after={"format": fmt, "state": rec["state"]}, reason="intake printed", location_id=appt.location_id)
+    return data

@@ -56,9 +56,7 @@ def check(name: str, data: bytes, label: str) -> Checked:
     kind = filetype.guess(data[:8192])
     if kind is None or kind.mime not in ALLOWED:
         found = f"a {kind.extension.upper()} file" if kind is not None else "not a file type we can read"
-        raise ValidationError(
-            f"The file for '{label}' is {found}: upload a PDF, JPEG, PNG or HEIC (photo) instead."
-        )
+        raise ValidationError(f"The file for '{label}' is {found}: upload a PDF, JPEG, PNG or HEIC (photo) instead.")
     return Checked(name, kind.mime, len(data), hashlib.sha256(data).hexdigest())
 
 

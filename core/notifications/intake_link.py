@@ -1,7 +1,9 @@
-"""The queue's "send the link again" on an "intake missing" item: one more message with the
-customer's intake link (kind "intake_link", on every channel the type has not switched off),
-due now, through the outbox like every other message. Each resend is its own row (its number
-is the row's `offset_min`, part of the idempotency key), so the log shows every one sent."""
+"""The queue's "send the link again" on an "intake missing" item: the confirmation once more (it
+carries the intake link and the pre-visit instructions while the intake misses something), on
+every channel the type has not switched it off, due now, through the outbox like every other
+message. Each resend is its own row, numbered in its `offset_min` (part of the idempotency key:
+a17.confirmation1.email...), so the log shows every one sent; a move of the appointment
+supersedes a pending one like any confirmation."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from core.scheduling.booking.records import locked_appointment
 from core.security.access import A, Actor
 from core.security.service import service
 
-KIND = "intake_link"
+KIND = "confirmation"
 
 
 def send_intake_link(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> int:
@@ -37,13 +39,17 @@ def send_intake_link(actor: Actor | None, appointment_id: int, *, now: datetime 
         if appt.start_at <= now or appt.status not in ("booked", "confirmed"):
             raise ValidationError("This appointment is no longer ahead: the link would not help.")
         sent = tx.session.scalar(
-            select(func.count()).where(NotificationOutbox.appointment_id == appt.id, NotificationOutbox.kind == KIND)
+            select(func.max(NotificationOutbox.offset_min)).where(
+                NotificationOutbox.appointment_id == appt.id, NotificationOutbox.kind == KIND
+            )
         )
-        number = sent // len(CHANNELS) + 1
+        number = (sent or 0) + 1
         off = disabled_of(tx.session, appt.type_id)
         channels = [c for c in CHANNELS if (KIND, c) not in off]
         if not channels:
-            raise ValidationError("The intake link message is switched off for this type: switch it on in Notifications.")
+            raise ValidationError(
+                "The intake link message is switched off for this type: switch it on in Notifications."
+            )
         for channel in channels:
             tx.session.add(NotificationOutbox(
                 idempotency_key=idempotency_key(appt.id, KIND, channel, appt.start_at, number),

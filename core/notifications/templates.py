@@ -27,17 +27,21 @@ KIND_LABELS = {
     "cancellation": "Cancellation notice",
     "no_show": "No-show: rebook",
     "follow_up": "Follow-up after the visit",
-    "intake_link": "Intake form link (sent again)",
 }
 
 _SIGN = "\n\n{{ location }}{% if address %}, {{ address }}{% endif %}"
 _INSTRUCTIONS = "{% if pre_visit_instructions %}\n\nBefore your visit: {{ pre_visit_instructions }}{% endif %}"
-_BEFORE = _INSTRUCTIONS + "{% if intake_link %}\n\nPlease fill in your intake form before you come: {{ intake_link }}{% endif %}"
+_BEFORE = (
+    _INSTRUCTIONS
+    + "{% if intake_link %}\n\nPlease fill in your intake form before you come: {{ intake_link }}{% endif %}"
+)
 _EMAIL = {
     "confirmation": (
         "Booked: {{ type }} on {{ date }} at {{ time }}",
-        "Hello {{ first_name }},\n\nYour {{ type }} with {{ provider }} is booked for {{ when }}." + _BEFORE +
-        "\n\nIf you cannot come, please let us know so someone else can have the time." + _SIGN,
+        "Hello {{ first_name }},\n\nYour {{ type }} with {{ provider }} is booked for {{ when }}."
+        + _BEFORE
+        + "\n\nIf you cannot come, please let us know so someone else can have the time."
+        + _SIGN,
     ),
     "reminder": (
         "Reminder: {{ type }} {{ lead }}, {{ date }} at {{ time }}",
@@ -59,11 +63,6 @@ _EMAIL = {
         "Hello {{ first_name }},\n\nWe missed you at your {{ type }} with {{ provider }} on {{ when }}."
         "\n\nReply to this message or call us to book a new time." + _SIGN,
     ),
-    "intake_link": (
-        "Your intake form for {{ type }} on {{ date }}",
-        "Hello {{ first_name }},\n\nBefore your {{ type }} with {{ provider }} on {{ when }}, please fill in your "
-        "intake form: {{ intake_link }}" + _INSTRUCTIONS + _SIGN,
-    ),
     "follow_up": (
         "How was your {{ type }}?",
         "Hello {{ first_name }},\n\nThank you for coming to your {{ type }} with {{ provider }} on {{ date }}."
@@ -73,7 +72,6 @@ _EMAIL = {
 _SMS = {
     "confirmation": "{{ location }}: your {{ type }} with {{ provider }} is booked for {{ when }}."
     "{% if intake_link %} Please fill in your intake form: {{ intake_link }}{% endif %}",
-    "intake_link": "{{ location }}: please fill in your intake form before your {{ type }} on {{ when }}: {{ intake_link }}",
     "reminder": "{{ location }}: reminder, your {{ type }} with {{ provider }} is {{ lead }}, {{ when }}.",
     "rescheduled": "{{ location }}: your {{ type }} has moved to {{ when }}.",
     "cancellation": "{{ location }}: your {{ type }} on {{ when }} has been cancelled.",

@@ -12,7 +12,7 @@ from core.base.clock import utcnow
 from core.base.models.common import Base
 
 CHANNELS = ("email", "sms")
-KINDS = ("confirmation", "reminder", "rescheduled", "cancellation", "no_show", "follow_up", "intake_link")
+KINDS = ("confirmation", "reminder", "rescheduled", "cancellation", "no_show", "follow_up")
 STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "superseded", "skipped", "flagged", "not_sent")
 
 

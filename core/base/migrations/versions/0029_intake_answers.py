@@ -1,6 +1,5 @@
 """intake answers per appointment (with the form version they answer), their uploaded files, and
-the append-only consent records (no UPDATE, DELETE or TRUNCATE, as audit_log); the outbox may hold
-an "intake_link" message (the link sent again)
+the append-only consent records (no UPDATE, DELETE or TRUNCATE, as audit_log)
 
 Revision ID: 0029
 Revises: 0028
@@ -18,27 +17,19 @@ down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-OLD_KINDS = "'confirmation', 'reminder', 'rescheduled', 'cancellation', 'no_show', 'follow_up'"
-NEW_KINDS = OLD_KINDS + ", 'intake_link'"
 PG_APPEND_ONLY = [
+    """CREATE FUNCTION consent_records_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'consent_records is append-only: % refused', TG_OP; END $$""",
     """CREATE TRIGGER consent_records_no_update_delete BEFORE UPDATE OR DELETE ON consent_records
-       FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+       FOR EACH ROW EXECUTE FUNCTION consent_records_append_only()""",
     """CREATE TRIGGER consent_records_no_truncate BEFORE TRUNCATE ON consent_records
-       FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
+       FOR EACH STATEMENT EXECUTE FUNCTION consent_records_append_only()""",
 ]
 SQLITE_APPEND_ONLY = [
     f"""CREATE TRIGGER consent_records_no_{verb.lower()} BEFORE {verb} ON consent_records
         BEGIN SELECT RAISE(ABORT, 'consent_records is append-only: {verb} refused'); END"""
     for verb in ("UPDATE", "DELETE")
 ]
-
-
-def _outbox_kinds(kinds: str) -> None:
-    for table in ("notification_outbox", "notification_templates"):
-        name = op.f(f"ck_{table}_kind_valid")
-        with op.batch_alter_table(table) as batch:
-            batch.drop_constraint(name, type_="check")
-            batch.create_check_constraint(name, f"kind IN ({kinds})")
 
 
 def upgrade() -> None:
@@ -109,14 +100,12 @@ def upgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
     for statement in PG_APPEND_ONLY if pg else SQLITE_APPEND_ONLY:
         op.execute(statement)
-    _outbox_kinds(NEW_KINDS)
 
 
 def downgrade() -> None:
-    for table in ("notification_outbox", "notification_templates"):
-        op.execute(f"DELETE FROM {table} WHERE kind = 'intake_link'")
-    _outbox_kinds(OLD_KINDS)
     op.drop_table("consent_records")  # its triggers go with it
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION consent_records_append_only()")
     op.drop_index("ix_intake_files_appointment", table_name="intake_files")
     op.drop_table("intake_files")
     op.drop_table("intake_answers")
