@@ -16,6 +16,10 @@ from pages.safe import plain
 PREFIX = "dlg_form_intake"
 
 
+def _size(n: int) -> str:
+    return f"{n} bytes" if n < 1024 else f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
 def section(actor: Actor, record: dict, *, location_id: int, submit) -> None:
     """Draw the section; `submit(call, success)` runs a service the dialog's way."""
     appt_id = record["appointment"]["id"]
@@ -29,7 +33,7 @@ def section(actor: Actor, record: dict, *, location_id: int, submit) -> None:
         st.dataframe(rows, hide_index=True, width="stretch")
     for f in record["files"]:
         st.download_button(
-            f"{f['name']} ({f['size'] // 1024 + 1} KB)", data=lambda fid=f["id"]: reads.download(actor, fid)[2],
+            f"{f['name']} ({_size(f['size'])})", data=lambda fid=f["id"]: reads.download(actor, fid)[2],
             file_name=f["name"], mime=f["content_type"], icon=":material/attach_file:", on_click="ignore",
             key=f"{PREFIX}_file_{f['id']}",
         )  # fmt: skip

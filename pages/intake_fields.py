@@ -11,6 +11,7 @@ from datetime import date
 import streamlit as st
 
 from core.intake import definition as d
+from core.intake import uploads
 from core.intake.answers import Upload
 from pages.safe import plain
 
@@ -73,7 +74,8 @@ def draw(definition: dict, saved: dict, files: dict[str, str], signed: set[str],
         if kind == "file":
             if key in files:
                 st.caption(f"{plain(q['label'])}: {plain(files[key])} received. Upload again to replace it.")
-            up = st.file_uploader(label, type=UPLOAD_TYPES, key=f"{wkey}:file{sent}", help=help_)
+            up = st.file_uploader(label, type=UPLOAD_TYPES, key=f"{wkey}:file{sent}", help=help_,
+                                  max_upload_size=uploads.max_mb())  # fmt: skip
             if up is not None:
                 out.uploads.append(Upload(key, up.name, up.getvalue()))
         elif kind == "consent":

@@ -40,8 +40,12 @@ def folder() -> Path:
     return Path(get_settings().intake_uploads_dir)
 
 
+def max_mb() -> int:
+    return get_settings().intake_upload_max_mb
+
+
 def max_bytes() -> int:
-    return get_settings().intake_upload_max_mb * 1024 * 1024
+    return max_mb() * 1024 * 1024
 
 
 def check(name: str, data: bytes, label: str) -> Checked:
@@ -49,7 +53,7 @@ def check(name: str, data: bytes, label: str) -> Checked:
     name = os.path.basename((name or "").replace("\\", "/")).strip()[:NAME_MAX] or "upload"
     if not data:
         raise ValidationError(f"The file for '{label}' is empty.")
-    limit = get_settings().intake_upload_max_mb
+    limit = max_mb()
     if len(data) > max_bytes():
         size = len(data) / (1024 * 1024)
         raise ValidationError(f"The file for '{label}' is {size:.1f} MB; files can be at most {limit} MB.")
