@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     Time,
     UniqueConstraint,
     false,
@@ -147,6 +148,8 @@ class AppointmentType(Base):
     bookable_online: Mapped[bool] = mapped_column(default=False, server_default=false())
     online_instant: Mapped[bool] = mapped_column(default=False, server_default=false())
     online_hold_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
+    # Shown with the confirmation and on the intake page ("Bring your insurance card; arrive 10 min early").
+    pre_visit_instructions: Mapped[str | None] = mapped_column(Text)
 
     # Where it is offered; empty: at every location.
     locations: Mapped[list[Location]] = relationship(secondary=type_locations, order_by="Location.name")
