@@ -60,6 +60,7 @@ def test_handlers_run_in_the_listed_order_own_class_first():
         "core.queue.subscribers._on_slot_freed",  # after the waitlist: it sees the offers just made
     ]
     assert _names(AppointmentBooked) == [
+        "core.intake.events._on_booked",  # pins the form version and says whether the intake is complete
         "core.scheduling.waitlist.offers._on_booked",
         "core.calendar_sync.push._queue_push",
         "core.calendar_sync.fixes._settle_on_change",
@@ -68,7 +69,7 @@ def test_handlers_run_in_the_listed_order_own_class_first():
         "core.webhooks.enqueue.on_appointment_changed",
         "core.queue.subscribers._on_appointment_changed",
     ]
-    assert _names(AppointmentCancelled) == _names(AppointmentBooked)[1:]
+    assert _names(AppointmentCancelled) == _names(AppointmentBooked)[2:]
     assert _names(ProviderScheduleChanged) == [
         "core.metrics.rebuild._on_schedule_changed",
         "core.queue.subscribers._on_schedule_changed",
@@ -77,7 +78,7 @@ def test_handlers_run_in_the_listed_order_own_class_first():
         "core.metrics.rebuild._on_import",
         "core.notifications.reconcile.on_import",
     ]
-    assert _names(DemoSeeded) == ["core.notifications.demo.on_demo_seeded"]
+    assert _names(DemoSeeded) == ["core.intake.demo.on_demo_seeded", "core.notifications.demo.on_demo_seeded"]
     assert _names(CustomerCreated) == ["core.webhooks.enqueue.on_customer_created"]
 
 
@@ -97,6 +98,7 @@ def test_the_worker_jobs_and_fixing_actions_are_the_listed_ones():
     assert [a.name for a in actions.actions_for("waitlist_offer")] == ["book_offer", "dismiss_offer"]
     assert [a.name for a in actions.actions_for("booking_request")] == ["confirm_request", "decline_request"]
     assert [a.name for a in actions.actions_for("no_show_risk")] == ["confirm"]
+    assert [a.name for a in actions.actions_for("intake_missing")] == ["intake_received", "send_intake_link"]
 
 
 def test_a_registry_read_before_it_is_installed_says_to_call_bootstrap():

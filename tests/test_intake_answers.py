@@ -240,9 +240,14 @@ def test_a_consent_signed_within_its_months_counts_for_the_next_visit_and_a_new_
     assert "Treatment consent" not in _row(again.id).missing
     changed = {"questions": [{**q, "consent_text": CONSENT + " (2027 wording)"} if q["kind"] == "consent" else q
                              for q in __import__("tests.intake_fixtures", fromlist=["FORM"]).FORM["questions"]]}  # fmt: skip
-    publish(w, changed)
+    publish(w, changed)  # customers with appointments ahead are asked to sign the new text
+    assert "Treatment consent" in _row(again.id).missing and _row(again.id).form_id == _row(first.id).form_id
     third = book(w, start=START + timedelta(days=31), now=LATE)
     assert "Treatment consent" in _row(third.id).missing
+    page = public.page(_token(again), now=LATE)
+    assert page.version == 1 and next(q for q in page.definition["questions"] if q["key"] == "treatment")[
+        "consent_text"
+    ].endswith("(2027 wording)")
 
 
 def test_the_door_closed_or_the_honeypot_filled_writes_nothing(w):
@@ -315,3 +320,45 @@ def test_consent_records_refuse_update_and_delete_on_both_dialects(w):
             s.execute(text(statement))
     with read_session() as s:
         assert s.scalar(select(ConsentRecord.signed_name)) == "Ada Lovelace"
+
+
+def test_the_confirmation_carries_the_link_and_the_instructions_and_the_link_opens_the_page(w, monkeypatch):
+    for name in ("SMTP_HOST", "SMS_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    from core.intake import forms
+    from core.notifications import sender
+
+    publish(w)
+    forms.set_instructions(w.actors["admin"], w.types["consult"].id, "Bring your insurance card.")
+    appt = book(w)
+    sender.send_due(LATE + timedelta(minutes=1))
+    with read_session() as s:
+        query = select(NotificationOutbox.channel, NotificationOutbox.body).where(
+            NotificationOutbox.kind == "confirmation"
+        )
+        bodies = dict(s.execute(query).all())
+    body = bodies["email"]
+    assert "Before your visit: Bring your insurance card." in body
+    link = next(word for word in body.split() if "/intake?t=" in word)
+    token = link.split("t=", 1)[1]
+    assert links.intake_appointment(token, now=LATE) == appt.id
+    assert "/intake?t=" in bodies["sms"]
+    page = public.page(token, now=LATE)
+    assert page.instructions == "Bring your insurance card." and page.location == "Downtown"
+
+
+def test_the_printout_carries_the_signed_consent_text_and_is_audited(w):
+    import io
+
+    from pypdf import PdfReader
+
+    publish(w)
+    appt = book(w)
+    public.submit(_token(appt), CLIENT, answers=PART, signatures={"treatment": "Ada Lovelace"}, now=LATE)
+    pdf = reads.printout_file(w.actors["frontdesk"], appt.id, "pdf")
+    text_ = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Ada Lovelace" in text_ and "treatment explained" in text_
+    html = reads.printout_file(w.actors["frontdesk"], appt.id, "html").decode()
+    assert CONSENT in html
+    with read_session() as s:
+        assert s.scalar(select(func.count()).where(AuditLog.reason == "intake printed")) == 2

@@ -27,6 +27,7 @@ from core.intake import definition as d
 from core.scheduling.booking.intake import edited_in
 from core.scheduling.booking.records import NOTE_MAX, locked_appointment
 from core.security.access import PUBLIC, A, Actor
+from core.security.links import EXPIRED, LinkError
 from core.security.service import Tx, service
 
 OPEN = (Status.BOOKED.value, Status.CONFIRMED.value, Status.CHECKED_IN.value)
@@ -46,10 +47,33 @@ class Progress:
     missing: list[str] = field(default_factory=list)
 
 
-def form_of(session: Session, form_id: int) -> tuple[int, dict]:
-    """(version, definition) of a stored form version."""
-    _, version, definition = forms.form_by_id(session, form_id)
-    return version, definition
+def form_of(session: Session, appt: Appointment, row: IntakeAnswers) -> tuple[int, dict]:
+    """(version, definition) the intake answers: its own version's questions, with each consent's
+    text (and validity) as the type's newest version words it, so a changed consent text asks
+    customers with appointments ahead to sign it again while their answers keep their version."""
+    _, version, definition = forms.form_by_id(session, row.form_id)
+    current = forms.current_form(session, appt.type_id) if appt.type_id is not None else None
+    if current is None or current[0] == row.form_id:
+        return version, definition
+    newest = {q["key"]: q for q in current[2]["questions"] if q["kind"] == "consent"}
+    questions = [
+        {**q, **{k: newest[q["key"]][k] for k in ("consent_text", "valid_for") if k in newest[q["key"]]}}
+        if q["kind"] == "consent" and q["key"] in newest else q
+        for q in definition["questions"]
+    ]  # fmt: skip
+    return version, {**definition, "questions": questions}
+
+
+def refresh_type_in(session: Session, type_id: int, now: datetime) -> int:
+    """After a new version of a type's form: what the intakes of its appointments ahead miss (a
+    changed consent text is to be signed again); returns how many changed completion. The
+    queue's next pass (core.queue.subscribers, every few minutes) opens or resolves their items."""
+    query = (
+        select(Appointment, IntakeAnswers)
+        .join(IntakeAnswers, IntakeAnswers.appointment_id == Appointment.id)
+        .where(Appointment.type_id == type_id, Appointment.start_at > now, Appointment.status.in_(OPEN))
+    )
+    return sum(refresh_in(session, appt, row, now) for appt, row in session.execute(query).all())
 
 
 def row_in(session: Session, appt: Appointment, now: datetime, *, keep: bool = True) -> IntakeAnswers | None:
@@ -84,7 +108,7 @@ def latest_files(session: Session, appointment_id: int) -> dict[str, IntakeFile]
 
 
 def missing_in(session: Session, appt: Appointment, row: IntakeAnswers) -> list[dict]:
-    _, definition = form_of(session, row.form_id)
+    _, definition = form_of(session, appt, row)
     files = set(latest_files(session, appt.id))
     return d.missing(definition, row.answers or {}, files, consent.signed(session, appt, definition))
 
@@ -114,6 +138,8 @@ def _open(tx: Tx, appointment_id: int, now: datetime) -> tuple[Appointment, Inta
     if tx.actor is not None and tx.actor.role == PUBLIC:
         appt = tx.get(Appointment, appointment_id, what="appointment")
         tx.require(appt.location_id, entity_id=appt.id)
+        if appt.end_at is None or now >= appt.end_at:  # moved earlier since the link was made
+            raise LinkError(EXPIRED)
     else:
         appt = locked_appointment(tx, appointment_id)
     if appt.status not in OPEN:
@@ -146,7 +172,7 @@ def submit(
     with service(actor, action, entity="appointment", entity_id=appointment_id) as tx:
         appt, row = _open(tx, appointment_id, now)
         fresh = row in tx.session.new  # made just now: a write, audited below
-        _, definition = form_of(tx.session, row.form_id)
+        _, definition = form_of(tx.session, appt, row)
         before = {"intake_complete": bool(appt.intake_complete), "answers": dict(row.answers or {})}
         given = {**(row.answers or {}), **(answers or {})}
         merged = d.clean_answers(definition, {k: v for k, v in given.items() if v not in (None, "", [])})

@@ -94,7 +94,7 @@ def _complete(session: Session, appt: Appointment, row, definition: dict, name: 
 
 
 @subscribe(DemoSeeded)
-def _on_demo_seeded(session: Session, event: DemoSeeded) -> None:
+def on_demo_seeded(session: Session, event: DemoSeeded) -> None:
     now, rng = event.at, random.Random(27)
     staff = session.scalar(select(User).where(User.role == "front_desk").order_by(User.id).limit(1))
     query = (
@@ -113,7 +113,7 @@ def _on_demo_seeded(session: Session, event: DemoSeeded) -> None:
             continue
         state = STATES[made % len(STATES)]
         made += 1
-        _, definition = intake_answers.form_of(session, row.form_id)
+        _, definition = intake_answers.form_of(session, appt, row)
         at = min(now, appt.booked_at + timedelta(hours=rng.randint(1, 30)))
         row.updated_at = at
         if state == "part":

@@ -158,10 +158,13 @@ def publish_form(actor: Actor | None, type_id: int, *, now: datetime | None = No
             raise ConflictError(
                 f"Version {version} of {t.name}'s intake form was just published by someone else: reload."
             ) from None
+        from core.intake.answers import refresh_type_in  # answers reads forms: imported when needed
+
+        resign = refresh_type_in(tx.session, type_id, now)  # a changed consent text is signed again
         tx.audit(
             entity_id=type_id,
             before={"version": current[1] if current else None},
-            after={"version": version, "form_id": form.id, "definition": definition},
+            after={"version": version, "form_id": form.id, "definition": definition, "intakes_changed": resign},
             reason=f"intake form of {t.name} published as version {version}",
         )
     return version

@@ -49,6 +49,8 @@ def page(token: str | None, *, now: datetime | None = None) -> IntakePage:
         appt = session.get(Appointment, appointment_id)
         if appt is None or appt.status not in intake_answers.OPEN:
             raise NotFound(GONE)
+        if appt.end_at is None or now >= appt.end_at:  # moved earlier since the link was made
+            raise links.LinkError(links.EXPIRED)
         local = to_local(appt.start_at, appt.location.timezone)
         base = dict(
             appointment_id=appt.id, type_name=appt.type.name if appt.type else "Appointment",
@@ -61,7 +63,7 @@ def page(token: str | None, *, now: datetime | None = None) -> IntakePage:
         if row is None:
             return IntakePage(**base, version=None, definition={"questions": []}, answers={}, files={}, signed=set(),
                               missing=[], complete=bool(appt.intake_complete))  # fmt: skip
-        version, definition = intake_answers.form_of(session, row.form_id)
+        version, definition = intake_answers.form_of(session, appt, row)
         missing = [m["label"] for m in intake_answers.missing_in(session, appt, row)]
         files = {k: f.name for k, f in intake_answers.latest_files(session, appt.id).items()}
         out = IntakePage(**base, version=version, definition=definition, answers=dict(row.answers or {}), files=files,

@@ -67,7 +67,7 @@ def record(actor: Actor | None, appointment_id: int, *, now: datetime | None = N
             return None
         tz = appt.location.timezone
         private = access.can(actor, A.CONTACTS_VIEW, location_id)
-        version, definition = intake_answers.form_of(session, row.form_id)
+        version, definition = intake_answers.form_of(session, appt, row)
         given = row.answers or {}
         items = [
             {"key": q["key"], "label": q["label"], "kind": q["kind"],

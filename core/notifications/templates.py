@@ -46,12 +46,14 @@ _EMAIL = {
     "reminder": (
         "Reminder: {{ type }} {{ lead }}, {{ date }} at {{ time }}",
         "Hello {{ first_name }},\n\nA reminder: your {{ type }} with {{ provider }} is {{ lead }}, on {{ when }}."
-        "\n\nIf you cannot come, please let us know." + _SIGN,
+        + _BEFORE
+        + "\n\nIf you cannot come, please let us know."
+        + _SIGN,
     ),
     "rescheduled": (
         "Moved: {{ type }} now on {{ date }} at {{ time }}",
         "Hello {{ first_name }},\n\nYour {{ type }} with {{ provider }} has moved"
-        "{% if previous_when %} from {{ previous_when }}{% endif %} to {{ when }}." + _SIGN,
+        "{% if previous_when %} from {{ previous_when }}{% endif %} to {{ when }}." + _BEFORE + _SIGN,
     ),
     "cancellation": (
         "Cancelled: {{ type }} on {{ date }} at {{ time }}",
