@@ -47,6 +47,7 @@ webhooks.manage             -   -   -   -   Y
 inquiry.view                Y   Y   Y   Y   Y
 inquiry.record              Y   -   Y   -   Y
 door.manage                 -   -   -   -   Y
+intake.answer               -   -   -   -   Y
 """
 ROLE_COLUMNS = {"frontdesk": 0, "provider": 1, "manager": 2, "analyst": 3, "admin": 4}
 GLOBAL = {"analyst", "admin"}  # every location, whatever their location list says
