@@ -13,7 +13,7 @@ import yaml
 
 from core.base.errors import DomainError
 from core.intake import forms
-from core.intake.definition import QUESTION_KINDS, is_required, missing, visible_questions
+from core.intake.definition import QUESTION_KINDS, compact, is_required, missing, visible_questions
 from core.security.access import Actor
 from pages.safe import plain
 from pages.settings_common import run
@@ -63,7 +63,7 @@ def _yaml(definition: dict | None) -> str:
     return (
         ""
         if not definition or not definition["questions"]
-        else yaml.safe_dump(definition, sort_keys=False, allow_unicode=True, width=100)
+        else yaml.safe_dump(compact(definition), sort_keys=False, allow_unicode=True, width=100)
     )
 
 
@@ -107,7 +107,13 @@ def _question(type_id: int, q: dict, required: bool) -> None:
     elif kind == "multiple_choice":
         st.multiselect(label, q["choices"], key=key, help=help_, format_func=plain)
     elif kind == "file":
-        st.file_uploader(label, key=key, help=help_ or "PDF, JPEG, PNG or HEIC.", disabled=True)
+        st.file_uploader(
+            label,
+            key=key,
+            help=help_ or "PDF, JPEG, PNG or HEIC, up to 10 MB.",
+            disabled=True,
+            type=["pdf", "jpg", "jpeg", "png", "heic"],
+        )
     else:
         with st.container(border=True):
             st.markdown(f"**{label}**")
