@@ -91,6 +91,8 @@ def _preview_answers(type_id: int, definition: dict) -> tuple[dict, set[str]]:
 def _question(type_id: int, q: dict, required: bool) -> None:
     label = plain(q["label"]) + (" \\*" if required else "")
     key, help_ = _preview_key(type_id, q["key"]), plain(q["help"]) or None
+    if q["sensitive"]:
+        help_ = (help_ + "  \n" if help_ else "") + "Sensitive: analysts never see this answer."
     kind = q["kind"]
     if kind == "short_text":
         st.text_input(label, key=key, help=help_)
