@@ -12,6 +12,7 @@ from pages import ui
 from pages.downloads import download_buttons
 from pages.safe import plain
 from pages.settings_common import list_controls, run, show_notice
+from pages.settings_intake import intake_section
 
 actor = ui.require_page(A.SETTINGS_MANAGE)
 st.title("Appointment types")
@@ -98,3 +99,7 @@ if view is not None and editable:
         confirm_deactivate(view.id)
     if not view.active and st.button(f"Reactivate {plain(d.name)}", icon=":material/restore:"):
         run(lambda: types.set_type_active(actor, view.id, True), f"{d.name} is active again.")
+
+if view is not None:
+    st.divider()
+    intake_section(actor, view.id, editable)

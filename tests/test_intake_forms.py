@@ -145,3 +145,14 @@ def test_pre_visit_instructions_are_kept_cleared_and_audited(db):
         ({"pre_visit_instructions": None}, {"pre_visit_instructions": "Bring your insurance card."}),
         ({"pre_visit_instructions": "Bring your insurance card."}, {"pre_visit_instructions": None}),
     ]
+
+
+def test_yes_and_no_in_yaml_stay_text_and_only_true_false_are_booleans():
+    definition = forms.read_definition(
+        "questions:\n  - key: sure\n    label: No\n    kind: single_choice\n    choices: [Yes, No, Not sure]\n"
+        "    required: true\n  - key: why\n    label: Why?\n    kind: short_text\n"
+        "    show_if: {key: sure, op: eq, value: Yes}\n"
+    )
+    first, second = definition["questions"]
+    assert (first["label"], first["choices"], first["required"]) == ("No", ["Yes", "No", "Not sure"], True)
+    assert second["show_if"] == {"key": "sure", "op": "eq", "value": "Yes"}

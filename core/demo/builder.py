@@ -80,6 +80,7 @@ from core.demo.bulk import (
 )
 from core.demo.catalogue import AHEAD_DAYS, DEMO_USERS, HISTORY_DAYS, sizing
 from core.demo.inquiries import add_lost_inquiries, add_waitlist
+from core.demo.intake_forms import add_intake_forms
 from core.demo.org import LocationPlan, ProviderPlan, add_catalogue, add_places
 from core.demo.people import add_customers, add_users
 from core.demo.walk import walk
@@ -263,6 +264,7 @@ class Builder:
         add_catalogue(self, conn)
         add_places(self, conn, n_loc, n_prov)
         add_users(self, conn, hashes)
+        add_intake_forms(self, conn)
         if self.sqlite:
             conn.exec_driver_sql("PRAGMA cache_size=-400000")
             saved = suspend_sqlite_rules(conn)

@@ -26,7 +26,7 @@ from core.base.errors import ValidationError
 from core.intake.schema import OPS, QUESTION_KINDS, first_problem, question_name, upper_first
 
 __all__ = [
-    "OPS", "QUESTION_KINDS", "clean_answers", "consent_sha256", "is_required", "missing",
+    "OPS", "QUESTION_KINDS", "clean_answers", "compact", "consent_sha256", "is_required", "missing",
     "parse_definition", "sensitive_keys", "visible_questions",
 ]  # fmt: skip
 
@@ -285,6 +285,15 @@ def missing(definition: dict, answers: dict, files: set[str], consents: set[str]
         if not done:
             out.append({"key": key, "label": q["label"], "kind": kind})
     return out
+
+
+def compact(definition: dict) -> dict:
+    """The definition without what parse_definition fills in by default (empty help, required and
+    sensitive false), for people to read and edit; parse_definition(compact(d)) == d."""
+    defaults = {"help": "", "required": False, "sensitive": False}
+    return {
+        "questions": [{k: v for k, v in q.items() if defaults.get(k, object()) != v} for q in definition["questions"]]
+    }
 
 
 def sensitive_keys(definition: dict) -> set[str]:

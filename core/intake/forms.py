@@ -9,6 +9,7 @@ page's read for an actor."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,13 +50,26 @@ class EditorState:
     instructions: str | None
 
 
+class _Yaml12Booleans(yaml.SafeLoader):
+    """YAML as people write forms: only true/false are booleans (YAML 1.2), so `choices: [Yes, No]`
+    and `label: No` stay text instead of PyYAML's YAML 1.1 booleans."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_Yaml12Booleans.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Booleans.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def read_definition(raw: object) -> dict:
     """`raw` as a definition: a dict, or text in YAML (JSON is YAML too), parsed and checked."""
     if isinstance(raw, str):
         if not raw.strip():
             return parse_definition({"questions": []})
         try:
-            raw = yaml.safe_load(raw)
+            raw = yaml.load(raw, Loader=_Yaml12Booleans)  # a SafeLoader: no tags that build objects
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
