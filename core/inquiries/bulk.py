@@ -72,11 +72,12 @@ def record_many_in(tx: Tx, inquiries: Iterable[NewInquiry], *, now: datetime) ->
     _check_references(tx, rows)
     kept = _fold_repeats(rows)
     kept = _into_stored(tx, kept)
-    ids = _insert(tx, kept)
-    for location_id in sorted({inq.location_id for inq in kept}):
-        mine = [(i, inq) for i, inq in zip(ids, kept, strict=True) if inq.location_id == location_id]
-        tx.audit(entity="inquiry", entity_id=f"{mine[0][0]}..{mine[-1][0]}", location_id=location_id,
-                 after=_tally(mine), reason="recorded in bulk")  # fmt: skip
+    _insert(tx, kept)
+    by_location: dict[int, list[NewInquiry]] = defaultdict(list)
+    for inq in kept:
+        by_location[inq.location_id].append(inq)
+    for location_id, mine in sorted(by_location.items()):
+        tx.audit(entity="inquiry", location_id=location_id, reason="recorded in bulk", after=_tally(mine))
     tx.publish(InquiriesRecorded(days=_days(kept, zones), count=len(kept), at=now))
     return BulkRecorded(len(kept), len(rows) - len(kept), sum(1 for inq in kept if inq.appointment_id),
                         sum(1 for inq in kept if inq.closed_reason))  # fmt: skip
@@ -100,8 +101,11 @@ def _cleaned(number: int, inq: NewInquiry, now: datetime) -> NewInquiry:
         answered = inq.booked_at or inq.closed_at
         if answered is not None and not inq.received_at <= answered <= now:
             raise ValidationError("it is answered before it was received, or in the future.")
-        return replace(inq, preferred_times=limits.text(inq.preferred_times, "preferred times", PREFERRED_MAX),
-                       notes=limits.text(inq.notes, "note", limits.NOTE_MAX))  # fmt: skip
+        preferred = limits.text(inq.preferred_times, "preferred times", PREFERRED_MAX)
+        notes = limits.text(inq.notes, "note", limits.NOTE_MAX)
+        if (preferred, notes) == (inq.preferred_times, inq.notes):
+            return inq
+        return replace(inq, preferred_times=preferred, notes=notes)
     except ValidationError as exc:
         raise ValidationError(f"Inquiry {number}: {exc}") from None
 
@@ -221,12 +225,10 @@ def _merge_stored(tx: Tx, twin: Inquiry, inq: NewInquiry) -> None:
         close_in(tx, twin, inq.closed_reason, inq.closed_at)
 
 
-def _insert(tx: Tx, kept: Sequence[NewInquiry]) -> list[int]:
-    """Write the inquiries (Core executemany, ids in input order)."""
+def _insert(tx: Tx, kept: Sequence[NewInquiry]) -> None:
+    """Write the inquiries (Core executemany)."""
     created_by = tx.actor.user_id if tx.actor else None
-    table = Inquiry.__table__
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids: list[int] = []
+    statement = insert(Inquiry.__table__)
     for k in range(0, len(kept), CHUNK):
         values = [
             {"location_id": inq.location_id, "type_id": inq.type_id, "customer_id": inq.customer_id,
@@ -235,16 +237,17 @@ def _insert(tx: Tx, kept: Sequence[NewInquiry]) -> list[int]:
              "notes": inq.notes, "preferred_times": inq.preferred_times, "created_by": created_by}
             for inq in kept[k : k + CHUNK]
         ]  # fmt: skip
-        ids += tx.session.scalars(statement, values).all()
-    return ids
+        tx.session.execute(statement, values)
 
 
-def _tally(mine: list[tuple[int, NewInquiry]]) -> dict:
+def _tally(mine: list[NewInquiry]) -> dict:
+    """What the audit row says of a location's share: how many, booked, closed, by channel, when."""
     channels: dict[str, int] = defaultdict(int)
-    for _, inq in mine:
+    for inq in mine:
         channels[inq.channel] += 1
-    return {"recorded": len(mine), "booked": sum(1 for _, inq in mine if inq.appointment_id),
-            "closed": sum(1 for _, inq in mine if inq.closed_reason), "channels": dict(sorted(channels.items()))}  # fmt: skip
+    return {"recorded": len(mine), "booked": sum(1 for inq in mine if inq.appointment_id),
+            "closed": sum(1 for inq in mine if inq.closed_reason), "channels": dict(sorted(channels.items())),
+            "received_from": min(inq.received_at for inq in mine), "received_until": max(inq.received_at for inq in mine)}  # fmt: skip
 
 
 def _days(kept: Sequence[NewInquiry], zones: dict[int, str]) -> dict[int, tuple[date, date]]:

@@ -2,8 +2,8 @@
 
 A CSV import of history publishes `AppointmentsImported` and the days it touched are rebuilt in
 its transaction; demo data and `python -m core rebuild-rollups` call `rebuild_rollups` for
-everything. Inquiries are counted apart (no event changes them): `rebuild_inquiry_rollup`, which
-`rebuild_rollups` calls too. The available minutes come from working hours and time off, and are
+everything. Inquiries are counted apart: `rebuild_inquiry_rollup`, on InquiryChanged (one
+inquiry) and InquiriesRecorded (a bulk write), and which `rebuild_rollups` calls too. The available minutes come from working hours and time off, and are
 recomputed by `capacity.refresh` when settings publishes ProviderScheduleChanged.
 """
 
