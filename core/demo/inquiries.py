@@ -18,6 +18,7 @@ from core.demo.catalogue import (
     INQUIRY_LOST,
     INQUIRY_SHARE,
     LOST_CHANNELS,
+    MORE_INQUIRY_SHARE,
     PREFERRED_TIMES,
     TYPES,
     choice,
@@ -42,9 +43,12 @@ def booked_inquiry(builder: Builder, loc: LocationPlan, type_id: int, customer: 
                    appointment_id: int, booked: int) -> None:  # fmt: skip
     """Some bookings began as an inquiry (a call, a walk-in, a web request) shortly before."""
     rng = builder.inquiry_rng
-    if not rng.random() < INQUIRY_SHARE[source]:
+    if builder.rng.random() < INQUIRY_SHARE[source]:
+        received = booked - randint(builder.rng, 300, 2 * 86400)
+    elif rng.random() < MORE_INQUIRY_SHARE[source]:
+        received = booked - randint(rng, 300, 2 * 86400)
+    else:
         return
-    received = booked - randint(rng, 300, 2 * 86400)
     preferred = choice(rng, PREFERRED_TIMES) if rng.random() < 0.2 else None
     builder.inquiries.append(NewInquiry(loc.id, channel_of(rng, INQUIRY_CHANNELS[source]), customer, aware(received),
                                         type_id, preferred, appointment_id=appointment_id, booked_at=aware(booked)))  # fmt: skip
