@@ -335,3 +335,23 @@ def test_postgresql_stores_what_sqlite_does_for_the_same_seed_and_clock(pg_db, t
             text("SELECT intake_answers::text FROM appointments UNION SELECT new::text FROM appointment_history")
         ):
             assert raw == json.dumps(json.loads(raw))
+
+
+def test_demo_inquiries_are_recorded_with_the_desks_rules_and_audited(db):
+    from core.base.models import AuditLog
+    from core.inquiries.services import CHANNELS, DESK_REASONS
+    from core.security import audit_chain
+
+    summary = seed(2000)
+    rows = _rows(Inquiry)
+    assert 1.15 <= summary.appointments / len(rows) <= 1.45  # about one inquiry per 1.3 appointments
+    assert {r["channel"] for r in rows} == set(CHANNELS)
+    assert all(r["customer_id"] is not None for r in rows)
+    closed = [r for r in rows if r["closed_reason"] is not None]
+    assert closed and {r["closed_reason"] for r in closed} <= set(DESK_REASONS)
+    assert all(r["booked_at"] is not None for r in rows if r["appointment_id"] is not None)
+    audits = [r for r in _rows(AuditLog) if r["entity"] == "inquiry"]
+    assert sorted(r["location_id"] for r in audits) == sorted({r["location_id"] for r in rows})
+    assert sum(r["after"]["recorded"] for r in audits) == len(rows) == summary.counts["inquiries"]
+    with db.engine.connect() as conn:
+        assert audit_chain.verify(conn).ok

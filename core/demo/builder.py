@@ -30,21 +30,20 @@ Demo sign-in (demo data only; never use these anywhere real):
 
 The generator is split by what it builds: `catalogue` (types, names, patterns), `org` (locations,
 providers, rooms, hours, time off), `people` (users, customers), `walk` and `appointments` (the
-schedule and each appointment's story), `inquiries` (lost inquiries, the waitlist) and `bulk`
-(the raw inserts and each dialect's bulk-load plumbing). `Builder` holds the state they share.
+schedule and each appointment's story), `inquiries` (inquiries, the waitlist) and `bulk` (the
+raw inserts and each dialect's bulk-load plumbing). `state.Builder` holds what they share;
+`plans` what they know of each location and provider. STEPS below runs them in order: a new
+part of the demo is a function `(builder, conn)` and one line there.
 """
 
 from __future__ import annotations
 
-import random
-import sys
 import time as clock
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, exists, func, insert, select, text
+from sqlalchemy import Connection, Engine, exists, insert, select, text
 from sqlalchemy.orm import Session
 
 from core.base import bus
@@ -53,42 +52,26 @@ from core.base.db import get_engine, refresh_statistics
 from core.base.errors import ValidationError
 from core.base.models import (
     Appointment,
-    AppointmentHistory,
     AppointmentType,
     AuditLog,
     Customer,
-    Inquiry,
     Location,
     Provider,
     Role,
     Room,
     User,
 )
-from core.demo.bulk import (
-    APPT_COLS,
-    BULK_TABLES,
-    HIST_COLS,
-    INQ_COLS,
-    pg_copy,
-    pg_instants,
-    restore_pg_rules,
-    restore_sqlite_rules,
-    sqlite_instants,
-    suspend_pg_rules,
-    suspend_sqlite_rules,
-    to_epoch,
-)
-from core.demo.catalogue import AHEAD_DAYS, DEMO_USERS, HISTORY_DAYS, sizing
-from core.demo.inquiries import add_lost_inquiries, add_waitlist
+from core.demo import inquiries, org, people
+from core.demo.bulk import BULK_TABLES, restore_pg_rules, restore_sqlite_rules, suspend_pg_rules, suspend_sqlite_rules
+from core.demo.catalogue import DEMO_USERS, sizing
 from core.demo.intake_forms import add_intake_forms
-from core.demo.org import LocationPlan, ProviderPlan, add_catalogue, add_places
-from core.demo.people import add_customers, add_users
+from core.demo.state import Builder
 from core.demo.walk import walk
 from core.scheduling.events import DemoSeeded
 from core.security import audit_chain
 from core.security.passwords import hash_password
 
-__all__ = ["DEMO_USERS", "Builder", "Summary", "is_empty", "seed_demo", "sizing"]
+__all__ = ["DEMO_USERS", "STEPS", "Summary", "is_empty", "seed_demo", "sizing"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,6 +90,12 @@ class Summary:
     zones: list[str] = field(default_factory=list)
     users: list[tuple[str, str, str, str]] = field(default_factory=list)  # role, username, password, scope
     seconds: float = 0.0
+
+    @classmethod
+    def of(cls, builder: Builder) -> Summary:
+        return cls(seed=builder.seed, now=builder.now, first_day=builder.first_day, last_day=builder.last_day,
+                   requested=builder.target, counts=dict(builder.counts), statuses=dict(builder.statuses),
+                   zones=sorted({loc.tz for loc in builder.locations}), users=builder.user_rows)  # fmt: skip
 
     @property
     def appointments(self) -> int:
@@ -135,6 +124,75 @@ class Summary:
         for role, username, password, scope in self.users:
             lines.append(f"  {role:<12}{username:<12}{password:<20}{scope}")
         return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# The steps, in order
+
+
+def suspend_rules(builder: Builder, conn: Connection) -> None:
+    """The bulk tables' secondary indexes (and triggers, and on PostgreSQL constraints) off for the load."""
+    if builder.sqlite:
+        conn.exec_driver_sql("PRAGMA cache_size=-400000")
+        builder.suspended_rules = suspend_sqlite_rules(conn)
+    else:
+        builder.suspended_rules = suspend_pg_rules(conn)
+
+
+def restore_rules(builder: Builder, conn: Connection) -> None:
+    """Everything `suspend_rules` took off, exactly as it was; PostgreSQL's sequences past the load."""
+    builder.note("rebuilding indexes and constraints")
+    if builder.sqlite:
+        restore_sqlite_rules(conn, builder.suspended_rules)
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+        return
+    restore_pg_rules(conn, builder.suspended_rules)
+    for model in (Location, Room, Provider, AppointmentType, Customer, User, Appointment):
+        t = model.__tablename__
+        conn.execute(
+            text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {t}))")
+        )
+
+
+def announce(builder: Builder, conn: Connection) -> None:
+    """DemoSeeded through the bus: the outbox's history and what is due (core.notifications.demo)."""
+    with Session(bind=conn) as session:
+        bus.publish(session, DemoSeeded(at=builder.now))
+        session.flush()
+
+
+def record_seed(builder: Builder, conn: Connection) -> None:
+    """The seeding's own audit row, linked into the chain with the rows the steps wrote."""
+    seeded = conn.execute(
+        insert(AuditLog).returning(AuditLog.id),
+        {"actor_username": "system", "role": Role.ADMIN.value, "action": "demo.seed", "entity": "database",
+         "after": {"seed": builder.seed, "requested": builder.target, "now": builder.now.isoformat(),
+                   "appointments": builder.counts["appointments"]}},
+    )  # fmt: skip
+    audit_chain.seal(conn, [*builder.audit_ids, *seeded.scalars().all()])
+
+
+Step = Callable[[Builder, Connection], None]
+
+STEPS: tuple[Step, ...] = (
+    org.add_catalogue,  # appointment types and their intake answers
+    org.add_locations,
+    org.add_providers,
+    org.add_rooms,
+    org.add_hours,  # weekly working hours, local time
+    org.add_time_off,
+    org.add_channels,  # each location's booking channels
+    people.add_users,  # one demo user per role
+    add_intake_forms,  # each type's published intake form versions
+    suspend_rules,  # the bulk load starts
+    people.add_customers,
+    walk,  # the year of appointments and their history
+    inquiries.add_inquiries,  # through core.inquiries: the desk's rules, audited, the rollup told
+    restore_rules,  # the bulk load ends
+    inquiries.add_waitlist,
+    announce,  # DemoSeeded: the outbox
+    record_seed,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,144 +235,18 @@ def seed_demo(
     started = clock.perf_counter()
     # Hash before taking the write lock: bcrypt is slow on purpose.
     hashes = {username: hash_password(password, rounds=password_rounds) for username, password, _ in DEMO_USERS}
-    builder = Builder(appointments, seed, now, progress)
+    builder = Builder(appointments, seed, now, progress, hashes)
     with engine.execution_options(write=True).begin() as conn:
-        summary = builder.run(conn, hashes)
+        builder.start(conn)
+        for step in STEPS:
+            builder.note(step.__name__.replace("_", " "))
+            step(builder, conn)
         builder.note("committing")
     # What comes next (the rollup rebuild, the first pages) plans from the new rows, not from
     # an empty table's statistics until autovacuum comes by.
     builder.note("refreshing planner statistics")
     refresh_statistics(*BULK_TABLES, engine=engine)
     builder.note("done")
+    summary = Summary.of(builder)
     summary.seconds = clock.perf_counter() - started
     return summary
-
-
-class Builder:
-    """The state one seeding run shares across its parts: the dice, the clock, the buffers and the counts."""
-
-    def __init__(self, target: int, seed: int, now: datetime, progress: bool) -> None:
-        self.target = target
-        self.seed = seed
-        self.rng = random.Random(seed)
-        self.now = now
-        self.now_e = to_epoch(now)
-        self.today = now.date()
-        self.first_day = self.today - timedelta(days=HISTORY_DAYS)
-        self.last_day = self.today + timedelta(days=AHEAD_DAYS)
-        self.ps_e = to_epoch(datetime.combine(self.first_day, time.min, tzinfo=UTC))
-        self.go_live_e = self.ps_e + 75 * 86400  # bookings before this came from the old system
-        self.progress = progress
-        self.started = clock.perf_counter()
-        self.statuses: Counter[str] = Counter()
-        self.counts: Counter[str] = Counter()
-        self.appt_buf: list[tuple] = []
-        self.hist_buf: list[tuple] = []
-        self.inq_buf: list[tuple] = []
-        self.anchors: dict[tuple[str, date], int | None] = {}
-        self.intake: dict[str, tuple[list[str], str]] = {}
-        self.type_ids: dict[str, int] = {}
-        self.desk_user: int | None = None
-        self.first_loc: LocationPlan | None = None
-        # Filled in as the run goes: the dialect's plumbing (run), the places (add_places), the
-        # demo users (add_users) and the next appointment id (run, then add_appointment).
-        self.sqlite = False
-        self.ts: Callable[[int | None], str | None] = pg_instants()
-        self.locs: list[LocationPlan] = []
-        self.provs: list[ProviderPlan] = []
-        self.short_src_cum: list[float] = []
-        self.user_rows: list[tuple[str, str, str, str]] = []
-        self.next_appt = 0
-        self.customer_busy: defaultdict[int, list[tuple[int, int]]] = defaultdict(list)  # epoch [start, end)
-
-    def bulk(self, conn: Connection, table, cols: tuple[str, ...], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        if self.sqlite:
-            sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-            conn.exec_driver_sql(sql, rows)
-        else:
-            pg_copy(conn, table.name, cols, rows)
-
-    def next_id(self, conn: Connection, model) -> int:
-        return (conn.scalar(select(func.max(model.id))) or 0) + 1
-
-    def flush(self, conn: Connection) -> None:
-        if not self.appt_buf:
-            return
-        self.bulk(conn, Appointment.__table__, APPT_COLS, self.appt_buf)
-        self.bulk(conn, AppointmentHistory.__table__, HIST_COLS, self.hist_buf)
-        self.bulk(conn, Inquiry.__table__, INQ_COLS, self.inq_buf)
-        self.counts["appointments"] += len(self.appt_buf)
-        self.counts["history"] += len(self.hist_buf)
-        self.counts["inquiries"] += len(self.inq_buf)
-        self.appt_buf, self.hist_buf, self.inq_buf = [], [], []
-        self.note(f"{self.counts['appointments']:,} of ~{self.target:,} appointments")
-
-    def note(self, what: str) -> None:
-        if self.progress:
-            print(f"seed-demo: {what} ({clock.perf_counter() - self.started:.1f} s)", file=sys.stderr, flush=True)
-
-    def run(self, conn: Connection, hashes: dict[str, str]) -> Summary:
-        self.sqlite = conn.dialect.name == "sqlite"
-        # The bulk rows carry instants and JSON as the text each database stores (the JSON text
-        # is json.dumps', as SQLAlchemy writes it); the ORM-built rows before them use objects.
-        self.ts = sqlite_instants() if self.sqlite else pg_instants()
-        n_loc, n_prov, n_cust = sizing(self.target)
-        add_catalogue(self, conn)
-        add_places(self, conn, n_loc, n_prov)
-        add_users(self, conn, hashes)
-        add_intake_forms(self, conn)
-        if self.sqlite:
-            conn.exec_driver_sql("PRAGMA cache_size=-400000")
-            saved = suspend_sqlite_rules(conn)
-        else:
-            saved = suspend_pg_rules(conn)
-        add_customers(self, conn, n_cust)
-        self.next_appt = self.next_id(conn, Appointment)
-        walk(self, conn)
-        self.flush(conn)
-        self.note("inquiries and waitlist")
-        add_lost_inquiries(self, conn)
-        add_waitlist(self, conn)
-        with Session(bind=conn) as session:  # the outbox's history and what is due (core.notifications.demo)
-            bus.publish(session, DemoSeeded(at=self.now))
-            session.flush()
-        self.note("rebuilding indexes and constraints")
-        if self.sqlite:
-            restore_sqlite_rules(conn, saved)
-            conn.exec_driver_sql("PRAGMA cache_size=-2000")
-        else:
-            restore_pg_rules(conn, saved)
-            for model in (Location, Room, Provider, AppointmentType, Customer, User, Appointment):
-                t = model.__tablename__
-                conn.execute(
-                    text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {t}))")
-                )
-        seeded = conn.execute(
-            insert(AuditLog).returning(AuditLog.id),
-            {
-                "actor_username": "system",
-                "role": Role.ADMIN.value,
-                "action": "demo.seed",
-                "entity": "database",
-                "after": {
-                    "seed": self.seed,
-                    "requested": self.target,
-                    "now": self.now.isoformat(),
-                    "appointments": self.counts["appointments"],
-                },
-            },
-        )
-        audit_chain.seal(conn, seeded.scalars().all())
-        return Summary(
-            seed=self.seed,
-            now=self.now,
-            first_day=self.first_day,
-            last_day=self.last_day,
-            requested=self.target,
-            counts=dict(self.counts),
-            statuses=dict(self.statuses),
-            zones=sorted({loc.tz for loc in self.locs}),
-            users=self.user_rows,
-        )

@@ -138,5 +138,4 @@ APPT_COLS = (
     "updated_at",
 )  # fmt: skip
 HIST_COLS = ("appointment_id", "at", "actor_id", "kind", "old", "new", "manual")
-INQ_COLS = ("location_id", "type_id", "customer_id", "channel", "received_at", "appointment_id", "notes")
 CUST_COLS = ("id", "name", "email", "phone", "home_location_id", "created_at")

@@ -166,12 +166,28 @@ NOTES = (
     "Running 10 minutes late, called ahead", "Bring previous imaging", "First visit after surgery",
     "Parking validation", "Allergic to latex",
 )  # fmt: skip
-INQUIRY_LOST = (
-    "Asked about prices", "No suitable time offered", "Insurance not accepted", "Went elsewhere",
-    "Did not call back", "Only wanted information", "Too far away", "Will call back next month",
-)  # fmt: skip
-INQUIRY_CHANNEL = {"front_desk": "walk_in", "online": "web", "phone": "phone", "google": "google"}
+# Inquiries (the desk's channels, core.inquiries.services.CHANNELS). About one inquiry per 1.3
+# appointments: a share of each booking channel's appointments began as an inquiry, and about a
+# third of all inquiries led nowhere (closed with a reason, the last days' ones partly still open).
+# The first share is drawn from the main dice, as the demo always did (changing it moves every
+# appointment after); the second, of the rest, from the inquiries' own.
 INQUIRY_SHARE = {"front_desk": 0.05, "online": 0.10, "phone": 0.30, "google": 0.28}
+MORE_INQUIRY_SHARE = {"front_desk": 0.305, "online": 0.433, "phone": 0.614, "google": 0.222}
+INQUIRY_CHANNELS = {  # booking source -> (inquiry channel, cumulative share)
+    "front_desk": (("walk_in", 0.75), ("email", 0.9), ("other", 1.0)),
+    "online": (("web", 1.0),),
+    "phone": (("phone", 0.85), ("email", 1.0)),
+    "google": (("web", 0.8), ("other", 1.0)),
+}
+LOST_CHANNELS = (("phone", 0.4), ("web", 0.7), ("email", 0.85), ("walk_in", 0.95), ("other", 1.0))
+INQUIRY_LOST = (  # (note, closing reason)
+    ("Asked about prices", "price"), ("No suitable time offered", "no_suitable_slot"),
+    ("Insurance not accepted", "went_elsewhere"), ("Went elsewhere", "went_elsewhere"),
+    ("Only wanted information", "no_suitable_slot"), ("Too far away", "went_elsewhere"),
+    ("Called twice about the same visit", "duplicate"), ("Will call back next month", "no_suitable_slot"),
+    ("Sales call", "spam"),
+)  # fmt: skip
+PREFERRED_TIMES = ("Mornings", "After 5 pm", "Saturdays", "Any weekday afternoon", "As soon as possible")
 VACATION_REASONS = ("Vacation", "Vacation", "Conference", "Sick leave", "Family leave")
 PARTIAL_REASONS = ("Training", "Personal appointment", "Team meeting", "Admin afternoon")
 

@@ -19,7 +19,7 @@ from core.base.db import UTCDateTime
 from core.base.models import AppointmentType, User
 
 if TYPE_CHECKING:
-    from core.demo.builder import Builder
+    from core.demo.state import Builder
 
 
 def q(

@@ -4,10 +4,8 @@ and each location's booking channels."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from itertools import accumulate
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert
 
@@ -34,52 +32,16 @@ from core.demo.catalogue import (
     STREETS,
     TYPES,
     VACATION_REASONS,
-    TypeSpec,
 )
-
-if TYPE_CHECKING:
-    from core.demo.builder import Builder
-
-
-@dataclass
-class LocationPlan:
-    id: int
-    index: int
-    name: str
-    tz: str
-    area: str | None
-    providers: list[ProviderPlan] = field(default_factory=list)
-    exam_rooms: list[int] = field(default_factory=list)
-    shared_rooms: dict[str, list[int]] = field(default_factory=dict)
-    schedule: list[list[tuple[ProviderPlan, list[tuple[int, int]]]]] = field(
-        default_factory=lambda: [[] for _ in range(7)]
-    )
-    pool: tuple[int, int] = (0, 0)  # first customer id, pool size
-    src_cum: list[float] = field(default_factory=list)
+from core.demo.plans import LocationPlan, ProviderPlan
+from core.demo.state import Builder
 
 
-@dataclass
-class ProviderPlan:
-    id: int
-    index: int
-    name: str
-    email: str
-    kind: str
-    skills: list[str]
-    tz: str
-    types: list[TypeSpec] = field(default_factory=list)
-    cum: list[float] = field(default_factory=list)
-    demand: float = 1.0
-    off_days: set[date] = field(default_factory=set)
-    half_days: set[date] = field(default_factory=set)
-    locations: list[LocationPlan] = field(default_factory=list)
-
-
-def add_catalogue(b: Builder, conn: Connection) -> None:
-    next_id = b.next_id(conn, AppointmentType)
+def add_catalogue(builder: Builder, conn: Connection) -> None:
+    next_id = builder.next_id(conn, AppointmentType)
     rows = []
     for i, t in enumerate(TYPES):
-        b.type_ids[t.name] = next_id + i
+        builder.type_ids[t.name] = next_id + i
         rows.append(
             {
                 "id": next_id + i,
@@ -107,18 +69,18 @@ def add_catalogue(b: Builder, conn: Connection) -> None:
             complete.append(json.dumps(answers))
         required = [n for n, _, req in t.intake if req]
         incomplete = {n: INTAKE_ANSWERS[n][0] for n, _, req in t.intake if not req}
-        b.intake[t.name] = (complete, json.dumps(incomplete) if required else "")
+        builder.intake[t.name] = (complete, json.dumps(incomplete) if required else "")
     conn.execute(insert(AppointmentType), rows)
-    b.counts["appointment_types"] = len(rows)
+    builder.counts["appointment_types"] = len(rows)
 
 
-def add_places(b: Builder, conn: Connection, n_loc: int, n_prov: int) -> None:
-    rng = b.rng
-    # Locations: the seed list first, then the same neighbourhoods with a suffix.
-    loc_id = b.next_id(conn, Location)
-    b.locs = []
+def add_locations(builder: Builder, conn: Connection) -> None:
+    """Locations: the seed list first, then the same neighbourhoods with a suffix."""
+    rng = builder.rng
+    loc_id = builder.next_id(conn, Location)
+    builder.locations = []
     loc_rows = []
-    for i in range(n_loc):
+    for i in range(builder.location_count):
         base, tz, city, area = LOCATION_SEEDS[i % len(LOCATION_SEEDS)]
         rnd = i // len(LOCATION_SEEDS)
         if rnd == 0:
@@ -128,50 +90,59 @@ def add_places(b: Builder, conn: Connection, n_loc: int, n_prov: int) -> None:
         else:
             name = f"{base} {rnd + 1}"
         loc = LocationPlan(id=loc_id + i, index=i, name=name, tz=tz, area=area)
-        b.locs.append(loc)
+        builder.locations.append(loc)
         street = f"{rng.randint(1, 400)} {STREETS[rng.randrange(len(STREETS))]}"
         loc_rows.append({"id": loc.id, "name": name, "timezone": tz, "address": f"{street}, {city}", "active": True})
     conn.execute(insert(Location), loc_rows)
-    b.first_loc = b.locs[0]
-    b.counts["locations"] = n_loc
-    by_zone: dict[str, list[LocationPlan]] = {}
-    for loc in b.locs:
-        by_zone.setdefault(loc.tz, []).append(loc)
+    builder.first_location = builder.locations[0]
+    builder.counts["locations"] = builder.location_count
 
-    # Providers: doctors, physiotherapists and dietitians, round robin over locations.
-    pattern = ("doctor", "physio", "doctor", "dietitian", "doctor", "doctor", "physio", "doctor", "physio")
-    prov_id = b.next_id(conn, Provider)
-    b.provs = []
+
+PROVIDER_KINDS = ("doctor", "physio", "doctor", "dietitian", "doctor", "doctor", "physio", "doctor", "physio")
+
+
+def plan_provider(
+    builder: Builder, i: int, provider_id: int, used_names: set[str], by_zone: dict[str, list[LocationPlan]]
+) -> ProviderPlan:
+    """The i-th provider: kind, skills, a name not used yet, a home location and perhaps a second
+    one in the same zone."""
+    rng = builder.rng
+    kind = PROVIDER_KINDS[i % len(PROVIDER_KINDS)]
+    if kind == "doctor":
+        skills = ["general"] + (["procedure"] if i == 2 or rng.random() < 0.35 else [])
+    elif kind == "physio":
+        skills = ["physio"] + (["group"] if i == 1 or rng.random() < 0.6 else [])
+    else:
+        skills = ["nutrition"]
+    while True:
+        first, last = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))], LAST_NAMES[rng.randrange(len(LAST_NAMES))]
+        if f"{first} {last}" not in used_names or len(used_names) > 5000:
+            break
+    used_names.add(f"{first} {last}")
+    name = {"doctor": f"Dr. {first} {last}", "physio": f"{first} {last}, PT", "dietitian": f"{first} {last}, RD"}[kind]
+    email = f"{first}.{last}.{i + 1}@clinic.example".lower().replace("'", "")
+    home = builder.locations[i % builder.location_count]
+    p = ProviderPlan(id=provider_id, index=i, name=name, email=email, kind=kind, skills=skills, tz=home.tz)
+    p.demand = rng.uniform(0.85, 1.15)
+    p.types = [t for t in TYPES if set(t.skills) <= set(skills)]
+    p.cum = list(accumulate(t.weight for t in p.types))
+    p.locations = [home]
+    siblings = [loc for loc in by_zone[home.tz] if loc is not home]
+    if siblings and i != 0 and rng.random() < 0.3:
+        p.locations.append(siblings[rng.randrange(len(siblings))])
+    return p
+
+
+def add_providers(builder: Builder, conn: Connection) -> None:
+    """Providers: doctors, physiotherapists and dietitians, round robin over locations."""
+    first_id = builder.next_id(conn, Provider)
+    by_zone: dict[str, list[LocationPlan]] = {}
+    for loc in builder.locations:
+        by_zone.setdefault(loc.tz, []).append(loc)
     used_names: set[str] = set()
-    for i in range(n_prov):
-        kind = pattern[i % len(pattern)]
-        if kind == "doctor":
-            skills = ["general"] + (["procedure"] if i == 2 or rng.random() < 0.35 else [])
-        elif kind == "physio":
-            skills = ["physio"] + (["group"] if i == 1 or rng.random() < 0.6 else [])
-        else:
-            skills = ["nutrition"]
-        while True:
-            first, last = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))], LAST_NAMES[rng.randrange(len(LAST_NAMES))]
-            if f"{first} {last}" not in used_names or len(used_names) > 5000:
-                break
-        used_names.add(f"{first} {last}")
-        name = {
-            "doctor": f"Dr. {first} {last}",
-            "physio": f"{first} {last}, PT",
-            "dietitian": f"{first} {last}, RD",
-        }[kind]
-        email = f"{first}.{last}.{i + 1}@clinic.example".lower().replace("'", "")
-        home = b.locs[i % n_loc]
-        p = ProviderPlan(id=prov_id + i, index=i, name=name, email=email, kind=kind, skills=skills, tz=home.tz)
-        p.demand = rng.uniform(0.85, 1.15)
-        p.types = [t for t in TYPES if set(t.skills) <= set(skills)]
-        p.cum = list(accumulate(t.weight for t in p.types))
-        p.locations = [home]
-        siblings = [loc for loc in by_zone[home.tz] if loc is not home]
-        if siblings and i != 0 and rng.random() < 0.3:
-            p.locations.append(siblings[rng.randrange(len(siblings))])
-        b.provs.append(p)
+    builder.providers = [
+        plan_provider(builder, i, first_id + i, used_names, by_zone) for i in range(builder.provider_count)
+    ]
     conn.execute(
         insert(Provider),
         [
@@ -183,22 +154,24 @@ def add_places(b: Builder, conn: Connection, n_loc: int, n_prov: int) -> None:
                 "calendar_id": None,
                 "active": True,
             }
-            for p in b.provs
+            for p in builder.providers
         ],
     )
     conn.execute(
         insert(provider_locations),
-        [{"provider_id": p.id, "location_id": loc.id} for p in b.provs for loc in p.locations],
+        [{"provider_id": p.id, "location_id": loc.id} for p in builder.providers for loc in p.locations],
     )
-    for p in b.provs:
+    for p in builder.providers:
         for loc in p.locations:
             loc.providers.append(p)
-    b.counts["providers"] = n_prov
+    builder.counts["providers"] = builder.provider_count
 
-    # Rooms: an exam room per provider at the location, and the shared kinds.
-    room_id = b.next_id(conn, Room)
+
+def add_rooms(builder: Builder, conn: Connection) -> None:
+    """Rooms: an exam room per provider at the location, and the shared kinds."""
+    room_id = builder.next_id(conn, Room)
     room_rows = []
-    for loc in b.locs:
+    for loc in builder.locations:
         physios = sum(1 for p in loc.providers if "physio" in p.skills)
         specs = [(f"Exam {k + 1}", "exam") for k in range(max(1, len(loc.providers)))]
         specs += [(f"Treatment {k + 1}", "treatment") for k in range(max(1, physios))]
@@ -211,11 +184,14 @@ def add_places(b: Builder, conn: Connection, n_loc: int, n_prov: int) -> None:
                 loc.shared_rooms.setdefault(kind, []).append(room_id)
             room_id += 1
     conn.execute(insert(Room), room_rows)
-    b.counts["rooms"] = len(room_rows)
+    builder.counts["rooms"] = len(room_rows)
 
-    # Weekly hours (local time), split by weekday between a provider's locations.
+
+def add_hours(builder: Builder, conn: Connection) -> None:
+    """Weekly hours (local time), split by weekday between a provider's locations."""
+    rng = builder.rng
     wh_rows = []
-    for p in b.provs:
+    for p in builder.providers:
         days = [0, 1, 2, 3, 4]
         if p.kind == "physio" and rng.random() < 0.45:
             days.append(5)
@@ -247,12 +223,15 @@ def add_places(b: Builder, conn: Connection, n_loc: int, n_prov: int) -> None:
                 )
     conn.execute(insert(WorkingHours), wh_rows)
 
-    # Time off: a couple of vacations and a few afternoons per provider (local days).
+
+def add_time_off(builder: Builder, conn: Connection) -> None:
+    """Time off: a couple of vacations and a few afternoons per provider (local days)."""
+    rng = builder.rng
     to_rows = []
-    span = (b.last_day - b.first_day).days
-    for p in b.provs:
+    span = (builder.last_day - builder.first_day).days
+    for p in builder.providers:
         for _ in range(2 if rng.random() < 0.7 else 3):
-            first = b.first_day + timedelta(days=rng.randrange(span - 5))
+            first = builder.first_day + timedelta(days=rng.randrange(span - 5))
             length = rng.randint(3, 9)
             last = first + timedelta(days=length - 1)
             p.off_days.update(first + timedelta(days=k) for k in range(length))
@@ -265,7 +244,7 @@ def add_places(b: Builder, conn: Connection, n_loc: int, n_prov: int) -> None:
                 }
             )
         for _ in range(rng.randint(2, 4)):
-            day = b.first_day + timedelta(days=rng.randrange(span))
+            day = builder.first_day + timedelta(days=rng.randrange(span))
             if day in p.off_days or day in p.half_days:
                 continue
             p.half_days.add(day)
@@ -278,14 +257,17 @@ def add_places(b: Builder, conn: Connection, n_loc: int, n_prov: int) -> None:
                 }
             )
     conn.execute(insert(TimeOff), to_rows)
-    b.counts["time_off"] = len(to_rows)
+    builder.counts["time_off"] = len(to_rows)
 
-    # Booking channels differ by location (a younger neighbourhood books online more).
-    for loc in b.locs:
+
+def add_channels(builder: Builder, conn: Connection) -> None:
+    """Booking channels differ by location (a younger neighbourhood books online more)."""
+    rng = builder.rng
+    for loc in builder.locations:
         online = rng.uniform(0.25, 0.45)
         google = rng.uniform(0.08, 0.2)
         phone = rng.uniform(0.2, 0.35)
         desk = max(0.05, 1 - online - google - phone)
         weights = {"front_desk": desk, "online": online, "phone": phone, "google": google}
         loc.src_cum = list(accumulate(weights[s] / sum(weights.values()) for s in SOURCES))
-    b.short_src_cum = list(accumulate((0.45, 0.15, 0.35, 0.05)))
+    builder.short_notice_sources = list(accumulate((0.45, 0.15, 0.35, 0.05)))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert, select
 
@@ -24,18 +24,18 @@ from core.demo.catalogue import (
     randint,
     randrange,
 )
-
-if TYPE_CHECKING:
-    from core.demo.builder import Builder
-    from core.demo.org import LocationPlan
+from core.demo.plans import LocationPlan
+from core.demo.state import Builder
 
 
-def add_users(b: Builder, conn: Connection, hashes: dict[str, str]) -> None:
-    loc = b.first_loc
+def add_users(builder: Builder, conn: Connection) -> None:
+    """One demo user per role (DEMO_USERS), scoped to the first location where the role has one."""
+    hashes = builder.password_hashes
+    loc = builder.first_location
     provider = loc.providers[0]
     existing = set(conn.scalars(select(User.username).where(User.username.in_([u for u, _, _ in DEMO_USERS]))))
-    next_id = b.next_id(conn, User)
-    b.user_rows = []
+    next_id = builder.next_id(conn, User)
+    builder.user_rows = []
     labels = {
         "front_desk": "front desk",
         "provider": "provider",
@@ -51,7 +51,7 @@ def add_users(b: Builder, conn: Connection, hashes: dict[str, str]) -> None:
         else:
             scope, locs = "all locations", []
         if username in existing:
-            b.user_rows.append((labels[role], username, "(existing user, unchanged)", ""))
+            builder.user_rows.append((labels[role], username, "(existing user, unchanged)", ""))
             continue
         uid = next_id
         next_id += 1
@@ -67,25 +67,27 @@ def add_users(b: Builder, conn: Connection, hashes: dict[str, str]) -> None:
                 "all_locations": role in (Role.ANALYST, Role.ADMIN),
                 "provider_id": provider.id if role == Role.PROVIDER else None,
                 "active": True,
-                "created_at": b.now - timedelta(days=HISTORY_DAYS),
+                "created_at": builder.now - timedelta(days=HISTORY_DAYS),
             },
         )
         if locs:
             conn.execute(insert(user_locations), [{"user_id": uid, "location_id": x.id} for x in locs])
         if role == Role.FRONT_DESK:
-            b.desk_user = uid
-        b.user_rows.append((labels[role], username, password, scope))
+            builder.desk_user = uid
+        builder.user_rows.append((labels[role], username, password, scope))
 
 
-def add_customers(b: Builder, conn: Connection, n_cust: int) -> None:
-    rng = b.rng
-    first_id = b.next_id(conn, Customer)
-    weights = [max(1, len(loc.providers)) for loc in b.locs]
+def add_customers(builder: Builder, conn: Connection) -> None:
+    """Each location's pool of customers, sized by its providers; some join during the year."""
+    n_cust = builder.customer_count
+    rng = builder.rng
+    first_id = builder.next_id(conn, Customer)
+    weights = [max(1, len(loc.providers)) for loc in builder.locations]
     total = sum(weights)
     next_id = first_id
-    span = b.now_e - b.ps_e
+    span = builder.now_epoch - builder.history_start
     rows = []
-    for loc, w in zip(b.locs, weights, strict=True):
+    for loc, w in zip(builder.locations, weights, strict=True):
         size = max(10, n_cust * w // total)
         loc.pool = (next_id, size)
         for j in range(size):
@@ -101,32 +103,33 @@ def add_customers(b: Builder, conn: Connection, n_cust: int) -> None:
                 phone = f"+442079460{randrange(rng, 1000):03d}"
             # The first 60% were customers before the history starts; the rest join over the year.
             if j < 0.6 * size:
-                created = b.ps_e - randint(rng, 86400, 1000 * 86400)
+                created = builder.history_start - randint(rng, 86400, 1000 * 86400)
             else:
-                created = b.ps_e + int(span * (j - 0.6 * size) / (0.4 * size))
-            rows.append((cid, f"{first} {last}", email, phone, loc.id, b.ts(created)))
+                created = builder.history_start + int(span * (j - 0.6 * size) / (0.4 * size))
+            rows.append((cid, f"{first} {last}", email, phone, loc.id, builder.instant(created)))
         next_id += size
     for k in range(0, len(rows), CHUNK):
-        b.bulk(conn, Customer.__table__, CUST_COLS, rows[k : k + CHUNK])
-    b.counts["customers"] = len(rows)
+        builder.bulk(conn, Customer.__table__, CUST_COLS, rows[k : k + CHUNK])
+    builder.counts["customers"] = len(rows)
 
 
-def pick_customer(b: Builder, loc: LocationPlan, at: int) -> int:
-    """A customer of `loc` known by `at` (now and then a visitor from another location)."""
-    rng = b.rng
+def pick_customer(builder: Builder, loc: LocationPlan, at: int, rng: random.Random | None = None) -> int:
+    """A customer of `loc` known by `at` (now and then a visitor from another location), drawn
+    with `rng` (default the builder's main dice)."""
+    rng = rng or builder.rng
     if rng.random() < 0.03:  # visiting another location of the group
-        loc = b.locs[randrange(rng, len(b.locs))]
+        loc = builder.locations[randrange(rng, len(builder.locations))]
     base, size = loc.pool
-    frac = min(1.0, max(0.0, (at - b.ps_e) / (b.now_e - b.ps_e)))
+    frac = min(1.0, max(0.0, (at - builder.history_start) / (builder.now_epoch - builder.history_start)))
     return base + randrange(rng, max(1, min(size, int(size * (0.6 + 0.4 * frac)))))
 
 
-def pick_free_customer(b: Builder, loc: LocationPlan, at: int, start: int, end: int) -> int:
+def pick_free_customer(builder: Builder, loc: LocationPlan, at: int, start: int, end: int) -> int:
     """`pick_customer`, skipping customers with another appointment overlapping [start, end):
     one customer is never booked twice at once."""
     for _ in range(100):
-        customer = pick_customer(b, loc, at)
-        busy = b.customer_busy[customer]
+        customer = pick_customer(builder, loc, at)
+        busy = builder.customer_busy[customer]
         if not any(s < end and start < e for s, e in busy):
             busy.append((start, end))
             return customer

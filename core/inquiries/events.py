@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -17,3 +17,14 @@ class InquiryChanged:
     location_id: int
     received_at: datetime
     what: str
+
+
+@dataclass(frozen=True)
+class InquiriesRecorded:
+    """Many inquiries were written at once (`core.inquiries.bulk`), without an InquiryChanged
+    each: `days` maps each location to the first and last local day of receipt among them, the
+    days whose counts change."""
+
+    days: dict[int, tuple[date, date]]
+    count: int
+    at: datetime

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core.base.db import read_session
 from core.base.errors import ValidationError
 from core.base.models import AppointmentType
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import reading, service
 
 MAX_HOLD_MINUTES = 24 * 60
 
@@ -30,8 +29,7 @@ def _view(t: AppointmentType) -> OnlineSetting:
 
 
 def online_settings(actor: Actor | None) -> list[OnlineSetting]:
-    check(actor, A.SETTINGS_MANAGE, entity="appointment_type")
-    with read_session() as session:
+    with reading(actor, A.SETTINGS_MANAGE, entity="appointment_type") as session:
         query = select(AppointmentType).where(AppointmentType.active.is_(True)).order_by(AppointmentType.name)
         return [_view(t) for t in session.scalars(query)]
 

@@ -98,12 +98,7 @@ def record_in(
         .order_by(Inquiry.received_at.desc()).limit(1).with_for_update()
     )  # fmt: skip
     if twin is not None:
-        before = snapshot(twin)
-        twin.notes = "\n".join(n for n in (twin.notes, notes) if n) or None
-        twin.preferred_times = preferred or twin.preferred_times
-        tx.session.flush()
-        tx.audit(entity="inquiry", entity_id=twin.id, location_id=location_id, before=before,
-                 after=snapshot(twin) | {"channel": channel}, reason="repeat within the hour: merged")  # fmt: skip
+        merge_in(tx, twin, notes, preferred, channel)
         return Recorded(twin.id, True)
     inq = Inquiry(location_id=location_id, type_id=type_id, customer_id=customer_id, channel=channel,
                   received_at=now, notes=notes, preferred_times=preferred,
@@ -113,6 +108,16 @@ def record_in(
     tx.audit(entity="inquiry", entity_id=inq.id, location_id=location_id, after=snapshot(inq))
     changed(tx, inq, "received")
     return Recorded(inq.id, False)
+
+
+def merge_in(tx: Tx, twin: Inquiry, notes: str | None, preferred: str | None, channel: str) -> None:
+    """A repeat within the hour joins the open inquiry it repeats (its notes, its preferred times)."""
+    before = snapshot(twin)
+    twin.notes = "\n".join(n for n in (twin.notes, notes) if n) or None
+    twin.preferred_times = preferred or twin.preferred_times
+    tx.session.flush()
+    tx.audit(entity="inquiry", entity_id=twin.id, location_id=twin.location_id, before=before,
+             after=snapshot(twin) | {"channel": channel}, reason="repeat within the hour: merged")  # fmt: skip
 
 
 def record_inquiry(actor: Actor | None, *, location_id: int, channel: str, now: datetime | None = None,

@@ -19,7 +19,7 @@ from core.intake import definition as d
 from core.intake.models import IntakeForm
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import reading, service
+from core.security.service import check, reading, service
 
 HIDDEN = "(hidden: sensitive)"
 
@@ -56,12 +56,12 @@ def record(actor: Actor | None, appointment_id: int, *, now: datetime | None = N
     """The intake as core.intake.printout renders it (and the dialog shows it); None when the
     appointment's type has no form."""
     now = resolve_now(now)
-    with read_session() as probe:
-        appt = _appointment(probe, appointment_id)
-        location_id, provider_id = appt.location_id, appt.provider_id
     unknown = f"Unknown appointment #{appointment_id}."
-    with reading(actor, A.APPOINTMENT_VIEW, location_id, provider_id=provider_id, unknown=unknown) as session:
+    with reading(actor, A.APPOINTMENT_VIEW, entity="appointment", entity_id=appointment_id) as session:
         appt = _appointment(session, appointment_id)
+        location_id = appt.location_id
+        check(actor, A.APPOINTMENT_VIEW, location_id, provider_id=appt.provider_id, entity="appointment",
+              entity_id=appt.id, unknown=unknown)  # fmt: skip
         row = intake_answers.row_in(session, appt, now, keep=False)
         if row is None:
             return None

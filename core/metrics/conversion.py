@@ -11,7 +11,6 @@ from collections import defaultdict
 import pandas as pd
 from sqlalchemy import case, func, or_, select
 
-from core.base.db import read_session
 from core.base.models import AppointmentType, Customer, Inquiry, Location
 from core.base.tz import local_range_bounds, to_local
 from core.metrics import sources
@@ -20,7 +19,7 @@ from core.metrics.inquiries import converted_clause
 from core.metrics.sources import Filters
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import reading
 
 
 def _window_clause(zones: dict[int, str], window: Window):
@@ -36,8 +35,7 @@ def _window_clause(zones: dict[int, str], window: Window):
 
 def by_channel(actor: Actor | None, window: Window, filters: Filters = Filters()) -> dict[str, dict]:
     """{channel: {"inquiries", "booked", "rate"}} for the window (rate None without inquiries)."""
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
         zones = sources.scoped_locations(session, actor, filters)
         if not zones:
             return {}
@@ -59,9 +57,8 @@ def inquiries_behind(
     """The inquiries counted in the window (optionally of one channel, booked or not): when, where,
     channel, type, outcome; the customer's name only for roles that see customers (analysts get
     counts and channels, no contact details)."""
-    check(actor, A.METRICS_VIEW, filters.location_id, entity="metrics")
     names = access.can(actor, A.CUSTOMER_VIEW)
-    with read_session() as session:
+    with reading(actor, A.METRICS_VIEW, filters.location_id, entity="metrics") as session:
         zones = sources.scoped_locations(session, actor, filters)
         columns = ["inquiry", "received", "location", "channel", "type", "customer", "outcome", "appointment"]
         if not zones:

@@ -2,8 +2,8 @@
 
 A CSV import of history publishes `AppointmentsImported` and the days it touched are rebuilt in
 its transaction; demo data and `python -m core rebuild-rollups` call `rebuild_rollups` for
-everything. Inquiries are counted apart (no event changes them): `rebuild_inquiry_rollup`, which
-`rebuild_rollups` calls too. The available minutes come from working hours and time off, and are
+everything. Inquiries are counted apart: `rebuild_inquiry_rollup`, on InquiryChanged (one
+inquiry) and InquiriesRecorded (a bulk write), and which `rebuild_rollups` calls too. The available minutes come from working hours and time off, and are
 recomputed by `capacity.refresh` when settings publishes ProviderScheduleChanged.
 """
 
@@ -20,7 +20,7 @@ from core.base.bus import subscribe
 from core.base.clock import utcnow
 from core.base.models import Appointment, Inquiry, Location, WorkingHours
 from core.base.tz import local_range_bounds, zone
-from core.inquiries.events import InquiryChanged
+from core.inquiries.events import InquiriesRecorded, InquiryChanged
 from core.metrics import capacity
 from core.metrics.definitions import day_runs, monday, month_start, next_month
 from core.metrics.inquiries import converted_clause
@@ -275,6 +275,13 @@ def _on_inquiry_changed(session: Session, event: InquiryChanged) -> None:
         rebuild_inquiry_rollup(session, [event.location_id], [event.received_at.astimezone(zone(tz)).date()])
 
 
+@subscribe(InquiriesRecorded)
+def _on_inquiries_recorded(session: Session, event: InquiriesRecorded) -> None:
+    """Many inquiries written at once: each location's counts over the days they span."""
+    for location_id, days in event.days.items():
+        rebuild_inquiry_rollup(session, [location_id], _span(days))
+
+
 @subscribe(ProviderScheduleChanged)
 def _on_schedule_changed(session: Session, event: ProviderScheduleChanged) -> None:
     """Hours, time off or a location's zone changed: the provider's available minutes with them."""
@@ -285,10 +292,15 @@ def _on_schedule_changed(session: Session, event: ProviderScheduleChanged) -> No
 def _on_import(session: Session, event: AppointmentsImported) -> None:
     """An import writes history in bulk, without per-appointment events: rebuild the days it
     touched, per location, in the import's own transaction."""
-    for location_id, (first, last) in event.days.items():
-        span = (last - first).days + 1
-        days = [first + timedelta(days=n) for n in range(span)] if span <= 400 else None
-        rebuild_rollups(session, [location_id], days)
+    for location_id, days in event.days.items():
+        rebuild_rollups(session, [location_id], _span(days))
+
+
+def _span(days: tuple[date, date]) -> list[date] | None:
+    """The days from first to last, or None (every day) past 400 of them."""
+    first, last = days
+    span = (last - first).days + 1
+    return [first + timedelta(days=n) for n in range(span)] if span <= 400 else None
 
 
 @subscribe(LocationZoneChanged)

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, or_, select
 
 from core.base.clock import resolve_now
-from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import Appointment, AppointmentType, Customer, Location
 from core.notifications.models import CHANNELS, NotificationOptOut, NotificationOutbox
@@ -18,7 +17,7 @@ from core.people.customers import scope_clause
 from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check, reading, service
+from core.security.service import reading, service
 
 # What each view of the outbox holds.
 VIEWS = {
@@ -77,7 +76,6 @@ def outbox(
     """One view of the outbox, within the actor's locations: due soonest first, the rest newest first."""
     if view not in VIEWS:
         raise ValidationError(f"Unknown outbox view '{view}': choose one of {', '.join(VIEWS)}.")
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="notification")
     o = NotificationOutbox
     q = (
         select(o, Appointment.start_at, Location.name, Location.timezone, Customer.name, AppointmentType.name)
@@ -93,7 +91,7 @@ def outbox(
         like = f"%{search.lower()}%"
         q = q.where(or_(func.lower(Customer.name).like(like), func.lower(o.recipient).like(like)))
     unmasked = access.can(actor, A.CONTACTS_VIEW, location_id)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="notification") as s:
         return [
             OutboxRow(
                 id=r.id, status=r.status, kind=r.kind, channel=r.channel, due_at=r.next_attempt_at, sent_at=r.sent_at,
@@ -192,7 +190,6 @@ def daily(
     actor: Actor | None, first: date, last: date, *, location_id: int | None = None
 ) -> list[tuple[date, str, int]]:
     """(UTC day the message was due, view, count) for days first..last, for the page's chart."""
-    check(actor, A.SETTINGS_MANAGE, location_id, entity="notification")
     o = NotificationOutbox
     day = func.date(o.due_at)
     start = datetime.combine(first, time.min, tzinfo=UTC)
@@ -206,7 +203,7 @@ def daily(
         q = q.where(o.location_id == location_id)
     view_of = {st: view for view, statuses in VIEWS.items() for st in statuses}
     totals: dict[tuple[date, str], int] = {}
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, location_id, entity="notification") as s:
         for d, status, n in s.execute(q):
             d = d if isinstance(d, date) else date.fromisoformat(str(d)[:10])
             key = (d, view_of[status])

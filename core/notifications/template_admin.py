@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from core.base.db import read_session
 from core.base.errors import NotFound, ValidationError
 from core.base.models import Appointment, AppointmentType, Customer, Location
 from core.base.tz import to_local
@@ -163,7 +162,7 @@ def preview(
     """The template rendered for a real appointment (times in its location's zone), or a
     ValidationError saying what is wrong with it."""
     unknown = f"Unknown appointment #{appointment_id}."
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, entity="appointment", entity_id=appointment_id) as s:
         appt = s.get(Appointment, appointment_id)
         if appt is None:
             raise NotFound(unknown)

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import func, select
 
-from core.base.db import read_session, unit_of_work
+from core.base.db import unit_of_work
 from core.base.errors import ValidationError
 from core.base.models import AuditLog, Location
 from core.reports.audit_names import Names, viewer_zone
 from core.security import access
 from core.security.access import A, Actor
 from core.security.audit import record
-from core.security.service import check, reading
+from core.security.service import reading
 
 PAGE_LIMIT = 500
 EXPORT_COLUMNS = ["id", "at_utc", "at_local", "time_zone", "user", "role", "action", "outcome", "entity", "entity_id",
@@ -41,7 +41,6 @@ class AuditFilter:
 
 
 def _where(actor: Actor, f: AuditFilter) -> list:
-    check(actor, A.AUDIT_VIEW, entity="audit_log")
     if f.date_from and f.date_to and f.date_to < f.date_from:
         raise ValidationError(f"The end date {f.date_to} is before the start date {f.date_from}.")
     clauses = [] if actor.all_locations else [access.location_filter(actor, AuditLog.location_id)]
@@ -83,8 +82,8 @@ def search(
     its time in `zone` (default: the viewer's) beside UTC, the name of what it is about
     (`entity_name`), and its before/after values with names beside ids and times in the
     row's location's zone (`before_named`, `after_named`)."""
-    clauses = _where(actor, f)
-    with read_session() as session:
+    with reading(actor, A.AUDIT_VIEW, entity="audit_log") as session:
+        clauses = _where(actor, f)
         zone = zone or viewer_zone(session, actor)
         if zone not in available_timezones() and zone != "UTC":
             raise ValidationError(f"Unknown time zone {zone!r}.")

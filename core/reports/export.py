@@ -17,7 +17,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from core.base.db import read_session
 from core.base.errors import NotFound, ValidationError
 from core.base.files import Target
 from core.base.models import Appointment, AppointmentType, Customer, Location, NoShowScore, Provider
@@ -25,7 +24,7 @@ from core.base.tz import local_day_bounds
 from core.reports.tabular import safe_cell
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import check, reading, service
 
 COLUMNS = [
     "appointment_id", "external_id", "location", "provider", "provider_email", "appointment_type",
@@ -336,7 +335,7 @@ def export_to(actor: Actor, target: str | None, fmt: str = "csv", **filters) -> 
     to_stdout = target in (None, "-")
     with Target(Path(tempfile.gettempdir()) / f"export.{fmt}" if to_stdout else target, "export") as out:
         try:
-            with read_session() as session:
+            with reading(actor, A.EXPORT_APPOINTMENTS, entity="appointment") as session:
                 n = _write(out.tmp, session, actor, fmt, filters)
         except OSError as exc:
             raise out.error(exc) from None

@@ -15,7 +15,6 @@ from sqlalchemy.orm import aliased
 
 from core.base import limits
 from core.base.clock import resolve_now
-from core.base.db import read_session
 from core.base.errors import NotFound
 from core.base.models import (
     Appointment,
@@ -43,7 +42,7 @@ from core.scheduling.schedule_frames import schedule_frame as schedule_frame
 from core.scheduling.schedule_frames import timeline_frame as timeline_frame
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import check
+from core.security.service import check, reading
 
 # Free-text notes may hold health or contact details: hidden from roles that may not see contacts.
 NOTES_HIDDEN = "(notes hidden: your role does not see customer details)"
@@ -137,7 +136,7 @@ def visible_locations(actor: Actor | None) -> list[LocationView]:
     """Active locations the actor may see the schedule of, by name."""
     if not access.can(actor, A.APPOINTMENT_VIEW) or actor is None:
         return []
-    with read_session() as session:
+    with reading(actor, A.APPOINTMENT_VIEW, entity="location") as session:
         rows = session.execute(
             select(Location.id, Location.name, Location.timezone)
             .where(Location.active.is_(True), access.location_filter(actor, Location.id))
@@ -264,7 +263,7 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
     in start order. A provider sees their own appointments only; analysts see contacts masked."""
     now = resolve_now(now)
     limits.day(day)
-    with read_session() as session:
+    with reading(actor, A.APPOINTMENT_VIEW, entity="location", entity_id=location_id) as session:
         loc = _location(session, actor, location_id)
         lo, hi = local_day_bounds(day, loc.timezone)
         query = _rows_query(actor).where(
@@ -294,7 +293,9 @@ def day_schedule(actor: Actor, location_id: int, day: date, *, now: datetime | N
 def appointment_row(actor: Actor, appointment_id: int, *, now: datetime | None = None) -> ScheduleRow | None:
     """One appointment as the schedule shows it, read fresh; None when it is not in the actor's scope."""
     now = resolve_now(now)
-    with read_session() as session:
+    if not access.can(actor, A.APPOINTMENT_VIEW):
+        return None
+    with reading(actor, A.APPOINTMENT_VIEW, entity="appointment", entity_id=appointment_id) as session:
         r = session.execute(_rows_query(actor).where(Appointment.id == appointment_id)).one_or_none()
         if r is None:
             return None
@@ -321,7 +322,7 @@ def location_providers(actor: Actor, location_id: int) -> list[tuple[int, str]]:
     """Active providers working at a location (a provider sees only themself), by name."""
     if not access.can(actor, A.APPOINTMENT_VIEW, location_id):
         return []
-    with read_session() as session:
+    with reading(actor, A.APPOINTMENT_VIEW, location_id, entity="location") as session:
         return _provider_lanes(session, actor, location_id)
 
 
@@ -338,7 +339,7 @@ def appointment_types(actor: Actor) -> list[TypeView]:
     """Active appointment types, by name, for the booking dialog."""
     if not access.can(actor, A.APPOINTMENT_VIEW):
         return []
-    with read_session() as session:
+    with reading(actor, A.APPOINTMENT_VIEW, entity="appointment_type") as session:
         rows = session.execute(
             select(
                 AppointmentType.id,

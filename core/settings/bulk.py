@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.base.clock import resolve_now
-from core.base.db import read_session
 from core.base.errors import ConflictError, DomainError, NotFound, ValidationError
 from core.base.models import Appointment, Location, Provider, Status
 from core.base.tz import local_day_bounds, to_local, today_in
@@ -100,7 +99,7 @@ def _plan(session: Session, provider: Provider, appts: list[Appointment], now: d
 
 def out_sick_preview(actor: Actor | None, provider_id: int, *, now: datetime | None = None) -> list[PlanItem]:
     now = resolve_now(now)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=provider_id) as s:
         p = s.get(Provider, provider_id)
         if p is None:
             raise NotFound(f"Unknown provider #{provider_id}.")

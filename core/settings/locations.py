@@ -11,13 +11,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.base.clock import resolve_now, utcnow
-from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import OPEN_STATUSES, Appointment, Location, Room, provider_locations
 from core.scheduling.events import LocationZoneChanged, ProviderScheduleChanged
 from core.security import access
 from core.security.access import A, Actor
-from core.security.service import Tx, check, service
+from core.security.service import Tx, reading, service
 from core.settings.common import clean_name, clean_optional, clean_timezone, clean_words
 
 
@@ -61,12 +60,20 @@ def _upcoming(session: Session, now: datetime, *, location_id: int | None = None
     return session.scalar(q) or 0
 
 
+def _managing(actor: Actor | None) -> str:
+    """What the actor reads locations and rooms as: managing locations, or (settings) within
+    their scope; an actor who may do neither is refused as one who may not manage locations."""
+    return (
+        A.SETTINGS_MANAGE
+        if access.can(actor, A.SETTINGS_MANAGE) and not access.can(actor, A.LOCATIONS_MANAGE)
+        else A.LOCATIONS_MANAGE
+    )
+
+
 def list_locations(
     actor: Actor | None, *, search: str = "", include_inactive: bool = False, now: datetime | None = None
 ) -> list[LocationView]:
     """Locations the actor manages (settings: in their scope), by name."""
-    if not (access.can(actor, A.LOCATIONS_MANAGE) or access.can(actor, A.SETTINGS_MANAGE)):
-        check(actor, A.LOCATIONS_MANAGE, entity="location")
     now = resolve_now(now)
     rooms = select(func.count(Room.id)).where(Room.location_id == Location.id, Room.active.is_(True)).scalar_subquery()
     upcoming = (
@@ -84,7 +91,7 @@ def list_locations(
     if term := search.strip():
         like = f"%{term}%"
         q = q.where(or_(Location.name.ilike(like), Location.address.ilike(like), Location.timezone.ilike(like)))
-    with read_session() as session:
+    with reading(actor, _managing(actor), entity="location") as session:
         return [
             LocationView(loc.id, loc.name, loc.timezone, loc.address, loc.active, n_rooms or 0, n_up or 0)
             for loc, n_rooms, n_up in session.execute(q)
@@ -170,8 +177,6 @@ def set_location_active(actor: Actor | None, location_id: int, active: bool, *, 
 def list_rooms(
     actor: Actor | None, *, location_id: int | None = None, search: str = "", include_inactive: bool = False
 ) -> list[RoomView]:
-    if not (access.can(actor, A.LOCATIONS_MANAGE) or access.can(actor, A.SETTINGS_MANAGE)):
-        check(actor, A.LOCATIONS_MANAGE, entity="room")
     q = (
         select(Room, Location.name)
         .join(Location, Location.id == Room.location_id)
@@ -184,7 +189,7 @@ def list_rooms(
         q = q.where(Room.active.is_(True))
     if term := search.strip():
         q = q.where(or_(Room.name.ilike(f"%{term}%"), Room.kind.ilike(f"%{term}%"), Location.name.ilike(f"%{term}%")))
-    with read_session() as session:
+    with reading(actor, _managing(actor), entity="room") as session:
         return [RoomView(r.id, r.location_id, loc, r.name, r.kind, r.active) for r, loc in session.execute(q)]
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.base.clock import resolve_now
-from core.base.db import read_session
 from core.base.errors import NotFound, ValidationError
 from core.base.models import Appointment, Location, Provider, TimeOff, WorkingHours
 from core.base.tz import local_to_utc, to_local
@@ -212,7 +211,7 @@ def preview_time_off(
 ) -> list[Affected]:  # fmt: skip
     """The booked appointments this time off would leave uncovered (none are changed)."""
     now = resolve_now(now)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=provider_id) as s:
         p = _provider(s, provider_id)
         tz = _tz_for(s, p, location_id)
         start, end = off_span(first_day, last_day, start_time, end_time, tz)
@@ -266,7 +265,7 @@ def remove_time_off(actor: Actor | None, time_off_id: int, *, now: datetime | No
 def list_time_off(actor: Actor | None, provider_id: int, *, now: datetime | None = None) -> list[TimeOffView]:
     """The provider's time off that has not ended yet, soonest first."""
     now = resolve_now(now)
-    with read_session() as s:
+    with reading(actor, A.SETTINGS_MANAGE, entity="provider", entity_id=provider_id) as s:
         p = _provider(s, provider_id)
         check_some(actor, A.SETTINGS_MANAGE, [x.id for x in p.locations], entity="provider", entity_id=p.id)
         tz = p.locations[0].timezone if p.locations else "UTC"

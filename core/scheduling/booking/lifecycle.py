@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from core.base import limits
 from core.base.clock import resolve_now
-from core.base.db import read_session
 from core.base.errors import InvalidTransition, NotFound, ValidationError
 from core.base.models import Appointment, AppointmentHistory, Status
 from core.base.tz import to_local
@@ -30,7 +29,7 @@ from core.scheduling.events import (
     AppointmentStatusChanged,
 )
 from core.security.access import A, Actor
-from core.security.service import check, service
+from core.security.service import check, reading, service
 
 # -- status changes --------------------------------------------------------------------------
 
@@ -169,7 +168,7 @@ def _not_cancellable(appt: Appointment) -> str:
 def cancel_preview(actor: Actor | None, appointment_id: int, *, now: datetime | None = None) -> CancelPreview:
     """Whether cancelling now would be late, with a sentence for the confirmation dialog."""
     now = resolve_now(now)
-    with read_session() as session:
+    with reading(actor, A.APPOINTMENT_CANCEL, entity="appointment", entity_id=appointment_id) as session:
         appt = session.get(Appointment, appointment_id)
         unknown = f"Unknown appointment #{appointment_id}."
         if appt is None:
