@@ -284,11 +284,15 @@ def _on_schedule_changed(session: Session, event: ProviderScheduleChanged) -> No
 @subscribe(AppointmentsImported)
 def _on_import(session: Session, event: AppointmentsImported) -> None:
     """An import writes history in bulk, without per-appointment events: rebuild the days it
-    touched, per location, in the import's own transaction."""
-    for location_id, (first, last) in event.days.items():
+    touched, in the import's own transaction: one rebuild for the locations that share a span
+    of days (a file of many places over the same weeks is one pass, its sums moved once)."""
+    by_span: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for location_id, span in event.days.items():
+        by_span[span].append(location_id)
+    for (first, last), location_ids in sorted(by_span.items()):
         span = (last - first).days + 1
         days = [first + timedelta(days=n) for n in range(span)] if span <= 400 else None
-        rebuild_rollups(session, [location_id], days)
+        rebuild_rollups(session, location_ids, days)
 
 
 @subscribe(LocationZoneChanged)
