@@ -16,8 +16,7 @@ Fixtures:
     it gets a new server, stopped after it.
 - `browser`: one Chromium per test session.
 - `page`: a fresh browser context (fresh cookies) per test; `new_context(browser)` for a second
-  user. Pages report Streamlit's runs (RUN_WATCH) so `wait_for_app(page)` waits for them to end, by
-  Streamlit's own signals (run state, rerun requests on the websocket, component renders).
+  user. Pages report Streamlit's runs (RUN_WATCH) so `wait_for_app(page)` waits for them to end.
 Screenshots go to test-artifacts/; a failing test leaves one named after it, and prints its part
 of the server's log."""
 
@@ -166,82 +165,14 @@ class _Process:
             self.proc.wait(timeout=10)
 
 
-# Streamlit's own signals, gathered in each page (every frame runs this) for `wait_for_app`:
-# - the app's `data-test-script-state` (Streamlit's run state: "notRunning" once a run has ended);
-# - each rerun the page asks for: a BackMsg carrying `rerun_script` (protobuf field 11) sent on
-#   the websocket. The state stays "notRunning" until the server starts that run, so a request is
-#   pending until the state has left "notRunning" and come back;
-# - each custom component (the sign-in library's cookie manager): in its frame, each "render" the
-#   app sends it; once the component has handled one, its frame says so to the app. A component
-#   sets its value while it handles a render, so its rerun request is sent before that word.
+# Marks when Streamlit last started or ended a run, so a wait can ask for a quiet moment.
 RUN_WATCH = """
-(() => {
-  if (window.top !== window) {
-    let renders = 0;
-    window.addEventListener('message', (e) => {
-      if (e.data && e.data.type === 'streamlit:render') {
-        const n = ++renders;
-        setTimeout(() => setTimeout(() => window.parent.postMessage({stTestRendered: n}, '*'), 0), 0);
-      }
-    });
-    window.__stRenders = () => renders;
-    return;
-  }
-  const watch = window.__stWatch = {pending: 0, rendered: new WeakMap()};  // pending: 1 sent, 2 started
-  const runState = () => document.querySelector("[data-testid='stApp']")?.getAttribute('data-test-script-state');
-  const asksForRun = (data) => {
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data)
-      : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
-    let i = 0;
-    const varint = () => { let v = 0, f = 1, b; do { b = bytes[i++]; v += (b & 127) * f; f *= 128; } while (b & 128); return v; };
-    while (bytes && i < bytes.length) {
-      const tag = varint(), wire = tag % 8;
-      if (Math.floor(tag / 8) === 11) return true;
-      if (wire === 0) varint(); else if (wire === 1) i += 8; else if (wire === 2) i += varint() ; else if (wire === 5) i += 4;
-      else return false;
-    }
-    return false;
-  };
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    if (asksForRun(data)) watch.pending = runState() === 'notRunning' ? 1 : 2;
-    return send.call(this, data);
-  };
-  new MutationObserver((records) => {
-    for (const r of records) if (r.oldValue !== 'notRunning' && watch.pending === 1) watch.pending = 2;
-    if (runState() !== 'notRunning') { if (watch.pending === 1) watch.pending = 2; }
-    else if (watch.pending === 2) watch.pending = 0;
-  }).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
-                        attributeFilter: ['data-test-script-state']});
-  window.addEventListener('message', (e) => {
-    if (e.data && e.data.stTestRendered) watch.rendered.set(e.source, e.data.stTestRendered);
-  });
-})();
+window.__stLastChange = Date.now();
+new MutationObserver(() => { window.__stLastChange = Date.now(); })
+    .observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
 """
-# True once Streamlit is idle: its last run ended, no rerun asked for since, and every component
-# has handled the last render it was sent (so has asked for any rerun it will).
-APP_IDLE = """() => {
-  const watch = window.__stWatch, app = document.querySelector("[data-testid='stApp']");
-  if (!watch || !app || app.getAttribute('data-test-script-state') !== 'notRunning' || watch.pending) return false;
-  for (const frame of document.querySelectorAll("iframe[data-testid='stCustomComponentV1']")) {
-    let renders = 0;
-    try { renders = frame.contentWindow.__stRenders ? frame.contentWindow.__stRenders() : 0; } catch (e) { return false; }
-    if (!renders || watch.rendered.get(frame.contentWindow) !== renders) return false;
-  }
-  return true;
-}"""
-
-# What `wait_for_app` is still waiting for, when it gives up.
-APP_WAITING = """() => {
-  const watch = window.__stWatch, app = document.querySelector("[data-testid='stApp']");
-  const frames = [...document.querySelectorAll("iframe[data-testid='stCustomComponentV1']")].map((f) => {
-    let renders = 'unreadable';
-    try { renders = f.contentWindow.__stRenders ? f.contentWindow.__stRenders() : 'no watch'; } catch (e) {}
-    return `${f.title}: ${renders} renders, ${watch ? watch.rendered.get(f.contentWindow) : '?'} handled`;
-  });
-  return `run state ${app && app.getAttribute('data-test-script-state')}, rerun pending ${watch && watch.pending}, `
-    + `components [${frames.join('; ')}]`;
-}"""
+QUIET_MS = 1000
+COOKIE_MANAGER = "iframe[title*='cookie_manager']"
 
 
 def new_context(browser, **options):
@@ -365,18 +296,20 @@ def screenshot(page, name: str) -> Path:
 
 
 def wait_for_app(page) -> None:
-    """Wait until Streamlit is idle by its own signals (RUN_WATCH): its run has ended, no rerun
-    the page asked for is still to start, and every component has handled what it was last sent.
-    The sign-in library's cookie manager reports the browser's cookies once it is drawn, which
-    asks for one more run a moment after the first; a click in between can be lost (a person never
-    clicks that fast; a test does): that run is waited for too."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        # As long as a run takes: a fresh process's first runs, on a loaded machine, take tens of seconds.
-        page.wait_for_function(APP_IDLE, timeout=START_TIMEOUT_S * 1000)
-    except PlaywrightTimeout:
-        pytest.fail(f"Streamlit did not become idle: {page.evaluate(APP_WAITING)}")
+    """Wait until Streamlit has finished its runs: no "running" indicator, and none started for
+    QUIET_MS. The sign-in library's cookie manager reports the browser's cookies once it is
+    drawn, which starts one more run a moment after the first; a click in between can be lost
+    (a person never clicks that fast; a test does)."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
+    frame = page.query_selector(COOKIE_MANAGER)
+    content = frame.content_frame() if frame is not None else None
+    if content is not None:
+        content.wait_for_load_state("load")
+    page.wait_for_function(
+        f"""() => document.querySelector("[data-testid='stApp']")?.getAttribute('data-test-script-state')
+                 === 'notRunning' && (window.__stLastChange === undefined
+                 || Date.now() - window.__stLastChange > {QUIET_MS})"""
+    )
 
 
 def sign_in(page, base_url: str | None, username: str, password: str, *, expect_success: bool = True) -> None:
