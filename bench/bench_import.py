@@ -98,7 +98,7 @@ def _run(
         result = run_import(SYSTEM, data, mapping, file_name="history.csv", create_locations=not places)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         # CPU seconds of this process too: on a shared machine the wall clock also counts waiting.
-        aim = f"   [target: < {target:g} s: {seconds / target:.2f}x of it, CPU {cpu / target:.2f}x]"
+        aim = f"   [target: < {target:g} s: {seconds / target:.2f}x of it, CPU {cpu / target:.2f}x]" if target else ""
         print(
             f"   {label}, {attempt}: {result.rows_read:,} rows in {seconds:.2f} s (CPU {cpu:.2f} s)"
             f" = {result.rows_read / seconds:,.0f} rows/s"
