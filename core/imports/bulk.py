@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 
 from sqlalchemy.orm import Session
 
@@ -38,11 +40,31 @@ class Bulk:
         self.mark = "?" if self.sqlite else "%s"
         self.instants = frozenset(instants)
         self.instant: Callable = _sqlite_instant if self.sqlite else _as_is
+        self._instants: dict[datetime, str] = {}  # rows repeat their instants (the write time, the days)
+        self._getters: dict[tuple[str, ...], tuple[Callable, tuple[int, ...]]] = {}
 
     def values(self, row: dict, columns: Sequence[str]) -> tuple:
         """The row's values in `columns` order, instants converted for the dialect."""
-        instants, instant = self.instants, self.instant
-        return tuple(instant(row[c]) if c in instants else row[c] for c in columns)
+        key = tuple(columns)
+        found = self._getters.get(key)
+        if found is None:  # once per column list: the getter, and where its instants are
+            at = tuple(i for i, c in enumerate(key) if c in self.instants) if self.sqlite else ()
+            found = self._getters[key] = (itemgetter(*key), at)
+        getter, at = found
+        values = getter(row)
+        if len(key) == 1:
+            values = (values,)
+        if not at:
+            return values
+        values, seen = list(values), self._instants
+        for i in at:
+            v = values[i]
+            if v is not None:
+                text = seen.get(v)
+                if text is None:
+                    text = seen[v] = self.instant(v)
+                values[i] = text
+        return tuple(values)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         one = f"({', '.join([self.mark] * len(columns))})"
@@ -54,7 +76,7 @@ class Bulk:
         for i in range(0, len(rows), per):
             part = rows[i : i + per]
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(part))}"
-            self.connection.exec_driver_sql(sql, tuple(v for row in part for v in row))
+            self.connection.exec_driver_sql(sql, tuple(chain.from_iterable(part)))
 
     def insert_numbered(self, table: str, columns: Sequence[str], rows: list[tuple]) -> list[int]:
         """SQLite: insert rows with ids numbered here after the table's largest, and return

@@ -56,7 +56,8 @@ CONSTANTS = {
     "intake_complete": True,
     "reschedule_count": 0,
 }
-INSERT_COLUMNS = (*UPDATE_COLUMNS, "external_id", *CONSTANTS)
+ROW_COLUMNS = (*UPDATE_COLUMNS, "external_id")  # what differs from row to row
+INSERT_COLUMNS = (*ROW_COLUMNS, *CONSTANTS)
 CUSTOMER_COLUMNS = ("name", "email", "phone", "external_id", "home_location_id", "created_at")
 Progress = Callable[[float, str], None]
 
@@ -289,8 +290,7 @@ class _Import:
             "status": r.status, "booked_at": r.booked_at, "cancelled_at": r.cancelled_at, "late_cancel": r.late_cancel,
         }  # fmt: skip
 
-    def _touch(self, location_id: int, start: datetime, zone) -> None:
-        day = start.astimezone(zone).date()
+    def _touch(self, location_id: int, day: date) -> None:
         lo, hi = self.days.get(location_id, (day, day))
         self.days[location_id] = (min(lo, day), max(hi, day))
 
@@ -304,11 +304,12 @@ class _Import:
                                      "_key": r.customer_key})  # fmt: skip
             elif row["customer_id"] is None or any(row[f] != old[f] for f in APPOINTMENT_FIELDS):
                 self.updates.append({**row, "id": old["id"], "group_key": self._group_key(r), "_key": r.customer_key})
-                self._touch(old["location_id"], old["start_at"], zones.get(old["location_id"], r.place.zone))
+                zone = zones.get(old["location_id"], r.place.zone)
+                self._touch(old["location_id"], old["start_at"].astimezone(zone).date())
             else:
                 self.result.unchanged += 1
                 continue
-            self._touch(r.place.id, r.start_at, r.place.zone)
+            self._touch(r.place.id, r.day)
         self.result.imported, self.result.updated = len(self.inserts), len(self.updates)
         if self.days:
             self.result.first_day = min(lo for lo, _ in self.days.values())
@@ -350,9 +351,8 @@ class _Import:
                     row["location_id"] = ids.get(row["location_id"], row["location_id"])
                     row["updated_at"] = now
                 if verb == "Adding":
-                    bulk.insert(
-                        "appointments", INSERT_COLUMNS, [bulk.values(CONSTANTS | r, INSERT_COLUMNS) for r in part]
-                    )
+                    fixed = tuple(CONSTANTS.values())
+                    bulk.insert("appointments", INSERT_COLUMNS, [bulk.values(r, ROW_COLUMNS) + fixed for r in part])
                 else:
                     bulk.update(
                         "appointments", UPDATE_COLUMNS, [(*bulk.values(r, UPDATE_COLUMNS), r["id"]) for r in part]

@@ -85,7 +85,7 @@ def read_csv(data: bytes, mapping: Mapping, name: str = "the file") -> CsvFile:
         rows: list[tuple[int, list[str]]] = []
         line = reader.line_num + 1
         for values in reader:
-            if "".join(values).strip():
+            if (values and values[0].strip()) or "".join(values).strip():  # the first field: most rows end here
                 rows.append((line, values))
             line = reader.line_num + 1
     except csv.Error as exc:

@@ -4,7 +4,7 @@ everything the row needs to be looked up is in the `Catalog` (created locations 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.base.models import OPEN_STATUSES, Status
@@ -31,6 +31,7 @@ class Record:
     provider: tuple[int, str] | None
     type: TypeInfo | None
     start_at: datetime
+    day: date  # the start's local date at the location
     end_at: datetime | None
     block_start: datetime | None
     block_end: datetime | None
@@ -51,6 +52,9 @@ class RowParser:
         self.naive_zone = ZoneInfo(mapping.timezone) if mapping.timezone else None
         self.seen: dict[str, int] = {}
         self.day_zone: ZoneInfo | None = None  # the current row's location zone, for date-only values
+        # Parsed dates by (field, text, zones): an export repeats its days and times row after
+        # row, and strptime costs more than the rest of a row. A refusal is kept as its reason.
+        self.instants: dict[tuple, datetime | tuple[str, str]] = {}
 
     def text(self, values: list[str], name: str) -> str | None:
         """The field's value (translated by the mapping's `values`), stripped; None when blank."""
@@ -65,8 +69,9 @@ class RowParser:
         table = self.mapping.values.get(name)
         if table is not None:
             raw = table.get(raw, raw).strip()
-        if len(raw) > p.TEXT_LIMITS.get(name, 100):
-            raise p.Rejected(p.BAD_VALUE, f"{name} is longer than {p.TEXT_LIMITS.get(name, 100)} characters")
+        limit = p.TEXT_LIMITS.get(name, 100)
+        if len(raw) > limit:
+            raise p.Rejected(p.BAD_VALUE, f"{name} is longer than {limit} characters")
         return raw or None
 
     def external_id(self, values: list[str], line: int) -> str:
@@ -93,7 +98,19 @@ class RowParser:
 
     def when(self, values: list[str], name: str, zone: ZoneInfo) -> datetime | None:
         raw = self.text(values, name)
-        return None if raw is None else p.instant(raw, name, self.mapping, zone, self.day_zone)
+        if raw is None:
+            return None
+        key = (name, raw, zone, self.day_zone)
+        found = self.instants.get(key)
+        if found is None:
+            try:
+                found = p.instant(raw, name, self.mapping, zone, self.day_zone)
+            except p.Rejected as exc:
+                found = (exc.kind, str(exc))
+            self.instants[key] = found
+        if isinstance(found, tuple):
+            raise p.Rejected(*found)
+        return found
 
     def named(self, values: list[str], name: str, table: dict, kind: str, hint: str):
         ref = self.text(values, name)
@@ -109,7 +126,9 @@ class RowParser:
         name = self.text(values, "customer_name")
         email = self.text(values, "customer_email")
         # E.164 like the desk's entries; an unreadable number is kept as given, not a reason to drop the row.
-        phone = phones.normalised_or_typed(self.text(values, "customer_phone"), phones.region_for_zone(place.timezone))
+        phone = self.text(values, "customer_phone")
+        if phone is not None:
+            phone = phones.normalised_or_typed(phone, phones.region_for_zone(place.timezone))
         if email is not None:
             email = email.lower()
             if not EMAIL_RE.match(email):
@@ -159,7 +178,7 @@ class RowParser:
         window = atype.cancellation_window if atype else DEFAULT_CANCELLATION_WINDOW
         key, customer = self.customer(values, place)
         return Record(
-            line=line, external_id=ext, place=place, provider=provider, type=atype, start_at=start, end_at=end,
+            line=line, external_id=ext, place=place, provider=provider, type=atype, start_at=start, day=day, end_at=end,
             block_start=block_start, block_end=block_end, status=status, booked_at=booked, cancelled_at=cancelled,
             late_cancel=cancelled is not None and start - cancelled < window, customer_key=key, customer=customer,
         )  # fmt: skip

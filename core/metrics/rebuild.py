@@ -291,9 +291,13 @@ def _on_schedule_changed(session: Session, event: ProviderScheduleChanged) -> No
 @subscribe(AppointmentsImported)
 def _on_import(session: Session, event: AppointmentsImported) -> None:
     """An import writes history in bulk, without per-appointment events: rebuild the days it
-    touched, per location, in the import's own transaction."""
-    for location_id, days in event.days.items():
-        rebuild_rollups(session, [location_id], _span(days))
+    touched, in the import's own transaction: one rebuild for the locations that share a span
+    of days (a file of many places over the same weeks is one pass, its sums moved once)."""
+    by_span: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for location_id, span in event.days.items():
+        by_span[span].append(location_id)
+    for span, location_ids in sorted(by_span.items()):
+        rebuild_rollups(session, location_ids, _span(span))
 
 
 def _span(days: tuple[date, date]) -> list[date] | None:

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -262,14 +263,10 @@ def iter_rows(session: Session, actor: Actor, **filters) -> Iterator[dict]:
 def write_csv(out, session: Session, actor: Actor, **filters) -> int:
     """Write the header and the export's rows as CSV to `out`; the number of rows."""
     out.write(",".join(COLUMNS) + "\n")
-    n = 0
-    batch: list[str] = []
-    for n, line in enumerate(iter_csv_lines(session, actor, **filters), 1):  # noqa: B007 - n is read after the loop
-        batch.append(line)
-        if len(batch) == 10_000:
-            out.write("".join(batch))
-            batch.clear()
-    out.write("".join(batch))
+    n, lines = 0, iter_csv_lines(session, actor, **filters)
+    while batch := list(islice(lines, 10_000)):  # taken 10,000 lines at a time, without a step per line here
+        out.write("".join(batch))
+        n += len(batch)
     return n
 
 
