@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.config import reset_settings
 from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, ExceptionItem
+from core.base.tz import to_local
 from core.queue import kinds
 from core.queue.items import clear_item, raise_item
 from pages import ui
@@ -180,3 +181,24 @@ def test_the_today_page_says_how_many_items_wait(w):
     at.run()
     assert not at.exception, at.exception
     assert any("Exceptions queue: 1 open item" in m.value for m in at.markdown)
+
+
+def test_snoozes_count_back_from_the_appointment_and_the_snoozed_view_says_until_when(w):
+    """Issue 31 item 8: "Snooze 1 day" hid an item past its appointment's start; the card now
+    offers snoozes relative to the appointment, and the snoozed view says until when."""
+    appt = _appointment(w, hours_ahead=20)
+    item = _raise(w, kinds.UNCONFIRMED, appt, appt)
+    at = _page(w, "frontdesk")
+    keys = [b.key for b in at.button if b.key and b.key.startswith("q_snooze_")]
+    assert keys == [f"q_snooze_for_1h_{item}", f"q_snooze_before_2h_{item}"]  # no "1 day": it would pass the start
+    assert at.button(key=f"q_snooze_before_2h_{item}").label.startswith("Until 2 hours before · ")
+    _click(at, f"q_snooze_before_2h_{item}")
+    with read_session() as s:
+        row, start = s.get(ExceptionItem, item), s.get(Appointment, appt).start_at
+        assert (row.status, row.snoozed_until) == ("snoozed", start - timedelta(hours=2))
+    until = to_local(start - timedelta(hours=2), "America/New_York")
+    when = f"{until:%a} {until.day} {until:%b} {until:%H:%M}"
+    assert f"Ada Lovelace · snoozed until {when}." in _toasts(at)
+    at.selectbox(key="queue_show").set_value("Snoozed").run()
+    assert any(f"snoozed until {when}" in c.value for c in at.caption)
+    assert list(at.dataframe[0].value["Status"]) == [f"snoozed until {when}"]
