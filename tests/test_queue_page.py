@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.config import reset_settings
 from core.base.db import read_session, unit_of_work
-from core.base.models import Appointment, ExceptionItem
+from core.base.models import Appointment, ExceptionItem, Inquiry
 from core.base.tz import to_local
 from core.queue import kinds
 from core.queue.items import clear_item, raise_item
@@ -202,3 +202,20 @@ def test_snoozes_count_back_from_the_appointment_and_the_snoozed_view_says_until
     at.selectbox(key="queue_show").set_value("Snoozed").run()
     assert any(f"snoozed until {when}" in c.value for c in at.caption)
     assert list(at.dataframe[0].value["Status"]) == [f"snoozed until {when}"]
+
+
+def test_an_inquiry_is_recorded_from_the_queue_page(w):
+    """Issue 26 item 1: a call that comes in while the desk works the queue is recorded there,
+    at the location picked in the dialog, without going to the today page."""
+    at = _click(_page(w, "admin"), "queue_inq_open_record")  # every location: the dialog asks which
+    at.selectbox(key="inq_location").select(w.locations["harbor"].id).run()
+    at.text_input(key="inq_query").input("Lovelace").run()
+    at.text_area(key="inq_notes").input("called while the queue was open")
+    _click(at, "inq_record")
+    assert "Inquiry recorded." in _toasts(at)
+    with read_session() as s:
+        inquiry = s.scalars(select(Inquiry)).one()
+        assert (inquiry.location_id, inquiry.customer_id, inquiry.channel, inquiry.notes) == (
+            w.locations["harbor"].id, w.customers["ada"].id, "phone", "called while the queue was open",
+        )  # fmt: skip
+    assert not [b for b in _page(w, "analyst").button if b.key == "queue_inq_open_record"]
