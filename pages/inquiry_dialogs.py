@@ -16,6 +16,7 @@ from core.people import customers
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import kit
+from pages.customer_match import same_contact_warning
 from pages.safe import plain
 from pages.today_slots import slot_picker
 from pages.today_state import PAGE, scope_key, types_for
@@ -35,7 +36,12 @@ def _submit(call, success, dialogs: kit.Dialogs = DIALOGS) -> None:
     st.rerun(scope="app")
 
 
-def _customer(actor: Actor) -> tuple[int | None, dict | None]:
+def _find_instead(customer) -> None:
+    """'Use <name>': back to Find, with the existing customer found by their email or phone."""
+    st.session_state["inq_mode"], st.session_state["inq_query"] = "Find", customer.email or customer.phone
+
+
+def _customer(actor: Actor, location: LocationView) -> tuple[int | None, dict | None]:
     mode = st.segmented_control("Customer", ["Find", "New contact"], default="Find", key="inq_mode")
     if mode != "New contact":
         query = st.text_input("Name, phone or email", key="inq_query")
@@ -47,6 +53,7 @@ def _customer(actor: Actor) -> tuple[int | None, dict | None]:
     name = st.text_input("Name", key="inq_name")
     phone_col, email_col = st.columns(2)
     phone, email = phone_col.text_input("Phone", key="inq_phone"), email_col.text_input("Email", key="inq_email")
+    same_contact_warning(actor, phone=phone, email=email, location_id=location.id, key="inq_same", use=_find_instead)
     return None, {"name": name, "phone": phone or None, "email": email or None}
 
 
@@ -68,7 +75,7 @@ def _record(actor: Actor, locations: list[LocationView], dialogs: kit.Dialogs) -
         location = names[st.selectbox("Location", list(names), format_func=lambda i: names[i].name, key="inq_location")]
     channel = st.segmented_control("How", list(inquiries.CHANNELS), default="phone", key="inq_channel",
                                    format_func=inquiries.CHANNELS.get)  # fmt: skip
-    customer_id, new_customer = _customer(actor)
+    customer_id, new_customer = _customer(actor, location)
     types = {t.id: t.name for t in types_for(actor, scope_key(actor))}
     type_id = st.selectbox("Appointment type (if known)", list(types), index=None, format_func=types.get,
                            placeholder="Not known yet", key="inq_type")  # fmt: skip

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from core.base.config import reset_settings
 from core.base.db import read_session, unit_of_work
-from core.base.models import Appointment, ExceptionItem, Inquiry
+from core.base.models import Appointment, Customer, ExceptionItem, Inquiry
 from core.base.tz import to_local
 from core.queue import kinds
 from core.queue.items import clear_item, raise_item
@@ -219,3 +219,19 @@ def test_an_inquiry_is_recorded_from_the_queue_page(w):
             w.locations["harbor"].id, w.customers["ada"].id, "phone", "called while the queue was open",
         )  # fmt: skip
     assert not [b for b in _page(w, "analyst").button if b.key == "queue_inq_open_record"]
+
+
+def test_a_new_contact_with_a_known_phone_is_offered_the_existing_customer(w):
+    """Issue 31 item 15: typing a new contact with Ada's phone number warns and offers her
+    record; taking it records the inquiry for her and adds no second customer."""
+    at = _click(_page(w, "frontdesk"), "queue_inq_open_record")
+    at.button_group(key="inq_mode").set_value("New contact").run()
+    at.text_input(key="inq_name").input("Ada L.")
+    at.text_input(key="inq_phone").input("(212) 555-0100").run()
+    assert any("Already on file with this phone number: **Ada Lovelace" in shown(w_.value) for w_ in at.warning)
+    _click(at, f"inq_same_{w.customers['ada'].id}")
+    assert at.text_input(key="inq_query").value == "ada@example.test"
+    _click(at, "inq_record")
+    with read_session() as s:
+        assert s.scalars(select(Inquiry.customer_id)).all() == [w.customers["ada"].id]
+        assert s.scalar(select(func.count(Customer.id))) == 3  # the world's three, no twin
