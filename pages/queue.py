@@ -47,6 +47,7 @@ try:
     items = reads.list_items(
         actor, now=now, location_id=location_id or None, kinds_=chosen_kinds or None,
         assignee=None if assignee == "anyone" else assignee, older_than_hours=AGES[age], show=SHOW[show],
+        limit=reads.LIST_LIMIT,
     )  # fmt: skip
     by_kind = reads.counts_by_kind(actor, now=now, location_id=location_id or None)
 except DomainError as exc:
@@ -81,7 +82,10 @@ if not items:
     st.stop()
 
 frame = reads.frame(items, now)
-st.caption(f"{len(items)} item{'s' * (len(items) != 1)}, most urgent first. Select rows for bulk actions.")
+listed = f"{len(items)} item{'s' * (len(items) != 1)}, most urgent first"
+if len(items) >= reads.LIST_LIMIT:  # more match: say so rather than pass the first ones off as all
+    listed = f"The {len(items)} most urgent items (more match: narrow the filters to see the rest)"
+st.caption(f"{listed}. Select rows for bulk actions.")
 selection = st.dataframe(frame, key="queue_table", hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="multi-row", height=min(38 + 35 * len(frame), 420),
                          column_config={"Detail": st.column_config.TextColumn(width="medium")})  # fmt: skip

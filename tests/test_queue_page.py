@@ -15,7 +15,7 @@ from core.base.config import reset_settings
 from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, Customer, ExceptionItem, Inquiry
 from core.base.tz import to_local
-from core.queue import kinds
+from core.queue import kinds, reads
 from core.queue.items import clear_item, raise_item
 from pages import ui
 from tests.factories import shown, world
@@ -235,3 +235,14 @@ def test_a_new_contact_with_a_known_phone_is_offered_the_existing_customer(w):
     with read_session() as s:
         assert s.scalars(select(Inquiry.customer_id)).all() == [w.customers["ada"].id]
         assert s.scalar(select(func.count(Customer.id))) == 3  # the world's three, no twin
+
+
+def test_a_list_cut_at_its_limit_says_more_match(w, monkeypatch):
+    """Seen on demo data: 605 open, "500 items, most urgent first", as if those were all."""
+    monkeypatch.setattr(reads, "LIST_LIMIT", 2)
+    for n, customer in enumerate(("ada", "alan", "mary")):
+        appt = _appointment(w, hours_ahead=30 + n, customer=customer)
+        _raise(w, kinds.UNCONFIRMED, appt, appt)
+    at = _page(w, "frontdesk")
+    assert at.metric[0].value == "3" and at.metric[1].value == "2"
+    assert any(c.value.startswith("The 2 most urgent items (more match: narrow the filters") for c in at.caption)

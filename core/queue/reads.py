@@ -22,6 +22,7 @@ from core.security.access import A, Actor
 from core.security.service import reading
 
 ME, NOBODY = "me", "nobody"
+LIST_LIMIT = 500  # the most items one list_items returns (the page says when it is reached)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def list_items(
     assignee: int | str | None = None,
     older_than_hours: int | None = None,
     show: str = "open",
-    limit: int = 500,
+    limit: int = LIST_LIMIT,
 ) -> list[ItemView]:
     """Items in the actor's scope, most urgent first: those whose appointment (or offer) is still
     ahead, soonest first; then the rest, oldest first. `show`: open (awake), snoozed, resolved
