@@ -48,8 +48,9 @@ allowed = ui.allowed_pages(actor)
 if allowed:
     ui.sidebar_identity(run)
     sections: dict[str, list[st.Page]] = {}
-    pages = [st.Page(spec.file, title=ui.page_title(spec, actor), icon=spec.icon, url_path=spec.url_path)
-             for spec in allowed]  # fmt: skip
+    titles = ui.navigation_titles(allowed, actor)
+    pages = [st.Page(spec.file, title=title, icon=spec.icon, url_path=spec.url_path)
+             for spec, title in zip(allowed, titles, strict=True)]  # fmt: skip
     for spec, page in zip(allowed, pages, strict=True):
         sections.setdefault(spec.section, []).append(page)
 

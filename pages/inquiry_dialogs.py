@@ -1,6 +1,7 @@
 """The desk's inquiries: record one in a few clicks (channel, customer, type if known), see the
 open ones at the location, book from one (the appointment is linked to it) or close it with a
-reason. Used by the today page; every button is one core.inquiries service call."""
+reason. Used by the today page, and Record by the queue page; every button is one core.inquiries
+service call."""
 
 from __future__ import annotations
 
@@ -15,25 +16,32 @@ from core.people import customers
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import kit
+from pages.customer_match import same_contact_warning
 from pages.safe import plain
 from pages.today_slots import slot_picker
 from pages.today_state import PAGE, scope_key, types_for
 
 DIALOGS = kit.Dialogs("inquiry_dialog", "inq_", PAGE)  # {"kind": "record" | "book" | "close", "inquiry_id": ...}
+QUEUE_DIALOGS = kit.Dialogs("queue_inquiry_dialog", "inq_", "queue")  # the queue page's Record inquiry
 
 
-def _open(kind: str, **details) -> None:
-    DIALOGS.open(kind, **details)
+def _open(kind: str, dialogs: kit.Dialogs = DIALOGS, **details) -> None:
+    dialogs.open(kind, **details)
     st.rerun(scope="app")
 
 
-def _submit(call, success) -> None:
-    if kit.act(call, success, page=PAGE, toast=True, dialog=DIALOGS):
-        DIALOGS.finish()
+def _submit(call, success, dialogs: kit.Dialogs = DIALOGS) -> None:
+    if kit.act(call, success, page=dialogs.page, toast=True, dialog=dialogs):
+        dialogs.finish()
     st.rerun(scope="app")
 
 
-def _customer(actor: Actor) -> tuple[int | None, dict | None]:
+def _find_instead(customer) -> None:
+    """'Use <name>': back to Find, with the existing customer found by their email or phone."""
+    st.session_state["inq_mode"], st.session_state["inq_query"] = "Find", customer.email or customer.phone
+
+
+def _customer(actor: Actor, location: LocationView) -> tuple[int | None, dict | None]:
     mode = st.segmented_control("Customer", ["Find", "New contact"], default="Find", key="inq_mode")
     if mode != "New contact":
         query = st.text_input("Name, phone or email", key="inq_query")
@@ -45,15 +53,29 @@ def _customer(actor: Actor) -> tuple[int | None, dict | None]:
     name = st.text_input("Name", key="inq_name")
     phone_col, email_col = st.columns(2)
     phone, email = phone_col.text_input("Phone", key="inq_phone"), email_col.text_input("Email", key="inq_email")
+    same_contact_warning(actor, phone=phone, email=email, location_id=location.id, key="inq_same", use=_find_instead)
     return None, {"name": name, "phone": phone or None, "email": email or None}
 
 
 @st.dialog("Record inquiry", width="medium", on_dismiss=DIALOGS.close)
 def record_dialog(actor: Actor, location: LocationView) -> None:
+    _record(actor, [location], DIALOGS)
+
+
+@st.dialog("Record inquiry", width="medium", on_dismiss=QUEUE_DIALOGS.close)
+def _queue_record_dialog(actor: Actor, locations: list[LocationView]) -> None:
+    _record(actor, locations, QUEUE_DIALOGS)
+
+
+def _record(actor: Actor, locations: list[LocationView], dialogs: kit.Dialogs) -> None:
     top = st.container()
+    location = locations[0]
+    if len(locations) > 1:
+        names = {loc.id: loc for loc in locations}
+        location = names[st.selectbox("Location", list(names), format_func=lambda i: names[i].name, key="inq_location")]
     channel = st.segmented_control("How", list(inquiries.CHANNELS), default="phone", key="inq_channel",
                                    format_func=inquiries.CHANNELS.get)  # fmt: skip
-    customer_id, new_customer = _customer(actor)
+    customer_id, new_customer = _customer(actor, location)
     types = {t.id: t.name for t in types_for(actor, scope_key(actor))}
     type_id = st.selectbox("Appointment type (if known)", list(types), index=None, format_func=types.get,
                            placeholder="Not known yet", key="inq_type")  # fmt: skip
@@ -65,8 +87,21 @@ def record_dialog(actor: Actor, location: LocationView) -> None:
             actor, location_id=location.id, channel=channel, customer_id=customer_id,
             new_customer=None if customer_id else new_customer, type_id=type_id, preferred_times=preferred,
             notes=notes,
-        ), lambda r: "Added to the inquiry already open from the last hour." if r.merged else "Inquiry recorded.")  # fmt: skip
-    DIALOGS.error(top)
+        ), lambda r: "Added to the inquiry already open from the last hour." if r.merged else "Inquiry recorded.",
+           dialogs)  # fmt: skip
+    dialogs.error(top)
+
+
+def queue_record_button(actor: Actor, locations: list[LocationView]) -> None:
+    """The queue page's "Record inquiry" (a call can come in while the desk works the queue),
+    in the locations where the actor may record one, the page's chosen location first."""
+    allowed = [loc for loc in locations if can(actor, A.INQUIRY_RECORD, loc.id)]
+    if not allowed:
+        return
+    if QUEUE_DIALOGS.current():
+        _queue_record_dialog(actor, allowed)
+    if st.button("Record inquiry", icon=":material/add_call:", key="queue_inq_open_record"):
+        _open("record", QUEUE_DIALOGS)
 
 
 @st.dialog("Book from inquiry", width="medium", on_dismiss=DIALOGS.close)

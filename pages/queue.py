@@ -10,7 +10,7 @@ from core.base.errors import DomainError
 from core.queue import kinds, reads
 from core.scheduling import schedule
 from core.security.access import A, can
-from pages import kit, queue_parts
+from pages import inquiry_dialogs, kit, queue_parts
 from pages.downloads import download_buttons
 from pages.safe import plain
 from pages.ui import require_page
@@ -21,11 +21,16 @@ SHOW = {"Open": "open", "Snoozed": "snoozed", "Resolved": "resolved"}
 
 actor = require_page(A.QUEUE_VIEW)
 now = utcnow()
-st.title("Exceptions queue")
+visible = schedule.visible_locations(actor)
+title_col, record_col = st.columns([5, 1.2], vertical_alignment="bottom")
+title_col.title("Exceptions queue")
+with record_col:  # a call coming in while the desk works the queue: the chosen location first
+    first = st.session_state.get("queue_location") or getattr(schedule.default_location(actor, visible), "id", None)
+    inquiry_dialogs.queue_record_button(actor, sorted(visible, key=lambda loc: loc.id != first))
 kit.show(queue_parts.PAGE)
 queue_parts.show_open_dialog(actor)
 
-locations = {loc.id: loc.name for loc in schedule.visible_locations(actor)}
+locations = {loc.id: loc.name for loc in visible}
 cols = st.columns([1.3, 2, 1.2, 1.2, 1])
 location_id = cols[0].selectbox("Location", [0, *locations], format_func=lambda i: locations.get(i, "All locations"),
                                 key="queue_location")  # fmt: skip
@@ -42,6 +47,7 @@ try:
     items = reads.list_items(
         actor, now=now, location_id=location_id or None, kinds_=chosen_kinds or None,
         assignee=None if assignee == "anyone" else assignee, older_than_hours=AGES[age], show=SHOW[show],
+        limit=reads.LIST_LIMIT,
     )  # fmt: skip
     by_kind = reads.counts_by_kind(actor, now=now, location_id=location_id or None)
 except DomainError as exc:
@@ -76,7 +82,10 @@ if not items:
     st.stop()
 
 frame = reads.frame(items, now)
-st.caption(f"{len(items)} item{'s' * (len(items) != 1)}, most urgent first. Select rows for bulk actions.")
+listed = f"{len(items)} item{'s' * (len(items) != 1)}, most urgent first"
+if len(items) >= reads.LIST_LIMIT:  # more match: say so rather than pass the first ones off as all
+    listed = f"The {len(items)} most urgent items (more match: narrow the filters to see the rest)"
+st.caption(f"{listed}. Select rows for bulk actions.")
 selection = st.dataframe(frame, key="queue_table", hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="multi-row", height=min(38 + 35 * len(frame), 420),
                          column_config={"Detail": st.column_config.TextColumn(width="medium")})  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import partial
 
 import streamlit as st
@@ -15,7 +15,7 @@ from streamlit.errors import StreamlitAPIException
 from core.base.clock import utcnow
 from core.base.errors import DomainError
 from core.base.tz import to_local, today_in
-from core.queue import actions, fixes, lifecycle, reads
+from core.queue import actions, fixes, lifecycle, reads, snoozes
 from core.queue.reads import ItemView
 from core.scheduling import booking
 from core.security.access import A, Actor, can
@@ -58,7 +58,7 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
         age = now - item.detected_at
         age_text = f"{age.days} d" if age.days else f"{int(age.total_seconds() // 3600)} h"
         who = f" · {item.assignee_name}" if item.assignee_name else ""
-        meta.caption(f"{item.status}{who} · open {age_text}")
+        meta.caption(f"{item.status_text()}{who} · open {age_text}")
         st.caption(
             item.hint if item.status != "resolved" else f"{item.resolution}" + (f" — {item.note}" if item.note else "")
         )
@@ -74,14 +74,26 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
             if item.assigned_to != actor.user_id:
                 buttons.append(("Assign to me", lambda: _act(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
                                                                 f"{who_of(item)}: assigned to you."), "mine"))  # fmt: skip
-            tomorrow = utcnow() + timedelta(days=1)
-            buttons.append(("Snooze 1 day", lambda: _keep_place(item, lambda: lifecycle.snooze(actor, [item.id], tomorrow),
-                                                          "snoozed until tomorrow"), "snooze"))  # fmt: skip
-            buttons.append(("Resolve…", lambda: DIALOGS.open("resolve", ids=[item.id]), "resolve"))
         with st.container(horizontal=True):
             for label, click, name in buttons:
                 st.button(label, key=f"q_{name}_{item.id}", on_click=click, width="content",
-                          type="primary" if name not in ("mine", "snooze", "resolve", "reopen") else "secondary")  # fmt: skip
+                          type="primary" if name not in ("mine", "reopen") else "secondary")  # fmt: skip
+            if item.status != "resolved":
+                _snooze_menu(actor, item, now)
+                st.button("Resolve…", key=f"q_resolve_{item.id}", width="content",
+                          on_click=lambda: DIALOGS.open("resolve", ids=[item.id]))  # fmt: skip
+
+
+def _snooze_menu(actor: Actor, item: ItemView, now: datetime) -> None:
+    """Snoozes counted back from the appointment while it is ahead (core.queue.snoozes)."""
+    offered = item.snooze_choices(now)
+    with st.popover("Snooze", icon=":material/snooze:", disabled=not offered,
+                    help=None if offered else "Its appointment starts too soon to snooze it."):  # fmt: skip
+        for choice in offered:
+            when = snoozes.moment(choice.until, item.timezone)
+            st.button(f"{choice.label} · {when}", key=f"q_snooze_{choice.key}_{item.id}", width="stretch",
+                      on_click=_keep_place, args=(item, partial(lifecycle.snooze, actor, [item.id], choice.until),
+                                                  f"snoozed until {when}"))  # fmt: skip
 
 
 def _action_click(actor: Actor, item: ItemView, action: actions.FixingAction) -> Callable[[], None]:

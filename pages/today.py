@@ -22,7 +22,7 @@ from pages import inquiry_dialogs, kit, today_box, today_dialogs, today_panels, 
 from pages.queue_parts import queue_line
 from pages.safe import plain
 from pages.today_state import PAGE
-from pages.ui import current_actor, require_page
+from pages.ui import current_actor, keep_navigation_current, require_page
 
 REFRESH_SECONDS = float(os.environ.get("TODAY_REFRESH_SECONDS", "30"))  # browser tests shorten it
 
@@ -88,6 +88,7 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
     actor = current_actor()  # re-read on every refresh: a revoked role stops the refreshes
     if actor is None or not can(actor, A.APPOINTMENT_VIEW, location.id):
         st.rerun(scope="app")
+    keep_navigation_current(actor)  # the queue's count in the navigation, after an action here
     kit.show(PAGE)
     now = clock.utcnow()  # the services' clock, so the buttons offered are the ones they accept
     try:

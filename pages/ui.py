@@ -101,15 +101,42 @@ def allowed_pages(actor: Actor | None) -> list[PageSpec]:
     return [p for p in PAGES if (p.action is None or p.action in actions) and (ROOT / p.file).is_file()]
 
 
+def _count(spec: PageSpec, actor: Actor | None) -> int | None:
+    if spec.badge is None or actor is None:
+        return None
+    try:
+        return spec.badge(actor)
+    except DomainError:
+        return None
+
+
 def page_title(spec: PageSpec, actor: Actor | None) -> str:
     """The title in the navigation, with the page's count when it has one and it is not zero."""
-    if spec.badge is None or actor is None:
-        return spec.title
-    try:
-        count = spec.badge(actor)
-    except DomainError:
-        return spec.title
+    count = _count(spec, actor)
     return f"{spec.title} ({count})" if count else spec.title
+
+
+DRAWN_COUNTS = "ui_drawn_counts"  # {url_path: count} as this session's navigation last showed them
+
+
+def navigation_titles(specs: list[PageSpec], actor: Actor | None) -> list[str]:
+    """The navigation's titles (app.py), remembering the counts they show for
+    `keep_navigation_current`."""
+    st.session_state[DRAWN_COUNTS] = {s.url_path: _count(s, actor) for s in specs if s.badge is not None}
+    return [page_title(s, actor) for s in specs]
+
+
+def keep_navigation_current(actor: Actor | None) -> None:
+    """For a fragment's run (the today page's schedule): the navigation is drawn only by a full
+    run of app.py, so an action inside a fragment, or the worker between two refreshes, would
+    leave its counts behind until the next click. When a count differs from the one shown, the
+    whole app runs again at once (the fragment's message waits for that run)."""
+    drawn = st.session_state.get(DRAWN_COUNTS)
+    if not drawn:
+        return  # the page runs on its own, outside app.py's navigation
+    by_path = {s.url_path: s for s in PAGES}
+    if any(_count(by_path[path], actor) != count for path, count in drawn.items() if path in by_path):
+        st.rerun(scope="app")
 
 
 def current_actor() -> Actor | None:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.base.errors import DomainError
+from core.metrics.utilization import THIN_MIN_PER_WEEK, thin_below
 from core.security.access import A
 from pages import metrics_view as mv
 from pages import ui
@@ -43,23 +44,30 @@ st.subheader(f"When the week is used: {plain(found['location'][filters.location_
 if heat.empty or not heat["available_min"].sum():
     st.info("No working hours at this location in these dates, so there is no capacity to measure.")
 else:
-    grid = heat.pivot_table(index="weekday", columns="hour", values="utilization", aggfunc="sum")
     hours = list(range(int(heat["hour"].min()), int(heat["hour"].max()) + 1))
-    grid = grid.reindex(index=range(7), columns=hours)
-    avail = heat.pivot_table(index="weekday", columns="hour", values="available_min").reindex(
-        index=range(7), columns=hours
-    )
+
+    def cells(frame: pd.DataFrame, values: str) -> pd.DataFrame:
+        grid = frame.pivot_table(index="weekday", columns="hour", values=values, aggfunc="sum")
+        return grid.reindex(index=range(7), columns=hours)
+
+    avail = (cells(heat, "available_min").fillna(0).values / 60).round(1)
+    x = [f"{h:02d}:00" for h in hours]
     fig = go.Figure(
-        go.Heatmap(
-            z=grid.values, x=[f"{h:02d}:00" for h in hours], y=WEEKDAYS, colorscale="Blues", zmin=0, zmax=1,
-            customdata=(avail.fillna(0).values / 60).round(1), colorbar={"tickformat": ".0%", "title": "used"},
-            hovertemplate="%{y} %{x}: %{z:.0%} of %{customdata} available hours<extra></extra>",
-        )
+        [go.Heatmap(z=cells(heat[~heat["thin"]], "utilization").values, x=x, y=WEEKDAYS, colorscale="Blues", zmin=0,
+                    zmax=1, customdata=avail, colorbar={"tickformat": ".0%", "title": "used"}, hoverongaps=False,
+                    hovertemplate="%{y} %{x}: %{z:.0%} of %{customdata} available hours<extra></extra>"),
+         go.Heatmap(z=cells(heat[heat["thin"]].assign(one=1), "one").values, x=x, y=WEEKDAYS, showscale=False,
+                    colorscale=[[0, "#d4d4d4"], [1, "#d4d4d4"]], customdata=avail, hoverongaps=False,
+                    hovertemplate="%{y} %{x}: only %{customdata} available hours, too little to read<extra></extra>")]
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
     st.plotly_chart(fig, width="stretch", key="util_heatmap")
-    st.caption("Blank cells have no working hours. Darker = more of the available time booked.")
+    st.caption(
+        "Blank cells have no working hours. Darker = more of the available time booked. Grey cells have less than "
+        f"{THIN_MIN_PER_WEEK} available minutes a week in these dates (under {thin_below(window) / 60:g} h in all): "
+        "too little to read a rate from; their figures are in the table below."
+    )
     if mv.over_full(heat["utilization"]):
         st.warning(mv.OVER_FULL, icon=":material/info:")
 
@@ -109,7 +117,8 @@ else:
         f"at {plain(worst['provider'])} ({worst['lost to no-shows']:.1f} h)."
     )
     download_buttons(actor, leak.round(2), f"capacity-leak-{window.first}", what="metrics.capacity_leak")
-HOUR_COLUMNS = {"weekday": "Day", "hour": "Hour", "available_min": "Available (min)", "booked_min": "Booked (min)"}
+HOUR_COLUMNS = {"weekday": "Day", "hour": "Hour", "available_min": "Available (min)", "booked_min": "Booked (min)",
+                "thin": "Too little time to read"}  # fmt: skip
 if not heat.empty:
     hours_table = heat.assign(weekday=[WEEKDAYS[d] for d in heat["weekday"]]).rename(
         columns=lambda c: HOUR_COLUMNS.get(c, c.replace("_", " ").capitalize())

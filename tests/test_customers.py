@@ -11,7 +11,7 @@ from core.base.db import read_session, unit_of_work
 from core.base.errors import ConflictError, PermissionDenied, ValidationError
 from core.base.models import Appointment, AuditLog, Customer
 from core.people import phones
-from core.people.customers import create_customer, get_customer, search_customers
+from core.people.customers import create_customer, get_customer, same_contact, search_customers
 from tests.factories import world
 
 T0 = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
@@ -228,3 +228,39 @@ def test_stored_phones_are_shown_the_way_people_read_them_and_masks_as_they_are(
     assert phones.display("+12125550147") == "+1 212-555-0147"
     assert phones.display("+442079460123") == "+44 20 7946 0123"
     assert [phones.display(t) for t in ("***-47", "555 0100", None)] == ["***-47", "555 0100", None]
+
+
+def test_a_new_customers_phone_or_email_finds_the_customer_who_has_it(db):
+    """Issue 31 item 15: the desk is offered the existing record before adding a second one."""
+    w = world()
+    downtown = w.locations["downtown"].id
+    owen = _customer("Owen Moore", email="owen@example.test", phone="+12125550147", home=downtown)
+    fd = w.actors["frontdesk"]
+
+    def found(**typed):
+        return [c.id for c in same_contact(fd, location_id=downtown, now=T0, **typed)]
+
+    assert found(phone="(212) 555-0147", email=None) == [owen]  # typed as the desk types it, read in the US
+    assert found(phone=None, email="  OWEN@example.test ") == [owen]
+    assert found(phone="212 555 01", email="owen@") == []  # half-typed: nobody yet
+    assert same_contact(w.actors["harbordesk"], phone="+1 212 555 0147", email=None,
+                        location_id=w.locations["harbor"].id) == []  # fmt: skip  # not in their scope
+    _appointment(w, owen, start=T0 - timedelta(days=7))
+    (match,) = same_contact(fd, phone="+1 212 555 0147", email=None, location_id=downtown, now=T0)
+    assert match.label == "Owen Moore · owen@example.test · +1 212-555-0147 · last visit Mon 31 Dec 2029"
+
+
+def test_namesakes_in_search_are_told_apart_by_contact_and_last_visit(db):
+    w = world()
+    downtown = w.locations["downtown"].id
+    first = _customer("Owen Moore", phone="+12125550147", home=downtown)
+    _customer("Owen Moore", home=downtown)
+    _customer("Owena Smith", home=downtown)
+    _appointment(w, first, start=T0 - timedelta(days=1))
+    _appointment(w, first, start=T0 + timedelta(days=1))  # ahead: not a visit yet
+    labels = [c.label for c in search_customers(w.actors["frontdesk"], "Owen", now=T0)]
+    assert labels == [
+        "Owen Moore · +1 212-555-0147 · last visit Sun 6 Jan",
+        "Owen Moore · no visits yet",
+        "Owena Smith",
+    ]

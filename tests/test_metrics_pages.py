@@ -4,9 +4,12 @@ clears when an appointment changes, and audited exports of what is on screen."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import base64
+import json
+from datetime import date, time, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -18,7 +21,7 @@ from core.metrics.kpis import breakdown
 from core.reports import tabular
 from core.scheduling import booking
 from pages.ui import USER_KEY
-from tests.metrics_fixtures import MONDAY, hand_week, local
+from tests.metrics_fixtures import MONDAY, add_sunday_shift, hand_week, local
 
 ROOT = Path(__file__).resolve().parent.parent
 KPIS, UTILIZATION = str(ROOT / "pages" / "kpis.py"), str(ROOT / "pages" / "utilization.py")
@@ -162,3 +165,27 @@ def test_the_kpi_page_splits_conversion_by_channel_and_lists_the_inquiries_behin
     assert by_channel["inquiries"].sum() >= 1
     behind = next(t for t in tables if "inquiry" in t.columns)
     assert len(behind) == by_channel["inquiries"].sum()
+
+
+def _cells(z) -> np.ndarray:
+    """A heatmap's z as plotly sends it (a typed array: dtype, base64 bytes, shape)."""
+    shape = tuple(int(n) for n in z["shape"].split(","))
+    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+
+
+def test_heatmap_cells_resting_on_too_little_time_are_grey_and_the_threshold_is_stated(w):
+    """Issue 31 item 13: the darkest cell rested on a sliver of available time. A cell with less
+    than THIN_MIN_PER_WEEK a week is drawn grey, not blue, and the caption says where the line is."""
+    add_sunday_shift(w, start=time(8), end=time(8, 30))  # Sunday 08:00 has 30 minutes in the week
+    at = _page(UTILIZATION, w.users["manager"].id)
+    blue, grey = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    sunday, eight = blue["y"].index("Sun"), blue["x"].index("08:00")
+    blue_z, grey_z = _cells(blue["z"]), _cells(grey["z"])
+    assert grey_z[sunday][eight] == 1 and np.isnan(blue_z[sunday][eight])
+    assert np.nansum(grey_z) == 1 and np.count_nonzero(~np.isnan(blue_z)) > 1  # the full hours stay blue
+    assert any("Grey cells have less than 60 available minutes a week in these dates (under 1 h in all)" in c.value
+               for c in at.caption)  # fmt: skip
+    hours = at.dataframe[-1].value
+    assert hours[hours["Too little time to read"]][["Day", "Hour", "Available (min)"]].values.tolist() == [
+        ["Sun", 8, 30]
+    ]

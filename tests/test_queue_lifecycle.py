@@ -149,3 +149,35 @@ def test_detection_after_a_fix_keeps_it_resolved(w):
     detect.detect_all(LATE)
     with read_session() as s:
         assert s.get(ExceptionItem, item).status == "resolved"
+
+
+def test_a_snooze_never_ends_after_the_appointment_starts(w):
+    """Issue 31 item 8: "Snooze 1 day" could hide an item until after its visit had begun."""
+    appt = book(w, now=LATE)  # starts at 10:00, 20 hours from LATE
+    item = _item_id(kinds.INTAKE_MISSING, book(w, now=LATE, customer="alan", provider="kim", intake=False).id)
+    unconfirmed = _item_id(kinds.UNCONFIRMED, appt.id)
+    desk = w.actors["frontdesk"]
+    with pytest.raises(ValidationError, match=r"^Unconfirmed #\d+ is due Mon \d+ \w+ 10:00: snooze it until before"):
+        lifecycle.snooze(desk, [unconfirmed, item], LATE + timedelta(days=1), now=LATE)
+    with read_session() as s:
+        assert {s.get(ExceptionItem, i).status for i in (unconfirmed, item)} == {"open"}  # nothing half-done
+    view = reads.get_item(desk, unconfirmed, now=LATE)
+    choice = {c.label: c.until for c in view.snooze_choices(LATE)}
+    assert choice["Until 2 hours before"] == at(8)
+    assert lifecycle.snooze(desk, [unconfirmed], choice["Until 2 hours before"], now=LATE) == 1
+    snoozed = reads.list_items(desk, now=LATE, show="snoozed")
+    assert [(i.id, i.status_text()) for i in snoozed] == [(unconfirmed, "snoozed until Mon 7 Jan 08:00")]
+
+
+def test_an_appointment_moved_before_its_snooze_wakes_the_item(w):
+    """Detection raises the item again with the new start (raise_item); a snooze chosen against
+    the old start would now end after the new one, so the item is back at once."""
+    appt = book(w, now=SOON)
+    item = _item_id(kinds.UNCONFIRMED, appt.id)
+    lifecycle.snooze(w.actors["frontdesk"], [item], at(8), now=SOON)
+    with unit_of_work() as s:
+        raise_item(s, kind=kinds.UNCONFIRMED, dedupe_key=kinds.key(kinds.UNCONFIRMED, appt.id), now=SOON,
+                   location_id=appt.location_id, appointment_id=appt.id, due_at=at(7))  # fmt: skip
+    with read_session() as s:
+        row = s.get(ExceptionItem, item)
+        assert (row.status, row.snoozed_until, row.due_at) == ("open", None, at(7))

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from core.base.config import reset_settings
 from core.base.db import read_session, unit_of_work
-from core.base.models import Appointment, ExceptionItem
-from core.queue import kinds
+from core.base.models import Appointment, Customer, ExceptionItem, Inquiry
+from core.base.tz import to_local
+from core.queue import kinds, reads
 from core.queue.items import clear_item, raise_item
 from pages import ui
 from tests.factories import shown, world
@@ -180,3 +181,68 @@ def test_the_today_page_says_how_many_items_wait(w):
     at.run()
     assert not at.exception, at.exception
     assert any("Exceptions queue: 1 open item" in m.value for m in at.markdown)
+
+
+def test_snoozes_count_back_from_the_appointment_and_the_snoozed_view_says_until_when(w):
+    """Issue 31 item 8: "Snooze 1 day" hid an item past its appointment's start; the card now
+    offers snoozes relative to the appointment, and the snoozed view says until when."""
+    appt = _appointment(w, hours_ahead=20)
+    item = _raise(w, kinds.UNCONFIRMED, appt, appt)
+    at = _page(w, "frontdesk")
+    keys = [b.key for b in at.button if b.key and b.key.startswith("q_snooze_")]
+    assert keys == [f"q_snooze_for_1h_{item}", f"q_snooze_before_2h_{item}"]  # no "1 day": it would pass the start
+    assert at.button(key=f"q_snooze_before_2h_{item}").label.startswith("Until 2 hours before · ")
+    _click(at, f"q_snooze_before_2h_{item}")
+    with read_session() as s:
+        row, start = s.get(ExceptionItem, item), s.get(Appointment, appt).start_at
+        assert (row.status, row.snoozed_until) == ("snoozed", start - timedelta(hours=2))
+    until = to_local(start - timedelta(hours=2), "America/New_York")
+    when = f"{until:%a} {until.day} {until:%b} {until:%H:%M}"
+    assert f"Ada Lovelace · snoozed until {when}." in _toasts(at)
+    at.selectbox(key="queue_show").set_value("Snoozed").run()
+    assert any(f"snoozed until {when}" in c.value for c in at.caption)
+    assert list(at.dataframe[0].value["Status"]) == [f"snoozed until {when}"]
+
+
+def test_an_inquiry_is_recorded_from_the_queue_page(w):
+    """Issue 26 item 1: a call that comes in while the desk works the queue is recorded there,
+    at the location picked in the dialog, without going to the today page."""
+    at = _click(_page(w, "admin"), "queue_inq_open_record")  # every location: the dialog asks which
+    at.selectbox(key="inq_location").select(w.locations["harbor"].id).run()
+    at.text_input(key="inq_query").input("Lovelace").run()
+    at.text_area(key="inq_notes").input("called while the queue was open")
+    _click(at, "inq_record")
+    assert "Inquiry recorded." in _toasts(at)
+    with read_session() as s:
+        inquiry = s.scalars(select(Inquiry)).one()
+        assert (inquiry.location_id, inquiry.customer_id, inquiry.channel, inquiry.notes) == (
+            w.locations["harbor"].id, w.customers["ada"].id, "phone", "called while the queue was open",
+        )  # fmt: skip
+    assert not [b for b in _page(w, "analyst").button if b.key == "queue_inq_open_record"]
+
+
+def test_a_new_contact_with_a_known_phone_is_offered_the_existing_customer(w):
+    """Issue 31 item 15: typing a new contact with Ada's phone number warns and offers her
+    record; taking it records the inquiry for her and adds no second customer."""
+    at = _click(_page(w, "frontdesk"), "queue_inq_open_record")
+    at.button_group(key="inq_mode").set_value("New contact").run()
+    at.text_input(key="inq_name").input("Ada L.")
+    at.text_input(key="inq_phone").input("(212) 555-0100").run()
+    assert any("Already on file with this phone number: **Ada Lovelace" in shown(w_.value) for w_ in at.warning)
+    _click(at, f"inq_same_{w.customers['ada'].id}")
+    assert at.text_input(key="inq_query").value == "ada@example.test"
+    _click(at, "inq_record")
+    with read_session() as s:
+        assert s.scalars(select(Inquiry.customer_id)).all() == [w.customers["ada"].id]
+        assert s.scalar(select(func.count(Customer.id))) == 3  # the world's three, no twin
+
+
+def test_a_list_cut_at_its_limit_says_more_match(w, monkeypatch):
+    """Seen on demo data: 605 open, "500 items, most urgent first", as if those were all."""
+    monkeypatch.setattr(reads, "LIST_LIMIT", 2)
+    for n, customer in enumerate(("ada", "alan", "mary")):
+        appt = _appointment(w, hours_ahead=30 + n, customer=customer)
+        _raise(w, kinds.UNCONFIRMED, appt, appt)
+    at = _page(w, "frontdesk")
+    assert at.metric[0].value == "3" and at.metric[1].value == "2"
+    assert any(c.value.startswith("The 2 most urgent items (more match: narrow the filters") for c in at.caption)

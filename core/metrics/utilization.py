@@ -20,6 +20,15 @@ from core.security.access import A, Actor
 from core.security.service import reading
 
 MAX_HEATMAP_DAYS = 92
+# A heatmap cell (one weekday-hour of the window) with less available time than this per week of
+# the window rests on too little to read: half an hour a week, both times booked, would be the
+# darkest cell of the map. Such cells are marked `thin` and drawn apart (docs/metrics.md).
+THIN_MIN_PER_WEEK = 60
+
+
+def thin_below(window: Window) -> float:
+    """The available minutes under which a heatmap cell of `window` is too thin to read."""
+    return THIN_MIN_PER_WEEK * max(min(window.days, MAX_HEATMAP_DAYS), 7) / 7
 
 
 def periods(window: Window, freq: str) -> list[Window]:
@@ -73,8 +82,9 @@ def _hour_pieces(lo: datetime, hi: datetime, tz) -> list[tuple[int, int, float]]
 
 
 def heatmap(actor: Actor | None, window: Window, location_id: int, provider_id: int | None = None) -> pd.DataFrame:
-    """(weekday, hour, available_min, booked_min, unbooked_min, no_show_min, utilization) for one
-    location: which hours of the week have capacity, and how much of it is used."""
+    """(weekday, hour, available_min, booked_min, unbooked_min, no_show_min, utilization, thin)
+    for one location: which hours of the week have capacity, how much of it is used, and whether
+    the cell's available time is too little to read (`thin_below`)."""
     with reading(actor, A.METRICS_VIEW, location_id, entity="metrics") as session:
         if window.days > MAX_HEATMAP_DAYS:
             window = Window(window.last - timedelta(days=MAX_HEATMAP_DAYS - 1), window.last)
@@ -122,12 +132,12 @@ def heatmap(actor: Actor | None, window: Window, location_id: int, provider_id: 
             if status == "no_show":
                 no_show[(wd, hour)] += share
     rows = []
+    thin = thin_below(window)
     for key in sorted(set(avail) | set(booked)):
         a, b = avail.get(key, 0.0), booked.get(key, 0.0)
-        rows.append((*key, a, b, max(a - b, 0.0), no_show.get(key, 0.0), rate(b, a)))
-    return pd.DataFrame(
-        rows, columns=["weekday", "hour", "available_min", "booked_min", "unbooked_min", "no_show_min", "utilization"]
-    )
+        rows.append((*key, a, b, max(a - b, 0.0), no_show.get(key, 0.0), rate(b, a), 0 < a < thin))
+    columns = ["weekday", "hour", "available_min", "booked_min", "unbooked_min", "no_show_min", "utilization", "thin"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _minus(lo: datetime, hi: datetime, offs: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

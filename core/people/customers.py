@@ -6,17 +6,20 @@ they have an appointment there (a provider: an appointment with them)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NoReturn
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.base import limits
-from core.base.clock import utcnow
+from core.base.clock import resolve_now, utcnow
 from core.base.db import read_session
 from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Appointment, Customer, Location, Role
+from core.base.tz import to_local
 from core.people import phones
 from core.people.events import CustomerCreated
 from core.security import access, audit
@@ -40,11 +43,13 @@ class CustomerView:
     email: str | None
     phone: str | None
     home_location_id: int | None
+    last_visit: str | None = None  # "last visit Mon 30 Nov": set where two found share a name
 
     @property
     def label(self) -> str:
-        """'Ada Lovelace · ada@example.test · +1 555 0100', for pickers."""
-        return " · ".join(p for p in (self.name, self.email, self.phone) if p)
+        """'Ada Lovelace · ada@example.test · +1 212-555-0147', for pickers (and the last visit
+        where another customer found has the same name)."""
+        return " · ".join(p for p in (self.name, self.email, phones.display(self.phone), self.last_visit) if p)
 
 
 def _digits(text: str) -> str:
@@ -79,7 +84,7 @@ def scope_clause(actor: Actor | None) -> ColumnElement[bool]:
     return or_(access.location_filter(actor, Customer.home_location_id), has_appointment)
 
 
-def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[CustomerView]:
+def search_customers(actor: Actor, query: str, *, limit: int = 20, now: datetime | None = None) -> list[CustomerView]:
     """Customers in the actor's scope whose name or email contains `query` as text, or whose
     phone contains its digits when it looks like (part of) a phone number: '+1 212 555 0147'
     and '(212) 555-0147' find +12125550147. By name; fewer than 2 characters finds nothing."""
@@ -99,16 +104,83 @@ def search_customers(actor: Actor, query: str, *, limit: int = 20) -> list[Custo
             .order_by(Customer.name, Customer.id)
             .limit(limit)
         ).all()
-    return [
-        CustomerView(
-            id=r.id,
-            name=r.name,
-            email=r.email if contacts else access.mask_email(r.email),
-            phone=r.phone if contacts else access.mask_phone(r.phone),
-            home_location_id=r.home_location_id,
+        names = Counter(r.name.casefold() for r in rows)
+        visits = _last_visits(session, actor, [r.id for r in rows if names[r.name.casefold()] > 1], now)
+    return [_view(r, contacts, visits.get(r.id, "no visits yet") if names[r.name.casefold()] > 1 else None)
+            for r in rows]  # fmt: skip
+
+
+def _view(row, contacts: bool, last_visit: str | None = None) -> CustomerView:
+    return CustomerView(
+        id=row.id,
+        name=row.name,
+        email=row.email if contacts else access.mask_email(row.email),
+        phone=row.phone if contacts else access.mask_phone(row.phone),
+        home_location_id=row.home_location_id,
+        last_visit=last_visit,
+    )
+
+
+def _last_visits(session: Session, actor: Actor, customer_ids: list[int], now: datetime | None) -> dict[int, str]:
+    """'last visit Mon 30 Nov' (local date at the visit's location) for those with a past,
+    not cancelled appointment in the actor's scope: what tells two namesakes apart."""
+    if not customer_ids:
+        return {}
+    now = resolve_now(now)
+    latest = (
+        select(Appointment.customer_id, func.max(Appointment.start_at).label("start_at"))
+        .where(
+            Appointment.customer_id.in_(customer_ids),
+            Appointment.start_at <= now,
+            Appointment.status != "cancelled",
+            access.location_filter(actor, Appointment.location_id),
+            access.provider_filter(actor, Appointment.provider_id),
         )
-        for r in rows
-    ]
+        .group_by(Appointment.customer_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(latest.c.customer_id, latest.c.start_at, Location.timezone)
+        .join(
+            Appointment, (Appointment.customer_id == latest.c.customer_id) & (Appointment.start_at == latest.c.start_at)
+        )
+        .join(Location, Location.id == Appointment.location_id)
+    ).all()
+    out = {}
+    for customer_id, start, zone in rows:
+        day = to_local(start, zone).date()
+        out[customer_id] = f"last visit {day:%a} {day.day} {day:%b}" + (
+            f" {day.year}" if day.year != to_local(now, zone).year else ""
+        )
+    return out
+
+
+def same_contact(
+    actor: Actor, *, phone: str | None, email: str | None, location_id: int, now: datetime | None = None
+) -> list[CustomerView]:
+    """Customers in the actor's scope who already have this phone number (read as at
+    `location_id`) or this email: what the desk is offered before adding a second record for
+    the same person. Text that is not a phone number or an email matches nobody."""
+    with reading(actor, A.CUSTOMER_VIEW, location_id, entity="customer") as session:
+        region = phones.region_for_zone(session.scalar(select(Location.timezone).where(Location.id == location_id)))
+        email = (email or "").strip().lower()
+        number = phones.normalised_or_typed((phone or "").strip(), region) if phone and phone.strip() else None
+        matches = []
+        if number and number.startswith("+"):
+            matches.append(Customer.phone == number)
+        if EMAIL_RE.match(email):
+            matches.append(func.lower(Customer.email) == email)
+        if not matches:
+            return []
+        rows = session.execute(
+            select(Customer.id, Customer.name, Customer.email, Customer.phone, Customer.home_location_id)
+            .where(or_(*matches), scope_clause(actor))
+            .order_by(Customer.name, Customer.id)
+            .limit(5)
+        ).all()
+        visits = _last_visits(session, actor, [r.id for r in rows], now)
+    contacts = access.can(actor, A.CONTACTS_VIEW)
+    return [_view(r, contacts, visits.get(r.id, "no visits yet")) for r in rows]
 
 
 def _regions(session: Session, actor: Actor) -> list[str]:
@@ -223,11 +295,4 @@ def get_customer(actor: Actor, customer_id: int) -> CustomerView:
         ).one_or_none()
     if row is None:
         _refuse_unseen_customer(actor, customer_id)
-    contacts = access.can(actor, A.CONTACTS_VIEW)
-    return CustomerView(
-        id=row.id,
-        name=row.name,
-        email=row.email if contacts else access.mask_email(row.email),
-        phone=row.phone if contacts else access.mask_phone(row.phone),
-        home_location_id=row.home_location_id,
-    )
+    return _view(row, access.can(actor, A.CONTACTS_VIEW))

@@ -60,6 +60,9 @@ def raise_item(
             item.details = details
         if due_at is not None and item.due_at != due_at:
             item.due_at = due_at
+            if item.status == "snoozed" and item.snoozed_until is not None and item.snoozed_until > due_at:
+                # moved earlier than the snooze: it was chosen against a start that no longer holds
+                item.status, item.snoozed_until = ("assigned" if item.assigned_to else "open"), None
         item.cause_active = True
         session.flush()
         return item, False

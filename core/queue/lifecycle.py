@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from core.base.clock import resolve_now
 from core.base.errors import InvalidTransition, NotFound, ValidationError
-from core.base.models import ExceptionItem, User
-from core.queue import kinds
+from core.base.models import ExceptionItem, Location, User
+from core.queue import kinds, snoozes
 from core.queue.items import OPEN_STATES, RESOLVED_BY_ITSELF
 from core.security import access, audit
 from core.security.access import A, Actor
@@ -99,7 +99,8 @@ def assign(actor: Actor | None, item_ids: Iterable[int], user_id: int | None, *,
 
 
 def snooze(actor: Actor | None, item_ids: Iterable[int], until: datetime, *, now: datetime | None = None) -> int:
-    """Hide the items until `until` (at most 30 days ahead); detection wakes them."""
+    """Hide the items until `until` (at most 30 days ahead, and never past the time an item is
+    due while that is ahead: its appointment's start); detection wakes them."""
     now = resolve_now(now)
     if until.tzinfo is None:
         raise ValidationError("The snooze time needs a time zone.")
@@ -111,6 +112,13 @@ def snooze(actor: Actor | None, item_ids: Iterable[int], until: datetime, *, now
         count = 0
         for item in _each(tx, item_ids):
             _still_open(item)
+            latest = snoozes.latest(item.due_at, now)
+            if latest is not None and until > latest:
+                zone = tx.session.get(Location, item.location_id).timezone if item.location_id else None
+                raise ValidationError(
+                    f"{kinds.label(item.kind)} #{item.id} is due {snoozes.moment(latest, zone)}: "
+                    "snooze it until before then."
+                )
             before = snapshot(item)
             item.status, item.snoozed_until = "snoozed", until
             tx.audit(before=before, after=snapshot(item), entity_id=item.id, location_id=item.location_id,

@@ -15,13 +15,14 @@ from sqlalchemy.orm import aliased
 from core.base.clock import resolve_now
 from core.base.models import AppointmentType, Customer, ExceptionItem, Location, Provider, User
 from core.base.tz import to_local
-from core.queue import kinds
+from core.queue import kinds, snoozes
 from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import reading
 
 ME, NOBODY = "me", "nobody"
+LIST_LIMIT = 500  # the most items one list_items returns (the page says when it is reached)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,16 @@ class ItemView:
     @property
     def hint(self) -> str:
         return kinds.KINDS[self.kind].hint if self.kind in kinds.KINDS else ""
+
+    def status_text(self) -> str:
+        """'open', or 'snoozed until Mon 14 Dec 08:00' in the item's local time."""
+        if self.status == "snoozed" and self.snoozed_until is not None:
+            return f"snoozed until {snoozes.moment(self.snoozed_until, self.timezone)}"
+        return self.status
+
+    def snooze_choices(self, now: datetime) -> list[snoozes.Snooze]:
+        """The snoozes this item offers now (core.queue.snoozes)."""
+        return snoozes.choices(self.due_at, now)
 
     def when(self) -> str:
         if self.due_at is None:
@@ -148,7 +159,7 @@ def list_items(
     assignee: int | str | None = None,
     older_than_hours: int | None = None,
     show: str = "open",
-    limit: int = 500,
+    limit: int = LIST_LIMIT,
 ) -> list[ItemView]:
     """Items in the actor's scope, most urgent first: those whose appointment (or offer) is still
     ahead, soonest first; then the rest, oldest first. `show`: open (awake), snoozed, resolved
@@ -227,7 +238,7 @@ def frame(items: Sequence[ItemView], now: datetime | None = None) -> pd.DataFram
             "Type": i.type_name or "",
             "Provider": i.provider_name or "",
             "Location": i.location_name or "",
-            "Status": i.status,
+            "Status": i.status_text(),
             "Assigned to": i.assignee_name or "",
             "Age (h)": int((now - i.detected_at).total_seconds() // 3600),
             "Detail": i.extra(),

@@ -14,7 +14,7 @@ from core.base.models import Appointment, ExceptionItem
 from core.base.tz import local_to_utc, today_in
 from core.queue import kinds
 from core.queue.items import raise_item
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, wait_for_app
 from tests.factories import PASSWORD, world
 
 
@@ -58,3 +58,44 @@ def test_front_desk_fixes_an_item_and_the_count_goes_down(app_server, page):
         assert s.get(Appointment, appt_id).status == "confirmed"
         item = s.get(ExceptionItem, item_id)
         assert (item.status, item.resolution) == ("resolved", "Fixed: Confirmed after a call")
+
+
+@pytest.mark.e2e
+def test_the_navigation_count_is_current_right_after_resolve(app_server, page):
+    """Issue 31 item 7: the dialog's Resolve ends in the same run as the count the navigation
+    shows, with no other click needed."""
+    app_server.seed(_seed)
+    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_role("link", name=re.compile(r"^Queue \(2\)")).click()
+    page.get_by_text("Unconfirmed · Ada Lovelace").wait_for()
+    wait_for_app(page)
+    page.get_by_role("button", name="Resolve…").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Handled outside the app").click()
+    dialog.get_by_role("button", name="Resolve", exact=True).click()
+    dialog.wait_for(state="detached")
+    expect(page.get_by_text("Resolved: Ada Lovelace.")).to_be_visible()
+    expect(nav.get_by_role("link", name=re.compile(r"^Queue \(1\)"))).to_be_visible()
+
+
+@pytest.mark.e2e
+def test_the_navigation_count_follows_a_confirm_on_the_today_page(app_server, page):
+    """Issue 31 item 7: confirming on the today page (an action inside its refreshing fragment)
+    clears the unconfirmed item, and the navigation and the page's queue line say so at once."""
+    app_server.seed(_seed)
+    monday = today_in("America/New_York") + timedelta(days=1)
+    monday += timedelta(days=(7 - monday.weekday()) % 7)
+    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_role("link", name=re.compile(r"^Queue \(2\)")).wait_for()
+    page.goto(f"{app_server.url}/?date={monday.isoformat()}")
+    page.get_by_role("heading", name=f"Downtown · {monday:%a} {monday.day} {monday:%b}").wait_for()
+    wait_for_app(page)
+    page.get_by_label("Appointment").click()
+    page.get_by_role("option", name=re.compile(r"^10:00–10:30 · Ada Lovelace")).click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    expect(page.get_by_text("Ada Lovelace confirmed.").first).to_be_visible()
+    expect(nav.get_by_role("link", name=re.compile(r"^Queue \(1\)"))).to_be_visible()
+    expect(page.get_by_text("Exceptions queue: 1 open item")).to_be_visible()
