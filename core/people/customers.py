@@ -43,8 +43,8 @@ class CustomerView:
 
     @property
     def label(self) -> str:
-        """'Ada Lovelace · ada@example.test · +1 555 0100', for pickers."""
-        return " · ".join(p for p in (self.name, self.email, self.phone) if p)
+        """'Ada Lovelace · ada@example.test · +1 212-555-0147', for pickers (the phone as people read it)."""
+        return " · ".join(p for p in (self.name, self.email, phones.display(self.phone)) if p)
 
 
 def _digits(text: str) -> str:
