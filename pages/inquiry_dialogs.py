@@ -28,7 +28,7 @@ def _open(kind: str, **details) -> None:
 
 
 def _submit(call, success) -> None:
-    if kit.act(call, success, page=PAGE, toast=True, dialog=DIALOGS):
+    if kit.act(call, success, page=PAGE, dialog=DIALOGS):  # shown over the box, not over the timeline
         DIALOGS.finish()
     st.rerun(scope="app")
 
