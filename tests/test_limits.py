@@ -31,7 +31,7 @@ def _book(w, **kw):
         (lambda w: _book(w, start=datetime(9999, 12, 31, tzinfo=UTC)), "out of range"),
         (lambda w: _book(w, notes="x" * 2001), "note can be at most 2000 characters"),
         (lambda w: _book(w, notes="a\x00b"), "NUL character"),
-        (lambda w: _book(w, intake={"reason": "y" * 5000}), "answer to 'Reason for visit' can be at most 2000"),
+        (lambda w: _book(w, intake={"reason": "y" * 5000}), "answer to 'reason' can be at most 2000"),
         (
             lambda w: booking.reschedule(
                 w.actors["frontdesk"], _book(w).appointment.id, new_start=datetime(1, 1, 1, tzinfo=UTC), now=NOW
