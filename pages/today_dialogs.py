@@ -171,18 +171,19 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
     slot = slot_picker(actor, location, type_id=type_id, default_provider=None, day=day, route=True,
                        customer_id=customer_id)  # fmt: skip
     intake, empty = _intake_inputs(by_id[type_id].intake_fields, {})
-    missing = [
-        what
-        for what, ok in (
-            ("a customer", customer_id or (new_customer and new_customer["name"].strip())),
-            ("a time", slot),
-        )
-        if not ok
-    ]
+    # Only picks (a listed customer, a time) hold Book back: a box still being typed in sends its
+    # text with the click, so a field left empty is refused on the click, never by a disabled
+    # button that the first click only blurs into enabling.
+    missing = [what for what, ok in (("a customer", customer_id or new_customer), ("a time", slot)) if not ok]
+    if new_customer and not new_customer["name"].strip():
+        empty = ["the new customer's name", *empty]
     todo = (["pick " + " and ".join(missing)] if missing else []) + (["fill " + ", ".join(empty)] if empty else [])
     if todo:
         st.caption(plain(f"To book, {' and '.join(todo)}."))
-    if st.button("Book", type="primary", key="dlg_book_confirm", disabled=bool(todo)):
+    clicked = st.button("Book", type="primary", key="dlg_book_confirm", disabled=bool(missing))
+    if clicked and empty:
+        DIALOGS.refuse(f"To book, fill {', '.join(empty)}.")
+    elif clicked:
         _submit(
             lambda: booking.book(
                 actor, type_id=type_id, location_id=location.id, customer_id=customer_id, start=slot.start,
@@ -210,7 +211,10 @@ def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     intake, empty = _intake_inputs(fields, row.intake_answers)
     if empty:
         st.caption(plain(f"To save, fill {', '.join(empty)}."))
-    if st.button("Save intake", type="primary", key="dlg_intake_save", disabled=bool(empty)):
+    clicked = st.button("Save intake", type="primary", key="dlg_intake_save")  # never disabled: no blur first
+    if clicked and empty:
+        DIALOGS.refuse(f"To save, fill {', '.join(empty)}.")
+    elif clicked:
         _submit(
             lambda: booking.edit_intake(actor, row.appointment_id, intake), f"Intake saved for {row.customer_name}."
         )

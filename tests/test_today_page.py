@@ -552,8 +552,11 @@ def _book_dialog_for_alan(w, day: date, type_: str = "consult") -> AppTest:
 def test_a_required_intake_field_blocks_book_and_is_named(w):
     day = _next_monday()
     at = _pick_slot(_book_dialog_for_alan(w, day), "11:00–11:30 · Dr. Rao")
-    assert next(b for b in at.button if b.key == "dlg_book_confirm").disabled
     assert any(shown(c.value) == "To book, fill Reason for visit." for c in at.caption), [c.value for c in at.caption]
+    _click(at, "dlg_book_confirm")  # enabled, so a click never only blurs a box: an empty one is refused
+    assert "To book, fill Reason for visit." in [shown(e.value) for e in at.error]
+    with read_session() as s:
+        assert not s.scalars(select(Appointment).where(Appointment.customer_id == w.customers["alan"].id)).all()
     at.text_input(key="dlg_intake_reason").input("Sore knee").run()
     _click(at, "dlg_book_confirm")
     with read_session() as s:
@@ -608,7 +611,8 @@ def test_intake_is_shown_in_the_details_and_edited_from_the_box(w):
     at = _select(_page(w, "frontdesk", day), missing)
     assert any(_shown(c.value) == ":orange[Intake missing]: Reason for visit" for c in at.caption)
     _click(at, f"act_intake_{missing}")
-    assert next(b for b in at.button if b.key == "dlg_intake_save").disabled
+    _click(at, "dlg_intake_save")  # enabled: an empty answer is refused on the click, not by a blur
+    assert "To save, fill Reason for visit." in [_shown(e.value) for e in at.error]
     at.text_input(key="dlg_intake_reason").input("Knee *still* sore").run()
     _click(at, "dlg_intake_save")
     with read_session() as s:
