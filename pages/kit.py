@@ -26,6 +26,7 @@ from pages.safe import plain
 log = logging.getLogger(__name__)
 
 MESSAGE = "kit_message"  # {"kind", "text", "page", "where", "then"}: the last action's outcome
+FOLLOWED = "kit_followed"  # a follow-up was clicked: the next `show` runs the whole page
 UNEXPECTED = "Something went wrong and nothing was changed. Try again, or reload the page."
 ICONS = {"success": ":material/check_circle:", "error": ":material/error:", "info": ":material/info:",
          "warning": ":material/warning:"}  # fmt: skip
@@ -68,6 +69,8 @@ def show(page: str | None = None, where=st) -> None:
     """Draw the pending message of `page` in `where` (e.g. an st.empty() the page may clear
     later): toasts once, banners until the page's next action. Another page's message is
     dropped; a dialog's message waits for its dialog."""
+    if st.session_state.pop(FOLLOWED, False):
+        st.rerun(scope="app")
     message = st.session_state.get(MESSAGE)
     if not message or message["where"] not in ("page", "toast"):
         return
@@ -87,7 +90,10 @@ def show(page: str | None = None, where=st) -> None:
 
 
 def _follow(then: Then) -> None:
+    """The follow-up's callback (so it may set widgets' state); the page then runs whole, even
+    when the button was drawn in a fragment, whose click reruns only the fragment."""
     st.session_state.pop(MESSAGE, None)
+    st.session_state[FOLLOWED] = True
     then.on_click(*then.args)
 
 
