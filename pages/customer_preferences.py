@@ -8,6 +8,7 @@ import streamlit as st
 from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.notifications import preferences
+from core.scheduling.availability import fmt_day
 from core.security.access import A, Actor, can
 from pages import kit
 from pages.safe import plain
@@ -49,5 +50,5 @@ def contact_preferences(actor: Actor, customer_id: int, tz: str) -> None:
         by = "the customer, by the unsubscribe link" if change.by == "public" else change.by
         where = f" from {change.client_address}" if change.client_address else ""
         why = f" ({change.reason})" if change.reason and change.by != "public" else ""
-        lines.append(f"{when:%d %b %Y %H:%M} · {what} by {by}{where}{why}")
+        lines.append(f"{fmt_day(when.date())} {when:%H:%M} · {what} by {by}{where}{why}")
     st.caption(plain("\n".join(lines)))

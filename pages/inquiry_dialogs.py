@@ -31,7 +31,8 @@ def _open(kind: str, dialogs: kit.Dialogs = DIALOGS, **details) -> None:
 
 
 def _submit(call, success, dialogs: kit.Dialogs = DIALOGS) -> None:
-    if kit.act(call, success, page=dialogs.page, toast=True, dialog=dialogs):
+    # On the today page the outcome shows over the box, not over the timeline; elsewhere a toast.
+    if kit.act(call, success, page=dialogs.page, toast=dialogs.page != PAGE, dialog=dialogs):
         dialogs.finish()
     st.rerun(scope="app")
 

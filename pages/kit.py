@@ -8,7 +8,8 @@ that nothing was changed). A message belongs to a page: `show(page)` draws it th
 message of another page is dropped, so a sentence never shows up on the wrong screen. Banners
 stay until the page's next action; toasts show once. A failure inside a dialog is drawn by
 `Dialogs.error` at the dialog's top; `inline=True` draws the sentence at once where the
-button is (forms lower down a page)."""
+button is (forms lower down a page). A success may offer one follow-up, `then=`: a button drawn
+beside its banner ("Open Tue 8 Dec")."""
 
 from __future__ import annotations
 
@@ -24,16 +25,28 @@ from pages.safe import plain
 
 log = logging.getLogger(__name__)
 
-MESSAGE = "kit_message"  # {"kind", "text", "page", "where"}: the last action's outcome
+MESSAGE = "kit_message"  # {"kind", "text", "page", "where", "then"}: the last action's outcome
+FOLLOWED = "kit_followed"  # a follow-up was clicked: the next `show` runs the whole page
 UNEXPECTED = "Something went wrong and nothing was changed. Try again, or reload the page."
 ICONS = {"success": ":material/check_circle:", "error": ":material/error:", "info": ":material/info:",
          "warning": ":material/warning:"}  # fmt: skip
 
 
-def say(text: str, kind: str = "success", *, page: str | None = None, where: str = "page") -> None:
+@dataclass(frozen=True)
+class Then:
+    """The one follow-up a success offers beside its banner: a button and what it does."""
+
+    label: str
+    on_click: Callable[..., Any]
+    args: tuple = ()
+
+
+def say(
+    text: str, kind: str = "success", *, page: str | None = None, where: str = "page", then: Then | None = None
+) -> None:
     """Keep one message for the next run: `where` is "page" (a banner), "toast", or a dialog's
     key. Without `page`, the message shows once on whichever page runs next."""
-    st.session_state[MESSAGE] = {"kind": kind, "text": str(text), "page": page, "where": where}
+    st.session_state[MESSAGE] = {"kind": kind, "text": str(text), "page": page, "where": where, "then": then}
 
 
 def clear(page: str | None = None, where=None) -> None:
@@ -56,6 +69,8 @@ def show(page: str | None = None, where=st) -> None:
     """Draw the pending message of `page` in `where` (e.g. an st.empty() the page may clear
     later): toasts once, banners until the page's next action. Another page's message is
     dropped; a dialog's message waits for its dialog."""
+    if st.session_state.pop(FOLLOWED, False):
+        st.rerun(scope="app")
     message = st.session_state.get(MESSAGE)
     if not message or message["where"] not in ("page", "toast"):
         return
@@ -66,8 +81,20 @@ def show(page: str | None = None, where=st) -> None:
         st.session_state.pop(MESSAGE, None)
     if message["where"] == "toast":
         st.toast(plain(message["text"]), icon=ICONS.get(message["kind"]))
+    elif then := message.get("then"):
+        text_col, button_col = where.columns([5, 1], vertical_alignment="center")
+        getattr(text_col, message["kind"])(plain(message["text"]), icon=ICONS.get(message["kind"]))
+        button_col.button(then.label, key="kit_then", width="stretch", on_click=_follow, args=(then,))
     else:
         getattr(where, message["kind"])(plain(message["text"]), icon=ICONS.get(message["kind"]))
+
+
+def _follow(then: Then) -> None:
+    """The follow-up's callback (so it may set widgets' state); the page then runs whole, even
+    when the button was drawn in a fragment, whose click reruns only the fragment."""
+    st.session_state.pop(MESSAGE, None)
+    st.session_state[FOLLOWED] = True
+    then.on_click(*then.args)
 
 
 def act(
@@ -79,12 +106,14 @@ def act(
     dialog: Dialogs | None = None,
     inline: bool = False,
     rerun: bool = False,
+    then: Callable[[Any], Then | None] | None = None,
 ) -> bool:
     """Run one service call and keep its outcome as the one message: on success `success`
     (text, or built from the result) as a toast or a banner, then a rerun when asked; on a
     refusal its sentence, in `dialog` when given, at once where the button is when `inline`,
-    otherwise at the top of the page. The service runs in one transaction, so a refusal
-    leaves nothing half-done. True when the call succeeded."""
+    otherwise at the top of the page. `then(result)` may offer a follow-up button beside the
+    success banner. The service runs in one transaction, so a refusal leaves nothing half-done.
+    True when the call succeeded."""
     clear(page)
     try:
         result = call()
@@ -95,7 +124,9 @@ def act(
         text = UNEXPECTED
     else:
         if success:
-            say(success(result) if callable(success) else success, page=page, where="toast" if toast else "page")
+            follow = then(result) if then else None
+            where = "toast" if toast and follow is None else "page"  # a toast cannot hold a button
+            say(success(result) if callable(success) else success, page=page, where=where, then=follow)
         if rerun:
             st.rerun()
         return True

@@ -89,11 +89,11 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
     if actor is None or not can(actor, A.APPOINTMENT_VIEW, location.id):
         st.rerun(scope="app")
     keep_navigation_current(actor)  # the queue's count in the navigation, after an action here
-    kit.show(PAGE)
     now = clock.utcnow()  # the services' clock, so the buttons offered are the ones they accept
     try:
         day_schedule = schedule.day_schedule(actor, location.id, day, now=now)
     except DomainError as exc:
+        kit.show(PAGE)
         st.error(str(exc))
         return
     st.caption(f"{day_schedule.summary()} — updated {to_local(now, location.timezone):%H:%M:%S}")
@@ -102,10 +102,13 @@ def live_schedule(location: LocationView, day: date, by: str, show_cancelled: bo
         st.info(
             f"{whose} appointments at {plain(location.name)} on {day_label(day)}.", icon=":material/event_available:"
         )
+        kit.show(PAGE)
         if can(actor, A.APPOINTMENT_BOOK, location.id) and st.button("Book one", key="today_book_empty"):
             today_state.open_dialog("book")
     else:
         today_timeline.timeline(day_schedule, by, now)
+        # The page's messages sit under the timeline, over the box: no toast covers the timeline.
+        kit.show(PAGE)
         today_box.appointment_panel(actor, day_schedule, show_cancelled, now)
     today_panels.waitlist_panel(actor, location, day)
 

@@ -11,7 +11,9 @@ import streamlit as st
 from core.base.clock import utcnow
 from core.base.tz import to_local
 from core.intake import reads as intake_reads
+from core.people import phones
 from core.scheduling import booking, schedule
+from core.scheduling.labels import clamp
 from core.scheduling.schedule import DaySchedule, ScheduleRow
 from core.security.access import A, Actor, can_act_on_appointment
 from pages import kit, noshow_badge, today_state
@@ -26,6 +28,7 @@ QUICK_ACTIONS = {
 }
 DIALOG_ACTIONS = {A.APPOINTMENT_RESCHEDULE: "reschedule", A.APPOINTMENT_CANCEL: "cancel", A.APPOINTMENT_NOTE: "notes"}
 SELECTED = "today_selected"
+MORE = "today_more"  # appointment ids whose long notes and intake are shown whole
 
 
 def _select_from_table(key: str) -> None:
@@ -35,12 +38,12 @@ def _select_from_table(key: str) -> None:
 
 
 def _quick(actor: Actor, action: str, row: ScheduleRow) -> None:
-    """A one-click status change, undoable from the box for booking.UNDO_WINDOW."""
+    """A one-click status change, undoable from the box for booking.UNDO_WINDOW. Its outcome is
+    the box's own line with the Undo button, where the click was (no toast over the timeline)."""
     service, done = QUICK_ACTIONS[action]
-    text = f"{row.customer_name} {done}."
-    if kit.act(lambda: service(actor, row.appointment_id), text, page=today_state.PAGE, toast=True):
+    if kit.act(lambda: service(actor, row.appointment_id), None, page=today_state.PAGE):
         st.session_state[today_state.UNDO] = {
-            "id": row.appointment_id, "until": utcnow() + booking.UNDO_WINDOW, "text": text,
+            "id": row.appointment_id, "until": utcnow() + booking.UNDO_WINDOW, "text": f"{row.customer_name} {done}.",
         }  # fmt: skip
 
 
@@ -50,7 +53,6 @@ def _undo(actor: Actor, row: ScheduleRow) -> None:
         lambda: booking.undo_status(actor, row.appointment_id),
         lambda appt: f"Undone: {row.customer_name} is {schedule.STATUS_LABELS[appt.status].lower()} again.",
         page=today_state.PAGE,
-        toast=True,
     )
 
 
@@ -68,14 +70,23 @@ def _undo_line(actor: Actor, row: ScheduleRow, now: datetime, tz: str) -> None:
     undo_col.button("Undo", key=f"act_undo_{row.appointment_id}", width="stretch", on_click=_undo, args=(actor, row))
 
 
+def _toggle_more(appointment_id: int) -> None:
+    opened = st.session_state.setdefault(MORE, set())
+    opened.symmetric_difference_update({appointment_id})
+
+
 def _details(row: ScheduleRow, fields: tuple[dict, ...], editor: bool) -> None:
-    contact = " · ".join(c for c in (row.customer_phone, row.customer_email) if c)
+    contact = " · ".join(c for c in (phones.display(row.customer_phone), row.customer_email) if c)
     flags = f" · :orange[{', '.join(row.flags)}]" if row.flags else ""
     st.markdown(f"**{plain(row.customer_name)}** {plain(contact)} — **{row.status_label}**{flags}")
+    whole = row.appointment_id in st.session_state.get(MORE, ())
+    long = False
     if row.intake_answers:
         labels = {f["name"]: f.get("label") or f["name"] for f in fields}
         answers = " · ".join(f"{asked(labels.get(k, k))} {v}" for k, v in row.intake_answers.items())
-        st.caption(f"Intake: {plain(answers)}")
+        cut = clamp(answers)
+        long = cut is not None
+        st.caption(f"Intake: {plain(answers if whole or cut is None else cut)}")
     if not row.intake_complete and fields:
         # Those who may fill it in are told what is missing (others may not see the answers).
         missing = [
@@ -85,7 +96,12 @@ def _details(row: ScheduleRow, fields: tuple[dict, ...], editor: bool) -> None:
     elif not row.intake_complete and row.type_id in intake_reads.form_types():
         st.caption(":orange[Intake missing]: open Edit intake… to see what")
     if row.notes:
-        st.caption(f"Notes: {plain(row.notes)}")
+        cut = clamp(row.notes)
+        long |= cut is not None
+        st.caption(f"Notes: {plain(row.notes if whole or cut is None else cut)}")
+    if long:  # a long note or intake is cut, so the action buttons stay in place
+        st.button("Show less" if whole else "Show more", key=f"today_more_{row.appointment_id}", type="tertiary",
+                  on_click=_toggle_more, args=(row.appointment_id,))  # fmt: skip
 
 
 def _actions(actor: Actor, row: ScheduleRow, fields: tuple[dict, ...], editor: bool, now: datetime) -> None:
@@ -99,6 +115,8 @@ def _actions(actor: Actor, row: ScheduleRow, fields: tuple[dict, ...], editor: b
                        type="primary" if action == A.APPOINTMENT_CHECK_IN else "secondary")  # fmt: skip
         elif col.button(label, key=key, width="stretch"):
             today_state.open_dialog(DIALOG_ACTIONS.get(action, action), appointment_id=row.appointment_id)
+    if later := today_state.row_not_yet(actor, row, now):  # no button missing without a word why
+        st.caption(" · ".join(later))
 
 
 def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: bool, now: datetime) -> None:
@@ -132,7 +150,7 @@ def appointment_panel(actor: Actor, day_schedule: DaySchedule, show_cancelled: b
     key = f"today_table_{hash(tuple(frame.index))}"
     widths = {"Time": 100, "Room": 90, "Status": 95, "Intake": 70, "Flags": 150}
     st.dataframe(frame, key=key, hide_index=True, width="stretch", on_select=lambda: _select_from_table(key),
-                 selection_mode="single-row", height=min(38 + 35 * len(frame), 640),
+                 selection_mode="single-row", height="content",  # every row in view: no scrolling inside
                  column_config={name: st.column_config.TextColumn(width=w) for name, w in widths.items()})  # fmt: skip
     where = {"location": day_schedule.location.name, "day": day_schedule.day.isoformat()}
     download_buttons(actor, frame, f"schedule-{where['location']}-{where['day']}", what="schedule", filters=where)

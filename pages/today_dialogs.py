@@ -7,11 +7,13 @@ from datetime import date
 
 import streamlit as st
 
+from core.base import limits
 from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.intake import reads as intake_reads
 from core.people import customers
 from core.scheduling import booking, schedule
+from core.scheduling.labels import clamp
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import intake_desk, kit
@@ -20,6 +22,7 @@ from pages.today_slots import slot_picker
 from pages.today_state import (
     DIALOGS,
     PAGE,
+    go_to,
     intake_fields,
     open_dialog,
     scope_key,
@@ -33,11 +36,12 @@ def _dismiss() -> None:
     DIALOGS.close()
 
 
-def _submit(call, success) -> None:
-    """The dialog's one service call: closed on success; on a refusal the page runs again with
+def _submit(call, success, then=None) -> None:
+    """The dialog's one service call: closed on success, its sentence shown above the
+    appointment box (never a toast over the timeline); on a refusal the page runs again with
     the dialog open, so its lists are read fresh (a time just taken is named by the picker) and
     the refusal shows at the top of the dialog."""
-    if kit.act(call, success, page=PAGE, toast=True, dialog=DIALOGS):
+    if kit.act(call, success, page=PAGE, dialog=DIALOGS, then=then):
         DIALOGS.finish()
     st.rerun(scope="app")
 
@@ -52,7 +56,8 @@ def cancel_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
         st.error(str(exc))
         return
     (st.warning if preview.late else st.info)(preview.message)
-    reason = st.text_input("Reason", key="dlg_reason", placeholder="e.g. customer called, feeling unwell")
+    reason = st.text_input("Reason", key="dlg_reason", placeholder="e.g. customer called, feeling unwell",
+                           max_chars=limits.REASON_MAX)  # fmt: skip
     keep, go = st.columns(2)
     if keep.button("Keep appointment", key="dlg_keep", width="stretch"):
         DIALOGS.finish()
@@ -94,12 +99,19 @@ def notes_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     top = st.container()
     st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
     if row.notes:
-        st.text(row.notes)
+        with st.container(height=160 if clamp(row.notes) else "content"):  # long notes scroll here
+            st.text(row.notes)
     else:
         st.caption("No notes yet.")
-    note = st.text_area("Add a note", key="dlg_note")
-    if st.button("Save note", type="primary", key="dlg_note_save", disabled=not note.strip()):
-        _submit(lambda: booking.add_note(actor, row.appointment_id, note=note.strip()), "Note saved.")
+    # A form sends the text as typed with the click: the first click saves, with no blur first.
+    with st.form("dlg_note_form", border=False):
+        note = st.text_area("Add a note", key="dlg_note", max_chars=limits.NOTE_MAX)
+        saved = st.form_submit_button("Save note", type="primary", key="dlg_note_save")
+    if saved and not note.strip():
+        DIALOGS.refuse("Write the note first.")
+    elif saved:
+        _submit(lambda: booking.add_note(actor, row.appointment_id, note=note.strip()),
+                f"Note saved for {row.customer_name}.")  # fmt: skip
     DIALOGS.error(top)
 
 
@@ -111,7 +123,7 @@ def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None
         return found.id, None
     mode = st.radio("Customer", ["Find", "New customer"], horizontal=True, key="dlg_customer_mode")
     if mode == "Find":
-        query = st.text_input("Name, phone or email", key="dlg_customer_query")
+        query = st.text_input("Name, phone or email", key="dlg_customer_query", max_chars=limits.SEARCH_MAX)
         matches = customers.search_customers(actor, query, limit=10) if query.strip() else []
         if query.strip() and not matches:
             st.caption("Nobody found: check the spelling, or add them as a new customer.")
@@ -121,10 +133,10 @@ def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None
             format_func={c.id: c.label for c in matches}.get, disabled=not matches,
         )  # fmt: skip
         return picked, None
-    name = st.text_input("Name", key="dlg_new_name")
+    name = st.text_input("Name", key="dlg_new_name", max_chars=limits.NAME_MAX)
     email_col, phone_col = st.columns(2)
-    email = email_col.text_input("Email", key="dlg_new_email")
-    phone = phone_col.text_input("Phone", key="dlg_new_phone")
+    email = email_col.text_input("Email", key="dlg_new_email", max_chars=limits.EMAIL_MAX)
+    phone = phone_col.text_input("Phone", key="dlg_new_phone", max_chars=limits.PHONE_MAX)
     return None, {"name": name, "email": email or None, "phone": phone or None}
 
 
@@ -136,7 +148,8 @@ def _intake_inputs(fields: tuple[dict, ...], answers: dict) -> tuple[dict, list[
         label = field.get("label") or field["name"]
         key = f"dlg_intake_{field['name']}"
         st.session_state.setdefault(key, str(answers.get(field["name"], "")))
-        typed[field["name"]] = st.text_input(label + (" *" if field.get("required") else ""), key=key).strip()
+        typed[field["name"]] = st.text_input(label + (" *" if field.get("required") else ""), key=key,
+                                             max_chars=limits.NOTE_MAX).strip()  # fmt: skip
         if field.get("required") and not typed[field["name"]]:
             empty.append(label)
     return typed, empty
@@ -156,20 +169,22 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
         st.info("There are no appointment types yet: a manager adds them under settings.")
         return
     customer_id, new_customer = _customer_picker(actor, state)
-    slot = slot_picker(actor, location, type_id=type_id, default_provider=None, day=day, route=True)
+    slot = slot_picker(actor, location, type_id=type_id, default_provider=None, day=day, route=True,
+                       customer_id=customer_id)  # fmt: skip
     intake, empty = _intake_inputs(by_id[type_id].intake_fields, {})
-    missing = [
-        what
-        for what, ok in (
-            ("a customer", customer_id or (new_customer and new_customer["name"].strip())),
-            ("a time", slot),
-        )
-        if not ok
-    ]
+    # Only picks (a listed customer, a time) hold Book back: a box still being typed in sends its
+    # text with the click, so a field left empty is refused on the click, never by a disabled
+    # button that the first click only blurs into enabling.
+    missing = [what for what, ok in (("a customer", customer_id or new_customer), ("a time", slot)) if not ok]
+    if new_customer and not new_customer["name"].strip():
+        empty = ["the new customer's name", *empty]
     todo = (["pick " + " and ".join(missing)] if missing else []) + (["fill " + ", ".join(empty)] if empty else [])
     if todo:
         st.caption(plain(f"To book, {' and '.join(todo)}."))
-    if st.button("Book", type="primary", key="dlg_book_confirm", disabled=bool(todo)):
+    clicked = st.button("Book", type="primary", key="dlg_book_confirm", disabled=bool(missing))
+    if clicked and empty:
+        DIALOGS.refuse(f"To book, fill {', '.join(empty)}.")
+    elif clicked:
         _submit(
             lambda: booking.book(
                 actor, type_id=type_id, location_id=location.id, customer_id=customer_id, start=slot.start,
@@ -177,6 +192,7 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
                 new_customer=None if customer_id else new_customer,
             ),
             lambda result: _booked(by_id[type_id].name, result, location.timezone),
+            lambda result: _open_other_day(result, location, day),
         )  # fmt: skip
     if can(actor, A.WAITLIST_MANAGE, location.id) and st.button(
         "No suitable time? Add to waitlist", key="dlg_to_waitlist"
@@ -200,7 +216,10 @@ def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     intake, empty = _intake_inputs(fields, row.intake_answers)
     if empty:
         st.caption(plain(f"To save, fill {', '.join(empty)}."))
-    if st.button("Save intake", type="primary", key="dlg_intake_save", disabled=bool(empty)):
+    clicked = st.button("Save intake", type="primary", key="dlg_intake_save")  # never disabled: no blur first
+    if clicked and empty:
+        DIALOGS.refuse(f"To save, fill {', '.join(empty)}.")
+    elif clicked:
         _submit(
             lambda: booking.edit_intake(actor, row.appointment_id, intake), f"Intake saved for {row.customer_name}."
         )
@@ -212,6 +231,14 @@ def _booked(type_name: str, result, tz: str) -> str:
     start = to_local(appt.start_at, tz)
     why = f" ({result.routing_reason})" if result.routing_reason else ""
     return f"Booked {type_name} on {day_label(start.date())} at {start:%H:%M}{why}."
+
+
+def _open_other_day(result, location: LocationView, day: date) -> kit.Then | None:
+    """Booked on another day than the one shown: offer to open it, with the appointment picked."""
+    booked_day = to_local(result.appointment.start_at, location.timezone).date()
+    if booked_day == day:
+        return None
+    return kit.Then(f"Open {day_label(booked_day)}", go_to, (location.id, booked_day, result.appointment.id))
 
 
 def show_open_dialog(actor: Actor, location: LocationView, day: date) -> None:

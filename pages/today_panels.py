@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from core.base import limits
 from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.people import customers, phones
@@ -15,7 +16,7 @@ from core.security.access import A, Actor, can
 from pages import kit
 from pages.customer_preferences import contact_preferences
 from pages.safe import plain
-from pages.today_state import PAGE, open_dialog
+from pages.today_state import PAGE, go_to, open_dialog
 
 
 def waitlist_panel(actor: Actor, location: LocationView, day: date) -> None:
@@ -54,11 +55,11 @@ def _offer_row(actor: Actor, location: LocationView, offer: waitlist.OfferView) 
     )
     text_col.caption(plain(" · ".join(p for p in (f"prefers {offer.preferences}", offer.notes) if p)))
     book_col.button(
-        "Book", key=f"offer_book_{offer.offer_id}", type="primary", on_click=kit.act, kwargs={"page": PAGE, "toast": True},
+        "Book", key=f"offer_book_{offer.offer_id}", type="primary", on_click=kit.act, kwargs={"page": PAGE},
         args=(lambda o=offer: waitlist.book_offer(actor, o.offer_id), f"Booked {offer.customer_name} at {start:%H:%M}."),
     )  # fmt: skip
     dismiss_col.button(
-        "Dismiss", key=f"offer_dismiss_{offer.offer_id}", on_click=kit.act, kwargs={"page": PAGE, "toast": True},
+        "Dismiss", key=f"offer_dismiss_{offer.offer_id}", on_click=kit.act, kwargs={"page": PAGE},
         args=(lambda o=offer: waitlist.dismiss_offer(actor, o.offer_id), "Offer dismissed."),
     )  # fmt: skip
 
@@ -81,27 +82,25 @@ def _entry_row(actor: Actor, entry: waitlist.EntryView, manage: bool) -> None:
     if not manage:
         return
     reason_key = f"waitlist_reason_{entry.entry_id}"
-    with remove_col.popover("Remove", icon=":material/playlist_remove:"):
-        reason = st.text_input("Reason", key=reason_key, placeholder="e.g. booked elsewhere")
-        st.button(  # the callback reads the reason as typed when clicked, not as it was drawn
+    with remove_col.popover("Remove", icon=":material/playlist_remove:"), st.form(f"waitlist_form_{entry.entry_id}"):
+        # A form sends the reason as typed with the click (no blur first); the service refuses an empty one.
+        st.text_input("Reason", key=reason_key, placeholder="e.g. booked elsewhere", max_chars=limits.REASON_MAX)
+        st.form_submit_button(  # the callback reads the reason as typed when clicked, not as it was drawn
             "Remove from waitlist", key=f"waitlist_remove_{entry.entry_id}", type="primary",
-            disabled=not reason.strip(), on_click=kit.act, kwargs={"page": PAGE, "toast": True},
+            on_click=kit.act, kwargs={"page": PAGE},
             args=(lambda e=entry: waitlist.remove_entry(actor, e.entry_id, reason=st.session_state[reason_key]),
                   f"Removed {entry.customer_name} from the waitlist."),
         )  # fmt: skip
-
-
-def _go_to(location_id: int, day: date, appointment_id: int) -> None:
-    st.session_state["today_location"] = location_id
-    st.session_state["today_day"] = day
-    st.session_state["today_selected"] = appointment_id
 
 
 def customer_search_panel(actor: Actor, location: LocationView) -> None:
     if not can(actor, A.CUSTOMER_VIEW):
         return
     query = st.text_input(
-        "Find a customer by name, phone or email", key="today_customer_query", placeholder="at least 2 characters"
+        "Find a customer by name, phone or email",
+        key="today_customer_query",
+        placeholder="at least 2 characters",
+        max_chars=limits.SEARCH_MAX,
     )
     if len(query.strip()) < 2:
         return
@@ -123,7 +122,7 @@ def customer_search_panel(actor: Actor, location: LocationView) -> None:
                     )
                 )
                 go_col.button(
-                    "Open day", key=f"goto_{visit['appointment_id']}", on_click=_go_to,
+                    "Open day", key=f"goto_{visit['appointment_id']}", on_click=go_to,
                     args=(visit["location_id"], visit["day"], visit["appointment_id"]),
                 )  # fmt: skip
             contact_preferences(actor, found.id, location.timezone)

@@ -23,10 +23,13 @@ from pages.today_state import (
 
 
 def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_provider: int | None, day: date,
-                current: schedule.ScheduleRow | None = None, route: bool = False):  # fmt: skip
+                current: schedule.ScheduleRow | None = None, route: bool = False,
+                customer_id: int | None = None):  # fmt: skip
     """Provider (any or one), date, then a free time from the availability engine; the chosen Slot or None.
     With `route` and any provider, each time is offered once and the Slot comes back without a
-    provider or room (None), for the booking service's routing to choose."""
+    provider or room (None), for the booking service's routing to choose. Times the customer
+    (`customer_id`, or the appointment being moved) is booked elsewhere are left out, and said so."""
+    customer_id = current.customer_id if current else customer_id
     providers = providers_at(actor, scope_key(actor), location.id)
     ids = [ANY, *(pid for pid, _ in providers)]
     names = dict(providers)
@@ -42,16 +45,22 @@ def slot_picker(actor: Actor, location: LocationView, *, type_id: int, default_p
         found = availability.find_slots(
             actor, type_id=type_id, location_id=location.id, date_from=first, date_to=last,
             provider_id=provider_id or None, exclude_appointment_id=current.appointment_id if current else None,
-            limit=limit,
+            limit=limit, customer_id=customer_id,
         )  # fmt: skip
         # Moving an appointment to where it already is is no move.
         return [s for s in found if not current or (s.start, s.provider_id) != (current.start, current.provider_id)]
 
     try:
         slots = search(chosen_day, chosen_day)
+        elsewhere = availability.customer_elsewhere(
+            actor, customer_id=customer_id, location_id=location.id, day=chosen_day,
+            exclude_appointment_id=current.appointment_id if current else None,
+        ) if customer_id else []  # fmt: skip
     except DomainError as exc:
         st.warning(str(exc))
         return None
+    if elsewhere:
+        st.caption(plain(f"Left out, as the customer is already booked then: {', '.join(elsewhere)}."))
     if not slots:
         _next_free(search, names.get(provider_id, "any provider"), chosen_day, location.timezone)
         return None

@@ -59,6 +59,23 @@ def row_actions(actor: Actor, row: schedule.ScheduleRow, now: datetime) -> list[
     ]
 
 
+def row_not_yet(actor: Actor, row: schedule.ScheduleRow, now: datetime) -> list[str]:
+    """When the actions the clock still holds back open ("Check-in opens 12:50"), for the
+    actor's own actions only."""
+    return [
+        when
+        for t, when in transitions.not_yet(row.status, row.local_start, now)
+        if can_act_on_appointment(actor, t.action, row.location_id, row.provider_id)
+    ]
+
+
+def go_to(location_id: int, day, appointment_id: int | None = None) -> None:
+    """Show another day (and location), with one of its appointments picked (a button's callback)."""
+    st.session_state["today_location"] = location_id
+    st.session_state["today_day"] = day
+    st.session_state["today_selected"] = appointment_id
+
+
 # The view lives in the URL, so a refresh, the back button and a shared link show the same day.
 URL_KEYS = ("location", "date", "cancelled", "by")
 SHOWN_URL = "today_shown_url"  # the URL this session last wrote

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from core.base import limits
 from core.people import customers
 from core.scheduling import waitlist
 from core.scheduling.schedule import LocationView, day_label
@@ -31,7 +32,9 @@ def _customer(actor: Actor, state: dict) -> int | None:
         found = customers.get_customer(actor, state["customer_id"])
         st.markdown(f"Customer: **{plain(found.label)}**")
         return found.id
-    query = st.text_input("Customer", key="dlg_wl_query", placeholder="name, phone or email")
+    query = st.text_input(
+        "Customer", key="dlg_wl_query", placeholder="name, phone or email", max_chars=limits.SEARCH_MAX
+    )
     matches = customers.search_customers(actor, query, limit=10) if query.strip() else []
     if query.strip() and not matches:
         st.caption("Nobody found: add the customer by booking them, or check the spelling.")
@@ -63,7 +66,8 @@ def waitlist_dialog(actor: Actor, location: LocationView, day: date) -> None:
     after_col, before_col = st.columns(2)
     start_from = after_col.time_input("Start no earlier than", value=None, key="dlg_wl_after", step=900)
     start_until = before_col.time_input("Start no later than", value=None, key="dlg_wl_before", step=900)
-    note = st.text_area("Note", key="dlg_wl_note", placeholder="e.g. mornings only, call on the mobile first")
+    note = st.text_area("Note", key="dlg_wl_note", placeholder="e.g. mornings only, call on the mobile first",
+                        max_chars=limits.NOTE_MAX)  # fmt: skip
     missing = [what for what, ok in (("a customer", customer_id), ("a type", type_id)) if not ok]
     if missing:
         st.caption(f"Pick {' and '.join(missing)} to add them.")
@@ -74,7 +78,7 @@ def waitlist_dialog(actor: Actor, location: LocationView, day: date) -> None:
             preferences=waitlist.Preferences(tuple(weekdays or ()), start_from, start_until),
         ),
         f"Added to the waitlist at {location.name} until {day_label(latest)}.",
-        page=PAGE, toast=True, dialog=DIALOGS,
+        page=PAGE, dialog=DIALOGS,
     ):  # fmt: skip
         DIALOGS.finish()
     DIALOGS.error()

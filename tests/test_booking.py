@@ -112,7 +112,7 @@ def test_a_clash_is_refused_with_the_conflict_named_and_nothing_written(db):
     before = len(audit_rows())
     with pytest.raises(ConflictError) as err:
         book(w, at(10, 15))
-    assert str(err.value) == "Dr. Rao is already booked 10:00-10:30 at Downtown"
+    assert str(err.value) == "Dr. Rao is already booked 10:00–10:30 at Downtown"
     assert count_appointments() == 1
     assert len(audit_rows()) == before
 
@@ -147,7 +147,7 @@ def test_booking_needs_exactly_one_of_customer_and_new_customer(db):
 def test_a_room_clash_names_the_room(db):
     w = world()
     book(w, at(10), room_id=w.rooms["dt1"].id)
-    with pytest.raises(ConflictError, match="^Exam 1 is already in use 10:00-10:30 at Downtown$"):
+    with pytest.raises(ConflictError, match="^Exam 1 is already in use 10:00–10:30 at Downtown$"):
         book(w, at(10), provider="kim", room_id=w.rooms["dt1"].id, customer="alan")
 
 
@@ -160,10 +160,10 @@ def test_the_database_rule_catches_what_the_code_check_missed(db, monkeypatch):
     with pytest.raises(ConflictError) as err:
         book(w, at(10, 15), customer="alan")
     assert str(err.value) in {
-        "Dr. Rao is already booked 10:00-10:30 at Downtown",
-        "Exam 1 is already in use 10:00-10:30 at Downtown",
+        "Dr. Rao is already booked 10:00–10:30 at Downtown",
+        "Exam 1 is already in use 10:00–10:30 at Downtown",
     }
-    with pytest.raises(ConflictError, match="^Exam 1 is already in use 10:00-10:30 at Downtown$"):
+    with pytest.raises(ConflictError, match="^Exam 1 is already in use 10:00–10:30 at Downtown$"):
         book(w, at(10), provider="kim", room_id=w.rooms["dt1"].id, customer="alan")
     assert count_appointments() == 1
 
@@ -205,7 +205,7 @@ def test_outside_working_hours_is_refused(db):
     w = world()
     with pytest.raises(
         ValidationError,
-        match=r"17:00-17:30 is outside Dr. Rao's working hours at Downtown on Mon 7 Jan 2030 \(09:00-17:00\)",
+        match=r"17:00–17:30 is outside Dr. Rao's working hours at Downtown on Mon 7 Jan 2030 \(09:00–17:00\)",
     ):
         book(w, at(17))
     with pytest.raises(ValidationError, match=r"outside Dr. Rao's working hours .*\(not working that day\)"):
@@ -255,9 +255,9 @@ def test_time_off_and_busy_blocks_are_refused_with_the_reason(db):
                 end_at=at(15),
             )
         )
-    with pytest.raises(ConflictError, match=r"Dr. Rao is off 12:00-13:00 on Mon 7 Jan 2030 \(Training\)"):
+    with pytest.raises(ConflictError, match=r"Dr. Rao is off 12:00–13:00 on Mon 7 Jan 2030 \(Training\)"):
         book(w, at(12, 30))
-    with pytest.raises(ConflictError, match=r"Dr. Kim is busy 14:00-15:00 on Mon 7 Jan 2030 in their calendar"):
+    with pytest.raises(ConflictError, match=r"Dr. Kim is busy 14:00–15:00 on Mon 7 Jan 2030 in their calendar"):
         book(w, at(14), provider="kim")
 
 
@@ -267,8 +267,8 @@ def test_when_nobody_is_free_routing_says_why_for_each_provider(db):
     book(w, at(10), provider="kim", customer="alan")
     with pytest.raises(ConflictError, match="No provider is free for Consultation at 10:00 on Mon 7 Jan 2030") as err:
         book(w, at(10), provider=None)
-    assert "Dr. Rao is already booked 10:00-10:30" in str(err.value)
-    assert "Dr. Kim is already booked 10:00-10:30" in str(err.value)
+    assert "Dr. Rao is already booked 10:00–10:30" in str(err.value)
+    assert "Dr. Kim is already booked 10:00–10:30" in str(err.value)
 
 
 # -- permission ------------------------------------------------------------------------------
@@ -460,7 +460,7 @@ def test_reschedule_into_a_taken_slot_is_refused(db):
     w = world()
     appt = book(w, at(10)).appointment
     book(w, at(11), customer="alan")
-    with pytest.raises(ConflictError, match="^Dr. Rao is already booked 11:00-11:30 at Downtown$"):
+    with pytest.raises(ConflictError, match="^Dr. Rao is already booked 11:00–11:30 at Downtown$"):
         booking.reschedule(w.actors["frontdesk"], appt.id, new_start=at(11, 15), now=NOW)
     assert history(appt.id)[-1].kind == "created"
 

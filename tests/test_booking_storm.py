@@ -84,8 +84,8 @@ def test_fifty_attempts_at_one_slot_book_it_exactly_once(wide_pool):
     assert all(isinstance(e, ConflictError) for e in errors), {type(e).__name__ for e in errors}
     for e in errors:
         assert str(e) in {
-            "Dr. Rao is already booked 10:00-10:30 at Downtown",
-            "Exam 1 is already in use 10:00-10:30 at Downtown",
+            "Dr. Rao is already booked 10:00–10:30 at Downtown",
+            "Exam 1 is already in use 10:00–10:30 at Downtown",
         }
     assert count("SELECT count(*) FROM appointments") == 1
     assert count(OVERLAPS) == 0

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.xdist_group("storms")
 def test_the_same_customer_at_the_same_time_with_another_provider_is_refused_by_name(db):
     w = world()
     book(w, at(10), provider="rao")
-    with pytest.raises(ConflictError, match=r"^Ada Lovelace is already booked 10:00-10:30 with Dr\. Rao\.$"):
+    with pytest.raises(ConflictError, match=r"^Ada Lovelace is already booked 10:00–10:30 with Dr\. Rao\.$"):
         book(w, at(10, 15), provider="kim")
     book(w, at(10, 30), provider="kim")  # back to back is fine
 
@@ -31,7 +31,7 @@ def test_a_reschedule_into_the_customers_other_appointment_is_refused(db):
     w = world()
     book(w, at(10), provider="rao")
     later = book(w, at(14), provider="kim").appointment
-    with pytest.raises(ConflictError, match="already booked 10:00-10:30 with Dr. Rao"):
+    with pytest.raises(ConflictError, match="already booked 10:00–10:30 with Dr. Rao"):
         booking.reschedule(w.actors["frontdesk"], later.id, new_start=at(10), now=NOW)
 
 

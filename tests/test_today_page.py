@@ -112,8 +112,9 @@ def _shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
-def _toasts(at: AppTest) -> list[str]:
-    return [_shown(t.value) for t in at.toast]
+def _said(at: AppTest) -> list[str]:
+    """The page's outcome sentences: drawn over the appointment box (no toast over the timeline)."""
+    return [_shown(t.value) for t in [*at.toast, *at.success, *at.info]]
 
 
 def _errors(at: AppTest) -> list[str]:
@@ -191,7 +192,7 @@ def test_check_in_is_offered_only_on_the_day_then_complete(w, monkeypatch):
     at = _select(_page(w, "frontdesk", day), appt)
     _click(at, f"act_check_in_{appt}")
     assert _status(appt) == "checked_in"
-    assert "Ada Lovelace checked in." in _toasts(at)
+    assert any(t.startswith("Ada Lovelace checked in. You can undo it until") for t in _said(at))
     assert "Complete" in _labels(at) and "Check in" not in _labels(at)
     _click(at, f"act_complete_{appt}")
     assert _status(appt) == "completed"
@@ -227,7 +228,7 @@ def test_cancel_needs_a_reason_and_says_whether_it_is_late(w):
     at.text_input(key="dlg_reason").input("Customer called").run()
     _click(at, "dlg_cancel_confirm")
     assert _status(appt) == "cancelled"
-    assert any("Cancelled Ada Lovelace's 11:00–11:30 appointment" in t for t in _toasts(at))
+    assert any("Cancelled Ada Lovelace's 11:00–11:30 appointment" in t for t in _said(at))
     assert "dlg_cancel_confirm" not in [b.key for b in at.button]  # the dialog closed
     assert at.dataframe[0].value.empty  # cancelled ones are hidden until asked for
     at.toggle(key="today_show_cancelled").set_value(True).run()
@@ -242,7 +243,7 @@ def test_a_late_cancellation_is_announced_before_confirming(w):
     assert any("This is a late cancellation" in _shown(m.value) for m in at.warning)
     at.text_input(key="dlg_reason").input("Feeling unwell").run()
     at = _click(at, "dlg_cancel_confirm")
-    assert any("(late cancellation)" in t for t in _toasts(at))
+    assert any("(late cancellation)" in t for t in _said(at))
     with read_session() as s:
         assert s.scalar(select(Appointment.late_cancel).where(Appointment.id == appt))
 
@@ -269,7 +270,7 @@ def test_reschedule_through_the_dialog_moves_the_appointment(w):
     with read_session() as s:
         moved = s.get(Appointment, appt)
         assert moved.start_at == local_to_utc(day, time(14, 30), NY) and moved.reschedule_count == 1
-    assert any(t.startswith("Moved Ada Lovelace to") for t in _toasts(at))
+    assert any(t.startswith("Moved Ada Lovelace to") for t in _said(at))
     assert at.dataframe[0].value["Time"].tolist() == ["14:30–15:00"]
 
 
@@ -328,7 +329,7 @@ def test_notes_are_added_through_the_dialog(w):
     day = _next_monday()
     appt = _book(w, day, time(9))
     at = _click(_select(_page(w, "frontdesk", day), appt), f"act_note_{appt}")
-    at.text_area(key="dlg_note").input("Prefers mornings").run()
+    at.text_area(key="dlg_note").input("Prefers mornings")  # a form: sent with the click
     _click(at, "dlg_note_save")
     with read_session() as s:
         assert s.get(Appointment, appt).notes == "Prefers mornings"
@@ -347,7 +348,7 @@ def test_book_a_new_customer_through_the_dialog(w):
     at.text_input(key="dlg_intake_reason").input("First visit").run()
     _click(at, "dlg_book_confirm")
     assert not _errors(at), _errors(at)
-    toast = _toasts(at)[0]
+    toast = _said(at)[0]
     assert toast.startswith("Booked Consultation on") and "at 11:00 (Dr." in toast  # with the routing reason
     with read_session() as s:
         grace = s.scalars(select(Customer).where(Customer.name == "Grace Hopper")).one()
@@ -416,7 +417,7 @@ def test_a_waitlist_offer_is_booked_with_one_click(w):
     assert at.dataframe[0].value["Flags"].tolist() == ["waitlist offer"]
     offer = waitlist.open_offers(w.actors["frontdesk"], location_id=w.locations["downtown"].id, day=day)[0]
     _click(at, f"offer_book_{offer.offer_id}")
-    assert "Booked Alan Turing at 10:00." in _toasts(at)
+    assert "Booked Alan Turing at 10:00." in _said(at)
     with read_session() as s:
         taken = s.scalars(select(Appointment).where(Appointment.customer_id == w.customers["alan"].id)).one()
         assert taken.start_at == local_to_utc(day, time(10), NY) and taken.status == "booked"
@@ -551,8 +552,11 @@ def _book_dialog_for_alan(w, day: date, type_: str = "consult") -> AppTest:
 def test_a_required_intake_field_blocks_book_and_is_named(w):
     day = _next_monday()
     at = _pick_slot(_book_dialog_for_alan(w, day), "11:00–11:30 · Dr. Rao")
-    assert next(b for b in at.button if b.key == "dlg_book_confirm").disabled
     assert any(shown(c.value) == "To book, fill Reason for visit." for c in at.caption), [c.value for c in at.caption]
+    _click(at, "dlg_book_confirm")  # enabled, so a click never only blurs a box: an empty one is refused
+    assert "To book, fill Reason for visit." in [shown(e.value) for e in at.error]
+    with read_session() as s:
+        assert not s.scalars(select(Appointment).where(Appointment.customer_id == w.customers["alan"].id)).all()
     at.text_input(key="dlg_intake_reason").input("Sore knee").run()
     _click(at, "dlg_book_confirm")
     with read_session() as s:
@@ -607,7 +611,8 @@ def test_intake_is_shown_in_the_details_and_edited_from_the_box(w):
     at = _select(_page(w, "frontdesk", day), missing)
     assert any(_shown(c.value) == ":orange[Intake missing]: Reason for visit" for c in at.caption)
     _click(at, f"act_intake_{missing}")
-    assert next(b for b in at.button if b.key == "dlg_intake_save").disabled
+    _click(at, "dlg_intake_save")  # enabled: an empty answer is refused on the click, not by a blur
+    assert "To save, fill Reason for visit." in [_shown(e.value) for e in at.error]
     at.text_input(key="dlg_intake_reason").input("Knee *still* sore").run()
     _click(at, "dlg_intake_save")
     with read_session() as s:
@@ -656,7 +661,7 @@ def test_the_last_status_change_is_undone_from_the_box(w):
     assert any("Ada Lovelace confirmed. You can undo it until" in _shown(s.value) for s in at.success)
     _click(at, f"act_undo_{appt}")
     assert _status(appt) == "booked"
-    assert any("Undone: Ada Lovelace is booked again." in t for t in _toasts(at))
+    assert any("Undone: Ada Lovelace is booked again." in t for t in _said(at))
     assert f"act_undo_{appt}" not in [b.key for b in at.button]
     assert [r.action for r in audit_rows(entity_id=str(appt), outcome="ok")][-1] == "appointment.undo"
 

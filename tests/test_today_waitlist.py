@@ -13,7 +13,7 @@ from core.base.models import AuditLog, WaitlistEntry
 from core.scheduling import booking, waitlist
 from pages.safe import ZWSP
 from tests.factories import world
-from tests.test_today_page import _book, _click, _next_monday, _page, _shown, _toasts
+from tests.test_today_page import _book, _click, _next_monday, _page, _said, _shown
 
 
 @pytest.fixture
@@ -66,10 +66,12 @@ def test_remove_needs_a_reason_and_the_reason_is_audited(w):
     day = _next_monday()
     entry_id = _wait(w, day)
     at = _page(w, "frontdesk", day)
-    assert at.button(key=f"waitlist_remove_{entry_id}").disabled  # no reason yet
-    at.text_input(key=f"waitlist_reason_{entry_id}").input("Booked at another clinic").run()
+    _click(at, f"waitlist_remove_{entry_id}")  # a form: the click sends what is typed, and none is refused
+    assert "Give a reason for removing the customer from the waitlist." in [_shown(e.value) for e in at.error]
+    assert [e["status"] for e in _entries()] == ["waiting"]
+    at.text_input(key=f"waitlist_reason_{entry_id}").input("Booked at another clinic")  # sent with the click
     _click(at, f"waitlist_remove_{entry_id}")
-    assert "Removed Alan Turing from the waitlist." in _toasts(at)
+    assert "Removed Alan Turing from the waitlist." in _said(at)
     assert [e["status"] for e in _entries()] == ["cancelled"]
     with read_session() as s:
         reason = s.scalar(
@@ -95,7 +97,7 @@ def test_add_to_waitlist_from_the_panel(w):
     )
     assert (entry["preferred_from"], entry["preferred_until"], entry["notes"]) == (time(13), None, "Prefers afternoons")
     assert (entry["earliest_date"], entry["latest_date"]) == (day, day + timedelta(days=14))
-    assert any(t.startswith("Added to the waitlist at Downtown") for t in _toasts(at))
+    assert any(t.startswith("Added to the waitlist at Downtown") for t in _said(at))
 
 
 def test_add_to_waitlist_from_the_book_dialog_keeps_the_customer_and_type(w):

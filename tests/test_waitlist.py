@@ -121,7 +121,7 @@ def test_an_offer_whose_slot_was_taken_is_withdrawn(db):
     with unit_of_work() as s:  # the provider's calendar fills the time meanwhile
         s.add(TimeOff(provider_id=w.providers["rao"].id, start_at=at(9), end_at=at(11), reason="Seminar"))
     with pytest.raises(
-        ConflictError, match=r"Dr. Rao is off 09:00-11:00 .*\(Seminar\)\. The waitlist offer has been withdrawn"
+        ConflictError, match=r"Dr. Rao is off 09:00–11:00 .*\(Seminar\)\. The waitlist offer has been withdrawn"
     ):
         waitlist.book_offer(w.actors["frontdesk"], offer.offer_id, now=NOW)
     assert offers(w) == [] and entry_status(entry.id) == "waiting"

@@ -16,6 +16,7 @@ from core.base.clock import resolve_now
 from core.base.models import AppointmentType, Customer, ExceptionItem, Location, Provider, User
 from core.base.tz import to_local
 from core.queue import kinds, snoozes
+from core.scheduling.labels import day_label
 from core.scheduling.named import with_names
 from core.security import access
 from core.security.access import A, Actor
@@ -77,7 +78,7 @@ class ItemView:
         if self.due_at is None:
             return ""
         local = to_local(self.due_at, self.timezone) if self.timezone else self.due_at
-        return f"{local:%a %d %b %H:%M}"
+        return f"{day_label(local.date())} {local:%H:%M}"  # "Mon 7 Dec 10:00", as the schedule says it
 
     def describe(self) -> str:
         """One line: who, what, when, where, and the kind's own detail."""

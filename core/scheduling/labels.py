@@ -21,3 +21,19 @@ UNKNOWN = "—"  # imported history without a provider or type
 def day_label(day: date) -> str:
     """'Tue 3 Mar', the way the desk says a date."""
     return f"{day:%a} {day.day} {day:%b}"
+
+
+SHORT_CHARS = 200  # how much of a long note the box shows before "Show more"
+SHORT_LINES = 3
+
+
+def clamp(text: str, chars: int = SHORT_CHARS, lines: int = SHORT_LINES) -> str | None:
+    """The start of a long text, cut at a word and ended with '…', to show before "Show more";
+    None when the text fits whole."""
+    kept = text.splitlines()[:lines]
+    head = "\n".join(kept)
+    if len(head) <= chars and len(kept) == len(text.splitlines()):
+        return None
+    head = head[:chars]
+    cut = head.rsplit(maxsplit=1)[0] if " " in head.strip() and len(head) == chars else head
+    return cut.rstrip(" ,;:.-–") + "…"

@@ -90,10 +90,37 @@ def time_refusal(action: str, start: datetime, now: datetime) -> str | None:
         midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
         if now >= (midnight + timedelta(days=1)).astimezone(UTC):
             return f"This appointment was {when}; a past day cannot be checked in. Mark it no-show or cancel it."
-        opens = max(start.astimezone(UTC) - check_in_lead(), midnight.astimezone(UTC))
+        opens = opens_at(t, start)
         if now < opens:
             return f"Check-in for the appointment {when} opens at {opens.astimezone(start.tzinfo):%H:%M} that day."
     return None
+
+
+def opens_at(t: Transition, start: datetime) -> datetime | None:
+    """When a clock-bound transition first applies to an appointment starting at `start` (aware,
+    in the location's zone): check-in `check_in_lead()` before the start (not before its local
+    midnight), a no-show at the start; None for the others."""
+    if t.on_the_day:
+        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        return max(start.astimezone(UTC) - check_in_lead(), midnight.astimezone(UTC))
+    return start.astimezone(UTC) if t.after_start else None
+
+
+NOT_YET = {A.APPOINTMENT_CHECK_IN: "Check-in opens", A.APPOINTMENT_NO_SHOW: "No-show from"}
+
+
+def not_yet(status: str, start: datetime, now: datetime) -> list[tuple[Transition, str]]:
+    """The transitions this status allows that the clock does not yet, each with when it opens:
+    (Check in, "Check-in opens 12:50"), (No-show, "No-show from 13:00"), with the day when it is
+    not `now`'s local day. Permissions aside: ask `can`."""
+    out = []
+    for t in TRANSITIONS:
+        opens = opens_at(t, start) if Status(status) in t.sources else None
+        if opens is not None and now < opens:
+            local = opens.astimezone(start.tzinfo)
+            day = "" if local.date() == now.astimezone(start.tzinfo).date() else f"{day_label(local.date())} "
+            out.append((t, f"{NOT_YET.get(t.action, t.label + ' from')} {day}{local:%H:%M}"))
+    return out
 
 
 def applies(t: Transition, status: str, start: datetime, now: datetime) -> bool:

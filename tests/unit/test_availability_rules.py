@@ -77,8 +77,8 @@ def test_a_group_key_names_the_instant_whatever_the_zone():
 def test_refusals_speak_in_local_time():
     start = datetime(2030, 1, 7, 15, 0, tzinfo=UTC)
     assert fmt_day(date(2030, 1, 7)) == "Mon 7 Jan 2030"
-    assert fmt_span(start, start + timedelta(minutes=30), NY) == "10:00-10:30"
-    assert span_text(start, start + timedelta(hours=1), NY) == "10:00-11:00 on Mon 7 Jan 2030"
+    assert fmt_span(start, start + timedelta(minutes=30), NY) == "10:00–10:30"
+    assert span_text(start, start + timedelta(hours=1), NY) == "10:00–11:00 on Mon 7 Jan 2030"
     assert span_text(start, start + timedelta(days=2), NY) == "from Mon 7 Jan 2030 10:00 to Wed 9 Jan 2030 10:00"
     assert skills_text(["group", "general"]) == "'group', 'general'"
 
@@ -88,9 +88,9 @@ def test_time_off_and_calendar_blocks_are_described_without_a_database():
     off = (0, 1, None, ("time_off", s, e, "Training"))
     busy = (0, 1, None, ("busy", s, e, None))
     all_day = (0, 1, None, ("busy", s, e, date(2030, 1, 7)))
-    assert describe_clash(None, NY, "Dr. Rao", off) == "Dr. Rao is off 13:00-17:00 on Mon 7 Jan 2030 (Training)."
+    assert describe_clash(None, NY, "Dr. Rao", off) == "Dr. Rao is off 13:00–17:00 on Mon 7 Jan 2030 (Training)."
     assert (
-        describe_clash(None, NY, "Dr. Rao", busy) == "Dr. Rao is busy 13:00-17:00 on Mon 7 Jan 2030 in their calendar."
+        describe_clash(None, NY, "Dr. Rao", busy) == "Dr. Rao is busy 13:00–17:00 on Mon 7 Jan 2030 in their calendar."
     )
     assert (
         describe_clash(None, NY, "Dr. Rao", all_day) == "Dr. Rao is busy all day on Mon 7 Jan 2030 in their calendar."

@@ -38,7 +38,7 @@ from core.scheduling.availability.rules import (
     Slot,
     group_key_for,
 )
-from core.scheduling.availability.services import choose_provider, find_slots
+from core.scheduling.availability.services import choose_provider, customer_elsewhere, find_slots
 
 __all__ = [
     "MAX_RANGE_DAYS",
@@ -51,6 +51,7 @@ __all__ = [
     "Routing",
     "Slot",
     "choose_provider",
+    "customer_elsewhere",
     "describe_appointment",
     "find_slots",
     "fmt_day",

@@ -322,7 +322,7 @@ class Engine:
         local = to_local(start, tz)
         shifts = self._shifts(provider, local.date())
         if not any(s0 <= t and end_t <= s1 for s0, s1 in shifts):
-            hours = ", ".join(f"{st:%H:%M}-{et:%H:%M}" for st, et in provider.shifts.get(local.weekday(), ()))
+            hours = ", ".join(f"{st:%H:%M}–{et:%H:%M}" for st, et in provider.shifts.get(local.weekday(), ()))
             when = f"{fmt_day(local.date())}"
             detail = f" ({hours})" if hours else " (not working that day)"
             return DomainProblem(

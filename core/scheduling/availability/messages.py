@@ -8,14 +8,16 @@ from sqlalchemy.orm import Session
 
 from core.base.models import Appointment, Location, Provider
 from core.base.tz import to_local
+from core.scheduling.labels import day_label
 
 
 def fmt_day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    """'Tue 3 Mar 2026': the desk's way of saying a date, with its year."""
+    return f"{day_label(day)} {day.year}"
 
 
 def fmt_span(start: datetime, end: datetime, tz: str) -> str:
-    return f"{to_local(start, tz):%H:%M}-{to_local(end, tz):%H:%M}"
+    return f"{to_local(start, tz):%H:%M}–{to_local(end, tz):%H:%M}"
 
 
 def skills_text(skills: list[str]) -> str:
@@ -25,14 +27,14 @@ def skills_text(skills: list[str]) -> str:
 def span_text(s: datetime, e: datetime, tz: str) -> str:
     ls, le = to_local(s, tz), to_local(e, tz)
     if ls.date() == le.date():
-        return f"{ls:%H:%M}-{le:%H:%M} on {fmt_day(ls.date())}"
+        return f"{ls:%H:%M}–{le:%H:%M} on {fmt_day(ls.date())}"
     return f"from {fmt_day(ls.date())} {ls:%H:%M} to {fmt_day(le.date())} {le:%H:%M}"
 
 
 def describe_appointment(
     session: Session, appointment_id: int, *, provider_name: str | None = None, room_name: str | None = None
 ) -> str:
-    """'Dr. Rao is already booked 10:00-10:30 at Downtown' (or 'Exam 1 is already in use ...'),
+    """'Dr. Rao is already booked 10:00–10:30 at Downtown' (or 'Exam 1 is already in use ...'),
     in the conflicting appointment's own location time."""
     appt = session.get(Appointment, appointment_id)
     if appt is None:

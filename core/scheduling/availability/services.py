@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import select
+
 from core.base.clock import require_aware, resolve_now
-from core.base.errors import ValidationError
+from core.base.errors import NotFound, ValidationError
+from core.base.models import Location
+from core.base.tz import local_day_bounds
+from core.scheduling.availability import customer
 from core.scheduling.availability.engine import Engine
 from core.scheduling.availability.messages import fmt_day
 from core.scheduling.availability.routing import routing_for
@@ -26,9 +31,12 @@ def find_slots(
     now: datetime | None = None,
     exclude_appointment_id: int | None = None,
     limit: int | None = None,
+    customer_id: int | None = None,
 ) -> list[Slot]:
     """Free slots for a type at a location on local dates date_from..date_to, sorted by start
-    then provider. `exclude_appointment_id` ignores that appointment's own hold (reschedule)."""
+    then provider. `exclude_appointment_id` ignores that appointment's own hold (reschedule);
+    with `customer_id`, times the customer is already booked elsewhere are left out, as booking
+    would refuse them."""
     now = resolve_now(now)
     with reading(actor, A.APPOINTMENT_VIEW, location_id, entity="availability") as session:
         if date_to < date_from:
@@ -38,6 +46,10 @@ def find_slots(
         engine = Engine(session, type_id, location_id, provider_id=provider_id, room_id=room_id)
         engine.load(date_from, date_to, exclude_appointment_id=exclude_appointment_id)
         slots = engine.slots(date_from, date_to, now=now)
+        if customer_id is not None and slots:
+            held = customer.busy(session, customer_id, slots[0].start, max(s.end for s in slots),
+                                 exclude_id=exclude_appointment_id)  # fmt: skip
+            slots = customer.free_for(slots, held, type_id)
     return slots[:limit] if limit is not None else slots
 
 
@@ -56,3 +68,23 @@ def choose_provider(
     with reading(actor, A.APPOINTMENT_VIEW, location_id, entity="availability") as session:
         engine = Engine(session, type_id, location_id, room_id=room_id)
         return routing_for(engine, start, now=now)
+
+
+def customer_elsewhere(
+    actor: Actor | None,
+    *,
+    customer_id: int,
+    location_id: int,
+    day: date,
+    exclude_appointment_id: int | None = None,
+) -> list[str]:
+    """The customer's other open appointments on the location's local `day` ("10:00–10:30 with
+    Dr. Rao"): the times `find_slots(customer_id=...)` leaves out, for the desk to read why."""
+    with reading(actor, A.APPOINTMENT_VIEW, location_id, entity="availability") as session:
+        tz = session.scalar(select(Location.timezone).where(Location.id == location_id))
+        if tz is None:
+            raise NotFound(f"Unknown location #{location_id}.")
+        lo, hi = local_day_bounds(day, tz)
+        return customer.spans(
+            session, customer.busy(session, customer_id, lo, hi, exclude_id=exclude_appointment_id), tz
+        )

@@ -28,8 +28,11 @@ def answers(atype, intake: dict | None, *, required: bool) -> tuple[dict, bool]:
         intake = {}
     if not isinstance(intake, dict):
         raise ValidationError("Intake answers must be a mapping of field name to answer.")
+    labels = {f.get("name"): _label(f) for f in atype.intake_fields or []}  # refusals name the field as asked
     cleaned = {
-        str(k): (limits.text(v.strip(), f"answer to '{k}'", limits.NOTE_MAX) if isinstance(v, str) else v)
+        str(k): (
+            limits.text(v.strip(), f"answer to '{labels.get(k, k)}'", limits.NOTE_MAX) if isinstance(v, str) else v
+        )
         for k, v in intake.items()
     }
     cleaned = {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.base.errors import ConflictError, NotFound
-from core.base.models import OPEN_STATUSES, Appointment, AppointmentHistory, Customer, Provider, Room
+from core.base.models import Appointment, AppointmentHistory, Customer, Provider, Room
 from core.base.tz import to_local
 from core.people.customers import scope_clause
-from core.scheduling.availability import Engine, fmt_day
+from core.scheduling.availability import Engine, customer, fmt_day, fmt_span
 from core.scheduling.events import SlotFreed
 from core.security import access, audit
 from core.security.access import A
@@ -145,17 +145,10 @@ def refuse_customer_clash(
     tx.session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
     query = (
         select(Appointment)
-        .where(
-            Appointment.customer_id == customer_id,
-            Appointment.status.in_([s.value for s in OPEN_STATUSES]),
-            Appointment.start_at < end,
-            Appointment.end_at > start,
-        )
+        .where(customer.overlapping(customer_id, start, end, exclude_id=exclude_id))
         .order_by(Appointment.start_at)
         .limit(1)
     )
-    if exclude_id is not None:
-        query = query.where(Appointment.id != exclude_id)
     if group_key is not None:
         query = query.where(Appointment.group_key != group_key)
     other = tx.session.scalar(query)
@@ -164,8 +157,7 @@ def refuse_customer_clash(
     tz = other.location.timezone
     who = other.provider.name if other.provider else other.location.name
     message = (
-        f"{other.customer.name} is already booked {to_local(other.start_at, tz):%H:%M}-"
-        f"{to_local(other.end_at, tz):%H:%M} with {who}"
+        f"{other.customer.name} is already booked {fmt_span(other.start_at, other.end_at, tz)} with {who}"
         + (
             ""
             if to_local(other.start_at, tz).date() == to_local(start, tz).date()
