@@ -19,11 +19,8 @@ An endpoint failing for FAILING_ALERT raises a queue item, cleared by its next s
 
 from __future__ import annotations
 
-import os
 import random
-import socket
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, select, update
@@ -32,7 +29,7 @@ from sqlalchemy.orm import aliased
 from core.base.clock import resolve_now, utcnow
 from core.base.config import get_settings
 from core.base.db import unit_of_work
-from core.base.jobs import job
+from core.base.jobs import PassSummary, job, new_sender_id
 from core.queue import kinds as queue_kinds
 from core.queue.items import clear_item, raise_item
 from core.security import audit
@@ -54,27 +51,8 @@ UNFINISHED = ("pending", "sending")
 NO_ANSWER_AGAIN = {429}  # with no answer at all, and 5xx: the endpoint rests for the pass
 
 
-def new_sender_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 def failing_key(endpoint_id: int) -> str:
     return queue_kinds.key(queue_kinds.WEBHOOK_FAILING, endpoint_id)
-
-
-@dataclass
-class PassSummary:
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, outcome: str, n: int = 1) -> None:
-        if n:
-            self.counts[outcome] = self.counts.get(outcome, 0) + n
-
-    def get(self, outcome: str) -> int:
-        return self.counts.get(outcome, 0)
-
-    def line(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "nothing due"
 
 
 @dataclass(frozen=True)
