@@ -16,7 +16,7 @@ from core import bootstrap
 from core.base import bus, jobs
 from core.base.config import ROOT
 from core.base.registry import NotBootstrapped, Registry
-from core.people.events import CustomerCreated
+from core.people.events import CustomerCreated, CustomerUpdated
 from core.queue import actions
 from core.scheduling.events import (
     AppointmentBooked,
@@ -79,7 +79,8 @@ def test_handlers_run_in_the_listed_order_own_class_first():
         "core.notifications.reconcile.on_import",
     ]
     assert _names(DemoSeeded) == ["core.intake.demo.on_demo_seeded", "core.notifications.demo.on_demo_seeded"]
-    assert _names(CustomerCreated) == ["core.webhooks.enqueue.on_customer_created"]
+    assert _names(CustomerCreated) == ["core.webhooks.enqueue.on_customer_changed"]
+    assert _names(CustomerUpdated) == ["core.webhooks.enqueue.on_customer_changed"]
 
 
 def test_the_worker_jobs_and_fixing_actions_are_the_listed_ones():

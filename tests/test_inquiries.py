@@ -3,7 +3,7 @@ once), closed with a reason, each audited and kept in the conversion rollup; who
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from core.base.models import Appointment, ExceptionItem, Inquiry
 from core.inquiries import services as inquiries
 from core.metrics.models import MetricInquiryDay
 from core.queue import detect, kinds
+from core.queue.rules.inquiries import answer_by
 from tests.factories import NOW, at, audit_dicts, world
 
 
@@ -120,11 +121,22 @@ def test_an_inquiry_nobody_answers_is_queued_and_the_item_resolves_itself_when_b
     w = world()
     done = _record(w)
     waiting = _record(w, customer="alan")
-    assert detect.detect_all(NOW + timedelta(minutes=59)).opened.get(kinds.INQUIRY_UNANSWERED, 0) == 0
-    assert detect.detect_all(NOW + timedelta(minutes=61)).opened[kinds.INQUIRY_UNANSWERED] == 2
+    # In at 07:00 in New York, two hours before Downtown opens: due one business hour later, at 10:00.
+    assert detect.detect_all(NOW + timedelta(minutes=61)).opened.get(kinds.INQUIRY_UNANSWERED, 0) == 0
+    assert detect.detect_all(NOW + timedelta(hours=3, minutes=-1)).opened.get(kinds.INQUIRY_UNANSWERED, 0) == 0
+    assert detect.detect_all(NOW + timedelta(hours=3)).opened[kinds.INQUIRY_UNANSWERED] == 2
+    later = NOW + timedelta(hours=3, minutes=10)
     inquiries.book_from_inquiry(w.actors["frontdesk"], done.inquiry_id, start=at(10), intake={"reason": "x"},
-                                now=NOW + timedelta(minutes=70))  # fmt: skip
-    inquiries.close_inquiry(w.actors["frontdesk"], waiting.inquiry_id, reason="spam", now=NOW + timedelta(minutes=70))
+                                now=later)  # fmt: skip
+    inquiries.close_inquiry(w.actors["frontdesk"], waiting.inquiry_id, reason="spam", now=later)
     with read_session() as s:
         items = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == kinds.INQUIRY_UNANSWERED)).all()
         assert sorted(i.status for i in items) == ["resolved", "resolved"]
+
+
+def test_an_answer_is_due_one_business_hour_after_the_inquiry_in_the_locations_own_hours():
+    nine_to_five = {wd: [(time(9), time(17))] for wd in range(5)}
+    friday_evening = datetime(2030, 1, 4, 21, 30, tzinfo=UTC)  # 16:30 in New York
+    due = answer_by(friday_evening, nine_to_five, "America/New_York", 60)
+    assert due == datetime(2030, 1, 7, 14, 30, tzinfo=UTC)  # half an hour on Friday, half on Monday from 09:00
+    assert answer_by(friday_evening, {}, "America/New_York", 60) == friday_evening + timedelta(hours=1)  # no hours

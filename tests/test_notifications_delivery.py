@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.base.config import reset_settings
 from core.base.db import read_session
+from core.base.jobs import PassSummary
 from core.base.models import ExceptionItem
 from core.notifications import sender
 from core.notifications.models import NotificationOutbox
@@ -198,7 +199,7 @@ def test_two_senders_at_once_on_postgresql_send_each_message_once(pg_db, monkeyp
             start = NY_START + timedelta(days=day, hours=hour)
             _book_ny(w, start=start, customer=customer, provider=provider)
     barrier = threading.Barrier(2)
-    results: dict[str, sender.PassSummary] = {}
+    results: dict[str, PassSummary] = {}
 
     def run(name: str) -> None:
         barrier.wait()

@@ -143,11 +143,13 @@ def test_a_declined_request_frees_its_slot_and_does_not_convert(db):
     _online(w, instant=False)
     _open(w)
     done = _request(w, start=at(10))
-    holds.decline_request(w.actors["frontdesk"], done.appointment_id, now=NOW)
+    late = at(10) - timedelta(hours=2)  # inside the type's 24-hour cancellation window
+    holds.decline_request(w.actors["frontdesk"], done.appointment_id, now=late)
     with read_session() as s:
         inq = s.get(Inquiry, done.inquiry_id)
         assert (inq.appointment_id, inq.closed_reason) == (None, "declined")
-        assert s.get(Appointment, done.appointment_id).status == "cancelled"
+        appt = s.get(Appointment, done.appointment_id)
+        assert (appt.status, appt.late_cancel) == ("cancelled", False)  # the desk declined: no late cancel
     assert book(w, at(10), provider=None).appointment.start_at == at(10)
 
 
@@ -160,7 +162,8 @@ def test_a_held_request_nobody_answers_lapses_and_frees_its_slot(db):
     assert holds.expire_requests(NOW + timedelta(minutes=30)) == "1 booking request(s) lapsed"
     with read_session() as s:
         assert s.get(Inquiry, done.inquiry_id).closed_reason == "expired"
-        assert s.get(Appointment, done.appointment_id).status == "cancelled"
+        appt = s.get(Appointment, done.appointment_id)
+        assert (appt.status, appt.late_cancel) == ("cancelled", False)  # lapsed: nobody cancelled late
         item = s.scalar(select(ExceptionItem).where(ExceptionItem.kind == kinds.BOOKING_REQUEST))
         assert item.status == "resolved"
     assert at(10) in public.free_starts(SLUG, w.types["consult"].id, now=NOW)

@@ -167,3 +167,25 @@ def test_a_new_customer_is_sent_with_no_more_than_the_endpoint_allows(sqlite_db)
     assert body["data"]["customer"] == {
         "id": c.id, "name": "Grace Hopper", "home_location": {"id": w.locations["downtown"].id, "name": "Downtown"},
     }  # fmt: skip
+
+
+def test_a_customer_whose_details_change_is_sent_as_customer_updated_naming_what_changed(db):
+    from core.people import customers
+
+    w = world()
+    endpoints.add_endpoint(
+        w.actors["admin"], "https://crm.example.com/x", "customer.updated", personal_data="names", now=NOW
+    )
+    c = customers.create_customer(w.actors["frontdesk"], name="Grace Hopper", location_id=w.locations["downtown"].id)
+    assert _deliveries() == []  # created: this endpoint did not ask for it
+    customers.update_customer(w.actors["frontdesk"], c.id, name="Grace B. Hopper", phone="212 555 0142")
+    customers.update_customer(w.actors["frontdesk"], c.id, name="Grace B. Hopper", phone="212 555 0142")  # no change
+    (d,) = _deliveries()
+    body = json.loads(d.body)
+    assert body["type"] == "customer.updated" and d.subject == f"customer:{c.id}"
+    assert body["data"]["changed"] == ["name", "phone"] and body["data"]["customer"]["name"] == "Grace B. Hopper"
+    assert "phone" not in body["data"]["customer"]  # names only: the new number is not sent
+    (row,) = audit_rows(action="customer.update")
+    assert "0142" not in json.dumps(row.after)  # contacts masked in the audit log
+    with pytest.raises(PermissionDenied):
+        customers.update_customer(w.actors["analyst"], c.id, name="Someone Else")

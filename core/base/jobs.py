@@ -14,8 +14,11 @@ that one pass runs at a time.
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import ModuleType
 
@@ -46,3 +49,27 @@ def install(modules: list[ModuleType]) -> None:
 def registered() -> list[Job]:
     by_name = {j.name: j for j in JOBS.entries()}  # a later mark of the same name wins, as before
     return sorted(by_name.values(), key=lambda j: j.name)
+
+
+@dataclass
+class PassSummary:
+    """What one pass of an outbox sender did, counted by outcome; `line()` is what the worker logs."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str, n: int = 1) -> None:
+        if n:
+            self.counts[outcome] = self.counts.get(outcome, 0) + n
+
+    def get(self, outcome: str) -> int:
+        return self.counts.get(outcome, 0)
+
+    def line(self) -> str:
+        if not self.counts:
+            return "nothing due"
+        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.counts.items()))
+
+
+def new_sender_id() -> str:
+    """Who claimed an outbox row: this machine, process and pass (rows left `sending` name it)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

@@ -49,7 +49,8 @@ def _release(tx: Tx, inq: Inquiry, reason: str, now: datetime) -> None:
     appointment_id = appt.id
     inq.appointment_id, inq.booked_at = None, None
     tx.session.flush()
-    cancel_in(tx, appt, now=now, reason="booking request " + ("declined" if reason == "declined" else "lapsed"))
+    cancel_in(tx, appt, now=now, reason="booking request " + ("declined" if reason == "declined" else "lapsed"),
+              by_customer=False)  # fmt: skip
     close_in(tx, inq, reason, now)
     clear_item(tx.session, kinds.key(kinds.BOOKING_REQUEST, appointment_id), now=now)
 

@@ -5,7 +5,9 @@ time zone. The previous period has the same number of days and ends the day befo
 
 - appointments: every appointment starting in the window, whatever its status.
 - no-show rate = no_show / (completed + no_show).
-- late-cancel rate = cancelled appointments flagged late / appointments.
+- late-cancel rate = cancelled appointments flagged late / appointments. A booking request the
+  desk declined, or one that lapsed unanswered, is cancelled but never late (the customer did not
+  cancel).
 - reschedule rate = appointments rescheduled at least once (reschedule_count > 0) / appointments.
 - lead time (days) = local date of start - local date of booking (both in the location's zone),
   over every appointment in the window; median and p90 are nearest-rank (PostgreSQL's

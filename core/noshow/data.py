@@ -44,14 +44,14 @@ def appointments(conn: Connection, *where: ColumnElement[bool]) -> pd.DataFrame:
 def history_of(conn: Connection, customers: ColumnElement) -> pd.DataFrame:
     """Every appointment of these customers that can say something about their habit (finished
     or cancelled), whatever its date: the features pick only the days before the one scored.
-    Only the four columns the customer's record needs (scoring reads a fifth of the database)."""
+    Only the columns the customer's record needs."""
     a = Appointment
-    query = select(a.customer_id, a.location_id, a.status, epoch(conn, a.start_at)).where(
+    query = select(a.id, a.customer_id, a.location_id, a.status, epoch(conn, a.start_at)).where(
         a.customer_id.in_(customers), a.status.in_((*FINISHED, "cancelled"))
     )
     # Straight from the driver's cursor: no per-row processing for a fifth of a million rows.
     rows = conn.execute(query).cursor.fetchall()
-    return pd.DataFrame(rows, columns=["customer_id", "location_id", "status", "start_e"])
+    return pd.DataFrame(rows, columns=["id", "customer_id", "location_id", "status", "start_e"])
 
 
 def reminders(conn: Connection, appointment_ids: ColumnElement | None = None) -> pd.DataFrame:

@@ -2,8 +2,8 @@
 
 Everything here is known before the visit: the booking (lead time, weekday and hour in the
 location's zone, location, type, provider, channel of booking), the customer's own earlier
-appointments (only those whose local day is before the day scored: an outcome from that day or
-later never reaches a feature), and the confirmations and reminders that had happened by the
+appointments (only those that started before the local midnight that starts the day scored: an
+outcome from that day or later never reaches a feature), and the confirmations and reminders that had happened by the
 cutoff (local midnight starting the day, or the scoring moment if earlier). Missing provider or
 type (imported history) stays missing: the model handles it.
 
@@ -18,88 +18,88 @@ import pandas as pd
 NUMERIC = ("lead_days", "hour", "weekday", "prior_finished", "prior_no_show", "prior_no_show_rate",
            "last3_no_show", "last3_n", "days_since_last", "prior_cancelled", "confirmed", "reminder_email",
            "reminder_sms")  # fmt: skip
+FINISHED = ("completed", "no_show")
 CATEGORICAL = ("location_id", "type_id", "provider_id", "source")
 FEATURES = NUMERIC + CATEGORICAL
+
+
+def _local(epochs: np.ndarray, location_ids: np.ndarray, zones: dict[int, str]) -> tuple[np.ndarray, ...]:
+    """Instants (epoch seconds) at their locations: local day (days since 1970-01-01), hour,
+    weekday, and the epoch of the local midnight that starts the day."""
+    day, hour, weekday, midnight = (np.zeros(len(epochs), "int64") for _ in range(4))
+    for loc, idx in pd.Series(location_ids).groupby(location_ids).indices.items():
+        local = pd.to_datetime(epochs[idx], unit="s", utc=True).tz_convert(zones.get(int(loc), "UTC"))
+        day[idx] = local.tz_localize(None).to_numpy().astype("datetime64[D]").astype("int64")
+        hour[idx], weekday[idx], midnight[idx] = local.hour, local.day_of_week, local.normalize().as_unit("s").asi8
+    return day, hour, weekday, midnight
+
+
+def local_day(epochs: np.ndarray, location_ids: np.ndarray, zones: dict[int, str]) -> np.ndarray:
+    """The local day (days since 1970-01-01) of each instant at its location."""
+    return _local(epochs, location_ids, zones)[0]
 
 
 def localize(frame: pd.DataFrame, zones: dict[int, str]) -> pd.DataFrame:
     """Adds the start's local day (days since 1970-01-01), hour and weekday, the booking's local
     day, and the epoch of the local midnight that starts the day (the cutoff)."""
     out = frame.copy()
-    n = len(out)
-    day, hour, weekday = np.zeros(n, "int64"), np.zeros(n, "int64"), np.zeros(n, "int64")
-    booked_day, midnight = np.zeros(n, "int64"), np.zeros(n, "int64")
-    for loc, idx in out.groupby("location_id").indices.items():
-        tz = zones.get(int(loc), "UTC")
-        start = pd.to_datetime(out["start_e"].to_numpy()[idx], unit="s", utc=True).tz_convert(tz)
-        naive = start.tz_localize(None)
-        day[idx] = naive.to_numpy().astype("datetime64[D]").astype("int64")
-        hour[idx], weekday[idx] = start.hour, start.day_of_week
-        midnight_local = start.normalize()
-        midnight[idx] = midnight_local.asi8 // 10**9
-        if "booked_e" in out:
-            booked = pd.to_datetime(out["booked_e"].to_numpy()[idx], unit="s", utc=True).tz_convert(tz)
-            booked_day[idx] = booked.tz_localize(None).to_numpy().astype("datetime64[D]").astype("int64")
-    out["day"], out["hour"], out["weekday"], out["midnight_e"] = day, hour, weekday, midnight
-    out["booked_day"] = booked_day
+    locations = out["location_id"].to_numpy()
+    out["day"], out["hour"], out["weekday"], out["midnight_e"] = _local(out["start_e"].to_numpy(), locations, zones)
+    out["booked_day"] = local_day(out["booked_e"].to_numpy(), locations, zones) if "booked_e" in out else 0
     return out
 
 
-def _finished_state(history: pd.DataFrame) -> pd.DataFrame:
-    """Per customer and local day: the customer's record at the end of that day."""
-    fin = history[history["status"].isin(("completed", "no_show"))]
-    fin = fin.sort_values(["customer_id", "day", "start_e"], kind="stable")
-    ns = (fin["status"] == "no_show").astype("int64")
-    g = ns.groupby(fin["customer_id"])
-    cum_ns = g.cumsum()
-    cum_fin = g.cumcount() + 1
-    before3 = cum_ns.groupby(fin["customer_id"]).shift(3).fillna(0).astype("int64")
-    state = pd.DataFrame(
-        {
-            "customer_id": fin["customer_id"].to_numpy(),
-            "day": fin["day"].to_numpy(),
-            "prior_finished": cum_fin.to_numpy(),
-            "prior_no_show": cum_ns.to_numpy(),
-            "last3_no_show": (cum_ns - before3).to_numpy(),
-            "last3_n": np.minimum(cum_fin.to_numpy(), 3),
-            "last_day": fin["day"].to_numpy(),
-        }
+def record(targets: pd.DataFrame, history: pd.DataFrame, zones: dict[int, str]) -> pd.DataFrame:
+    """The customer's record for each target (same index), from their `history` (any dates):
+    only the appointments that started before the local midnight that starts the target's day.
+    `history` needs id, customer_id, location_id, status and start_e. Columns: prior_finished, prior_no_show,
+    last3_no_show (no-shows among the last three finished), last_e and last_location_id (the
+    latest finished), prior_cancelled."""
+    midnight = _local(targets["start_e"].to_numpy(), targets["location_id"].to_numpy(), zones)[3]
+    left = pd.DataFrame(
+        {"index": targets.index, "customer_id": targets["customer_id"].to_numpy(), "midnight_e": midnight}
     )
-    return state.drop_duplicates(["customer_id", "day"], keep="last")
-
-
-def _cancel_state(history: pd.DataFrame) -> pd.DataFrame:
-    c = history[history["status"] == "cancelled"].sort_values(["customer_id", "day"], kind="stable")
-    state = pd.DataFrame(
-        {"customer_id": c["customer_id"].to_numpy(), "day": c["day"].to_numpy(),
-         "prior_cancelled": c.groupby("customer_id").cumcount().to_numpy() + 1}
-    )  # fmt: skip
-    return state.drop_duplicates(["customer_id", "day"], keep="last")
-
-
-def _as_of(targets: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
-    """For each target, the customer's state at the end of the last day strictly before its day."""
-    left = targets[["customer_id", "day"]].reset_index().sort_values("day", kind="stable")
-    right = state.sort_values("day", kind="stable")
-    merged = pd.merge_asof(left, right, on="day", by="customer_id", allow_exact_matches=False)
-    return merged.set_index("index").reindex(targets.index)
+    left = left.sort_values("midnight_e", kind="stable")
+    out = pd.DataFrame(index=targets.index)
+    fin = history[history["status"].isin(FINISHED)].sort_values(["customer_id", "start_e", "id"], kind="stable")
+    ns = (fin["status"] == "no_show").astype("int64")
+    cum_ns = ns.groupby(fin["customer_id"]).cumsum()
+    state = pd.DataFrame({
+        "customer_id": fin["customer_id"].to_numpy(), "start_e": fin["start_e"].to_numpy(),
+        "prior_finished": fin.groupby("customer_id").cumcount().to_numpy() + 1, "prior_no_show": cum_ns.to_numpy(),
+        "last3_no_show": (cum_ns - cum_ns.groupby(fin["customer_id"]).shift(3).fillna(0)).to_numpy(),
+        "last_e": fin["start_e"].to_numpy(), "last_location_id": fin["location_id"].to_numpy(),
+    })  # fmt: skip
+    can = history[history["status"] == "cancelled"].sort_values(["customer_id", "start_e"], kind="stable")
+    cancelled = pd.DataFrame({"customer_id": can["customer_id"].to_numpy(), "start_e": can["start_e"].to_numpy(),
+                              "prior_cancelled": can.groupby("customer_id").cumcount().to_numpy() + 1})  # fmt: skip
+    for right in (state, cancelled):
+        if right.empty:
+            for col in right.columns.drop(["customer_id", "start_e"]):
+                out[col] = np.nan
+            continue
+        right = right.astype({"start_e": "int64"}).sort_values("start_e", kind="stable")
+        merged = pd.merge_asof(left, right, left_on="midnight_e", right_on="start_e",
+                               by="customer_id", allow_exact_matches=False)  # fmt: skip
+        merged = merged.set_index("index").reindex(targets.index)
+        for col in right.columns.drop(["customer_id", "start_e"]):
+            out[col] = merged[col]
+    return out
 
 
 def build(
     targets: pd.DataFrame,
-    history: pd.DataFrame,
+    customers: pd.DataFrame,
     reminders: pd.DataFrame,
     zones: dict[int, str],
     *,
     now_e: int | None = None,
 ) -> pd.DataFrame:
-    """One row of features per target appointment (same index). `history` holds the customers'
-    appointments (any dates); `reminders` the first sent reminder per appointment and channel.
-    The cutoff is the local midnight starting each target's day, or `now_e` if that is earlier."""
+    """One row of features per target appointment (same index). `customers` is their record
+    (`record`); `reminders` the first sent reminder per
+    appointment and channel. The cutoff of confirmations and reminders is the local midnight
+    starting each target's day, or `now_e` if that is earlier."""
     t = localize(targets, zones)
-    h = localize(history, zones) if len(history) else history.assign(day=pd.Series(dtype="int64"))
-    fin = _as_of(t, _finished_state(h)) if len(h) else pd.DataFrame(index=t.index)
-    can = _as_of(t, _cancel_state(h)) if len(h) else pd.DataFrame(index=t.index)
     cutoff = t["midnight_e"].to_numpy()
     if now_e is not None:
         cutoff = np.minimum(cutoff, now_e)
@@ -107,11 +107,19 @@ def build(
     out["lead_days"] = (t["day"] - t["booked_day"]).clip(lower=0).astype("float64")
     out["hour"] = t["hour"].astype("float64")
     out["weekday"] = t["weekday"].astype("float64")
-    for col in ("prior_finished", "prior_no_show", "last3_no_show", "last3_n"):
-        out[col] = fin[col].fillna(0).astype("float64") if col in fin else 0.0
+    for col in ("prior_finished", "prior_no_show", "last3_no_show", "prior_cancelled"):
+        out[col] = customers[col].reindex(t.index).fillna(0).astype("float64")
+    out["last3_n"] = np.minimum(out["prior_finished"], 3)
     out["prior_no_show_rate"] = np.where(out["prior_finished"] > 0, out["prior_no_show"] / out["prior_finished"].where(out["prior_finished"] > 0, 1), np.nan)  # fmt: skip
-    out["days_since_last"] = (t["day"] - fin["last_day"]).astype("float64") if "last_day" in fin else np.nan
-    out["prior_cancelled"] = can["prior_cancelled"].fillna(0).astype("float64") if "prior_cancelled" in can else 0.0
+    last = customers[["last_e", "last_location_id"]].reindex(t.index)
+    seen = last["last_e"].notna().to_numpy()
+    since = np.full(len(t), np.nan)
+    if seen.any():
+        days = local_day(
+            last["last_e"].to_numpy()[seen].astype("int64"), last["last_location_id"].to_numpy()[seen], zones
+        )
+        since[seen] = t["day"].to_numpy()[seen] - days
+    out["days_since_last"] = since
     confirmed = t["confirmed_e"].to_numpy(dtype="float64")
     out["confirmed"] = (~np.isnan(confirmed) & (confirmed < cutoff)).astype("float64")
     for channel in ("email", "sms"):

@@ -54,10 +54,10 @@ def score_upcoming(now: datetime | None = None, *, days: int = HORIZON_DAYS) -> 
     with get_engine().connect() as conn:
         zones = data.zones(conn)
         targets = data.appointments(conn, *upcoming)
-        customers = select(a.customer_id).where(*upcoming)
-        history = data.history_of(conn, customers)
+        history = data.history_of(conn, select(a.customer_id).where(*upcoming))
         sent = data.reminders(conn, select(a.id).where(*upcoming))
-    frame = features.build(targets, history, sent, zones, now_e=int(now.timestamp()))
+    customers = features.record(targets, history, zones)
+    frame = features.build(targets, customers, sent, zones, now_e=int(now.timestamp()))
     risk = bundle.predict(frame)
     # Reasons in words where the badge is not "low" (the rest say nothing worth a call).
     worded = risk >= MEDIUM_RISK

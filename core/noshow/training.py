@@ -46,7 +46,7 @@ def load_finished(before: datetime | None = None) -> Dataset:
         history = data.appointments(conn, *where)
         sent = data.reminders(conn)
     finished = history[history["status"].isin(data.FINISHED)]
-    frame = features.build(finished, history, sent, zones)
+    frame = features.build(finished, features.record(finished, history, zones), sent, zones)
     return Dataset(
         frame=frame,
         y=(finished["status"] == "no_show").to_numpy(dtype="int64"),

@@ -90,7 +90,7 @@ def trends(actor: Actor | None, first: date, last: date, *, location_id: int | N
         history = data.history_of(conn, select(Appointment.customer_id).where(in_window))
         sent = _reminders(conn, select(Appointment.id).where(in_window))
     first_sent = sent.sort_values("sent_e").drop_duplicates(["id", "channel"])  # several offsets per channel
-    f = features.build(appts, history, first_sent.drop(columns="offset_min"), zones)
+    f = features.build(appts, features.record(appts, history, zones), first_sent.drop(columns="offset_min"), zones)
     frame = pd.DataFrame({
         "weekday": f["weekday"].astype(int), "hour": f["hour"].astype(int),
         "finished": appts["status"].isin(data.FINISHED).to_numpy(), "no_show": (appts["status"] == "no_show").to_numpy(),

@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 from core.base.clock import utcnow
+from core.base.jobs import new_sender_id
 
 INTERVAL = timedelta(minutes=1)
 
@@ -13,7 +14,7 @@ INTERVAL = timedelta(minutes=1)
 def cmd_send_notifications(args) -> int:
     from core.notifications import sender
 
-    ident = sender.new_sender_id()
+    ident = new_sender_id()
     while True:
         started = utcnow()
         summary = sender.send_due(started, sender=ident, limit=args.limit)

@@ -22,18 +22,14 @@ and recorded as `not_sent` with the reason.
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
 from core.base.clock import resolve_now
 from core.base.db import unit_of_work
-from core.base.jobs import job
+from core.base.jobs import PassSummary, job, new_sender_id
 from core.notifications import channels, reconcile
 from core.notifications.models import NotificationOutbox
 from core.notifications.prepare import Lookups, Ready, prepare_all
@@ -48,26 +44,6 @@ NEVER_SENT = "never sent"  # the channel went down before this message's turn
 
 def failure_key(outbox_id: int) -> str:
     return f"notification_failed:{outbox_id}"
-
-
-def new_sender_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass
-class PassSummary:
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, outcome: str, n: int = 1) -> None:
-        self.counts[outcome] = self.counts.get(outcome, 0) + n
-
-    def get(self, outcome: str) -> int:
-        return self.counts.get(outcome, 0)
-
-    def line(self) -> str:
-        if not self.counts:
-            return "nothing due"
-        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.counts.items()))
 
 
 def flag_stale(now: datetime) -> int:
@@ -191,10 +167,8 @@ def send_due(now: datetime | None = None, *, sender: str | None = None, batch: i
     now = resolve_now(now)
     sender = sender or new_sender_id()
     summary = PassSummary()
-    if flagged := flag_stale(now):
-        summary.counts["flagged"] = flagged
-    if added := reconcile.schedule_missing(now):
-        summary.counts["scheduled"] = added
+    summary.add("flagged", flag_stale(now))
+    summary.add("scheduled", reconcile.schedule_missing(now))
     transports = channels.transports()
     down: set[str] = set()
     cache = Lookups()

@@ -21,7 +21,7 @@ from core.base.errors import ConflictError, NotFound, ValidationError
 from core.base.models import Appointment, Customer, Location, Role
 from core.base.tz import to_local
 from core.people import phones
-from core.people.events import CustomerCreated
+from core.people.events import CustomerCreated, CustomerUpdated
 from core.security import access, audit
 from core.security.access import A, Actor
 from core.security.service import Tx, reading, service
@@ -271,6 +271,36 @@ def add_customer_in(
     )
     tx.publish(CustomerCreated(customer_id=customer.id, location_id=location_id, actor=actor, at=utcnow()))
     return customer
+
+
+def update_customer(
+    actor: Actor, customer_id: int, *, name: str, email: str | None = None, phone: str | None = None
+) -> Customer:
+    """Correct a customer's name, email or phone (checked like a new customer's; an email that
+    another customer has is refused). Audited with contacts masked; publishes CustomerUpdated."""
+    with service(actor, A.CUSTOMER_MANAGE, entity="customer") as tx:
+        customer = tx.get(Customer, customer_id, what="customer")
+        tx.require(customer.home_location_id, entity_id=customer.id)
+        location = tx.session.get(Location, customer.home_location_id)
+        name, email, phone = validate(name, email, phone, phones.region_for_zone(location.timezone))
+        if email is not None and tx.session.scalar(
+            select(Customer.id).where(func.lower(Customer.email) == email.lower(), Customer.id != customer.id)
+        ):
+            raise ConflictError(f"{email} already belongs to another customer: keep this one's email or pick theirs.")
+        new = {"name": name, "email": email, "phone": phone}
+        changes = {f: (getattr(customer, f), v) for f, v in new.items() if getattr(customer, f) != v}
+        if not changes:
+            return customer
+        masks = {"email": access.mask_email, "phone": access.mask_phone, "name": lambda v: v}
+        for f, (_, v) in changes.items():
+            setattr(customer, f, v)
+        tx.session.flush()
+        tx.audit(action="customer.update", entity="customer", entity_id=customer.id, location_id=location.id,
+                 before={f: masks[f](old) for f, (old, _) in changes.items()},
+                 after={f: masks[f](v) for f, (_, v) in changes.items()})  # fmt: skip
+        tx.publish(CustomerUpdated(customer_id=customer.id, location_id=location.id, changes=changes, actor=actor,
+                                   at=utcnow()))  # fmt: skip
+        return customer
 
 
 def _refuse_unseen_customer(actor: Actor, customer_id: int) -> NoReturn:

@@ -16,3 +16,15 @@ class CustomerCreated:
     location_id: int
     actor: Actor | None
     at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerUpdated:
+    """A customer's details changed: `changes` maps each changed field (name, email, phone) to
+    its value before and after."""
+
+    customer_id: int
+    location_id: int
+    changes: dict[str, tuple[str | None, str | None]]
+    actor: Actor | None
+    at: datetime

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from core.base.clock import utcnow
+from core.base.jobs import new_sender_id
 
 INTERVAL = timedelta(seconds=2)
 
@@ -48,7 +49,7 @@ def cmd_webhooks(args) -> int:
 def cmd_deliver_webhooks(args) -> int:
     from core.webhooks import sender
 
-    ident = sender.new_sender_id()
+    ident = new_sender_id()
     while True:
         started = utcnow()
         summary = sender.deliver_due(started, sender=ident, limit=args.limit)

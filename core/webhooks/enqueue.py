@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.base.bus import subscribe
 from core.base.models import Inquiry
 from core.inquiries.events import InquiryChanged
-from core.people.events import CustomerCreated
+from core.people.events import CustomerCreated, CustomerUpdated
 from core.scheduling.events import AppointmentChanged
 from core.webhooks.models import WebhookDelivery, WebhookEndpoint
 from core.webhooks.payloads import Facts, customer_body, event_type, inquiry_at, inquiry_body
@@ -67,11 +67,13 @@ def on_appointment_changed(session: Session, event: AppointmentChanged) -> None:
 
 
 @subscribe(CustomerCreated)
-def on_customer_created(session: Session, event: CustomerCreated) -> None:
-    if not (endpoints := _subscribed(session, "customer.created")):
+@subscribe(CustomerUpdated)
+def on_customer_changed(session: Session, event: CustomerCreated | CustomerUpdated) -> None:
+    kind = "customer.updated" if isinstance(event, CustomerUpdated) else "customer.created"
+    if not (endpoints := _subscribed(session, kind)):
         return
     _write(
-        session, "customer.created", endpoints, lambda level: customer_body(session, event, level),
+        session, kind, endpoints, lambda level: customer_body(session, event, level),
         subject=f"customer:{event.customer_id}", at=event.at, location_id=event.location_id,
     )  # fmt: skip
 

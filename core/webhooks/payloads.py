@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.base.models import Appointment, AppointmentType, Customer, Inquiry, Location, Provider, Status
 from core.base.tz import to_local
 from core.inquiries.events import InquiryChanged
-from core.people.events import CustomerCreated
+from core.people.events import CustomerCreated, CustomerUpdated
 from core.scheduling.events import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -38,6 +38,7 @@ EVENT_TYPES: dict[str, str] = {
     "appointment.status_changed": "any other status change, e.g. an undone check-in",
     "intake.completed": "the required intake answers are all in",
     "customer.created": "a new customer (at the desk or with a booking)",
+    "customer.updated": "a customer's name, email or phone was corrected",
     "inquiry.received": "a new inquiry (a call, walk-in, email or web request; not a merged repeat)",
     "inquiry.booked": "an appointment was booked from an inquiry",
     "inquiry.closed": "an inquiry closed without a booking, with its reason",
@@ -102,12 +103,17 @@ def _dump(kind: str, at: datetime, data: dict) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def customer_body(session: Session, event: CustomerCreated, level: str) -> str:
+def customer_body(session: Session, event: CustomerCreated | CustomerUpdated, level: str) -> str:
+    """customer.created, or customer.updated with `changed`: the names of the fields that changed
+    (their values only as the endpoint's personal-data level allows, in `customer`)."""
     customer, location = session.get(Customer, event.customer_id), session.get(Location, event.location_id)
     data = {
         "customer": {**customer_part(customer, level), "home_location": {"id": location.id, "name": location.name}},
         "by": "staff" if event.actor is not None and event.actor.user_id is not None else "system",
     }
+    if isinstance(event, CustomerUpdated):
+        data["changed"] = sorted(event.changes)
+        return _dump("customer.updated", event.at, data)
     return _dump("customer.created", event.at, data)
 
 

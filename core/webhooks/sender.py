@@ -5,8 +5,9 @@ killed between the POST and the mark) are flagged: an attempt with outcome "unkn
 they go back to pending. They are sent again with the same webhook-id, which the receiver dedupes
 (the Standard Webhooks contract), so a crash resends at most what it had not marked. Then, in
 batches: claim due deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL: several senders never
-claim one delivery) and mark them `sending` in the claim's own transaction; post each one,
-outside any transaction; record the answers in one transaction per batch.
+claim one delivery) and mark them `sending` in the claim's own transaction; post them several at
+once (threads; `_send_batch`), outside any transaction; record the answers in one transaction per
+batch.
 
 Order: a delivery waits while an earlier one to the same endpoint about the same appointment is
 unfinished, so a receiver sees booked before cancelled. An endpoint that did not answer (timeout,
@@ -19,11 +20,10 @@ An endpoint failing for FAILING_ALERT raises a queue item, cleared by its next s
 
 from __future__ import annotations
 
-import os
 import random
-import socket
-import uuid
-from dataclasses import dataclass, field
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, select, update
@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 from core.base.clock import resolve_now, utcnow
 from core.base.config import get_settings
 from core.base.db import unit_of_work
-from core.base.jobs import job
+from core.base.jobs import PassSummary, job, new_sender_id
 from core.queue import kinds as queue_kinds
 from core.queue.items import clear_item, raise_item
 from core.security import audit
@@ -49,32 +49,15 @@ JITTER = 0.1  # each wait is stretched or shrunk by up to 10 %
 RETRY_AFTER_CAP = timedelta(hours=24)
 FAILING_ALERT = timedelta(hours=24)
 BATCH = 25
+SENDS_AT_ONCE = 8  # POSTs in flight at once in a pass (threads)
+PER_ENDPOINT = 4  # ... and to one endpoint, once it has answered in this pass
 STALE_AFTER = timedelta(minutes=15)  # far longer than a batch takes (BATCH x 15 s timeouts at worst: 6 min)
 UNFINISHED = ("pending", "sending")
 NO_ANSWER_AGAIN = {429}  # with no answer at all, and 5xx: the endpoint rests for the pass
 
 
-def new_sender_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 def failing_key(endpoint_id: int) -> str:
     return queue_kinds.key(queue_kinds.WEBHOOK_FAILING, endpoint_id)
-
-
-@dataclass
-class PassSummary:
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, outcome: str, n: int = 1) -> None:
-        if n:
-            self.counts[outcome] = self.counts.get(outcome, 0) + n
-
-    def get(self, outcome: str) -> int:
-        return self.counts.get(outcome, 0)
-
-    def line(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "nothing due"
 
 
 @dataclass(frozen=True)
@@ -234,6 +217,45 @@ def headers(c: Claimed) -> dict[str, str]:
     }
 
 
+def _no_answer(answer: net.Answer) -> bool:
+    """Whether the endpoint should rest for the rest of the pass."""
+    code = answer.status_code
+    return not answer.refused and (code is None or code >= 500 or code in NO_ANSWER_AGAIN)
+
+
+def _send_batch(pool: ThreadPoolExecutor, http, claimed: list[Claimed], now: datetime, resting: set[int],
+                proven: set[int]) -> tuple[list[tuple[Claimed, net.Answer]], list[int]]:  # fmt: skip
+    """POST a claimed batch, several at once: at most SENDS_AT_ONCE in all and PER_ENDPOINT to one
+    endpoint, and only one to an endpoint until it has answered in this pass (a dead receiver
+    costs one timeout and one attempt, as when sends went one by one). The claim never holds two
+    unfinished deliveries about one subject to one endpoint, so sending a batch in any order keeps
+    the order per appointment. What is left for a resting endpoint is deferred (put back)."""
+    waiting, running = list(claimed), {}
+    in_flight: Counter[int] = Counter()
+    answers: list[tuple[Claimed, net.Answer]] = []
+    deferred: list[int] = []
+    while waiting or running:
+        for c in list(waiting):
+            if len(running) >= SENDS_AT_ONCE:
+                break
+            if c.endpoint_id in resting:
+                waiting.remove(c)
+                deferred.append(c.delivery_id)
+            elif in_flight[c.endpoint_id] < (PER_ENDPOINT if c.endpoint_id in proven else 1):
+                waiting.remove(c)
+                in_flight[c.endpoint_id] += 1
+                running[pool.submit(lambda c=c: net.post(http, c.url, headers(c), c.body, now))] = c
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            c = running.pop(future)
+            in_flight[c.endpoint_id] -= 1
+            answer = future.result()  # net.post turns every failure into an Answer
+            answers.append((c, answer))
+            (resting if _no_answer(answer) else proven).add(c.endpoint_id)
+    answers.sort(key=lambda pair: pair[0].delivery_id)
+    return answers, deferred
+
+
 def deliver_due(
     now: datetime | None = None, *, sender: str | None = None, batch: int = BATCH, limit: int | None = None
 ) -> PassSummary:
@@ -242,26 +264,16 @@ def deliver_due(
     sender = sender or new_sender_id()
     summary = PassSummary()
     summary.add("flagged", flag_stale(now))
-    resting: set[int] = set()
+    resting: set[int] = set()  # endpoints that did not answer: not tried again this pass
+    proven: set[int] = set()  # endpoints that answered this pass: sent to several at once
     done = 0
-    with net.client() as http:
+    with net.client() as http, ThreadPoolExecutor(SENDS_AT_ONCE, thread_name_prefix="webhook-send") as pool:
         while limit is None or done < limit:
             claimed = claim(now, sender, batch if limit is None else min(batch, limit - done), resting)
             if not claimed:
                 break
-            answers: list[tuple[Claimed, net.Answer]] = []
-            deferred: list[int] = []
-            for c in claimed:
-                done += 1
-                if c.endpoint_id in resting:
-                    deferred.append(c.delivery_id)
-                    continue
-                answer = net.post(http, c.url, headers(c), c.body, now)
-                answers.append((c, answer))
-                if not answer.refused and (
-                    answer.status_code is None or answer.status_code >= 500 or answer.status_code in NO_ANSWER_AGAIN
-                ):
-                    resting.add(c.endpoint_id)
+            done += len(claimed)
+            answers, deferred = _send_batch(pool, http, claimed, now, resting, proven)
             with unit_of_work() as s, s.no_autoflush:  # the batch's rows, locked, read in two queries
                 rows, ends = _locked_rows(s, answers)
                 for c, answer in answers:

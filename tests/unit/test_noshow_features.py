@@ -54,7 +54,7 @@ def test_a_feature_for_day_d_never_changes_when_outcomes_from_d_on_are_altered(s
     target_day = local.loc[local["id"] == 999, "day"].item()
     targets = rows[local["day"] == target_day]
     reminders = pd.DataFrame({"id": rows["id"], "channel": "email", "sent_e": rows["start_e"] - 2 * 86400})
-    before = features.build(targets, rows, reminders, ZONES)
+    before = features.build(targets, features.record(targets, rows, ZONES), reminders, ZONES)
 
     altered = rows.copy()
     rng = random.Random(seed + 100)
@@ -65,7 +65,8 @@ def test_a_feature_for_day_d_never_changes_when_outcomes_from_d_on_are_altered(s
         [reminders, pd.DataFrame({"id": altered.loc[later, "id"], "channel": "sms", "sent_e": on_the_day})]
     )
     altered.loc[later, "confirmed_e"] = altered.loc[later, "start_e"] - 60.0
-    after = features.build(altered[local["day"] == target_day], altered, late_sent, ZONES)
+    changed = altered[local["day"] == target_day]
+    after = features.build(changed, features.record(changed, altered, ZONES), late_sent, ZONES)
     pd.testing.assert_frame_equal(before, after)
 
 
@@ -82,7 +83,8 @@ def test_the_customers_record_counts_only_earlier_days():
         appt(8, 6, DAY_E + 16 * 3600, "completed"),  # a first visit
     ])  # fmt: skip
     empty = pd.DataFrame({"id": [], "channel": [], "sent_e": []})
-    out = features.build(rows[rows["id"].isin([7, 8])], rows, empty, ZONES).set_index(pd.Index([7, 8]))
+    targets = rows[rows["id"].isin([7, 8])]
+    out = features.build(targets, features.record(targets, rows, ZONES), empty, ZONES).set_index(pd.Index([7, 8]))
     first, new = out.loc[7], out.loc[8]
     assert (first["prior_finished"], first["prior_no_show"], first["last3_no_show"], first["last3_n"]) == (4, 3, 2, 3)
     assert first["prior_cancelled"] == 1 and first["days_since_last"] == 2 and first["lead_days"] == 34
@@ -95,3 +97,15 @@ def test_the_customers_record_counts_only_earlier_days():
         "not confirmed yet",
     ]
     assert "first visit" in features.reasons(new.to_dict())
+
+
+def test_confirmations_and_reminders_count_when_they_came_before_the_day():
+    start = DAY_E + 16 * 3600  # noon in New York on D (local midnight: 05:00 UTC)
+    rows = frame([
+        appt(1, 5, start, "completed", confirmed_e=start - 20 * 3600),  # confirmed the evening before
+        appt(2, 6, start, "completed", confirmed_e=start - 2 * 3600),  # confirmed on the day: not known yet
+    ])  # fmt: skip
+    sent = pd.DataFrame({"id": [1, 2], "channel": ["sms", "sms"], "sent_e": [start - 86400, start - 3600]})
+    out = features.build(rows, features.record(rows, rows, ZONES), sent, ZONES)
+    assert out["confirmed"].tolist() == [1.0, 0.0] and out["reminder_sms"].tolist() == [1.0, 0.0]
+    assert out["reminder_email"].tolist() == [0.0, 0.0]

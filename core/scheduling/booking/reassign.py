@@ -63,14 +63,16 @@ def reassign_in(tx: Tx, appt: Appointment, provider_id: int, *, now: datetime, r
     return appt
 
 
-def cancel_in(tx: Tx, appt: Appointment, *, now: datetime, reason: str) -> Appointment:
-    """Cancel an open appointment (late when inside its type's cancellation window)."""
+def cancel_in(tx: Tx, appt: Appointment, *, now: datetime, reason: str, by_customer: bool = True) -> Appointment:
+    """Cancel an open appointment (late when inside its type's cancellation window). With
+    `by_customer=False` (the desk declined a booking request, or it lapsed) it is never late:
+    the customer did not cancel, so it is no late cancel in the KPIs."""
     if transitions.status_refusal(A.APPOINTMENT_CANCEL, appt.status):
         raise InvalidTransition(
             f"The appointment {when_text(appt)} is already {transitions.STATUS_WORDS[Status(appt.status)]}."
         )
     before, state = snapshot(appt), AppointmentState.of(appt)
-    late = appt.start_at - now < timedelta(hours=appt.type.cancellation_window_hours)
+    late = by_customer and appt.start_at - now < timedelta(hours=appt.type.cancellation_window_hours)
     old = appt.status
     appt.status, appt.cancelled_at, appt.cancel_reason, appt.late_cancel = (
         Status.CANCELLED.value,
