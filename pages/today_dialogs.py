@@ -12,11 +12,13 @@ from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.intake import reads as intake_reads
 from core.people import customers
+from core.people.customers import CustomerView
 from core.scheduling import booking, schedule
 from core.scheduling.labels import clamp
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import intake_desk, kit
+from pages.customer_match import same_contact_warning
 from pages.safe import plain
 from pages.today_slots import slot_picker
 from pages.today_state import (
@@ -115,7 +117,13 @@ def notes_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     DIALOGS.error(top)
 
 
-def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None]:
+def _use_existing(customer: CustomerView) -> None:
+    """The warning's "Use NAME": find that record instead of adding a second one."""
+    st.session_state["dlg_customer_mode"] = "Find"
+    st.session_state["dlg_customer_query"] = customer.email or customer.phone or customer.name
+
+
+def _customer_picker(actor: Actor, state: dict, location_id: int) -> tuple[int | None, dict | None]:
     """(existing customer id, None) or (None, new customer's fields)."""
     if state.get("customer_id"):
         found = customers.get_customer(actor, state["customer_id"])
@@ -137,6 +145,7 @@ def _customer_picker(actor: Actor, state: dict) -> tuple[int | None, dict | None
     email_col, phone_col = st.columns(2)
     email = email_col.text_input("Email", key="dlg_new_email", max_chars=limits.EMAIL_MAX)
     phone = phone_col.text_input("Phone", key="dlg_new_phone", max_chars=limits.PHONE_MAX)
+    same_contact_warning(actor, phone=phone, email=email, location_id=location_id, key="dlg_same", use=_use_existing)
     return None, {"name": name, "email": email or None, "phone": phone or None}
 
 
@@ -168,7 +177,7 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
     if type_id is None:
         st.info("There are no appointment types yet: a manager adds them under settings.")
         return
-    customer_id, new_customer = _customer_picker(actor, state)
+    customer_id, new_customer = _customer_picker(actor, state, location.id)
     slot = slot_picker(actor, location, type_id=type_id, default_provider=None, day=day, route=True,
                        customer_id=customer_id)  # fmt: skip
     intake, empty = _intake_inputs(by_id[type_id].intake_fields, {})

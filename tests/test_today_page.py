@@ -359,6 +359,19 @@ def test_book_a_new_customer_through_the_dialog(w):
     assert "Grace Hopper" in at.dataframe[0].value["Customer"].tolist()
 
 
+def test_a_new_customer_with_a_known_phone_is_offered_the_existing_one(w):
+    """Issue 31 item 15, in the Book dialog: typing a new customer with Ada's phone warns and
+    offers her record; taking it switches the picker to finding her."""
+    at = _click(_page(w, "frontdesk", _next_monday()), "today_book")
+    at.radio(key="dlg_customer_mode").set_value("New customer").run()
+    at.text_input(key="dlg_new_name").input("Ada L.")
+    at.text_input(key="dlg_new_phone").input("(212) 555-0100").run()
+    assert any("Already on file with this phone number: **Ada Lovelace" in shown(x.value) for x in at.warning)
+    _click(at, f"dlg_same_{w.customers['ada'].id}")
+    assert at.radio(key="dlg_customer_mode").value == "Find"
+    assert next(s for s in at.selectbox if s.label == "Matches").value == w.customers["ada"].id
+
+
 def test_book_an_existing_customer_found_by_phone(w):
     day = _next_monday()
     _book(w, day + timedelta(days=7), time(9), customer="alan")  # Alan is booked here next week
