@@ -8,7 +8,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from core.base.clock import utcnow
+from core.base import clock
 from core.base.tz import to_local
 from core.intake import reads as intake_reads
 from core.people import phones
@@ -43,7 +43,7 @@ def _quick(actor: Actor, action: str, row: ScheduleRow) -> None:
     service, done = QUICK_ACTIONS[action]
     if kit.act(lambda: service(actor, row.appointment_id), None, page=today_state.PAGE):
         st.session_state[today_state.UNDO] = {
-            "id": row.appointment_id, "until": utcnow() + booking.UNDO_WINDOW, "text": f"{row.customer_name} {done}.",
+            "id": row.appointment_id, "until": clock.utcnow() + booking.UNDO_WINDOW, "text": f"{row.customer_name} {done}.",
         }  # fmt: skip
 
 

@@ -76,5 +76,6 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION intake_forms_immutable()")
     op.drop_table("intake_form_drafts")
     op.drop_table("intake_forms")
-    with op.batch_alter_table("appointment_types") as batch:
-        batch.drop_column("pre_visit_instructions")
+    # Not a batch copy: appointments reference appointment_types, and SQLite refuses to drop a
+    # referenced table; its own ALTER TABLE ... DROP COLUMN needs none.
+    op.drop_column("appointment_types", "pre_visit_instructions")
