@@ -102,7 +102,7 @@ def on_demo_seeded(session: Session, event: DemoSeeded) -> None:
         .join(Customer, Customer.id == Appointment.customer_id)
         .where(Appointment.start_at > now, Appointment.start_at <= now + AHEAD, Appointment.type_id.is_not(None),
                Appointment.status.in_((Status.BOOKED.value, Status.CONFIRMED.value)))
-        .order_by(Appointment.start_at)
+        .order_by(Appointment.start_at, Appointment.id)  # ties in one order on every database
     )  # fmt: skip
     made = 0
     for appt, name in session.execute(query):
@@ -125,3 +125,4 @@ def on_demo_seeded(session: Session, event: DemoSeeded) -> None:
         elif state == "paper":
             row.received_on_paper_at, row.received_on_paper_by = at, staff.id if staff else None
         intake_answers.refresh_in(session, appt, row, at)
+        appt.updated_at = at  # the demo's clock, not the seeding's: the same seed gives the same rows
