@@ -12,6 +12,7 @@ from core.base.tz import today_in
 from core.metrics import drill, kpis, utilization
 from core.metrics.definitions import Window, last_full_week
 from core.metrics.sources import Filters
+from core.scheduling.labels import day_label
 from core.security.access import Actor
 from pages.today_state import scope_key
 
@@ -137,4 +138,4 @@ def delta(current, previous, *, percent: bool) -> str | None:
 
 
 def window_label(window: Window) -> str:
-    return f"{window.first:%a %d %b %Y} – {window.last:%a %d %b %Y}"
+    return f"{day_label(window.first)} {window.first.year} – {day_label(window.last)} {window.last.year}"

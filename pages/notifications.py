@@ -16,6 +16,7 @@ from core.notifications import admin, channels, template_admin
 from core.notifications.models import KINDS
 from core.notifications.templates import FIELDS, KIND_LABELS
 from core.scheduling import schedule as schedule_reads
+from core.scheduling.labels import day_label
 from core.security.access import A
 from pages import kit, ui
 from pages.downloads import download_buttons
@@ -40,7 +41,11 @@ def run(service, success: str, *args, **kwargs) -> None:
 def local(when, tz: str | None) -> str:
     if when is None:
         return ""
-    return f"{to_local(when, tz):%a %d %b %H:%M %Z}" if tz else f"{when:%a %d %b %H:%M} UTC"
+    return (
+        f"{day_label(to_local(when, tz))} {to_local(when, tz):%H:%M %Z}"
+        if tz
+        else f"{day_label(when)} {when:%H:%M} UTC"
+    )
 
 
 counts = admin.counts(actor)

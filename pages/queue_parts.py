@@ -18,6 +18,7 @@ from core.base.tz import to_local, today_in
 from core.queue import actions, fixes, lifecycle, reads, snoozes
 from core.queue.reads import ItemView
 from core.scheduling import booking
+from core.scheduling.labels import day_label
 from core.security.access import A, Actor, can
 from pages import kit
 from pages.safe import plain
@@ -230,7 +231,10 @@ def slot_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> N
     if not slots:
         st.info(f"No free time in the {fixes.SLOT_DAYS} days from {first}: try a later day.")
         return
-    labels = {k: f"{to_local(s.start, tz):%a %d %b %H:%M} · {s.provider_name}" for k, s in enumerate(slots)}
+    labels = {
+        k: f"{day_label(to_local(s.start, tz))} {to_local(s.start, tz):%H:%M} · {s.provider_name}"
+        for k, s in enumerate(slots)
+    }
     pick = st.selectbox(f"Time ({len(slots)} free)", list(labels), format_func=labels.get, key="qdlg_slot")
     slot = slots[pick]
     if st.button(action.label.rstrip("…"), type="primary", key="qdlg_book") and _act(

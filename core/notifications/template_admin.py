@@ -15,6 +15,7 @@ from core.notifications.models import CHANNELS, KINDS, NotificationSchedule, Not
 from core.notifications.store import Schedule, schedule_of, wording_of
 from core.notifications.templates import Wording, context
 from core.notifications.templates import check as check_template
+from core.scheduling.labels import day_label
 from core.security import access
 from core.security.access import A, Actor
 from core.security.service import check, reading, service
@@ -152,7 +153,10 @@ def preview_appointments(actor: Actor | None, type_id: int, *, limit: int = 30) 
             .order_by(Appointment.start_at.desc())
             .limit(limit)
         ).all()
-    return [(i, f"{to_local(start, tz):%a %d %b %Y %H:%M} · {name}") for i, start, name, tz in rows]
+    return [
+        (i, f"{day_label(to_local(start, tz))} {start.year} {to_local(start, tz):%H:%M} · {name}")
+        for i, start, name, tz in rows
+    ]
 
 
 def preview(

@@ -39,3 +39,19 @@ def test_a_long_note_is_cut_at_a_word_and_a_short_one_is_left_whole():
     cut = clamp("word " * 100)
     assert cut.endswith("word…") and len(cut) <= 201
     assert clamp("one\ntwo\nthree\nfour") == "one\ntwo\nthree…"
+
+
+def test_no_page_or_service_formats_a_day_with_a_leading_zero_or_slashes():
+    """The pages and services say a day through day_label / fmt_day, so "Mon 07 Dec" and
+    "2026/11/23" cannot come back one f-string at a time."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("pages", "core")
+        for path in sorted((root / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "%d %b" in line or "%Y/%m" in line
+    ]
+    assert found == []
