@@ -25,8 +25,10 @@ search, inactive = list_controls("loc", "Name, address or time zone")
 rows = locations.list_locations(actor, search=search, include_inactive=inactive)
 table = pd.DataFrame(
     [{"Name": r.name, "Time zone": r.timezone, "Address": r.address or "", "Rooms": r.rooms,
-      "Upcoming appointments": r.upcoming, "Status": "Active" if r.active else "Inactive"} for r in rows],
-    columns=["Name", "Time zone", "Address", "Rooms", "Upcoming appointments", "Status"],
+      "Upcoming appointments": r.upcoming, "Answer inquiries within (min)": r.answer_minutes,
+      "Status": "Active" if r.active else "Inactive"} for r in rows],
+    columns=["Name", "Time zone", "Address", "Rooms", "Upcoming appointments", "Answer inquiries within (min)",
+             "Status"],
 )  # fmt: skip
 if table.empty:
     st.info("No locations match. Add the first one below." if not search else "No locations match the search.")
@@ -46,8 +48,16 @@ with st.form("location_form", clear_on_submit=False):
     default_tz = current.timezone if current else "America/New_York"
     tz = st.selectbox("Time zone", ZONES, index=ZONES.index(default_tz) if default_tz in ZONES else 0)
     address = st.text_input("Address", value=(current.address or "") if current else "")
+    low, high = locations.ANSWER_MINUTES
+    answer = st.number_input(
+        "Answer an inquiry within (business minutes)", min_value=low, max_value=high, step=5,
+        value=current.answer_minutes if current else 60,
+        help="After this many minutes of the location's opening hours, an inquiry nobody has booked or "
+        "closed goes to the exceptions queue as 'Inquiry not answered'.",
+    )  # fmt: skip
     if st.form_submit_button("Save location", type="primary"):
-        run(lambda: locations.save_location(actor, location_id=choice, name=name, timezone=tz, address=address),
+        run(lambda: locations.save_location(actor, location_id=choice, name=name, timezone=tz, address=address,
+                                            inquiry_answer_minutes=int(answer)),
             f"{name.strip() or 'The location'} is saved.")  # fmt: skip
 
 

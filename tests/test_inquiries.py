@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from core.base.db import read_session
 from core.base.errors import ConflictError, InvalidTransition, OutOfScope, PermissionDenied, ValidationError
-from core.base.models import Appointment, ExceptionItem, Inquiry
+from core.base.models import Appointment, ExceptionItem, Inquiry, Location
 from core.inquiries import services as inquiries
 from core.metrics.models import MetricInquiryDay
 from core.queue import detect, kinds
 from core.queue.rules.inquiries import answer_by
+from core.settings import locations
 from tests.factories import NOW, at, audit_dicts, world
 
 
@@ -132,6 +133,24 @@ def test_an_inquiry_nobody_answers_is_queued_and_the_item_resolves_itself_when_b
     with read_session() as s:
         items = s.scalars(select(ExceptionItem).where(ExceptionItem.kind == kinds.INQUIRY_UNANSWERED)).all()
         assert sorted(i.status for i in items) == ["resolved", "resolved"]
+
+
+def test_each_location_sets_how_long_an_inquiry_may_wait_and_a_bad_value_changes_nothing(db):
+    """Issue 26 item 4: the wait is per location (default one business hour)."""
+    w = world()
+    downtown = w.locations["downtown"]
+    _record(w)
+    with pytest.raises(ValidationError, match="from 5 to 1,440"):
+        locations.save_location(w.actors["admin"], location_id=downtown.id, name=downtown.name,
+                                timezone=downtown.timezone, inquiry_answer_minutes=2)  # fmt: skip
+    with read_session() as s:
+        assert s.get(Location, downtown.id).inquiry_answer_minutes == 60
+    locations.save_location(w.actors["admin"], location_id=downtown.id, name=downtown.name,
+                            timezone=downtown.timezone, inquiry_answer_minutes=180)  # fmt: skip
+    assert audit_dicts(entity="location")[-1]["after"]["inquiry_answer_minutes"] == 180
+    # In at 07:00, Downtown opens at 09:00: three business hours later is 12:00, not 10:00.
+    assert detect.detect_all(NOW + timedelta(hours=5, minutes=-1)).opened.get(kinds.INQUIRY_UNANSWERED, 0) == 0
+    assert detect.detect_all(NOW + timedelta(hours=5)).opened[kinds.INQUIRY_UNANSWERED] == 1
 
 
 def test_an_answer_is_due_one_business_hour_after_the_inquiry_in_the_locations_own_hours():

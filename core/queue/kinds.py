@@ -42,8 +42,9 @@ REBOOK_CALL = "rebook_call"
 WEBHOOK_FAILING = "webhook_failing"
 BOOKING_REQUEST = "booking_request"
 INQUIRY_UNANSWERED = "inquiry_unanswered"
-# How long an inquiry may wait for an answer (a booking or a closing reason) before it is queued.
-DEFAULT_ANSWER_MINUTES = 60
+# How long an inquiry may wait for an answer (a booking or a closing reason) before it is queued:
+# each location's inquiry_answer_minutes, 5 to 1,440 business minutes (migration 0030).
+SHORTEST_ANSWER_MINUTES = 5
 NO_SHOW_RISK = "no_show_risk"
 
 # Rule windows (hours ahead of the start; per appointment type in queue_type_windows).

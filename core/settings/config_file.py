@@ -32,7 +32,7 @@ from core.settings.common import (
     hhmm,
     parse_time,
 )
-from core.settings.locations import change_zone, location_state, room_state
+from core.settings.locations import change_zone, clean_answer_minutes, location_state, room_state
 from core.settings.providers import provider_state
 from core.settings.types import FIELDS, TypeInput, clean_type, save_type_in, type_state
 from core.settings.working_time import add_time_off_in, set_hours_in, shifts_text
@@ -113,6 +113,7 @@ def _apply_locations(tx: Tx, doc: dict, ch: Changes) -> dict[str, Location]:
             change_zone(tx, loc, tz)
         loc.address = clean_optional(item.get("address"), 255, "address")
         loc.active = bool(item.get("active", True))
+        loc.inquiry_answer_minutes = clean_answer_minutes(item.get("inquiry_answer_minutes", 60))
         s.flush()
         _audit(tx, ch, "location", loc.id, f"location {name}", before, location_state(loc))
         rooms = {r.name: r for r in s.scalars(select(Room).where(Room.location_id == loc.id))}

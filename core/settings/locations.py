@@ -29,6 +29,7 @@ class LocationView:
     active: bool
     rooms: int
     upcoming: int  # open appointments from now on
+    answer_minutes: int = 60  # business minutes an inquiry may wait for an answer (the queue's rule)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,21 @@ class RoomView:
 
 
 def location_state(loc: Location) -> dict:
-    return {"name": loc.name, "timezone": loc.timezone, "address": loc.address, "active": loc.active}
+    return {"name": loc.name, "timezone": loc.timezone, "address": loc.address, "active": loc.active,
+            "inquiry_answer_minutes": loc.inquiry_answer_minutes}  # fmt: skip
+
+
+ANSWER_MINUTES = (5, 1440)
+
+
+def clean_answer_minutes(value: object) -> int:
+    """Business minutes an inquiry may wait for an answer: a whole number from 5 to 1,440."""
+    low, high = ANSWER_MINUTES
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(
+            f"The time to answer an inquiry must be a whole number of minutes from {low} to {high:,}."
+        )
+    return value
 
 
 def room_state(room: Room) -> dict:
@@ -93,7 +108,16 @@ def list_locations(
         q = q.where(or_(Location.name.ilike(like), Location.address.ilike(like), Location.timezone.ilike(like)))
     with reading(actor, _managing(actor), entity="location") as session:
         return [
-            LocationView(loc.id, loc.name, loc.timezone, loc.address, loc.active, n_rooms or 0, n_up or 0)
+            LocationView(
+                loc.id,
+                loc.name,
+                loc.timezone,
+                loc.address,
+                loc.active,
+                n_rooms or 0,
+                n_up or 0,
+                loc.inquiry_answer_minutes,
+            )  # fmt: skip
             for loc, n_rooms, n_up in session.execute(q)
         ]
 
@@ -105,11 +129,13 @@ def save_location(
     name: str,
     timezone: str,
     address: str | None = None,
+    inquiry_answer_minutes: int | None = None,
 ) -> LocationView:
     """Add a location (no id) or change one. Changing the time zone moves every wall-clock rule
     (working hours, day boundaries) with it, so it is refused while future appointments exist."""
     name, tz = clean_name(name, "location"), clean_timezone(timezone)
     address = clean_optional(address, 255, "address")
+    answer = None if inquiry_answer_minutes is None else clean_answer_minutes(inquiry_answer_minutes)
     with service(actor, A.LOCATIONS_MANAGE, entity="location", entity_id=location_id, location_id=None) as tx:
         s = tx.session
         clash = s.execute(select(Location.id, Location.name).where(func.lower(Location.name) == name.lower())).first()
@@ -117,18 +143,21 @@ def save_location(
             raise ConflictError(f"There is already a location named {clash.name}.")
         if location_id is None:
             loc, before = Location(name=name, timezone=tz, address=address, active=True), None
+            loc.inquiry_answer_minutes = answer or 60
             s.add(loc)
         else:
             loc = tx.get(Location, location_id, what="location")
             tx.require(loc.id, entity_id=loc.id)
             before = location_state(loc)
             loc.name, loc.address = name, address
+            if answer is not None:
+                loc.inquiry_answer_minutes = answer
             change_zone(tx, loc, tz)
         s.flush()
         tx.entity_id, tx.location_id = loc.id, loc.id
         if before != location_state(loc):
             tx.audit(before=before, after=location_state(loc), reason="added" if before is None else "changed")
-        return LocationView(loc.id, loc.name, loc.timezone, loc.address, loc.active, 0, 0)
+        return LocationView(loc.id, loc.name, loc.timezone, loc.address, loc.active, 0, 0, loc.inquiry_answer_minutes)
 
 
 def change_zone(tx: Tx, loc: Location, tz: str) -> None:

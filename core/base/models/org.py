@@ -45,6 +45,8 @@ class Location(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # Business minutes an inquiry may wait for an answer here (5 to 1,440; migration 0030's CHECK).
+    inquiry_answer_minutes: Mapped[int] = mapped_column(default=60, server_default="60")
 
     rooms: Mapped[list[Room]] = relationship(back_populates="location", order_by="Room.name")
 

@@ -1,5 +1,5 @@
 """An inquiry nobody answered: open (no booking, no closing reason, not a held web request) for
-longer than kinds.DEFAULT_ANSWER_MINUTES of its location's business hours, which are the union of
+longer than its location's inquiry_answer_minutes (default 60) of business hours, the union of
 its providers' working hours there (a location with none counts clock minutes). An inquiry that
 comes in on Friday evening is due an hour after Monday's opening, not at 9 pm. Resolves itself
 once it is booked or closed."""
@@ -59,19 +59,20 @@ class InquiryUnanswered(Rule):
     kind = kinds.INQUIRY_UNANSWERED
 
     def find(self, session: Session, now: datetime, scope: Scope) -> list[Cause]:
-        wait = timedelta(minutes=kinds.DEFAULT_ANSWER_MINUTES)
-        query = select(Inquiry.id, Inquiry.location_id, Inquiry.received_at, Inquiry.customer_id, Location.timezone).join(
-            Location, Location.id == Inquiry.location_id
-        ).where(
+        shortest = timedelta(minutes=kinds.SHORTEST_ANSWER_MINUTES)
+        query = select(
+            Inquiry.id, Inquiry.location_id, Inquiry.received_at, Inquiry.customer_id, Location.timezone,
+            Location.inquiry_answer_minutes,
+        ).join(Location, Location.id == Inquiry.location_id).where(
             Inquiry.appointment_id.is_(None), Inquiry.closed_at.is_(None), Inquiry.held_until.is_(None),
-            Inquiry.received_at <= now - wait,  # business time is never shorter than clock time
+            Inquiry.received_at <= now - shortest,  # business time is never shorter than clock time
         )  # fmt: skip
         query = scoped(query, Scope(scope.location_ids, scope.ids), subject=Inquiry.id, location=Inquiry.location_id)
         rows = session.execute(query).all()
         hours = business_hours(session, {r.location_id for r in rows})
         causes = []
         for r in rows:
-            due = answer_by(r.received_at, hours.get(r.location_id, {}), r.timezone, kinds.DEFAULT_ANSWER_MINUTES)
+            due = answer_by(r.received_at, hours.get(r.location_id, {}), r.timezone, r.inquiry_answer_minutes)
             if due <= now:
                 causes.append(Cause(self.kind, r.id, r.location_id, due_at=due,
                                     details={"inquiry_id": r.id, "customer_id": r.customer_id}))  # fmt: skip
