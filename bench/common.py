@@ -57,5 +57,12 @@ def timed(fn: Callable[[], object], repeat: int = 20, warmup: int = 2) -> dict[s
 
 
 def report(label: str, figures: dict[str, float], target: str | None = None) -> None:
-    parts = ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items())
+    parts = ", ".join(f"{k}={_figure(v)}" for k, v in figures.items())
     print(f"   {label}: {parts}" + (f"   [target: {target}]" if target else ""), flush=True)
+
+
+def _figure(value: object) -> str:
+    """Floats with one decimal, or two under 10 (a ratio of 0.46 must not print as 0.5)."""
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
