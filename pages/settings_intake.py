@@ -12,9 +12,10 @@ import streamlit as st
 import yaml
 
 from core.base.errors import DomainError
-from core.intake import forms
+from core.intake import forms, uploads
 from core.intake.definition import QUESTION_KINDS, compact, is_required, missing, visible_questions
 from core.security.access import Actor
+from pages.intake_fields import UPLOAD_TYPES
 from pages.safe import plain
 from pages.settings_common import run
 
@@ -112,9 +113,10 @@ def _question(type_id: int, q: dict, required: bool) -> None:
         st.file_uploader(
             label,
             key=key,
-            help=help_ or "PDF, JPEG, PNG or HEIC, up to 10 MB.",
+            help=help_ or f"PDF, JPEG, PNG or HEIC, up to {uploads.max_mb()} MB.",
             disabled=True,
-            type=["pdf", "jpg", "jpeg", "png", "heic"],
+            type=UPLOAD_TYPES,
+            max_upload_size=uploads.max_mb(),
         )
     else:
         with st.container(border=True):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
+from core.base.config import reset_settings
 from core.base.db import read_session
 from core.intake import forms
 from core.intake.models import IntakeForm, IntakeFormDraft
@@ -110,3 +111,16 @@ def test_a_manager_sees_a_type_offered_everywhere_but_cannot_change_its_form(w):
     consult = w.types["consult"].id
     assert at.text_area(key=f"intake_yaml_{consult}").disabled
     assert _button(at, "Save draft").disabled and _button(at, "Save instructions").disabled
+
+
+def test_the_preview_upload_box_says_the_intake_limit_not_streamlits(w, monkeypatch):
+    monkeypatch.setenv("INTAKE_UPLOAD_MAX_MB", "7")
+    reset_settings()
+    at = _types_page(w)
+    consult = w.types["consult"].id
+    at.text_area(key=f"intake_yaml_{consult}").input(
+        "questions:\n  - key: referral\n    label: Referral letter\n    kind: file\n"
+    ).run()
+    boxes = [e for e in at.main if getattr(e, "type", "") == "file_uploader"]
+    assert [b.proto.max_upload_size_mb for b in boxes] == [7]
+    assert [b.proto.help for b in boxes] == ["PDF, JPEG, PNG or HEIC, up to 7 MB."]
