@@ -12,7 +12,24 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, Integer, and_, case, cast, delete, extract, func, insert, literal, or_, select, type_coerce
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    extract,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from core.base.clock import utcnow
@@ -20,8 +37,19 @@ from core.base.models import Appointment, AppointmentHistory, AppointmentType
 from core.base.tz import local_range_bounds, zone
 from core.metrics.definitions import TOUCH_KINDS
 from core.metrics.models import NONE_KEY, MetricDaily, MetricLead
+from core.metrics.rollup import SEAT_MINUTES
 
 ONE_DAY = 86_400
+SUMMED = ("completed", "no_show", "cancelled", "late_cancel", "rescheduled", "touches", "held", *SEAT_MINUTES)
+_SCRATCH = ["location_id", "day", "provider_key", "type_key", "lead_days", "seats", "n", *SUMMED]
+
+
+def _scratch() -> Table:
+    """A temporary table of the appointments counted by bucket and lead, for this transaction."""
+    return Table(
+        "metric_regroup", MetaData(),
+        *(Column(name, Date if name == "day" else Integer) for name in _SCRATCH), prefixes=["TEMPORARY"],
+    )  # fmt: skip
 
 
 def offsets(tz: str, first: datetime, last: datetime) -> list[tuple[datetime | None, int]]:
@@ -150,22 +178,24 @@ def rebuild_daily(session: Session, location_ids: list[int], tz: str, runs: list
         .where(*where)
         .subquery()
     )
+    # One pass over the appointments, grouped by bucket and lead: the daily rows are its sums.
     kept = [] if runs is None else [or_(*(rows.c.day.between(first, last) for first, last in runs))]
-    keys = [rows.c.location_id, rows.c.day, rows.c.provider_key, rows.c.type_key]
-    seats = func.max(rows.c.seats)
-    counts = {
-        "appointments": func.count(),
-        **{n: func.sum(rows.c[n]) for n in ("completed", "no_show", "cancelled", "late_cancel", "rescheduled",
-                                            "touches", "held")},
-        **{n: _rounded(func.sum(rows.c[n]), seats) for n in ("booked_min", "attended_min", "no_show_min",
-                                                            "late_cancel_min")},
-    }  # fmt: skip
-    daily = select(*keys, sql.weekday(rows.c.day), literal(utcnow(), MetricDaily.updated_at.type), *counts.values())
+    keys = [rows.c.location_id, rows.c.day, rows.c.provider_key, rows.c.type_key, rows.c.lead_days]
+    by_lead = select(*keys, func.max(rows.c.seats), func.count(), *(func.sum(rows.c[n]) for n in SUMMED))
+    scratch = _scratch()
+    connection = session.connection()
+    scratch.create(connection)
+    session.execute(insert(scratch).from_select(_SCRATCH, by_lead.where(*kept).group_by(*keys)))
+    c = scratch.c
+    keys = [c.location_id, c.day, c.provider_key, c.type_key]
+    counts = {"appointments": func.sum(c.n), **{n: func.sum(c[n]) for n in SUMMED if n not in SEAT_MINUTES}}
+    counts |= {n: _rounded(func.sum(c[n]), func.max(c.seats)) for n in SEAT_MINUTES}
+    daily = select(*keys, sql.weekday(c.day), literal(utcnow(), MetricDaily.updated_at.type), *counts.values())
     columns = ["location_id", "day", "provider_key", "type_key", "weekday", "updated_at", *counts]
-    session.execute(insert(MetricDaily).from_select(columns, daily.where(*kept).group_by(*keys)))
-    lead = select(*keys, rows.c.lead_days, func.count()).where(*kept, rows.c.lead_days.is_not(None))
-    lead = lead.group_by(*keys, rows.c.lead_days)
+    session.execute(insert(MetricDaily).from_select(columns, daily.group_by(*keys)))
+    lead = select(*keys, c.lead_days, c.n).where(c.lead_days.is_not(None))
     session.execute(insert(MetricLead).from_select([*columns[:4], "lead_days", "n"], lead))
+    scratch.drop(connection)
     md = MetricDaily
     counted = select(func.sum(md.appointments)).where(md.location_id.in_(location_ids))
     if runs is not None:
