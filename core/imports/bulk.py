@@ -28,10 +28,6 @@ def _sqlite_instant(value: datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def _as_is(value):
-    return value
-
-
 class Bulk:
     def __init__(self, session: Session, instants: Sequence[str] = ()):
         self.session = session
@@ -39,7 +35,6 @@ class Bulk:
         self.sqlite = self.connection.dialect.name == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
         self.instants = frozenset(instants)
-        self.instant: Callable = _sqlite_instant if self.sqlite else _as_is
         self._instants: dict[datetime, str] = {}  # rows repeat their instants (the write time, the days)
         self._getters: dict[tuple[str, ...], tuple[Callable, tuple[int, ...]]] = {}
 
@@ -56,15 +51,19 @@ class Bulk:
             values = (values,)
         if not at:
             return values
-        values, seen = list(values), self._instants
+        values = list(values)
         for i in at:
-            v = values[i]
-            if v is not None:
-                text = seen.get(v)
-                if text is None:
-                    text = seen[v] = self.instant(v)
-                values[i] = text
+            values[i] = self.instant_of(values[i])
         return tuple(values)
+
+    def instant_of(self, value: datetime | None):
+        """An instant as the dialect takes it (None stays None), each value converted once."""
+        if value is None or not self.sqlite:
+            return value
+        text = self._instants.get(value)
+        if text is None:
+            text = self._instants[value] = _sqlite_instant(value)
+        return text
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         one = f"({', '.join([self.mark] * len(columns))})"

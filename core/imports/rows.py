@@ -46,7 +46,9 @@ class Record:
 class RowParser:
     def __init__(self, mapping: Mapping, header: list[str], catalog: Catalog, *, create_locations: bool):
         self.mapping = mapping
-        self.idx = p.column_indexes(header, mapping)
+        columns = p.column_indexes(header, mapping)
+        # Per mapped field: its column, its table of values and its length limit, looked up once.
+        self.fields = {name: (i, mapping.values.get(name), p.TEXT_LIMITS.get(name, 100)) for name, i in columns.items()}
         self.catalog = catalog
         self.create_locations = create_locations
         self.naive_zone = ZoneInfo(mapping.timezone) if mapping.timezone else None
@@ -58,18 +60,19 @@ class RowParser:
 
     def text(self, values: list[str], name: str) -> str | None:
         """The field's value (translated by the mapping's `values`), stripped; None when blank."""
-        i = self.idx.get(name)
-        if i is None or i >= len(values):
+        found = self.fields.get(name)
+        if found is None:
+            return None
+        i, table, limit = found
+        if i >= len(values):
             return None
         raw = values[i].strip()
         if not raw:
             return None
         if raw[0] == "'" and raw[1:2] in FORMULA_START:
             raw = raw[1:]  # neutralised for spreadsheets by an export: the value itself follows
-        table = self.mapping.values.get(name)
         if table is not None:
             raw = table.get(raw, raw).strip()
-        limit = p.TEXT_LIMITS.get(name, 100)
         if len(raw) > limit:
             raise p.Rejected(p.BAD_VALUE, f"{name} is longer than {limit} characters")
         return raw or None
