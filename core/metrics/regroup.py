@@ -76,7 +76,8 @@ def offsets(tz: str, first: datetime, last: datetime) -> list[tuple[datetime | N
     return [*found, (None, current)]
 
 
-def _sqlite_local_date(column, table: list[tuple[datetime | None, int]]):
+def sqlite_local_date(column, table: list[tuple[datetime | None, int]]):
+    """SQLite: the local date of the instants in `column`, by the zone's `offsets` table."""
     moved = literal(f"{table[-1][1]:+d} seconds")
     if len(table) > 1:
         moved = case(
@@ -96,7 +97,7 @@ class _Dialect:
     def local_date(self, column):
         if self.pg:
             return cast(func.timezone(literal(self.tz), column), Date)
-        return _sqlite_local_date(column, self.table)
+        return sqlite_local_date(column, self.table)
 
     def minutes(self, start, end):
         """Whole minutes from start to end (rounded down), NULL without an end."""
