@@ -28,6 +28,24 @@ def _sqlite_instant(value: datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")[:26]
 
 
+class _SqliteTexts(dict):
+    """Instant -> SQLite's text of it, worked out on the first lookup."""
+
+    def __init__(self) -> None:
+        super().__init__({None: None})
+
+    def __missing__(self, value: datetime) -> str:
+        text = self[value] = _sqlite_instant(value)
+        return text
+
+
+class _AsGiven(dict):
+    """Every instant as it is (PostgreSQL)."""
+
+    def __missing__(self, value):
+        return value
+
+
 class Bulk:
     def __init__(self, session: Session, instants: Sequence[str] = ()):
         self.session = session
@@ -35,7 +53,9 @@ class Bulk:
         self.sqlite = self.connection.dialect.name == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
         self.instants = frozenset(instants)
-        self._instants: dict[datetime, str] = {}  # rows repeat their instants (the write time, the days)
+        # instant_of(value): a lookup (rows repeat their instants: the write time, the days), each
+        # instant converted once; None stays None. PostgreSQL takes them as they are.
+        self.instant_of: Callable = (_SqliteTexts() if self.sqlite else _AsGiven()).__getitem__
         self._getters: dict[tuple[str, ...], tuple[Callable, tuple[int, ...]]] = {}
 
     def values(self, row: dict, columns: Sequence[str]) -> tuple:
@@ -55,15 +75,6 @@ class Bulk:
         for i in at:
             values[i] = self.instant_of(values[i])
         return tuple(values)
-
-    def instant_of(self, value: datetime | None):
-        """An instant as the dialect takes it (None stays None), each value converted once."""
-        if value is None or not self.sqlite:
-            return value
-        text = self._instants.get(value)
-        if text is None:
-            text = self._instants[value] = _sqlite_instant(value)
-        return text
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
         one = f"({', '.join([self.mark] * len(columns))})"
