@@ -23,7 +23,7 @@ class NeedsTimezone(p.ImportFileError):
     pass
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     line: int
     external_id: str
