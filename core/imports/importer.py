@@ -189,7 +189,7 @@ class _Import:
         self.parser = RowParser(mapping, csv_file.header, self.catalog, create_locations=create_locations)
         self.records: list[Record] = []
         self.existing: dict[str, dict] = {}
-        self.values: dict[int, tuple[str, ...]] = {}
+        self.values: dict[int, list[str]] = {}  # line -> the row's values, until it is decided
         self.customers: dict[tuple, int | None] = {}  # key -> id (None: to be created)
         self.new_customers: dict[tuple, dict] = {}
         self.customer_updates: dict[int, dict] = {}
@@ -199,12 +199,12 @@ class _Import:
         self.group_keys: dict[int, str] = {}  # line -> the row's group key, decided once
 
     def reject(self, line: int, exc: p.Rejected) -> None:
-        self.result.rejections.append(p.Rejection(line, exc.kind, str(exc), self.values.pop(line, ())))
+        self.result.rejections.append(p.Rejection(line, exc.kind, str(exc), tuple(self.values.pop(line, ()))))
 
     def plan(self) -> None:
         rows = self.csv.rows
+        self.values = dict(rows)
         for n, (line, values) in enumerate(rows):
-            self.values[line] = tuple(values)
             try:
                 self.records.append(self.parser.record(line, values))
             except p.Rejected as exc:
@@ -258,7 +258,8 @@ class _Import:
     def _match_customers(self) -> None:
         keys: dict[tuple, dict] = {}
         for r in self.records:
-            keys.setdefault(r.customer_key, {**r.customer, "home": r.place.id})
+            if r.customer_key not in keys:
+                keys[r.customer_key] = {**r.customer, "home": r.place.id}
         by_kind: dict[str, list] = {"ext": [], "email": [], "name": []}
         for key in keys:
             by_kind[key[0]].append(key[1])
