@@ -28,8 +28,22 @@ def _sqlite_instant(value: datetime | None) -> str | None:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def _as_is(value):
-    return value
+class _SqliteTexts(dict):
+    """Instant -> SQLite's text of it, worked out on the first lookup."""
+
+    def __init__(self) -> None:
+        super().__init__({None: None})
+
+    def __missing__(self, value: datetime) -> str:
+        text = self[value] = _sqlite_instant(value)
+        return text
+
+
+class _AsGiven(dict):
+    """Every instant as it is (PostgreSQL)."""
+
+    def __missing__(self, value):
+        return value
 
 
 class Bulk:
@@ -39,8 +53,9 @@ class Bulk:
         self.sqlite = self.connection.dialect.name == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
         self.instants = frozenset(instants)
-        self.instant: Callable = _sqlite_instant if self.sqlite else _as_is
-        self._instants: dict[datetime, str] = {}  # rows repeat their instants (the write time, the days)
+        # instant_of(value): a lookup (rows repeat their instants: the write time, the days), each
+        # instant converted once; None stays None. PostgreSQL takes them as they are.
+        self.instant_of: Callable = (_SqliteTexts() if self.sqlite else _AsGiven()).__getitem__
         self._getters: dict[tuple[str, ...], tuple[Callable, tuple[int, ...]]] = {}
 
     def values(self, row: dict, columns: Sequence[str]) -> tuple:
@@ -56,14 +71,9 @@ class Bulk:
             values = (values,)
         if not at:
             return values
-        values, seen = list(values), self._instants
+        values = list(values)
         for i in at:
-            v = values[i]
-            if v is not None:
-                text = seen.get(v)
-                if text is None:
-                    text = seen[v] = self.instant(v)
-                values[i] = text
+            values[i] = self.instant_of(values[i])
         return tuple(values)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:

@@ -4,7 +4,7 @@ everything the row needs to be looked up is in the `Catalog` (created locations 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.base.models import OPEN_STATUSES, Status
@@ -23,7 +23,7 @@ class NeedsTimezone(p.ImportFileError):
     pass
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     line: int
     external_id: str
@@ -46,7 +46,9 @@ class Record:
 class RowParser:
     def __init__(self, mapping: Mapping, header: list[str], catalog: Catalog, *, create_locations: bool):
         self.mapping = mapping
-        self.idx = p.column_indexes(header, mapping)
+        columns = p.column_indexes(header, mapping)
+        # Per mapped field: its column, its table of values and its length limit, looked up once.
+        self.fields = {name: (i, mapping.values.get(name), p.TEXT_LIMITS.get(name, 100)) for name, i in columns.items()}
         self.catalog = catalog
         self.create_locations = create_locations
         self.naive_zone = ZoneInfo(mapping.timezone) if mapping.timezone else None
@@ -55,21 +57,23 @@ class RowParser:
         # Parsed dates by (field, text, zones): an export repeats its days and times row after
         # row, and strptime costs more than the rest of a row. A refusal is kept as its reason.
         self.instants: dict[tuple, datetime | tuple[str, str]] = {}
+        self.days: dict[tuple, tuple[date, datetime]] = {}
 
     def text(self, values: list[str], name: str) -> str | None:
         """The field's value (translated by the mapping's `values`), stripped; None when blank."""
-        i = self.idx.get(name)
-        if i is None or i >= len(values):
+        found = self.fields.get(name)
+        if found is None:
+            return None
+        i, table, limit = found
+        if i >= len(values):
             return None
         raw = values[i].strip()
         if not raw:
             return None
         if raw[0] == "'" and raw[1:2] in FORMULA_START:
             raw = raw[1:]  # neutralised for spreadsheets by an export: the value itself follows
-        table = self.mapping.values.get(name)
         if table is not None:
             raw = table.get(raw, raw).strip()
-        limit = p.TEXT_LIMITS.get(name, 100)
         if len(raw) > limit:
             raise p.Rejected(p.BAD_VALUE, f"{name} is longer than {limit} characters")
         return raw or None
@@ -155,8 +159,9 @@ class RowParser:
         )
         end = self.end(values, start, zone)
         booked = self.when(values, "booked_at", zone) or start
-        day, booked_day = p.local_date(start, place.zone), p.local_date(booked, place.zone)
-        if day < booked_day:
+        day, next_day = self.local_day(start, place.zone)
+        # Booked before the first instant of the next local date: on this date or before it.
+        if booked >= next_day and (booked_day := p.local_date(booked, place.zone)) > day:
             raise p.Rejected(p.BOOKED_AFTER, f"appointment date {day} is before its booking date {booked_day}")
         cancelled = self.when(values, "cancelled_at", zone)
         if cancelled is not None and status != Status.CANCELLED:
@@ -182,6 +187,17 @@ class RowParser:
             block_start=block_start, block_end=block_end, status=status, booked_at=booked, cancelled_at=cancelled,
             late_cancel=cancelled is not None and start - cancelled < window, customer_key=key, customer=customer,
         )  # fmt: skip
+
+    def local_day(self, at: datetime, zone: ZoneInfo) -> tuple[date, datetime]:
+        """The local date of `at` and the first instant of the next local date (once per instant
+        and zone: a file's starts repeat). Midnight's first occurrence (fold 0) is that instant,
+        also when midnight is skipped or repeated by a change of offset."""
+        found = self.days.get((at, zone))
+        if found is None:
+            day = p.local_date(at, zone)
+            after = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+            found = self.days[(at, zone)] = (day, after)
+        return found
 
     def end(self, values: list[str], start: datetime, zone: ZoneInfo) -> datetime | None:
         if self.mapping.has("end"):

@@ -17,7 +17,6 @@ from sqlalchemy import Date, cast, delete, func, insert, literal_column, or_, se
 from sqlalchemy.orm import Session
 
 from core.base.bus import subscribe
-from core.base.clock import utcnow
 from core.base.models import Appointment, Inquiry, Location, WorkingHours
 from core.base.tz import local_range_bounds, zone
 from core.inquiries.events import InquiriesRecorded, InquiryChanged
@@ -36,17 +35,8 @@ from core.metrics.models import (
     MetricProviderDay,
     MetricProviderWeekday,
 )
-from core.metrics.rollup import (
-    COARSE,
-    COLUMNS,
-    COUNTERS,
-    Bucket,
-    Key,
-    aggregate,
-    lead_rows,
-    move_coarse,
-    move_every,
-)
+from core.metrics.regroup import rebuild_daily
+from core.metrics.rollup import COARSE, COUNTERS, move_coarse, move_every
 from core.scheduling.events import AppointmentsImported, LocationZoneChanged, ProviderScheduleChanged
 
 _CHUNK = 5000
@@ -67,32 +57,17 @@ def rebuild_rollups(
             session.execute(delete(every.__table__))
             session.execute(delete(model.__table__))
     overall: dict[str, Counter] = {column: Counter() for _, _, column, _ in COARSE}
-    for location_id in wanted:
-        if location_id not in zones:
-            continue
-        daily, lead = (MetricDaily, MetricLead)
-        stmt_d = delete(daily).where(daily.location_id == location_id)
-        stmt_l = delete(lead).where(lead.location_id == location_id)
-        query = select(*COLUMNS).where(Appointment.location_id == location_id)
-        if day_list is not None:
-            if not day_list:
-                continue
-            runs = list(day_runs(day_list))
-            stmt_d = stmt_d.where(or_(*(daily.day.between(a, b) for a, b in runs)))
-            stmt_l = stmt_l.where(or_(*(lead.day.between(a, b) for a, b in runs)))
-            spans = [local_range_bounds(a, b, zones[location_id]) for a, b in runs]
-            query = query.where(or_(*((Appointment.start_at >= lo) & (Appointment.start_at < hi) for lo, hi in spans)))
-        session.execute(stmt_d)
-        session.execute(stmt_l)
-        buckets = aggregate(session, session.execute(query), {location_id: zones[location_id]})
-        if day_list is not None:
-            keep = set(day_list)
-            buckets = {k: b for k, b in buckets.items() if k[1] in keep}
-        _write(session, buckets)
-        _rebuild_provider_days(session, location_id, runs if day_list is not None else None)
-        _rebuild_location_sums(session, location_id, day_list)
-        _rebuild_coarse(session, location_id, day_list, overall)
-        counted += sum(b.counts["appointments"] for b in buckets.values())
+    wanted = [location_id for location_id in wanted if location_id in zones]
+    if wanted and day_list != []:
+        runs = list(day_runs(day_list)) if day_list is not None else None
+        by_zone: dict[str, list[int]] = defaultdict(list)
+        for location_id in wanted:
+            by_zone[zones[location_id]].append(location_id)
+        for tz, ids in sorted(by_zone.items()):
+            counted += rebuild_daily(session, ids, tz, runs)
+        _rebuild_provider_days(session, wanted, runs)
+        _rebuild_location_sums(session, wanted, day_list)
+        _rebuild_coarse(session, wanted, day_list, overall)
     for _, every, column, _ in COARSE:
         move_every(session, every, column, overall[column])
     rebuild_inquiry_rollup(session, wanted, day_list)
@@ -169,14 +144,14 @@ def _rebuild_inquiry_months(session: Session, location_id: int, days: list[date]
     session.execute(insert(table).from_select(["location_id", "month", "received", "converted"], source))
 
 
-def _rebuild_provider_days(session: Session, location_id: int, runs: list[tuple[date, date]] | None) -> None:
-    """Recompute the location's provider-days (of these runs of days, default all) from its
+def _rebuild_provider_days(session: Session, location_ids: list[int], runs: list[tuple[date, date]] | None) -> None:
+    """Recompute the locations' provider-days (of these runs of days, default all) from their
     (rebuilt) daily rows."""
     table, md = MetricProviderDay.__table__, MetricDaily
-    stmt = delete(table).where(table.c.location_id == location_id)
+    stmt = delete(table).where(table.c.location_id.in_(location_ids))
     keys = (md.location_id, md.day, md.provider_key)
     source = select(*keys, func.min(md.weekday), *(func.sum(getattr(md, name)) for name in COUNTERS))
-    source = source.where(md.location_id == location_id).group_by(*keys)
+    source = source.where(md.location_id.in_(location_ids)).group_by(*keys)
     if runs is not None:
         stmt = stmt.where(or_(*(table.c.day.between(a, b) for a, b in runs)))
         source = source.where(or_(*(md.day.between(a, b) for a, b in runs)))
@@ -185,17 +160,17 @@ def _rebuild_provider_days(session: Session, location_id: int, runs: list[tuple[
     session.execute(insert(table).from_select(columns, source))
 
 
-def _rebuild_location_sums(session: Session, location_id: int, days: list[date] | None) -> None:
-    """Recompute the location's days (these, default all) and the months holding them from its
-    (rebuilt) provider-days, and which (provider, weekday)s it has."""
+def _rebuild_location_sums(session: Session, location_ids: list[int], days: list[date] | None) -> None:
+    """Recompute the locations' days (these, default all) and the months holding them from their
+    (rebuilt) provider-days, and which (provider, weekday)s they have."""
     pd_, ld = MetricProviderDay, MetricLocationDay
     for table, source, period, start in (
         (ld.__table__, pd_, "day", pd_.day),
         (MetricLocationMonth.__table__, ld, "month", _start_in_sql(session, "month", ld.day)),
     ):
-        stmt = delete(table).where(table.c.location_id == location_id)
+        stmt = delete(table).where(table.c.location_id.in_(location_ids))
         query = select(source.location_id, start, *(func.sum(getattr(source, name)) for name in COUNTERS))
-        query = query.where(source.location_id == location_id).group_by(source.location_id, start)
+        query = query.where(source.location_id.in_(location_ids)).group_by(source.location_id, start)
         if days is not None:
             covered = days if period == "day" else _covered("month", days)
             runs = list(day_runs(covered))
@@ -204,9 +179,9 @@ def _rebuild_location_sums(session: Session, location_id: int, days: list[date] 
         session.execute(stmt)
         session.execute(insert(table).from_select(["location_id", period, *COUNTERS], query))
     seen = MetricProviderWeekday.__table__
-    session.execute(delete(seen).where(seen.c.location_id == location_id))
+    session.execute(delete(seen).where(seen.c.location_id.in_(location_ids)))
     weekdays = select(pd_.location_id, pd_.provider_key, pd_.weekday).distinct()
-    weekdays = weekdays.where(pd_.location_id == location_id, pd_.provider_key != NONE_KEY)
+    weekdays = weekdays.where(pd_.location_id.in_(location_ids), pd_.provider_key != NONE_KEY)
     session.execute(insert(seen).from_select(["location_id", "provider_key", "weekday"], weekdays))
 
 
@@ -225,25 +200,28 @@ def _start_in_sql(session: Session, column: str, day):
     return type_coerce(func.date(day, literal_column("'start of month'")), Date)
 
 
-def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None, overall: dict[str, Counter]) -> None:
-    """Recompute the location's weekly and monthly histograms, of the weeks and months holding
-    these days (default all), from its (rebuilt) daily one: moved by the difference, as a
+def _rebuild_coarse(
+    session: Session, location_ids: list[int], days: list[date] | None, overall: dict[str, Counter]
+) -> None:
+    """Recompute the locations' weekly and monthly histograms, of the weeks and months holding
+    these days (default all), from their (rebuilt) daily ones: moved by the difference, as a
     booking moves them, which is added to `overall` (per period column) for the every-location
     tables."""
     ml = MetricLead
     for model, _, column, _ in COARSE:
         table = model.__table__
         start = _start_in_sql(session, column, ml.day)
-        new = select(start, ml.lead_days, func.sum(ml.n)).where(ml.location_id == location_id)
-        new = new.group_by(start, ml.lead_days)
-        old = select(table.c[column], table.c.lead_days, table.c.n).where(table.c.location_id == location_id)
+        new = select(ml.location_id, start, ml.lead_days, func.sum(ml.n)).where(ml.location_id.in_(location_ids))
+        new = new.group_by(ml.location_id, start, ml.lead_days)
+        old = select(table.c.location_id, table.c[column], table.c.lead_days, table.c.n)
+        old = old.where(table.c.location_id.in_(location_ids))
         if days is not None:
             runs = list(day_runs(_covered(column, days)))
             new = new.where(or_(*(ml.day.between(a, b) for a, b in runs)))
             old = old.where(or_(*(table.c[column].between(a, b) for a, b in runs)))
         deltas: dict[tuple[int, date, int], int] = defaultdict(int)
         for sign, query in ((1, new), (-1, old)):
-            for period, lead, n in session.execute(query):
+            for location_id, period, lead, n in session.execute(query):
                 deltas[(location_id, period, lead)] += sign * n
         overall[column].update(move_coarse(session, model, column, deltas))
 
@@ -251,21 +229,6 @@ def _rebuild_coarse(session: Session, location_id: int, days: list[date] | None,
 def _period_end(column: str, start: date) -> date:
     """The last day of the week or month starting on `start`."""
     return start + timedelta(days=6) if column == "week" else next_month(start) - timedelta(days=1)
-
-
-def _write(session: Session, buckets: dict[Key, Bucket]) -> None:
-    now = utcnow()
-    daily_rows, leads = [], []
-    for key, bucket in buckets.items():
-        location_id, day, provider_key, type_key = key
-        daily_rows.append(
-            {"location_id": location_id, "day": day, "weekday": day.weekday(), "provider_key": provider_key,
-             "type_key": type_key, "updated_at": now, **bucket.counts}
-        )  # fmt: skip
-        leads.extend(lead_rows(key, bucket))
-    for rows, model in ((daily_rows, MetricDaily), (leads, MetricLead)):
-        for i in range(0, len(rows), _CHUNK):  # Core inserts: the ORM's bulk path costs more than the write
-            session.execute(insert(model.__table__), rows[i : i + _CHUNK])
 
 
 @subscribe(InquiryChanged)

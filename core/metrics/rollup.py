@@ -9,7 +9,7 @@ already exclusive), so two bookings into one bucket recompute one after the othe
 sees the first.
 
 Rebuilding from the appointments, for writes that publish no per-appointment events, is
-`core.metrics.rebuild`.
+`core.metrics.rebuild` (its counting, the same as `aggregate`'s, in SQL: `core.metrics.regroup`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from fractions import Fraction
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -88,7 +89,8 @@ def _add(bucket: Bucket, row, start_local: datetime, tz, touches: int) -> None:
     if booked_at is not None:
         bucket.lead[(start_local.date() - booked_at.astimezone(tz).date()).days] += 1
     # one seat's share of the slot: a class of 8 fully booked holds its minutes once, not 8 times
-    minutes = int((end - start).total_seconds() // 60) / max(seats or 1, 1) if end is not None else None
+    # (exact, rounded once per bucket as `regroup` rounds the sums in SQL)
+    minutes = Fraction(int((end - start).total_seconds() // 60), max(seats or 1, 1)) if end is not None else None
     usable = provider_id is not None and type_id is not None and minutes is not None
     if status == "cancelled":
         c["cancelled"] += 1
@@ -141,7 +143,7 @@ def aggregate(session: Session, rows: Iterable, zones: dict[int, str]) -> dict[K
         _add(buckets[key], row, start_local, tz, touches.get(row[0], 0))
     for bucket in buckets.values():  # one type per bucket: its seat-minutes add up to whole minutes
         for name in SEAT_MINUTES:
-            bucket.counts[name] = round(bucket.counts[name])
+            bucket.counts[name] = round(bucket.counts[name])  # half to even
     return buckets
 
 
