@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, delete, exists, insert, select, update
 from sqlalchemy.orm import aliased
 
 from core.base.clock import resolve_now, utcnow
@@ -153,12 +153,13 @@ def _disable_gone(s, endpoint: WebhookEndpoint, now: datetime) -> None:
 
 
 def _record(s, c: Claimed, answer: net.Answer, now: datetime, row: WebhookDelivery | None,
-            endpoint: WebhookEndpoint) -> str:  # fmt: skip
+            endpoint: WebhookEndpoint, attempts: list[dict]) -> str:  # fmt: skip
+    """Mark one answered delivery; its attempt row goes into `attempts` (inserted in one statement)."""
     if row is None or row.status != "sending":
         return "lost"
     outcome = "delivered" if answer.ok else "refused" if answer.refused else "failed"
-    s.add(
-        WebhookAttempt(
+    attempts.append(
+        dict(
             delivery_id=row.id, number=c.attempt, started_at=now, outcome=outcome, status_code=answer.status_code,
             latency_ms=answer.latency_ms, response_excerpt=answer.excerpt, error=answer.error,
         )
@@ -281,8 +282,11 @@ def deliver_due(
             answers, deferred = _send_batch(pool, http, claimed, now, resting, proven)
             with unit_of_work() as s, s.no_autoflush:  # the batch's rows, locked, read in two queries
                 rows, ends = _locked_rows(s, answers)
+                attempts: list[dict] = []
                 for c, answer in answers:
-                    summary.add(_record(s, c, answer, now, rows.get(c.delivery_id), ends[c.endpoint_id]))
+                    summary.add(_record(s, c, answer, now, rows.get(c.delivery_id), ends[c.endpoint_id], attempts))
+                if attempts:
+                    s.execute(insert(WebhookAttempt), attempts)
                 if deferred:
                     _put_back(s, deferred)
                     summary.add("deferred", len(deferred))
