@@ -50,16 +50,17 @@ DELAY_MS = int(os.environ.get("BENCH_WEBHOOK_DELAY_MS", "20"))
 TZ = "America/New_York"
 
 
-def _serve(delay_s: float, ports) -> None:
-    """A receiver in a process of its own (so this process's CPU time is the sender's alone):
-    answers 200 after `delay_s`."""
+def _handler(delay_s: float = 0.0, on_body=None) -> type[BaseHTTPRequestHandler]:
+    """Answers 200 after `delay_s`, handing each body to `on_body` first."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def do_POST(self):  # noqa: N802 - the http.server API
-            self.rfile.read(int(self.headers["Content-Length"]))
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if on_body is not None:
+                on_body(body)
             if delay_s:
                 time.sleep(delay_s)
             self.send_response(200)
@@ -70,7 +71,12 @@ def _serve(delay_s: float, ports) -> None:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    return Handler
+
+
+def _serve(delay_s: float, ports) -> None:
+    """A receiver in a process of its own (so this process's CPU time is the sender's alone)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(delay_s))
     server.daemon_threads = True
     ports.put(server.server_port)
     server.serve_forever()
@@ -124,32 +130,15 @@ def _throughput(label: str, delay_s: float, appts, now: datetime, target: str | 
 
 
 class Sink:
-    """Answers 200 at once; notes when each appointment's first webhook arrived."""
+    """Answers 200 at once, in this process; notes when each appointment's first webhook arrived."""
 
     def __init__(self):
-        self.count = 0
         self.first_seen: dict[int, float] = {}
-        hook = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out as separate writes
+        def seen(body: bytes) -> None:
+            self.first_seen.setdefault(json.loads(body)["data"]["appointment"]["id"], time.time())
 
-            def do_POST(self):  # noqa: N802 - the http.server API
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.count += 1
-                if self.headers.get("webhook-id"):
-                    appt = json.loads(body)["data"]["appointment"]["id"]
-                    hook.first_seen.setdefault(appt, time.time())
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(on_body=seen))
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
