@@ -14,6 +14,7 @@ from core.scheduling import schedule, waitlist
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import kit
+from pages.customer_edit import customer_details_form
 from pages.customer_preferences import contact_preferences
 from pages.safe import plain
 from pages.today_state import PAGE, go_to, open_dialog
@@ -125,6 +126,7 @@ def customer_search_panel(actor: Actor, location: LocationView) -> None:
                     "Open day", key=f"goto_{visit['appointment_id']}", on_click=go_to,
                     args=(visit["location_id"], visit["day"], visit["appointment_id"]),
                 )  # fmt: skip
+            customer_details_form(actor, found)
             contact_preferences(actor, found.id, location.timezone)
             if can(actor, A.APPOINTMENT_BOOK, location.id) and st.button(
                 f"Book at {plain(location.name)}", key=f"book_for_{found.id}"

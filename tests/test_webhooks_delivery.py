@@ -190,11 +190,12 @@ def test_private_addresses_are_refused_at_send_time(sqlite_db, local_network, re
 def test_a_sender_killed_mid_pass_resends_only_what_it_had_not_marked(sqlite_db, local_network, receiver):
     w = world()
     _endpoint(w, receiver)
-    _book_day(w, 27, NOW)  # batches of 25: the first is recorded, the second is in flight
+    n = sender.BATCH + 2  # the first batch is recorded, the second (two deliveries) is in flight
+    _book_day(w, n, NOW)
     now = utcnow()
     with unit_of_work() as s:  # the subprocess runs on the real clock: make them due on it
         s.execute(update(WebhookDelivery).values(next_attempt_at=now))
-    receiver.hold_from = 27
+    receiver.hold_from = n
     env = {**os.environ, "DATABASE_URL": sqlite_db.url, "WEBHOOK_ALLOW_LOCAL_NETWORK": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "core", "deliver-webhooks", "--once"], cwd=ROOT, env=env)
     try:
@@ -204,11 +205,11 @@ def test_a_sender_killed_mid_pass_resends_only_what_it_had_not_marked(sqlite_db,
     finally:
         receiver.release.set()
     statuses = [d.status for d in _rows()]
-    assert statuses.count("delivered") == 25 and statuses.count("sending") == 2
+    assert statuses.count("delivered") == sender.BATCH and statuses.count("sending") == 2
     summary = sender.deliver_due(now + sender.STALE_AFTER + timedelta(minutes=1))
     assert summary.get("flagged") == 2 and summary.get("delivered") == 2
     assert {d.status for d in _rows()} == {"delivered"}
-    assert len(set(receiver.ids)) == 27 and len(receiver.ids) == 29  # the two in flight came twice, same ids
+    assert len(set(receiver.ids)) == n and len(receiver.ids) == n + 2  # the two in flight came twice, same ids
     assert [a.outcome for a in _rows(WebhookAttempt)].count("unknown") == 2
     assert receiver.unverified == []
 

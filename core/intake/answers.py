@@ -2,7 +2,8 @@
 desk, completed, received on paper. Every write is one service call with its audit row (the
 client address for a customer at the door) and, when completion changes, the appointment's
 `intake_complete` flag and an AppointmentEdited event (the queue's "intake missing" item
-resolves itself on it; webhooks send intake.completed).
+resolves itself on it), and on becoming complete an IntakeCompleted event (webhooks send it as
+intake.completed).
 
 How it relates to the flat intake (core.scheduling.booking.intake): a type without a published
 form keeps its flat fields, answered by the desk when booking, as before. A type with a form is
@@ -26,6 +27,7 @@ from core.intake import consent, forms, uploads
 from core.intake import definition as d
 from core.scheduling.booking.intake import edited_in
 from core.scheduling.booking.records import NOTE_MAX, locked_appointment
+from core.scheduling.events import AppointmentState, IntakeCompleted
 from core.security.access import PUBLIC, A, Actor
 from core.security.links import EXPIRED, LinkError
 from core.security.service import Tx, service
@@ -127,6 +129,16 @@ def refresh_in(session: Session, appt: Appointment, row: IntakeAnswers, now: dat
     return changed
 
 
+def completed_in(tx: Tx, appt: Appointment, row: IntakeAnswers, version: int, how: str, now: datetime) -> None:
+    """Publish IntakeCompleted once the intake just became complete (called after `refresh_in`)."""
+    tx.publish(
+        IntakeCompleted(
+            appointment_id=appt.id, state=AppointmentState.of(appt), form_id=row.form_id, form_version=version,
+            completed_at=row.completed_at or now, how=how, actor=tx.actor, at=now,
+        )
+    )  # fmt: skip
+
+
 def _question(definition: dict, key: str, kind: str) -> dict:
     q = next((q for q in definition["questions"] if q["key"] == key and q["kind"] == kind), None)
     if q is None:
@@ -172,7 +184,7 @@ def submit(
     with service(actor, action, entity="appointment", entity_id=appointment_id) as tx:
         appt, row = _open(tx, appointment_id, now)
         fresh = row in tx.session.new  # made just now: a write, audited below
-        _, definition = form_of(tx.session, appt, row)
+        version, definition = form_of(tx.session, appt, row)
         before = {"intake_complete": bool(appt.intake_complete), "answers": dict(row.answers or {})}
         given = {**(row.answers or {}), **(answers or {})}
         merged = d.clean_answers(definition, {k: v for k, v in given.items() if v not in (None, "", [])})
@@ -208,6 +220,8 @@ def submit(
         edited_in(
             tx, appt, before, after, now, f"intake answered {who}" + (" (complete)" if appt.intake_complete else "")
         )
+        if appt.intake_complete and not before["intake_complete"]:
+            completed_in(tx, appt, row, version, "customer_link" if action == A.INTAKE_ANSWER else "desk", now)
         for up, c in checked:  # last, so a refusal above leaves no file behind
             uploads.store(c, up.data)
         return Progress(bool(appt.intake_complete), list(row.missing))
@@ -230,4 +244,5 @@ def mark_received_on_paper(actor: Actor | None, appointment_id: int, *, note: st
             {"note": note} if note else {}
         )
         edited_in(tx, appt, {"intake_complete": False}, after, now, "intake received on paper")
+        completed_in(tx, appt, row, forms.form_by_id(tx.session, row.form_id)[1], "paper", now)
         return Progress(True, list(row.missing))

@@ -273,6 +273,31 @@ def add_customer_in(
     return customer
 
 
+def _changes_in(session: Session, customer: Customer, name, email, phone) -> dict[str, tuple]:
+    """{field: (old, new)} for what the typed details change, cleaned as a new customer's are
+    (the phone read in the home location's country); an email another customer has is refused."""
+    location = session.get(Location, customer.home_location_id)
+    name, email, phone = validate(name, email, phone, phones.region_for_zone(location.timezone))
+    if email is not None and session.scalar(
+        select(Customer.id).where(func.lower(Customer.email) == email.lower(), Customer.id != customer.id)
+    ):
+        raise ConflictError(f"{email} already belongs to another customer: keep this one's email or pick theirs.")
+    new = {"name": name, "email": email, "phone": phone}
+    return {f: (getattr(customer, f), v) for f, v in new.items() if getattr(customer, f) != v}
+
+
+def update_preview(
+    actor: Actor, customer_id: int, *, name: str, email: str | None = None, phone: str | None = None
+) -> dict[str, tuple]:
+    """What `update_customer` would change, {field: (old, new)}, writing nothing: the same
+    checks and the same sentences, for a page to show before saving."""
+    with reading(actor, A.CUSTOMER_MANAGE, entity="customer", entity_id=customer_id) as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None or not access.can(actor, A.CUSTOMER_MANAGE, customer.home_location_id):
+            _refuse_unseen_customer(actor, customer_id)
+        return _changes_in(session, customer, name, email, phone)
+
+
 def update_customer(
     actor: Actor, customer_id: int, *, name: str, email: str | None = None, phone: str | None = None
 ) -> Customer:
@@ -281,24 +306,18 @@ def update_customer(
     with service(actor, A.CUSTOMER_MANAGE, entity="customer") as tx:
         customer = tx.get(Customer, customer_id, what="customer")
         tx.require(customer.home_location_id, entity_id=customer.id)
-        location = tx.session.get(Location, customer.home_location_id)
-        name, email, phone = validate(name, email, phone, phones.region_for_zone(location.timezone))
-        if email is not None and tx.session.scalar(
-            select(Customer.id).where(func.lower(Customer.email) == email.lower(), Customer.id != customer.id)
-        ):
-            raise ConflictError(f"{email} already belongs to another customer: keep this one's email or pick theirs.")
-        new = {"name": name, "email": email, "phone": phone}
-        changes = {f: (getattr(customer, f), v) for f, v in new.items() if getattr(customer, f) != v}
+        changes = _changes_in(tx.session, customer, name, email, phone)
         if not changes:
             return customer
+        location_id = customer.home_location_id
         masks = {"email": access.mask_email, "phone": access.mask_phone, "name": lambda v: v}
         for f, (_, v) in changes.items():
             setattr(customer, f, v)
         tx.session.flush()
-        tx.audit(action="customer.update", entity="customer", entity_id=customer.id, location_id=location.id,
+        tx.audit(action="customer.update", entity="customer", entity_id=customer.id, location_id=location_id,
                  before={f: masks[f](old) for f, (old, _) in changes.items()},
                  after={f: masks[f](v) for f, (_, v) in changes.items()})  # fmt: skip
-        tx.publish(CustomerUpdated(customer_id=customer.id, location_id=location.id, changes=changes, actor=actor,
+        tx.publish(CustomerUpdated(customer_id=customer.id, location_id=location_id, changes=changes, actor=actor,
                                    at=utcnow()))  # fmt: skip
         return customer
 

@@ -137,3 +137,21 @@ class DemoSeeded:
     write their part of the demo's story (the outbox's sent and pending messages)."""
 
     at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntakeCompleted:
+    """An appointment's intake form became complete (core.intake publishes it in the answering
+    transaction; webhooks send it as intake.completed). It lives here, below both, so that
+    core.webhooks can name it without an arrow between the two capabilities. Not an
+    AppointmentChanged: the appointment itself did not move. `how`: "customer_link" (the
+    customer's own link), "desk" (staff answering) or "paper" (staff marked it received on paper)."""
+
+    appointment_id: int
+    state: AppointmentState
+    form_id: int
+    form_version: int
+    completed_at: datetime
+    how: str
+    actor: Actor | None
+    at: datetime

@@ -15,7 +15,7 @@ from core.base.bus import subscribe
 from core.base.models import Inquiry
 from core.inquiries.events import InquiryChanged
 from core.people.events import CustomerCreated, CustomerUpdated
-from core.scheduling.events import AppointmentChanged
+from core.scheduling.events import AppointmentChanged, IntakeCompleted
 from core.webhooks.models import WebhookDelivery, WebhookEndpoint
 from core.webhooks.payloads import Facts, customer_body, event_type, inquiry_at, inquiry_body
 
@@ -56,13 +56,25 @@ def _write(session: Session, kind: str, endpoints, body, *, subject: str, at, ap
 
 @subscribe(AppointmentChanged)
 def on_appointment_changed(session: Session, event: AppointmentChanged) -> None:
-    kind = event_type(event, session)
+    kind = event_type(event)
     if kind is None or not (endpoints := _subscribed(session, kind)):
         return
-    facts = Facts(session, event)
+    facts = Facts(session, event.appointment_id, event.after)
     _write(
-        session, kind, endpoints, lambda level: facts.body(kind, level), subject=f"appointment:{event.appointment_id}",
+        session, kind, endpoints, lambda level: facts.body(event, kind, level), subject=f"appointment:{event.appointment_id}",
         at=event.at, appointment_id=event.appointment_id, location_id=event.after.location_id,
+    )  # fmt: skip
+
+
+@subscribe(IntakeCompleted)
+def on_intake_completed(session: Session, event: IntakeCompleted) -> None:
+    if not (endpoints := _subscribed(session, "intake.completed")):
+        return
+    facts = Facts(session, event.appointment_id, event.state)
+    _write(
+        session, "intake.completed", endpoints, lambda level: facts.intake_body(event, level),
+        subject=f"appointment:{event.appointment_id}", at=event.at, appointment_id=event.appointment_id,
+        location_id=event.state.location_id,
     )  # fmt: skip
 
 

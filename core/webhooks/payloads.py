@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from core.base.models import Appointment, AppointmentType, Customer, Inquiry, Location, Provider, Status
+from core.base.models import AppointmentType, Customer, Inquiry, Location, Provider, Status
 from core.base.tz import to_local
 from core.inquiries.events import InquiryChanged
 from core.people.events import CustomerCreated, CustomerUpdated
@@ -20,10 +20,10 @@ from core.scheduling.events import (
     AppointmentBooked,
     AppointmentCancelled,
     AppointmentChanged,
-    AppointmentEdited,
     AppointmentRescheduled,
     AppointmentState,
     AppointmentStatusChanged,
+    IntakeCompleted,
 )
 
 VERSION = 1
@@ -36,7 +36,7 @@ EVENT_TYPES: dict[str, str] = {
     "appointment.completed": "the appointment took place",
     "appointment.cancelled": "cancelled (late or not)",
     "appointment.status_changed": "any other status change, e.g. an undone check-in",
-    "intake.completed": "the required intake answers are all in",
+    "intake.completed": "an intake form's required answers are all in (by the customer's link or at the desk)",
     "customer.created": "a new customer (at the desk or with a booking)",
     "customer.updated": "a customer's name, email or phone was corrected",
     "inquiry.received": "a new inquiry (a call, walk-in, email or web request; not a merged repeat)",
@@ -53,7 +53,7 @@ _BY_STATUS = {
 _COMPARED = ("status", "start", "end", "location_id", "provider_id", "room_id", "type_id")
 
 
-def event_type(event: AppointmentChanged, session: Session) -> str | None:
+def event_type(event: AppointmentChanged) -> str | None:
     """The webhook event type of a booking event, or None when it is not one."""
     if isinstance(event, AppointmentBooked):
         return "appointment.booked"
@@ -63,9 +63,6 @@ def event_type(event: AppointmentChanged, session: Session) -> str | None:
         if event.before is not None and event.before.status == event.after.status:
             return None
         return _BY_STATUS.get(event.after.status, "appointment.status_changed")
-    if isinstance(event, AppointmentEdited) and "intake_complete" in event.fields:
-        appt = session.get(Appointment, event.appointment_id)
-        return "intake.completed" if appt is not None and appt.intake_complete else None
     return None
 
 
@@ -150,35 +147,43 @@ def inquiry_body(session: Session, event: InquiryChanged, level: str) -> str:
 class Facts:
     """The rows a body names, read once per event (shared by every endpoint it goes to)."""
 
-    def __init__(self, session: Session, event: AppointmentChanged):
-        s = event.after
-        self.event = event
-        self.location = session.get(Location, s.location_id)
-        self.type = session.get(AppointmentType, s.type_id) if s.type_id else None
-        self.provider = session.get(Provider, s.provider_id) if s.provider_id else None
-        self.customer = session.get(Customer, s.customer_id)
+    def __init__(self, session: Session, appointment_id: int, state: AppointmentState):
+        self.appointment_id, self.state = appointment_id, state
+        self.location = session.get(Location, state.location_id)
+        self.type = session.get(AppointmentType, state.type_id) if state.type_id else None
+        self.provider = session.get(Provider, state.provider_id) if state.provider_id else None
+        self.customer = session.get(Customer, state.customer_id)
 
-    def customer_part(self, level: str) -> dict:
-        return customer_part(self.customer, level)
+    def appointment(self, level: str) -> dict:
+        s, tz = self.state, self.location.timezone
+        return {
+            "id": self.appointment_id,
+            "status": str(s.status),
+            "start": _time(s.start, tz),
+            "end": _time(s.end, tz),
+            "timezone": tz,
+            "location": {"id": self.location.id, "name": self.location.name},
+            "type": {"id": self.type.id, "name": self.type.name} if self.type else None,
+            "provider": {"id": self.provider.id, "name": self.provider.name} if self.provider else None,
+            "room_id": s.room_id,
+            "customer": customer_part(self.customer, level),
+        }
 
-    def body(self, kind: str, level: str) -> str:
-        e, s, tz = self.event, self.event.after, self.location.timezone
+    def body(self, e: AppointmentChanged, kind: str, level: str) -> str:
         data = {
-            "appointment": {
-                "id": e.appointment_id,
-                "status": str(s.status),
-                "start": _time(s.start, tz),
-                "end": _time(s.end, tz),
-                "timezone": tz,
-                "location": {"id": self.location.id, "name": self.location.name},
-                "type": {"id": self.type.id, "name": self.type.name} if self.type else None,
-                "provider": {"id": self.provider.id, "name": self.provider.name} if self.provider else None,
-                "room_id": s.room_id,
-                "customer": self.customer_part(level),
-            },
-            "changes": changes(e.before, s, tz),
+            "appointment": self.appointment(level),
+            "changes": changes(e.before, e.after, self.location.timezone),
             "by": "staff" if e.manual else "system",
         }
         if isinstance(e, AppointmentCancelled):
             data["late"] = e.late
         return _dump(kind, e.at, data)
+
+    def intake_body(self, e: IntakeCompleted, level: str) -> str:
+        """intake.completed: the appointment, which form version, when and how; never the answers."""
+        intake = {
+            "form": {"id": e.form_id, "version": e.form_version},
+            "completed_at": _time(e.completed_at, self.location.timezone),
+            "how": e.how,
+        }
+        return _dump("intake.completed", e.at, {"appointment": self.appointment(level), "intake": intake})
