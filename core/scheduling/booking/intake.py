@@ -45,9 +45,9 @@ def answers(atype, intake: dict | None, *, required: bool) -> tuple[dict, bool]:
 
 
 def edited_in(tx: Tx, appt: Appointment, before: dict, after: dict, now: datetime, reason: str) -> None:
+    """The edit's history row, audit row and AppointmentEdited event (core.intake's answers too)."""
     history(tx, appt, "edit", before, after, now)
     tx.audit(before=before, after=after, reason=reason)
-    """The edit's history row, audit row and AppointmentEdited event (core.intake's answers too)."""
     state = AppointmentState.of(appt)
     tx.publish(
         AppointmentEdited(
