@@ -65,4 +65,4 @@ def reminders(conn: Connection, appointment_ids: ColumnElement | None = None) ->
         .where(and_(*conditions))
         .group_by(o.appointment_id, o.channel)
     )
-    return pd.DataFrame(conn.execute(query).all(), columns=["id", "channel", "sent_e"])
+    return pd.DataFrame(conn.execute(query).cursor.fetchall(), columns=["id", "channel", "sent_e"])

@@ -27,8 +27,11 @@ def _local(epochs: np.ndarray, location_ids: np.ndarray, zones: dict[int, str]) 
     """Instants (epoch seconds) at their locations: local day (days since 1970-01-01), hour,
     weekday, and the epoch of the local midnight that starts the day."""
     day, hour, weekday, midnight = (np.zeros(len(epochs), "int64") for _ in range(4))
-    for loc, idx in pd.Series(location_ids).groupby(location_ids).indices.items():
-        local = pd.to_datetime(epochs[idx], unit="s", utc=True).tz_convert(zones.get(int(loc), "UTC"))
+    # One conversion per zone, not per location: a hundred locations share a handful of zones.
+    found, which = np.unique(location_ids, return_inverse=True)
+    names = np.array([zones.get(int(loc), "UTC") for loc in found], dtype=object)[which]
+    for name, idx in pd.Series(names).groupby(names).indices.items():
+        local = pd.to_datetime(epochs[idx], unit="s", utc=True).tz_convert(name)
         day[idx] = local.tz_localize(None).to_numpy().astype("datetime64[D]").astype("int64")
         hour[idx], weekday[idx], midnight[idx] = local.hour, local.day_of_week, local.normalize().as_unit("s").asi8
     return day, hour, weekday, midnight

@@ -3,7 +3,11 @@
 Why HistGradientBoostingClassifier: it handles missing values natively (imported history without
 provider or type; customers without a record), takes location, type, provider and channel as
 categories, finds the interactions that matter (lead time matters more for some types) without
-hand-made crosses, and fits a million rows in seconds on two cores. Its raw scores are not
+hand-made crosses, and fits a million rows in seconds on two cores. Type and channel, a handful
+of values each, are the trees' own categories; provider and location (a hundred or more in a
+group) enter as their no-show rate in the fitting period (scikit-learn's TargetEncoder, cross-fitted
+so that no row sees its own outcome): as categories the trees split them into arbitrary subsets
+and learn noise (on the 200,000-appointment demo: ROC AUC 0.714 as categories, 0.733 as rates). Its raw scores are not
 probabilities one can read as "23 % chance": they are calibrated with isotonic regression on a
 later period than the one fitted on (CalibratedClassifierCV over the frozen fitted model), and
 judged on a period later still.
@@ -17,9 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.noshow.features import CATEGORICAL, FEATURES
+from core.noshow.features import FEATURES
 
-VERSION = "hgb-1"
+VERSION = "hgb-2"
+NATIVE = ("type_id", "source")  # the trees' own categories
+ENCODED = ("provider_id", "location_id")  # as their no-show rate (TargetEncoder)
 MIN_FINISHED = 1000
 MIN_NO_SHOWS = 50
 MAX_CATEGORIES = 250  # below the estimator's 255 bins; rarer values count as missing
@@ -27,14 +33,16 @@ MAX_CATEGORIES = 250  # below the estimator's 255 bins; rarer values count as mi
 
 @dataclass
 class Bundle:
-    """What is stored: the calibrated estimator and the category codes it was fitted with."""
+    """What is stored: the calibrated estimator, the category codes and the rate encoder it was
+    fitted with."""
 
     estimator: object
     categories: dict[str, list]
+    encoder: object
     features: tuple[str, ...] = FEATURES
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        return _matrix(frame, self.categories)
+        return _matrix(frame, self.categories, self.encoder.transform(_encoded(frame)))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """On one thread: the trees' OpenMP threads cost more than they save here (scoring the
@@ -66,15 +74,22 @@ def shortfall(finished: int, no_shows: int) -> str | None:
 
 
 def _categories(frame: pd.DataFrame) -> dict[str, list]:
-    return {c: frame[c].dropna().value_counts().index[:MAX_CATEGORIES].tolist() for c in CATEGORICAL}
+    return {c: frame[c].dropna().value_counts().index[:MAX_CATEGORIES].tolist() for c in NATIVE}
 
 
-def _matrix(frame: pd.DataFrame, categories: dict[str, list]) -> np.ndarray:
+def _encoded(frame: pd.DataFrame) -> np.ndarray:
+    return frame[list(ENCODED)].to_numpy(dtype="float64")
+
+
+def _matrix(frame: pd.DataFrame, categories: dict[str, list], rates: np.ndarray) -> np.ndarray:
+    """The columns in FEATURES order: codes for NATIVE, `rates` (the encoder's) for ENCODED."""
     cols = []
     for name in FEATURES:
         if name in categories:
             codes = {v: i for i, v in enumerate(categories[name])}
             cols.append(frame[name].map(codes).to_numpy(dtype="float64"))
+        elif name in ENCODED:
+            cols.append(rates[:, ENCODED.index(name)])
         else:
             cols.append(frame[name].to_numpy(dtype="float64"))
     return np.column_stack(cols)
@@ -85,9 +100,9 @@ def _estimator(n: int):
     the fitting period: no-shows are a weak, noisy signal, and bigger trees learn the noise."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    mask = [name in CATEGORICAL for name in FEATURES]
+    mask = [name in NATIVE for name in FEATURES]
     return HistGradientBoostingClassifier(
-        learning_rate=0.05, max_iter=400, max_leaf_nodes=15, min_samples_leaf=max(20, min(200, n // 100)),
+        learning_rate=0.05, max_iter=400, max_leaf_nodes=7, min_samples_leaf=max(20, min(200, n // 100)),
         l2_regularization=1.0, categorical_features=mask, early_stopping=True, validation_fraction=0.15,
         n_iter_no_change=20, random_state=0,
     )  # fmt: skip
@@ -97,12 +112,16 @@ def fit(fit_frame: pd.DataFrame, fit_y: np.ndarray, calib_frame: pd.DataFrame, c
     """Fit on one period, calibrate (isotonic) on a later one."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import TargetEncoder
 
     categories = _categories(fit_frame)
-    raw = _estimator(len(fit_frame)).fit(_matrix(fit_frame, categories), fit_y)
+    encoder = TargetEncoder(target_type="binary", cv=StratifiedKFold(5, shuffle=True, random_state=0))
+    rates = encoder.fit_transform(_encoded(fit_frame), fit_y)  # cross-fitted: no row sees its own outcome
+    raw = _estimator(len(fit_frame)).fit(_matrix(fit_frame, categories, rates), fit_y)
     calibrated = CalibratedClassifierCV(FrozenEstimator(raw), method="isotonic")
-    calibrated.fit(_matrix(calib_frame, categories), calib_y)
-    return Bundle(calibrated, categories)
+    calibrated.fit(_matrix(calib_frame, categories, encoder.transform(_encoded(calib_frame))), calib_y)
+    return Bundle(calibrated, categories, encoder)
 
 
 def figures(y: np.ndarray, risk: np.ndarray, base_rate: float) -> dict:

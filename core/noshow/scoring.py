@@ -62,10 +62,12 @@ def score_upcoming(now: datetime | None = None, *, days: int = HORIZON_DAYS) -> 
     # Reasons in words where the badge is not "low" (the rest say nothing worth a call).
     worded = risk >= MEDIUM_RISK
     said = dict(zip(frame.index[worded], map(features.reasons, frame[worded].to_dict("records")), strict=True))
+    # Plain Python numbers from whole columns (tolist), not one numpy scalar at a time.
     rows = [
-        {"appointment_id": int(i), "location_id": int(loc), "model_id": row.id, "risk": float(r),
-         "reasons": said.get(k, []), "scored_at": now}
-        for k, i, loc, r in zip(frame.index, targets["id"], targets["location_id"], risk, strict=True)
+        {"appointment_id": i, "location_id": loc, "model_id": row.id, "risk": r, "reasons": said.get(k, []),
+         "scored_at": now}
+        for k, i, loc, r in zip(frame.index.tolist(), targets["id"].tolist(), targets["location_id"].tolist(),
+                                risk.tolist(), strict=True)
     ]  # fmt: skip
     with unit_of_work() as session:
         ids = [r["appointment_id"] for r in rows]
