@@ -58,7 +58,7 @@ class Appointment(Base):
         Index("ix_appointments_provider_block", "provider_id", "block_start"),
         Index("ix_appointments_room_block", "room_id", "block_start"),
         Index("ix_appointments_start", "start_at"),
-        Index("ix_appointments_customer", "customer_id"),
+        Index("ix_appointments_customer_history", "customer_id", "status", "start_at", "location_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
