@@ -15,9 +15,13 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-$(DEV_STAMP): $(STAMP) requirements-dev.txt
+# One pip call for both files (requirements-dev.txt starts with `-r requirements.txt`): a fresh
+# clone resolves and installs once instead of installing the app's packages, then checking them again.
+$(DEV_STAMP): requirements.txt requirements-dev.txt
+	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $(DEV_STAMP)
+	touch $(STAMP) $(DEV_STAMP)
 
 ## run: the app on the embedded SQLite database, seeded with demo data when empty, with the
 ## background worker beside it (stopped when the app stops)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from core import bootstrap
+from core.base import db as core_db
 from core.base import migrate
 from core.base.config import reset_settings
 from core.base.db import dispose_engines, get_engine
@@ -63,6 +64,23 @@ def _pg_reason() -> str | None:
         return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
 
 
+@dataclass
+class _PgDatabase:
+    """A worker's PostgreSQL test database and what it takes to bring it back to its freshly
+    migrated state: the rows the migrations wrote (a fingerprint of each such table), and one
+    query that names every table holding anything else."""
+
+    url: str
+    engine: Engine
+    tables: list[str]
+    seeded: dict[str, list[dict]]
+    dirty_query: str
+
+
+def _fingerprint(table: str) -> str:
+    return f"(SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM \"{table}\" t)"
+
+
 @pytest.fixture(scope="session")
 def _pg_database():
     reason = _pg_reason()
@@ -76,44 +94,103 @@ def _pg_database():
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A commit does not wait for its WAL to reach the disk: the same visibility and locking,
+        # only a crash of the server could lose the last commits, and this database is thrown away.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=1, pool_pre_ping=True)
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
+        tables = list(
+            conn.scalars(
                 text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
             )
-        ]
+        )
+        seeded = {t: [dict(r) for r in conn.execute(text(f'SELECT * FROM "{t}"')).mappings()] for t in tables}
+        seeded = {t: rows for t, rows in seeded.items() if rows}
+        prints = {t: conn.scalar(text(f"SELECT {_fingerprint(t)}")) for t in seeded}
+    # A table is dirty when it holds a row (or, for a table the migrations fill, other rows than theirs).
+    probes = [
+        f"SELECT '{t}' WHERE {_fingerprint(t)} <> '{prints[t]}'"
+        if t in seeded
+        else f"SELECT '{t}' WHERE EXISTS (SELECT FROM \"{t}\")"
+        for t in tables
+    ]
+    yield _PgDatabase(url, engine, tables, seeded, " UNION ALL ".join(probes))
     engine.dispose()
-    yield url, tables
     dispose_engines()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
-def _fresh_sqlite(template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "test.db"
+@pytest.fixture(scope="session")
+def _sqlite_live(tmp_path_factory) -> Path:
+    """Where each SQLite test's database lives: one path for the whole session, so the engine
+    made for it (and the SQL it compiled) serves every test; the file is fresh each time."""
+    return tmp_path_factory.mktemp("live") / "test.db"
+
+
+def _fresh_sqlite(template: Path, path: Path) -> str:
+    url = f"sqlite:///{path}"
+    get_engine(url).dispose()  # no connection of the last test left on the old file
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
     shutil.copyfile(template, path)
-    return f"sqlite:///{path}"
-
-
-def _fresh_pg(pg) -> str:
-    url, tables = pg
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))  # past audit_log's no-TRUNCATE trigger
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
     return url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _engines_kept():
+    """One engine per database URL for the whole session. `dispose_engines()` (each test's set-up
+    and teardown, and the code under test) still closes every connection; only the engine object,
+    and with it SQLAlchemy's cache of compiled statements, outlives it. Without this each test
+    compiled every statement it ran again, a third of a typical test's CPU."""
+    kept: dict[str, Engine] = {}
+    original = core_db.make_engine
+
+    def make_engine(url: str) -> Engine:
+        if url not in kept:
+            kept[url] = original(url)
+        return kept[url]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core_db, "make_engine", make_engine)
+        yield
+    for engine in kept.values():
+        engine.dispose()
+
+
+def _fresh_pg(pg: _PgDatabase) -> str:
+    """Back to the freshly migrated state, touching only what the last test changed: the tables
+    that hold rows are emptied (and the migrations' rows put back), and every sequence that moved
+    starts again. Most tests write to a handful of the tables, and one query finds which."""
+    with pg.engine.begin() as conn:
+        dirty = list(conn.scalars(text(pg.dirty_query)))
+        if dirty:
+            # Past the foreign keys (every table holding a row is emptied, so none is left dangling)
+            # and past audit_log's no-DELETE trigger.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in dirty:
+            conn.execute(text(f'DELETE FROM "{table}"'))
+            if pg.seeded.get(table):
+                columns = list(pg.seeded[table][0])
+                names = ", ".join(f'"{c}"' for c in columns)
+                values = ", ".join(f":{c}" for c in columns)
+                conn.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({values})'), pg.seeded[table])
+        conn.execute(
+            text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false)"
+                " FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"
+            )
+        )
+    return pg.url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path, monkeypatch, _sqlite_template) -> TestDB:
+def db(request, monkeypatch, _sqlite_template, _sqlite_live) -> TestDB:
     if request.param == "sqlite":
-        url = _fresh_sqlite(_sqlite_template, tmp_path)
+        url = _fresh_sqlite(_sqlite_template, _sqlite_live)
     else:
         url = _fresh_pg(request.getfixturevalue("_pg_database"))
     use_database(url, monkeypatch)
@@ -123,8 +200,8 @@ def db(request, tmp_path, monkeypatch, _sqlite_template) -> TestDB:
 
 
 @pytest.fixture
-def sqlite_db(tmp_path, monkeypatch, _sqlite_template) -> TestDB:
-    url = _fresh_sqlite(_sqlite_template, tmp_path)
+def sqlite_db(monkeypatch, _sqlite_template, _sqlite_live) -> TestDB:
+    url = _fresh_sqlite(_sqlite_template, _sqlite_live)
     use_database(url, monkeypatch)
     yield TestDB("sqlite", url)
     dispose_engines()
