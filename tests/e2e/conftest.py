@@ -16,7 +16,8 @@ Fixtures:
     it gets a new server, stopped after it.
 - `browser`: one Chromium per test session.
 - `page`: a fresh browser context (fresh cookies) per test; `new_context(browser)` for a second
-  user. Pages report Streamlit's runs (RUN_WATCH) so `wait_for_app(page)` waits for them to end.
+  user. Pages report Streamlit's runs (RunWatch, from its websocket messages) so `wait_for_app(page)`
+  waits for them to end.
 Screenshots go to test-artifacts/; a failing test leaves one named after it, and prints its part
 of the server's log."""
 
@@ -31,8 +32,10 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -40,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf.message import DecodeError
 
 from core.base.config import ROOT, reset_settings
 from core.base.db import dispose_engines
@@ -165,20 +169,93 @@ class _Process:
             self.proc.wait(timeout=10)
 
 
-# Marks when Streamlit last started or ended a run, so a wait can ask for a quiet moment.
-RUN_WATCH = """
-window.__stLastChange = Date.now();
-new MutationObserver(() => { window.__stLastChange = Date.now(); })
-    .observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
-"""
-QUIET_MS = 1000
 COOKIE_MANAGER = "iframe[title*='cookie_manager']"
+WAIT_S = 60  # a fresh process's first runs, on a loaded machine, take tens of seconds
+# After the last run ends, how long no message may pass either way before the app counts as idle:
+# the sign-in library's cookie manager asks for one more run right after it is drawn.
+SETTLE_S = 0.2
+_HEARTBEATS = {"app_heartbeat", "heartbeat_ack"}
+
+
+class RunWatch:
+    """Streamlit's runs as its own messages on a page's websocket say: each rerun the page asks
+    for (BackMsg rerun_script), each run's start (ForwardMsg new_session) and end (script_finished;
+    FINISHED_EARLY_FOR_RERUN means another run follows). Sync Playwright hands these over only
+    while one of its calls is in progress, so `wait_for_app` polls with short page waits."""
+
+    def __init__(self, page) -> None:
+        self.ws = None
+        page.on("websocket", self._connected)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.seq = self.asked = self.started = self.finished = 0
+        self.last_message = time.monotonic()
+
+    def _connected(self, ws) -> None:
+        if not ws.url.endswith("/_stcore/stream"):
+            return
+        self.ws = ws  # a reload or a new address opens a new session: earlier runs do not count
+        self._reset()
+        ws.on("framesent", lambda payload: self._sent(ws, payload))
+        ws.on("framereceived", lambda payload: self._received(ws, payload))
+
+    def _kind(self, ws, payload, message) -> str | None:
+        if ws is not self.ws or isinstance(payload, str):
+            return None
+        try:
+            message.ParseFromString(payload)
+        except DecodeError:  # not one of Streamlit's messages
+            return None
+        kind = message.WhichOneof("type")
+        if kind not in _HEARTBEATS:
+            self.seq += 1
+            self.last_message = time.monotonic()
+        return kind
+
+    def _sent(self, ws, payload) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        if self._kind(ws, payload, BackMsg()) == "rerun_script":
+            self.asked = self.seq
+
+    def _received(self, ws, payload) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = ForwardMsg()
+        kind = self._kind(ws, payload, msg)
+        if kind == "new_session":
+            self.started = self.seq
+        elif kind == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self.finished = self.seq
+
+    def pending(self) -> str | None:
+        """What the app is still doing, or None once the last run asked for has started and ended
+        and no message has passed for SETTLE_S."""
+        if self.ws is None or self.ws.is_closed():  # e.g. right after a goto, before the app connects
+            return "the page has no open session"
+        if not self.asked:
+            return "the page has not asked for a run yet"
+        if self.started < self.asked:
+            return f"the run asked for (message {self.asked}) has not started"
+        if self.finished < self.started:
+            return f"the run started (message {self.started}) has not finished"
+        if time.monotonic() - self.last_message < SETTLE_S:
+            return "messages are still passing"
+        return None
+
+
+_WATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _watch(page) -> None:
+    _WATCHES[page] = RunWatch(page)
 
 
 def new_context(browser, **options):
     """A browser context (fresh cookies) whose pages report Streamlit's runs to `wait_for_app`."""
     context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
-    context.add_init_script(RUN_WATCH)
+    context.on("page", _watch)
     return context
 
 
@@ -296,20 +373,30 @@ def screenshot(page, name: str) -> Path:
 
 
 def wait_for_app(page) -> None:
-    """Wait until Streamlit has finished its runs: no "running" indicator, and none started for
-    QUIET_MS. The sign-in library's cookie manager reports the browser's cookies once it is
-    drawn, which starts one more run a moment after the first; a click in between can be lost
-    (a person never clicks that fast; a test does)."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached")
-    frame = page.query_selector(COOKIE_MANAGER)
-    content = frame.content_frame() if frame is not None else None
-    if content is not None:
-        content.wait_for_load_state("load")
-    page.wait_for_function(
-        f"""() => document.querySelector("[data-testid='stApp']")?.getAttribute('data-test-script-state')
-                 === 'notRunning' && (window.__stLastChange === undefined
-                 || Date.now() - window.__stLastChange > {QUIET_MS})"""
-    )
+    """Wait until Streamlit has finished its runs, by its own messages (RunWatch): the last run the
+    page asked for has started and ended, nothing passed for SETTLE_S since, and the page shows
+    the run state "notRunning". The sign-in library's cookie manager reports the browser's cookies
+    once it is drawn, which asks for one more run a moment after the first; a click in between
+    can be lost (a person never clicks that fast; a test does): that run is waited for too.
+    Elements of the run before may still be on screen for a moment: wait for the one you need."""
+    watch = _WATCHES[page]
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        page.wait_for_timeout(20)
+        waiting = watch.pending()
+        if waiting is None:
+            seq = watch.seq
+            frame = page.query_selector(COOKIE_MANAGER)
+            content = frame.content_frame() if frame is not None else None
+            if content is not None:
+                content.wait_for_load_state("load")
+            state = page.get_attribute("[data-testid='stApp']", "data-test-script-state", timeout=1000)
+            waiting = watch.pending() or (None if watch.seq == seq else "messages are still passing")
+            if waiting is None and state == "notRunning":
+                return
+            waiting = waiting or f"the page shows the run state {state!r}"
+        if time.monotonic() > deadline:
+            pytest.fail(f"Streamlit did not finish its runs within {WAIT_S}s: {waiting}")
 
 
 def sign_in(page, base_url: str | None, username: str, password: str, *, expect_success: bool = True) -> None:
