@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from core.base.config import reset_settings
 from core.intake import forms
 from core.scheduling import booking
-from tests.factories import MONDAY
+from core.security import door
+from tests.factories import MONDAY, world
 
 CONSENT = "I agree to the treatment explained to me, and I know I can stop it at any time."
 FORM = {
@@ -50,3 +52,15 @@ def book(w, *, start=START, now=LATE, customer="ada", **kw):
         w.actors["frontdesk"], type_id=w.types["consult"].id, location_id=w.locations["downtown"].id,
         customer_id=w.customers[customer].id, provider_id=w.providers["rao"].id, start=start, now=now, **kw,
     ).appointment  # fmt: skip
+
+
+def open_door_world(tmp_path, monkeypatch, **env: str):
+    """The test world with uploads in `tmp_path`, the customer-facing door switched on, and `env`
+    set (e.g. a higher rate limit)."""
+    monkeypatch.setenv("INTAKE_UPLOADS_DIR", str(tmp_path / "uploads"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    w = world()
+    door.set_open(w.actors["admin"], True)
+    return w

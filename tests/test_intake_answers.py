@@ -29,8 +29,7 @@ from core.queue import actions, kinds
 from core.queue import reads as queue_reads
 from core.security import door, links
 from core.security.links import EXPIRED, INVALID, LinkError
-from tests.factories import world
-from tests.intake_fixtures import CONSENT, EXE, LATE, PDF, PNG, START, book, publish
+from tests.intake_fixtures import CONSENT, EXE, LATE, PDF, PNG, START, book, open_door_world, publish
 
 CLIENT = "203.0.113.9"
 PART = {"full_name": "Ada Lovelace", "age": 36, "has_referral": True}
@@ -38,12 +37,7 @@ PART = {"full_name": "Ada Lovelace", "age": 36, "has_referral": True}
 
 @pytest.fixture
 def w(db, tmp_path, monkeypatch):
-    monkeypatch.setenv("INTAKE_UPLOADS_DIR", str(tmp_path / "uploads"))
-    monkeypatch.setenv("DOOR_REQUESTS_PER_MINUTE", "50")
-    reset_settings()
-    w = world()
-    door.set_open(w.actors["admin"], True)
-    return w
+    return open_door_world(tmp_path, monkeypatch, DOOR_REQUESTS_PER_MINUTE="50")
 
 
 def _token(appt) -> str:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.base.config import reset_settings
 from core.base.db import read_session
 from core.base.models import Appointment
 from core.intake import answers, public
 from core.intake.answers import Upload
-from core.security import door, links
+from core.security import links
 from core.webhooks import endpoints, sender
-from tests.factories import world
-from tests.intake_fixtures import LATE, PNG, book, publish
+from tests.intake_fixtures import LATE, PNG, book, open_door_world, publish
 from tests.webhook_receiver import Receiver
 
 CLIENT = "203.0.113.9"
@@ -25,12 +23,7 @@ ALL = {"full_name": "Ada Lovelace", "age": 36, "has_referral": True, "referral_f
 
 @pytest.fixture
 def w(db, tmp_path, monkeypatch):
-    monkeypatch.setenv("INTAKE_UPLOADS_DIR", str(tmp_path / "uploads"))
-    monkeypatch.setenv("WEBHOOK_ALLOW_LOCAL_NETWORK", "1")
-    reset_settings()
-    w = world()
-    door.set_open(w.actors["admin"], True)
-    return w
+    return open_door_world(tmp_path, monkeypatch, WEBHOOK_ALLOW_LOCAL_NETWORK="1")
 
 
 @pytest.fixture
