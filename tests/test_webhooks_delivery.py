@@ -4,6 +4,7 @@ at once, rotation, replay and the refusal of private addresses."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -145,6 +146,35 @@ def test_a_slow_receiver_times_out_without_holding_up_another_endpoint(sqlite_db
     finally:
         slow.stop()
         fast.stop()
+
+
+def test_a_quick_endpoint_is_sent_to_in_the_passs_own_thread_a_slower_one_several_at_once(
+    sqlite_db, local_network, monkeypatch
+):
+    quick, slower = Receiver().start(), Receiver().start()
+    threads: dict[str, list[str]] = {quick.url: [], slower.url: []}
+    real_post = net.post
+
+    def post(http, url, headers, body, now):  # the real POST, with the answer time the test says
+        threads[url].append(threading.current_thread().name)
+        answer = real_post(http, url, headers, body, now)
+        return dataclasses.replace(answer, latency_ms=0 if url == quick.url else 30)
+
+    monkeypatch.setattr(net, "post", post)
+    try:
+        w = world()
+        _endpoint(w, quick)
+        _endpoint(w, slower)
+        _book_day(w, 6, NOW)
+        assert sender.deliver_due(NOW).get("delivered") == 12
+        main_thread = threading.current_thread().name
+        assert threads[quick.url][0] != main_thread  # the first, before it has answered: in a thread
+        assert threads[quick.url][1:] == [main_thread] * 5
+        assert main_thread not in threads[slower.url] and len(slower.received) == 6
+        assert quick.unverified == slower.unverified == []
+    finally:
+        quick.stop()
+        slower.stop()
 
 
 def test_garbage_and_redirects_count_as_failures(sqlite_db, local_network, receiver):

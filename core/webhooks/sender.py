@@ -5,9 +5,10 @@ killed between the POST and the mark) are flagged: an attempt with outcome "unkn
 they go back to pending. They are sent again with the same webhook-id, which the receiver dedupes
 (the Standard Webhooks contract), so a crash resends at most what it had not marked. Then, in
 batches: claim due deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL: several senders never
-claim one delivery) and mark them `sending` in the claim's own transaction; post them several at
-once (threads; `_send_batch`), outside any transaction; record the answers in one transaction per
-batch.
+claim one delivery) and mark them `sending` in the claim's own transaction; post them outside any
+transaction (`_send_batch`: one by one in this thread to an endpoint that answers within a few
+milliseconds, several at once in threads to a slower one); record the answers in one transaction
+per batch.
 
 Order: a delivery waits while an earlier one to the same endpoint about the same appointment is
 unfinished, so a receiver sees booked before cancelled. An endpoint that did not answer (timeout,
@@ -51,6 +52,8 @@ FAILING_ALERT = timedelta(hours=24)
 BATCH = 50  # claimed and recorded in one transaction each
 SENDS_AT_ONCE = 8  # POSTs in flight at once in a pass (threads)
 PER_ENDPOINT = 4  # ... and to one endpoint, once it has answered in this pass
+INLINE_UNDER_MS = 2  # an endpoint answering faster is sent to one by one in the pass's own thread
+LATENCY_WEIGHT = 0.2  # of the newest answer in an endpoint's smoothed latency
 STALE_AFTER = timedelta(minutes=15)  # longer than a batch takes: BATCH / PER_ENDPOINT x 15 s answers at worst, 3 min
 UNFINISHED = ("pending", "sending")
 NO_ANSWER_AGAIN = {429}  # with no answer at all, and 5xx: the endpoint rests for the pass
@@ -230,34 +233,54 @@ def _no_answer(answer: net.Answer) -> bool:
 
 
 def _send_batch(pool: ThreadPoolExecutor, http, claimed: list[Claimed], now: datetime, resting: set[int],
-                proven: set[int]) -> tuple[list[tuple[Claimed, net.Answer]], list[int]]:  # fmt: skip
-    """POST a claimed batch, several at once: at most SENDS_AT_ONCE in all and PER_ENDPOINT to one
-    endpoint, and only one to an endpoint until it has answered in this pass (a dead receiver
-    costs one timeout and one attempt, as when sends went one by one). The claim never holds two
-    unfinished deliveries about one subject to one endpoint, so sending a batch in any order keeps
-    the order per appointment. What is left for a resting endpoint is deferred (put back)."""
+                latency: dict[int, float]) -> tuple[list[tuple[Claimed, net.Answer]], list[int]]:  # fmt: skip
+    """POST a claimed batch. `latency` holds, for each endpoint that has answered in this pass,
+    its smoothed answer time. To one answering within INLINE_UNDER_MS: one after another in this
+    thread, as a thread's hand-offs cost more than such an answer takes. To the others several at
+    once: at most SENDS_AT_ONCE in all and PER_ENDPOINT to one endpoint, and only one to an
+    endpoint until it has answered (a dead receiver costs one timeout and one attempt, as when
+    sends went one by one). The claim never holds two unfinished deliveries about one subject to
+    one endpoint, so sending a batch in any order keeps the order per appointment. What is left
+    for a resting endpoint is deferred (put back)."""
     waiting, running = list(claimed), {}
     in_flight: Counter[int] = Counter()
     answers: list[tuple[Claimed, net.Answer]] = []
     deferred: list[int] = []
+
+    def answered(c: Claimed, answer: net.Answer) -> None:
+        answers.append((c, answer))
+        if _no_answer(answer):
+            resting.add(c.endpoint_id)
+        else:
+            before = latency.get(c.endpoint_id, answer.latency_ms)
+            latency[c.endpoint_id] = before + LATENCY_WEIGHT * (answer.latency_ms - before)
+
     while waiting or running:
+        inline = None
         for c in list(waiting):
-            if len(running) >= SENDS_AT_ONCE:
-                break
             if c.endpoint_id in resting:
                 waiting.remove(c)
                 deferred.append(c.delivery_id)
-            elif in_flight[c.endpoint_id] < (PER_ENDPOINT if c.endpoint_id in proven else 1):
+            elif latency.get(c.endpoint_id, INLINE_UNDER_MS) < INLINE_UNDER_MS:
+                inline = inline or c
+            elif len(running) < SENDS_AT_ONCE and in_flight[c.endpoint_id] < (
+                PER_ENDPOINT if c.endpoint_id in latency else 1
+            ):
                 waiting.remove(c)
                 in_flight[c.endpoint_id] += 1
                 running[pool.submit(lambda c=c: net.post(http, c.url, headers(c), c.body, now))] = c
-        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        if inline is not None:
+            waiting.remove(inline)
+            answered(inline, net.post(http, inline.url, headers(inline), inline.body, now))
+            finished = [f for f in running if f.done()]
+        elif running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        else:
+            finished = []
         for future in finished:
             c = running.pop(future)
             in_flight[c.endpoint_id] -= 1
-            answer = future.result()  # net.post turns every failure into an Answer
-            answers.append((c, answer))
-            (resting if _no_answer(answer) else proven).add(c.endpoint_id)
+            answered(c, future.result())  # net.post turns every failure into an Answer
     answers.sort(key=lambda pair: pair[0].delivery_id)
     return answers, deferred
 
@@ -271,7 +294,7 @@ def deliver_due(
     summary = PassSummary()
     summary.add("flagged", flag_stale(now))
     resting: set[int] = set()  # endpoints that did not answer: not tried again this pass
-    proven: set[int] = set()  # endpoints that answered this pass: sent to several at once
+    latency: dict[int, float] = {}  # endpoints that answered this pass: their smoothed answer time (ms)
     done = 0
     with net.client() as http, ThreadPoolExecutor(SENDS_AT_ONCE, thread_name_prefix="webhook-send") as pool:
         while limit is None or done < limit:
@@ -279,7 +302,7 @@ def deliver_due(
             if not claimed:
                 break
             done += len(claimed)
-            answers, deferred = _send_batch(pool, http, claimed, now, resting, proven)
+            answers, deferred = _send_batch(pool, http, claimed, now, resting, latency)
             with unit_of_work() as s, s.no_autoflush:  # the batch's rows, locked, read in two queries
                 rows, ends = _locked_rows(s, answers)
                 attempts: list[dict] = []
