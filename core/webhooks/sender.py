@@ -46,7 +46,7 @@ BACKOFF = tuple(
     timedelta(seconds=s) for s in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600)
 )  # 75.6 hours in all
 MAX_ATTEMPTS = len(BACKOFF) + 1
-JITTER = 0.1  # each wait is stretched or shrunk by up to 10 %
+JITTER = 0.1  # each wait is stretched by up to 10 %, never shrunk: the retries span 72 hours or more
 RETRY_AFTER_CAP = timedelta(hours=24)
 FAILING_ALERT = timedelta(hours=24)
 BATCH = 50  # claimed and recorded in one transaction each
@@ -142,7 +142,7 @@ def _wait(attempts: int, answer: net.Answer) -> timedelta:
     if answer.retry_after is not None:
         return min(answer.retry_after, RETRY_AFTER_CAP)
     base = BACKOFF[min(attempts, len(BACKOFF)) - 1]
-    return base * (1 + random.uniform(-JITTER, JITTER))
+    return base * (1 + random.uniform(0, JITTER))
 
 
 def _disable_gone(s, endpoint: WebhookEndpoint, now: datetime) -> None:
