@@ -9,10 +9,13 @@ HOST ?= 127.0.0.1
 
 .PHONY: run test lint format bench clean-db
 
+# pip compiles every installed file to bytecode one by one; compileall does the same files on every
+# core (-j 0): a fresh clone's install of both files takes 27 s instead of 37 s here.
 $(STAMP): requirements.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-compile -r requirements.txt
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib
 	touch $(STAMP)
 
 # One pip call for both files (requirements-dev.txt starts with `-r requirements.txt`): a fresh
@@ -20,7 +23,8 @@ $(STAMP): requirements.txt
 $(DEV_STAMP): requirements.txt requirements-dev.txt
 	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-compile -r requirements-dev.txt
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib
 	touch $(STAMP) $(DEV_STAMP)
 
 ## run: the app on the embedded SQLite database, seeded with demo data when empty, with the
