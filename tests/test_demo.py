@@ -1,6 +1,8 @@
 """The demo data obeys the database's rules and the product's, and looks like a real clinic group."""
 
 import json
+import os
+import shutil
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from core import demo
 from core.base import migrate
-from core.base.db import constraint_name, get_engine, read_session, unit_of_work
+from core.base.config import reset_settings
+from core.base.db import constraint_name, dispose_engines, get_engine, read_session, unit_of_work
 from core.base.errors import ValidationError
 from core.base.models import (
     Appointment,
@@ -28,6 +31,7 @@ from core.base.models import (
 )
 from core.people import phones
 from core.security.passwords import verify_password
+from tests.factories import use_database
 
 # A Friday in March: the year behind it holds both DST changes of 2025 in New York and London,
 # and New York's 2026 spring-forward; London's falls in the weeks ahead.
@@ -36,6 +40,65 @@ NOW = datetime(2026, 3, 20, 14, 30, tzinfo=UTC)
 
 def seed(n: int = 1500, seed: int = 11, **kw) -> demo.Summary:
     return demo.seed_demo(n, seed=seed, now=NOW, password_rounds=4, **kw)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def _shared_demos(request, tmp_path_factory, _sqlite_template):
+    """Demo databases seeded once per module and database kind, for the tests that only read
+    them: `get(n)` seeds `seed(n)` into a database of its own on first use (never the `db`
+    fixture's, which each test resets). Torn down with the module, or when xdist runs another
+    module's test in between; set up again the same way after that."""
+    made: dict[int, tuple[str, demo.Summary]] = {}
+    dropped: list[str] = []
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("_pg_database")
+        admin = pg.engine.execution_options(isolation_level="AUTOCOMMIT")
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+    def get(n: int) -> tuple[str, demo.Summary]:
+        if n not in made:
+            if request.param == "sqlite":
+                path = tmp_path_factory.mktemp("demo") / f"demo{n}.db"
+                shutil.copyfile(_sqlite_template, path)
+                url = f"sqlite:///{path}"
+            else:
+                name = f"apptest_demo{n}_{worker}_{os.getpid()}"
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                    conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+                dropped.append(name)
+                url = pg.url.rsplit("/", 1)[0] + f"/{name}"
+                migrate.upgrade(get_engine(url))
+            made[n] = url, seed(n, engine=get_engine(url))
+        return made[n]
+
+    yield get
+    for url, _ in made.values():
+        get_engine(url).dispose()
+    for name in dropped:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _read_only_demo(shared, n: int, monkeypatch):
+    url, summary = shared(n)
+    use_database(url, monkeypatch)
+    yield summary
+    dispose_engines()
+    reset_settings()
+
+
+@pytest.fixture
+def demo_1500(_shared_demos, monkeypatch):
+    """The app pointed at `seed()`'s demo (1,500 appointments, seed 11), shared: read it, never write."""
+    yield from _read_only_demo(_shared_demos, 1500, monkeypatch)
+
+
+@pytest.fixture
+def demo_2000(_shared_demos, monkeypatch):
+    """The app pointed at `seed(2000)`'s demo (seed 11), shared: read it, never write."""
+    yield from _read_only_demo(_shared_demos, 2000, monkeypatch)
 
 
 def _rows(model, engine=None) -> list[dict]:
@@ -49,22 +112,20 @@ def _appointments(engine=None) -> list[dict]:
 
 
 @pytest.mark.parametrize("column", ["provider_id", "room_id"])
-def test_active_appointments_never_overlap_for_a_provider_or_a_room(db, column):
-    seed()
+def test_active_appointments_never_overlap_for_a_provider_or_a_room(demo_1500, column):
     clash = text(
         f"""SELECT count(*) FROM appointments a JOIN appointments b
               ON a.{column} = b.{column} AND a.id < b.id
            WHERE a.status <> 'cancelled' AND b.status <> 'cancelled' AND a.group_key <> b.group_key
              AND a.block_start < b.block_end AND b.block_start < a.block_end"""
     )
-    with db.engine.connect() as conn:
+    with get_engine().connect() as conn:
         assert conn.scalar(clash) == 0
         # The self-join has something to look at: busy days with back-to-back blocks.
         assert conn.scalar(text(f"SELECT count(*) FROM appointments WHERE {column} IS NOT NULL")) > 500
 
 
-def test_blocks_are_the_appointment_plus_its_types_buffers(db):
-    seed()
+def test_blocks_are_the_appointment_plus_its_types_buffers(demo_1500):
     types = {t["id"]: t for t in _rows(AppointmentType)}
     for a in _appointments():
         t = types[a["type_id"]]
@@ -73,8 +134,7 @@ def test_blocks_are_the_appointment_plus_its_types_buffers(db):
         assert a["block_end"] - a["end_at"] == timedelta(minutes=t["buffer_after_min"])
 
 
-def test_every_appointment_is_inside_local_working_hours_and_outside_time_off(db):
-    seed()
+def test_every_appointment_is_inside_local_working_hours_and_outside_time_off(demo_1500):
     with read_session() as s:
         zones = {loc.id: ZoneInfo(loc.timezone) for loc in s.scalars(select(Location))}
         hours = defaultdict(list)
@@ -97,8 +157,7 @@ def test_every_appointment_is_inside_local_working_hours_and_outside_time_off(db
     assert all(len(offsets) == 2 for offsets in offsets_seen.values())
 
 
-def test_past_appointments_have_outcomes_and_upcoming_ones_are_still_open(db):
-    seed()
+def test_past_appointments_have_outcomes_and_upcoming_ones_are_still_open(demo_1500):
     windows = {t["id"]: timedelta(hours=t["cancellation_window_hours"]) for t in _rows(AppointmentType)}
     rows = _appointments()
     for a in rows:
@@ -144,8 +203,8 @@ def test_the_same_seed_and_clock_give_identical_rows_in_a_fresh_database(db, tmp
     assert _appointments(third) != _appointments(other)
 
 
-def test_the_demo_spans_time_zones_and_prints_one_user_per_role(db):
-    summary = seed()
+def test_the_demo_spans_time_zones_and_prints_one_user_per_role(demo_1500):
+    summary = demo_1500
     text_out = summary.describe()
     with read_session() as s:
         locations = s.scalars(select(Location).order_by(Location.id)).all()
@@ -183,8 +242,8 @@ def test_no_shows_rise_with_lead_time(db):
     assert long_[0] / long_[1] > 1.5 * short[0] / short[1]
 
 
-def test_the_demo_has_the_patterns_a_manager_recognises(db):
-    summary = seed(2000)
+def test_the_demo_has_the_patterns_a_manager_recognises(demo_2000):
+    summary = demo_2000
     rows = _appointments()
     assert abs(len(rows) - 2000) <= 100 and summary.appointments == len(rows)
     assert {a["source"] for a in rows} == {"front_desk", "online", "phone", "google"}
@@ -252,8 +311,7 @@ def test_sizing_grows_the_chain_with_the_requested_volume():
     assert locations >= 50 and providers >= 400 and customers >= 100_000
 
 
-def test_upcoming_weeks_fill_up_towards_today(db):
-    seed(2000)
+def test_upcoming_weeks_fill_up_towards_today(demo_2000):
     rows = [a for a in _appointments() if a["status"] != "cancelled" and a["start_at"] > NOW]
     next_week = sum(1 for a in rows if a["start_at"] < NOW + timedelta(days=7))
     fourth_week = sum(1 for a in rows if a["start_at"] >= NOW + timedelta(days=21))
@@ -274,8 +332,7 @@ def test_no_customer_is_booked_twice_at_overlapping_times(db):
         assert conn.scalar(text("SELECT count(DISTINCT customer_id) FROM appointments")) > 100  # customers return
 
 
-def test_demo_phones_are_e164(db):
-    seed()
+def test_demo_phones_are_e164(demo_1500):
     with read_session() as s:
         numbers = s.scalars(select(Customer.phone).where(Customer.phone.is_not(None))).all()
     assert numbers and all(phones.normalised_or_typed(n, None) == n and n.startswith("+") for n in numbers)
@@ -337,12 +394,12 @@ def test_postgresql_stores_what_sqlite_does_for_the_same_seed_and_clock(pg_db, t
             assert raw == json.dumps(json.loads(raw))
 
 
-def test_demo_inquiries_are_recorded_with_the_desks_rules_and_audited(db):
+def test_demo_inquiries_are_recorded_with_the_desks_rules_and_audited(demo_2000):
     from core.base.models import AuditLog
     from core.inquiries.services import CHANNELS, DESK_REASONS
     from core.security import audit_chain
 
-    summary = seed(2000)
+    summary = demo_2000
     rows = _rows(Inquiry)
     assert 1.15 <= summary.appointments / len(rows) <= 1.45  # about one inquiry per 1.3 appointments
     assert {r["channel"] for r in rows} == set(CHANNELS)
@@ -353,5 +410,5 @@ def test_demo_inquiries_are_recorded_with_the_desks_rules_and_audited(db):
     audits = [r for r in _rows(AuditLog) if r["entity"] == "inquiry"]
     assert sorted(r["location_id"] for r in audits) == sorted({r["location_id"] for r in rows})
     assert sum(r["after"]["recorded"] for r in audits) == len(rows) == summary.counts["inquiries"]
-    with db.engine.connect() as conn:
+    with get_engine().connect() as conn:
         assert audit_chain.verify(conn).ok
