@@ -226,8 +226,8 @@ def test_admin_pages_in_the_browser(app_server, page):
     """The users page: add a user, a clear error, deactivate behind a confirmation; the audit
     log shows it all and offers the CSV."""
     app_server.seed(world)
+    sign_in(page, app_server.url, "admin", PASSWORD)
     _open(page, f"{app_server.url}/users")
-    sign_in(page, None, "admin", PASSWORD)  # at the page's own URL: one page load less
     _heading(page, "Users").wait_for()
 
     page.get_by_role("tab", name="Add a user").click()
