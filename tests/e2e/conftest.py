@@ -44,9 +44,12 @@ from typing import Any
 
 import pytest
 from google.protobuf.message import DecodeError
+from sqlalchemy import select
 
 from core.base.config import ROOT, reset_settings
-from core.base.db import dispose_engines
+from core.base.db import dispose_engines, read_session
+from core.base.models import User
+from core.security import auth
 
 ARTIFACTS = ROOT / "test-artifacts"
 START_TIMEOUT_S = 60
@@ -414,7 +417,39 @@ def sign_in(page, base_url: str | None, username: str, password: str, *, expect_
     wait_for_app(page)
 
 
-def wait_for_auth_cookie(page, name: str = "apptops_auth") -> None:
+AUTH_COOKIE = "apptops_auth"
+
+
+def add_sign_in_cookie(app_server: AppServer, context, username: str) -> None:
+    """Put in `context` the sign-in cookie an earlier visit by `username` left: issued by the
+    app's own code (a new sign-in of that user) under the server's key."""
+
+    def issue() -> str:
+        with read_session() as s:
+            user_id = s.scalar(select(User.id).where(User.username == username))
+        if user_id is None:
+            pytest.fail(f"no user {username!r} to sign in")
+        return auth.issue_token(user_id, auth.CookieConfig(AUTH_COOKIE, app_server.cookie_key, 1))[0]
+
+    token = app_server.seed(issue)
+    context.add_cookies([{"name": AUTH_COOKIE, "value": token, "url": app_server.url, "sameSite": "Strict"}])
+
+
+def sign_in_returning(page, app_server: AppServer, username: str, path: str = "") -> None:
+    """Open `{app_server.url}/{path}` as `username` returning with an earlier visit's cookie: the
+    app's real path for a returning user, for tests whose subject is not the sign-in form (the
+    form is driven by `sign_in`, in tests/e2e/test_auth_e2e.py and where signing in is the point).
+    Fails at once if the app shows the sign-in form instead."""
+    add_sign_in_cookie(app_server, page.context, username)
+    page.goto(f"{app_server.url}/{path}")
+    signed_in = page.get_by_text("Signed in as")
+    signed_in.or_(page.get_by_role("button", name="Sign in", exact=True)).first.wait_for()
+    if signed_in.count() == 0:
+        pytest.fail(f"the sign-in cookie of {username!r} did not sign in: the app shows the sign-in form")
+    wait_for_app(page)
+
+
+def wait_for_auth_cookie(page, name: str = AUTH_COOKIE) -> None:
     """The sign-in cookie is written by a small component once the browser has drawn it; a
     refresh before that would find no cookie, so tests wait for it like a person would."""
     page.wait_for_function(f"() => document.cookie.split('; ').some(c => c.startsWith('{name}='))")

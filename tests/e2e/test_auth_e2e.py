@@ -15,10 +15,9 @@ from core.base.clock import utcnow
 from core.base.db import unit_of_work
 from core.base.models import AuditLog
 from core.people import users
-from core.security import auth
 from core.security.access import SYSTEM
 from core.security.models import SignInThrottle
-from tests.e2e.conftest import new_context, screenshot, sign_in, wait_for_app
+from tests.e2e.conftest import add_sign_in_cookie, new_context, screenshot, sign_in, wait_for_app
 from tests.factories import PASSWORD, world
 
 pytestmark = pytest.mark.e2e
@@ -85,10 +84,8 @@ def test_a_bookmarked_page_opens_after_sign_in_and_survives_refresh_and_new_tab(
 
 
 def _bookmark_with_cookie(app_server, page, username: str) -> None:
-    w = app_server.seed(world)
-    cfg = auth.CookieConfig(COOKIE, app_server.cookie_key, 1)
-    token, _ = app_server.seed(lambda: auth.issue_token(w.users[username].id, cfg))
-    page.context.add_cookies([{"name": COOKIE, "value": token, "url": app_server.url, "sameSite": "Strict"}])
+    app_server.seed(world)
+    add_sign_in_cookie(app_server, page.context, username)
 
 
 @pytest.mark.cold_start
@@ -150,8 +147,8 @@ def test_five_failures_make_the_next_attempt_wait_until_the_delay_runs_out(app_s
 
 def test_deactivation_cuts_an_open_session_with_a_valid_cookie(app_server, page):
     w = app_server.seed(world)
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
     _open(page, f"{app_server.url}/account")
+    sign_in(page, None, "frontdesk", PASSWORD)  # at the page's own URL: one page load less
     _heading(page, "Account").wait_for()
 
     app_server.seed(lambda: users.deactivate_user(SYSTEM, w.users["frontdesk"].id, reason="left"))

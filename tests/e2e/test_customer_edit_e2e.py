@@ -11,15 +11,15 @@ from sqlalchemy import select
 
 from core.base.db import read_session
 from core.base.models import Customer
-from tests.e2e.conftest import screenshot, sign_in, wait_for_app
-from tests.factories import PASSWORD, world
+from tests.e2e.conftest import screenshot, sign_in_returning, wait_for_app
+from tests.factories import world
 
 
 @pytest.mark.e2e
 def test_front_desk_corrects_a_customers_email_after_reviewing_the_change(app_server, page):
     w = app_server.seed(world)
     ada_id = w.customers["ada"].id
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    sign_in_returning(page, app_server, "frontdesk")
     page.get_by_role("heading", name=re.compile(r"^Downtown · ")).wait_for()
     page.get_by_label("Find a customer by name, phone or email").fill("ada")
     page.keyboard.press("Enter")

@@ -4,7 +4,6 @@ show them."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -14,9 +13,8 @@ from core.base.models import Customer
 from core.base.tz import local_to_utc
 from core.scheduling import booking
 from pages.ui import PAGES
-from tests.e2e.conftest import sign_in, wait_for_app
-from tests.e2e.test_today_e2e import NY, _choose, _go_to, _next_monday, _seed
-from tests.factories import PASSWORD
+from tests.e2e.conftest import sign_in_returning, wait_for_app
+from tests.e2e.test_today_e2e import NY, _choose, _next_monday, _open_day, _seed
 
 HOSTILE_NAME = "![t](https://attacker.example/t.png) [Click me](https://attacker.example/login)"
 HOSTILE_NOTE = ":red[URGENT: call 555-0199] **now**"
@@ -56,9 +54,7 @@ def _assert_nothing_interpreted(page) -> None:
 def test_hostile_names_and_notes_render_as_plain_text(app_server, page):
     day = _next_monday()
     app_server.seed(lambda: _hostile(day))
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
-    page.get_by_role("heading", name=re.compile(r"^Downtown · ")).wait_for()
-    _go_to(page, app_server.url, day)
+    _open_day(page, app_server, "frontdesk", day)
     wait_for_app(page)
     _choose(page, page, "Appointment", "10:00–10:30")
     page.get_by_text("Notes:", exact=False).first.wait_for()
@@ -123,11 +119,13 @@ def _hostile_everywhere(day):
 def test_every_page_shows_hostile_names_as_text(app_server, page):
     day = _next_monday()
     app_server.seed(lambda: _hostile_everywhere(day))
-    sign_in(page, app_server.url, "admin", PASSWORD)
-    for path in [spec.url_path for spec in PAGES]:  # an admin may open every one
-        page.goto(f"{app_server.url}/{path}")
-        page.get_by_text("Signed in as").wait_for()
-        wait_for_app(page)
+    paths = [spec.url_path for spec in PAGES]  # an admin may open every one
+    sign_in_returning(page, app_server, "admin", paths[0])
+    for n, path in enumerate(paths):
+        if n:  # the first one is open already
+            page.goto(f"{app_server.url}/{path}")
+            page.get_by_text("Signed in as").wait_for()
+            wait_for_app(page)
         assert page.locator("[data-testid='stException']").count() == 0, path
         assert page.evaluate(ATTACKER_ATTRIBUTES) == [], path
         styled = page.locator("[data-testid='stMarkdownContainer'] [style*='color'] >> text=/URGENT|Consultation|away/")

@@ -18,8 +18,8 @@ from core.base.tz import local_to_utc, today_in
 from core.queue import detect, kinds
 from core.scheduling import booking
 from core.security import door, links
-from tests.e2e.conftest import new_context, screenshot, sign_in, wait_for_app
-from tests.factories import PASSWORD, world
+from tests.e2e.conftest import new_context, screenshot, sign_in_returning, wait_for_app
+from tests.factories import world
 from tests.intake_fixtures import PNG, publish
 
 NY = "America/New_York"
@@ -114,9 +114,7 @@ def test_a_new_patient_fills_in_uploads_signs_comes_back_and_finishes_on_a_phone
     with read_session() as s:
         assert s.scalar(select(ExceptionItem).where(ExceptionItem.kind == kinds.INTAKE_MISSING)) is None
 
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
-    page.get_by_role("heading", name=re.compile(r"^Downtown · ")).wait_for()
-    page.goto(f"{app_server.url}/?date={day.isoformat()}")
+    sign_in_returning(page, app_server, "frontdesk", f"?date={day.isoformat()}")
     page.get_by_role("heading", name=f"Downtown · {day:%a} {day.day} {day:%b}").wait_for()
     wait_for_app(page)
     page.get_by_label("Appointment").click()

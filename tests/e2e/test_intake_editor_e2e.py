@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from core.intake import forms
 from pages.settings_intake import EXAMPLE
-from tests.e2e.conftest import screenshot, sign_in, wait_for_app
-from tests.factories import PASSWORD, world
+from tests.e2e.conftest import screenshot, sign_in_returning, wait_for_app
+from tests.factories import world
 
 
 def _seed():
@@ -26,7 +26,7 @@ def test_the_preview_asks_the_conditional_question_once_it_applies(app_server, p
     app_server.seed(_seed)
     page.set_default_timeout(60_000)
     page.set_viewport_size({"width": 1400, "height": 1000})
-    sign_in(page, app_server.url, "admin", PASSWORD)
+    sign_in_returning(page, app_server, "admin")
     page.get_by_role("link", name="Appointment types").click()
     wait_for_app(page)
     page.get_by_label("Appointment type", exact=True).click()

@@ -12,7 +12,7 @@ from core import demo
 from core.base.db import unit_of_work
 from core.metrics.rebuild import rebuild_rollups
 from core.security.passwords import hash_password
-from tests.e2e.conftest import screenshot, sign_in, wait_for_app
+from tests.e2e.conftest import screenshot, sign_in_returning, wait_for_app
 
 
 def _seed() -> None:
@@ -39,9 +39,7 @@ def _open(page, url: str, path: str) -> None:
 def test_insights_pages_in_the_browser(demo_app, page, username):
     page.set_viewport_size({"width": 1400, "height": 2300})
     page.set_default_timeout(90_000)
-    sign_in(page, demo_app.url, username, f"{username}-demo-1")
-
-    _open(page, demo_app.url, "kpis")
+    sign_in_returning(page, demo_app, username, "kpis")
     expect(page.get_by_role("heading", name="Weekly KPIs")).to_be_visible()
     expect(page.locator("[data-testid='stMetric']", has_text="No-show rate")).to_be_visible()
     expect(page.get_by_text("Last 12 weeks")).to_be_visible()

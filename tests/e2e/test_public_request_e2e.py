@@ -14,8 +14,8 @@ from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, AppointmentType, ExceptionItem, Inquiry
 from core.queue import kinds
 from core.security import door
-from tests.e2e.conftest import new_context, screenshot, sign_in, wait_for_app
-from tests.factories import PASSWORD, world
+from tests.e2e.conftest import new_context, screenshot, sign_in_returning, wait_for_app
+from tests.factories import world
 
 PHONE = {"viewport": {"width": 390, "height": 844}}
 
@@ -84,7 +84,7 @@ def test_a_held_request_is_confirmed_from_the_desk_queue(app_server, browser, pa
     wait_for_app(customer)
     expect(customer.get_by_text(re.compile(r"is held for you until"))).to_be_visible()
     customer.context.close()
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    sign_in_returning(page, app_server, "frontdesk")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(r"^Queue")).click()
     page.get_by_text(re.compile(r"Booking request · Grace Hopper")).wait_for()
     page.get_by_role("button", name="Confirm the request").first.click(timeout=90_000)

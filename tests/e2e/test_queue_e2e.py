@@ -14,8 +14,8 @@ from core.base.models import Appointment, ExceptionItem
 from core.base.tz import local_to_utc, today_in
 from core.queue import kinds
 from core.queue.items import raise_item
-from tests.e2e.conftest import screenshot, sign_in, wait_for_app
-from tests.factories import PASSWORD, world
+from tests.e2e.conftest import screenshot, sign_in_returning, wait_for_app
+from tests.factories import world
 
 
 def _seed() -> dict:
@@ -42,7 +42,7 @@ def _seed() -> dict:
 @pytest.mark.e2e
 def test_front_desk_fixes_an_item_and_the_count_goes_down(app_server, page):
     ids = app_server.seed(_seed)
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    sign_in_returning(page, app_server, "frontdesk")
     nav = page.get_by_test_id("stSidebarNav")
     nav.get_by_role("link", name=re.compile(r"^Queue \(2\)")).click()
     page.get_by_role("heading", name="Exceptions queue").wait_for()
@@ -65,7 +65,7 @@ def test_the_navigation_count_is_current_right_after_resolve(app_server, page):
     """Issue 31 item 7: the dialog's Resolve ends in the same run as the count the navigation
     shows, with no other click needed."""
     app_server.seed(_seed)
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    sign_in_returning(page, app_server, "frontdesk")
     nav = page.get_by_test_id("stSidebarNav")
     nav.get_by_role("link", name=re.compile(r"^Queue \(2\)")).click()
     page.get_by_text("Unconfirmed · Ada Lovelace").wait_for()
@@ -86,10 +86,9 @@ def test_the_navigation_count_follows_a_confirm_on_the_today_page(app_server, pa
     app_server.seed(_seed)
     monday = today_in("America/New_York") + timedelta(days=1)
     monday += timedelta(days=(7 - monday.weekday()) % 7)
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
+    sign_in_returning(page, app_server, "frontdesk", f"?date={monday.isoformat()}")
     nav = page.get_by_test_id("stSidebarNav")
     nav.get_by_role("link", name=re.compile(r"^Queue \(2\)")).wait_for()
-    page.goto(f"{app_server.url}/?date={monday.isoformat()}")
     page.get_by_role("heading", name=f"Downtown · {monday:%a} {monday.day} {monday:%b}").wait_for()
     wait_for_app(page)
     page.get_by_label("Appointment").click()

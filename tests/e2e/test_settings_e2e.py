@@ -12,8 +12,8 @@ from core.base.db import read_session
 from core.base.models import TimeOff
 from core.base.tz import local_to_utc, today_in
 from core.scheduling import booking
-from tests.e2e.conftest import screenshot, sign_in, wait_for_app
-from tests.factories import PASSWORD, world
+from tests.e2e.conftest import screenshot, sign_in_returning, wait_for_app
+from tests.factories import world
 
 NY = "America/New_York"
 
@@ -46,7 +46,7 @@ def test_manager_sees_the_affected_appointments_before_confirming_time_off(app_s
     day = _next_tuesday()
     w = app_server.seed(lambda: _seed(day))
     page.set_default_timeout(60_000)  # the page has a chart and a form; shared build machines are slow
-    sign_in(page, app_server.url, "manager", PASSWORD)
+    sign_in_returning(page, app_server, "manager")
     page.get_by_role("link", name="Providers").click()
     wait_for_app(page)
     page.get_by_label("Provider", exact=True).click()

@@ -17,7 +17,7 @@ from core.base.models import Appointment, User
 from core.base.tz import local_to_utc, today_in
 from core.scheduling import availability, booking, schedule
 from core.security.access import actor_for
-from tests.e2e.conftest import new_context, screenshot, sign_in, wait_for_app
+from tests.e2e.conftest import new_context, screenshot, sign_in, sign_in_returning, wait_for_app
 from tests.factories import PASSWORD, world
 
 NY = "America/New_York"
@@ -73,6 +73,12 @@ def _go_to(page, base_url: str, day: date) -> None:
     wait_for_app(page)
 
 
+def _open_day(page, app_server, username: str, day: date) -> None:
+    """`_go_to` as a returning user: signed in by an earlier visit's cookie, straight to `day`."""
+    sign_in_returning(page, app_server, username, f"?date={day.isoformat()}")
+    page.get_by_role("heading", name=f"Downtown · {day:%a} {day.day} {day:%b}").wait_for()
+
+
 def _updated_at(page) -> str:
     return page.get_by_text(re.compile(r"updated \d\d:\d\d:\d\d")).inner_text()
 
@@ -107,12 +113,10 @@ def test_front_desk_reschedules_an_appointment_through_the_dialog(app_server, pa
 def test_two_desks_stay_in_step_and_a_refresh_keeps_an_open_dialog(app_server, browser, page):
     day = _next_monday()
     app_server.seed(lambda: _seed(day))
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
-    _go_to(page, app_server.url, day)
+    _open_day(page, app_server, "frontdesk", day)
     other = new_context(browser).new_page()
     try:
-        sign_in(other, app_server.url, "frontdesk", PASSWORD)
-        _go_to(other, app_server.url, day)
+        _open_day(other, app_server, "frontdesk", day)
         _choose(other, other, "Appointment", "10:00–10:30 · Ada Lovelace")
         other.get_by_role("button", name="Confirm").click()  # a day ahead: confirming, not checking in
         other.get_by_text("1 confirmed").wait_for()
@@ -157,13 +161,11 @@ def _open_book_dialog(page, customer_query: str, time_label: str):
 def test_two_desks_book_the_same_slot_and_the_second_is_told_it_was_just_taken(app_server, browser, page):
     day = _next_monday()
     app_server.seed(lambda: _seed(day))
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
-    _go_to(page, app_server.url, day)
+    _open_day(page, app_server, "frontdesk", day)
     other = new_context(browser).new_page()
     other.context.set_default_timeout(20_000)
     try:
-        sign_in(other, app_server.url, "manager", PASSWORD)
-        _go_to(other, app_server.url, day)
+        _open_day(other, app_server, "manager", day)
         first = _open_book_dialog(page, "Turing", "11:00–11:15 · Dr. Rao")
         second = _open_book_dialog(other, "Lovelace", "11:00–11:15 · Dr. Rao")
         screenshot(other, "book_dialog_before")
@@ -211,8 +213,7 @@ def test_the_today_page_on_demo_data_selects_from_the_timeline(app_server, page)
     day, required = _a_day_to_book_on_demo_data()
     assert required, "the check of the required intake needs a first type that asks for some"
     page.set_viewport_size({"width": 1400, "height": 1000})
-    sign_in(page, app_server.url, "frontdesk", "frontdesk-demo-1")
-    page.goto(f"{app_server.url}/?date={day.isoformat()}")
+    sign_in_returning(page, app_server, "frontdesk", f"?date={day.isoformat()}")
     page.get_by_role("heading", name=re.compile(f"{day:%a} {day.day} {day:%b}")).wait_for()
     page.locator(".js-plotly-plot .barlayer .point").first.wait_for()
     wait_for_app(page)

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment
 from core.base.tz import local_to_utc
-from tests.e2e.conftest import screenshot, sign_in, wait_for_app
-from tests.e2e.test_today_e2e import NY, _choose, _go_to, _next_monday
-from tests.factories import PASSWORD, world
+from tests.e2e.conftest import screenshot, wait_for_app
+from tests.e2e.test_today_e2e import NY, _choose, _next_monday, _open_day
+from tests.factories import world
 
 ROWS = 18
 
@@ -40,8 +40,7 @@ def test_a_note_saves_with_one_click_and_a_full_day_shows_every_row(app_server, 
     app_server.seed(lambda: _seed_full_day(day))
     page.context.set_default_timeout(60_000)  # a loaded machine draws a full day slowly
     page.set_viewport_size({"width": 1400, "height": 1000})
-    sign_in(page, app_server.url, "frontdesk", PASSWORD)
-    _go_to(page, app_server.url, day)
+    _open_day(page, app_server, "frontdesk", day)
     page.get_by_text(f"{ROWS} appointments").first.wait_for()
 
     grid = page.locator("[data-testid='stDataFrame']").first

@@ -11,8 +11,8 @@ from core.base.clock import utcnow
 from core.base.tz import local_to_utc, today_in
 from core.scheduling import booking
 from core.webhooks import endpoints, sender
-from tests.e2e.conftest import screenshot, sign_in, wait_for_app
-from tests.factories import PASSWORD, world
+from tests.e2e.conftest import screenshot, sign_in_returning, wait_for_app
+from tests.factories import world
 from tests.webhook_receiver import Receiver
 
 NY = "America/New_York"
@@ -39,9 +39,7 @@ def test_an_admin_adds_an_endpoint_and_reads_the_delivery_log(app_server, page, 
     try:
         app_server.seed(lambda: _seed(receiver))
         assert len(receiver.received) == 1 and receiver.unverified == []
-        sign_in(page, app_server.url, "admin", PASSWORD)
-        page.goto(f"{app_server.url}/webhooks")
-        wait_for_app(page)
+        sign_in_returning(page, app_server, "admin", "webhooks")
         expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
         page.get_by_text("Add an endpoint").click()
         page.get_by_label("URL").fill("https://crm.example.com/hooks")
