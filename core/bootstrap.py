@@ -33,6 +33,7 @@ from core.calendar_sync import queue_fixes as calendar_queue_fixes
 from core.calendar_sync import sync as calendar_sync
 from core.imports import commands as import_commands
 from core.inquiries import holds as inquiry_holds
+from core.intake import announce as intake_announce
 from core.intake import demo as intake_demo
 from core.intake import events as intake_events
 from core.intake import queue_fixes as intake_queue_fixes
@@ -72,6 +73,7 @@ HANDLERS: tuple[ModuleType, ...] = (
     notification_demo,  # a seeded demo's outbox: its history and what is due
     waitlist_offers,  # a freed slot offered to the waitlist; a taken offer withdrawn
     webhook_enqueue,  # appointment, customer and inquiry events into the webhook deliveries
+    intake_announce,  # an intake complete when booked: intake.completed, after the booking's own webhook
     queue_subscribers,  # the exceptions queue last: it sees the offers a freed slot made
 )
 

@@ -67,6 +67,7 @@ def test_handlers_run_in_the_listed_order_own_class_first():
         "core.metrics.rollup._on_appointment_changed",
         "core.notifications.enqueue.on_appointment_changed",
         "core.webhooks.enqueue.on_appointment_changed",
+        "core.intake.announce._on_booked",  # after the booking's own webhook: intake.completed comes second
         "core.queue.subscribers._on_appointment_changed",
     ]
     assert _names(AppointmentCancelled) == _names(AppointmentBooked)[2:]

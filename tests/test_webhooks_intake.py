@@ -5,6 +5,8 @@ only as the endpoint's personal-data level allows."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from core.base.db import read_session
@@ -13,7 +15,7 @@ from core.intake import answers, public
 from core.intake.answers import Upload
 from core.security import links
 from core.webhooks import endpoints, sender
-from tests.intake_fixtures import LATE, PNG, book, open_door_world, publish
+from tests.intake_fixtures import LATE, PNG, START, book, open_door_world, publish
 from tests.webhook_receiver import Receiver
 
 CLIENT = "203.0.113.9"
@@ -80,3 +82,23 @@ def test_the_desk_marking_it_received_on_paper_delivers_it_with_no_personal_data
     assert data["intake"]["how"] == "paper" and data["intake"]["form"]["id"] == form_id
     assert data["appointment"]["customer"] == {"id": w.customers["ada"].id}
     assert w.customers["ada"].name.encode() not in got.body
+
+
+SHORT = {"questions": [{"key": "full_name", "label": "Full name", "kind": "short_text", "required": True},
+                       {"key": "age", "label": "Age", "kind": "number", "required": True}]}  # fmt: skip
+
+
+def test_an_intake_complete_when_booked_is_delivered_after_the_booking_and_a_part_answer_sends_none(w, receiver):
+    publish(w, SHORT)
+    _endpoint(w, receiver, "names", events="intake.completed,appointment.booked")
+    part = book(w, intake={"reason": "Check-up", "full_name": "Ada Lovelace"})
+    done = book(
+        w, start=START + timedelta(hours=1), intake={"reason": "Check-up", "full_name": "Ada Lovelace", "age": 36}
+    )
+    assert sender.deliver_due(LATE).get("delivered") == 3
+    assert receiver.unverified == []
+    got = [(r.json["type"], r.json["data"]["appointment"]["id"]) for r in receiver.received]
+    assert got == [("appointment.booked", part.id), ("appointment.booked", done.id), ("intake.completed", done.id)]
+    intake = receiver.received[-1].json["data"]["intake"]
+    assert intake["how"] == "booking" and intake["form"]["version"] == 1
+    assert intake["completed_at"]["utc"] == LATE.strftime("%Y-%m-%dT%H:%M:%SZ")

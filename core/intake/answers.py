@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.base import bus
 from core.base.clock import resolve_now
 from core.base.errors import InvalidTransition, ValidationError
 from core.base.models import Appointment, IntakeAnswers, IntakeFile, Status
@@ -129,13 +130,15 @@ def refresh_in(session: Session, appt: Appointment, row: IntakeAnswers, now: dat
     return changed
 
 
-def completed_in(tx: Tx, appt: Appointment, row: IntakeAnswers, version: int, how: str, now: datetime) -> None:
+def completed_in(session: Session, actor: Actor | None, appt: Appointment, row: IntakeAnswers, version: int,
+                 how: str, now: datetime) -> None:  # fmt: skip
     """Publish IntakeCompleted once the intake just became complete (called after `refresh_in`)."""
-    tx.publish(
+    bus.publish(
+        session,
         IntakeCompleted(
             appointment_id=appt.id, state=AppointmentState.of(appt), form_id=row.form_id, form_version=version,
-            completed_at=row.completed_at or now, how=how, actor=tx.actor, at=now,
-        )
+            completed_at=row.completed_at or now, how=how, actor=actor, at=now,
+        ),
     )  # fmt: skip
 
 
@@ -221,7 +224,8 @@ def submit(
             tx, appt, before, after, now, f"intake answered {who}" + (" (complete)" if appt.intake_complete else "")
         )
         if appt.intake_complete and not before["intake_complete"]:
-            completed_in(tx, appt, row, version, "customer_link" if action == A.INTAKE_ANSWER else "desk", now)
+            how = "customer_link" if action == A.INTAKE_ANSWER else "desk"
+            completed_in(tx.session, tx.actor, appt, row, version, how, now)
         for up, c in checked:  # last, so a refusal above leaves no file behind
             uploads.store(c, up.data)
         return Progress(bool(appt.intake_complete), list(row.missing))
@@ -244,5 +248,5 @@ def mark_received_on_paper(actor: Actor | None, appointment_id: int, *, note: st
             {"note": note} if note else {}
         )
         edited_in(tx, appt, {"intake_complete": False}, after, now, "intake received on paper")
-        completed_in(tx, appt, row, forms.form_by_id(tx.session, row.form_id)[1], "paper", now)
+        completed_in(tx.session, tx.actor, appt, row, forms.form_by_id(tx.session, row.form_id)[1], "paper", now)
         return Progress(True, list(row.missing))

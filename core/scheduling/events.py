@@ -145,7 +145,9 @@ class IntakeCompleted:
     transaction; webhooks send it as intake.completed). It lives here, below both, so that
     core.webhooks can name it without an arrow between the two capabilities. Not an
     AppointmentChanged: the appointment itself did not move. `how`: "customer_link" (the
-    customer's own link), "desk" (staff answering) or "paper" (staff marked it received on paper)."""
+    customer's own link), "desk" (staff answering), "paper" (staff marked it received on paper) or
+    "booking" (the booking itself gave every required answer; published after the booking's own
+    handlers, core.intake.announce)."""
 
     appointment_id: int
     state: AppointmentState

@@ -36,7 +36,7 @@ EVENT_TYPES: dict[str, str] = {
     "appointment.completed": "the appointment took place",
     "appointment.cancelled": "cancelled (late or not)",
     "appointment.status_changed": "any other status change, e.g. an undone check-in",
-    "intake.completed": "an intake form's required answers are all in (by the customer's link or at the desk)",
+    "intake.completed": "an intake form's required answers are all in (by the customer's link, at the desk or at booking)",
     "customer.created": "a new customer (at the desk or with a booking)",
     "customer.updated": "a customer's name, email or phone was corrected",
     "inquiry.received": "a new inquiry (a call, walk-in, email or web request; not a merged repeat)",
