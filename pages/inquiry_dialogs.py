@@ -13,6 +13,7 @@ from core.base.tz import to_local
 from core.inquiries import reads
 from core.inquiries import services as inquiries
 from core.people import customers
+from core.scheduling.labels import booked_line
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import kit
@@ -123,8 +124,7 @@ def book_dialog(actor: Actor, location: LocationView, day: date, row: reads.Inqu
         _submit(lambda: inquiries.book_from_inquiry(
             actor, row.id, start=slot.start, type_id=type_id, provider_id=slot.provider_id,
             intake={k: v for k, v in intake.items() if v} if intake else None,
-        ), lambda appt: f"Booked {types[type_id].name} on {day_label(to_local(appt.start_at, location.timezone).date())} "
-                        f"at {to_local(appt.start_at, location.timezone):%H:%M} from the inquiry.")  # fmt: skip
+        ), lambda appt: booked_line(types[type_id].name, appt.start_at, location.timezone, "from the inquiry"))  # fmt: skip
     DIALOGS.error(top)
 
 

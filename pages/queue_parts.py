@@ -74,7 +74,7 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
                 buttons.append((action.label, _action_click(actor, item, action), action.name))
             if item.assigned_to != actor.user_id:
                 buttons.append(("Assign to me", lambda: _act(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
-                                                                f"{who_of(item)}: assigned to you."), "mine"))  # fmt: skip
+                                                                f"{item.who}: assigned to you."), "mine"))  # fmt: skip
         with st.container(horizontal=True):
             for label, click, name in buttons:
                 st.button(label, key=f"q_{name}_{item.id}", on_click=click, width="content",
@@ -112,12 +112,8 @@ def _action_click(actor: Actor, item: ItemView, action: actions.FixingAction) ->
 DONE, ORDER = "queue_done", "queue_order"  # {item id: {"text", "undo", "until"}}; the ids last drawn
 
 
-def who_of(item: ItemView) -> str:
-    return item.customer_name or item.provider_name or item.location_name or f"Item #{item.id}"
-
-
 def _keep_place(item: ItemView, call: Callable[[], object], what: str, *, undo: bool = False) -> None:
-    text = f"{who_of(item)} · {what}"
+    text = f"{item.who} · {what}"
     if _act(call, f"{text}."):
         st.session_state.setdefault(DONE, {})[item.id] = {
             "text": text, "appointment_id": item.appointment_id if undo else None,
@@ -167,7 +163,7 @@ def resolve_dialog(actor: Actor, ids: list[int]) -> None:
     named = [item for item in (reads.get_item(actor, i) for i in ids[:5]) if item is not None]
     st.markdown(f"Resolve **{len(ids)} item{'s' * (len(ids) != 1)}** by hand. This counts as an admin touch.")
     for item in named:
-        st.markdown(f"- **{plain(who_of(item))}** · {plain(item.label)} · {plain(item.describe())}")
+        st.markdown(f"- **{plain(item.who)}** · {plain(item.label)} · {plain(item.describe())}")
     if len(ids) > len(named):
         st.caption(f"and {len(ids) - len(named)} more")
     resolution = st.radio("Resolution", lifecycle.RESOLUTIONS, key="qdlg_resolution")
@@ -177,7 +173,7 @@ def resolve_dialog(actor: Actor, ids: list[int]) -> None:
         DIALOGS.finish()
     if go.button("Resolve", type="primary", key="qdlg_resolve", width="stretch") and _act(
         lambda: lifecycle.resolve(actor, ids, resolution=resolution, note=note),
-        f"Resolved: {who_of(named[0])}." if len(ids) == 1 and named else f"Resolved {len(ids)} items.",
+        f"Resolved: {named[0].who}." if len(ids) == 1 and named else f"Resolved {len(ids)} items.",
         dialog=DIALOGS,
     ):
         DIALOGS.finish()
@@ -212,7 +208,7 @@ def confirm_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -
     if keep.button("Back", key="qdlg_back", width="stretch"):
         DIALOGS.finish()
     if go.button(action.label, type="primary", key="qdlg_go", width="stretch") and _act(
-        lambda: actions.fix(actor, item.id, action.name), f"{who_of(item)} · {action.label.lower()}.", dialog=DIALOGS
+        lambda: actions.fix(actor, item.id, action.name), f"{item.who} · {action.label.lower()}.", dialog=DIALOGS
     ):
         DIALOGS.finish()
     DIALOGS.error()
@@ -239,7 +235,7 @@ def slot_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> N
     slot = slots[pick]
     if st.button(action.label.rstrip("…"), type="primary", key="qdlg_book") and _act(
         lambda: actions.fix(actor, item.id, action.name, start=slot.start, provider_id=slot.provider_id),
-        f"{who_of(item)} · {action.label.rstrip('…').lower()}: {labels[pick]}.",
+        f"{item.who} · {action.label.rstrip('…').lower()}: {labels[pick]}.",
         dialog=DIALOGS,
     ):
         DIALOGS.finish()

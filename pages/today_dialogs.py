@@ -14,7 +14,7 @@ from core.intake import reads as intake_reads
 from core.people import customers
 from core.people.customers import CustomerView
 from core.scheduling import booking, schedule
-from core.scheduling.labels import clamp
+from core.scheduling.labels import booked_line, clamp
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import intake_desk, kit
@@ -200,7 +200,8 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
                 provider_id=slot.provider_id, room_id=slot.room_id, intake=intake,
                 new_customer=None if customer_id else new_customer,
             ),
-            lambda result: _booked(by_id[type_id].name, result, location.timezone),
+            lambda result: booked_line(by_id[type_id].name, result.appointment.start_at, location.timezone,
+                                       result.routing_reason),
             lambda result: _open_other_day(result, location, day),
         )  # fmt: skip
     if can(actor, A.WAITLIST_MANAGE, location.id) and st.button(
@@ -233,13 +234,6 @@ def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
             lambda: booking.edit_intake(actor, row.appointment_id, intake), f"Intake saved for {row.customer_name}."
         )
     DIALOGS.error(top)
-
-
-def _booked(type_name: str, result, tz: str) -> str:
-    appt = result.appointment
-    start = to_local(appt.start_at, tz)
-    why = f" ({result.routing_reason})" if result.routing_reason else ""
-    return f"Booked {type_name} on {day_label(start.date())} at {start:%H:%M}{why}."
 
 
 def _open_other_day(result, location: LocationView, day: date) -> kit.Then | None:

@@ -57,6 +57,11 @@ class ItemView:
         return kinds.subject_id(self.dedupe_key)
 
     @property
+    def who(self) -> str:
+        """Whom the item is about, as a card's line names it: the customer, else the provider or place."""
+        return self.customer_name or self.provider_name or self.location_name or f"Item #{self.id}"
+
+    @property
     def label(self) -> str:
         return kinds.label(self.kind)
 

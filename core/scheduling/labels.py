@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from core.base.models import Status
+from core.base.tz import to_local
 
 STATUS_LABELS = {
     Status.BOOKED: "Booked",
@@ -21,6 +22,12 @@ UNKNOWN = "—"  # imported history without a provider or type
 def day_label(day: date) -> str:
     """'Tue 3 Mar', the way the desk says a date."""
     return f"{day:%a} {day.day} {day:%b}"
+
+
+def booked_line(type_name: str, start_at: datetime, timezone: str, why: str | None = None) -> str:
+    """'Booked Consultation on Tue 3 Mar at 10:00 (why).', in the location's local time."""
+    start = to_local(start_at, timezone)
+    return f"Booked {type_name} on {day_label(start.date())} at {start:%H:%M}" + (f" ({why})" if why else "") + "."
 
 
 SHORT_CHARS = 200  # how much of a long note the box shows before "Show more"
