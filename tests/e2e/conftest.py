@@ -393,7 +393,9 @@ def wait_for_app(page) -> None:
             content = frame.content_frame() if frame is not None else None
             if content is not None:
                 content.wait_for_load_state("load")
-            state = page.get_attribute("[data-testid='stApp']", "data-test-script-state", timeout=1000)
+            # The whole wait's time left: a renderer busy drawing a chart can take seconds to answer.
+            left_ms = max(1000.0, (deadline - time.monotonic()) * 1000)
+            state = page.get_attribute("[data-testid='stApp']", "data-test-script-state", timeout=left_ms)
             waiting = watch.pending() or (None if watch.seq == seq else "messages are still passing")
             if waiting is None and state == "notRunning":
                 return
