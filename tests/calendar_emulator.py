@@ -36,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
 from zoneinfo import ZoneInfo
 
+from tests.serving import serve_in_thread
+
 PREFIX = "/calendar/v3/calendars/"
 ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
@@ -97,7 +99,7 @@ class CalendarEmulator:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_thread(self._server)
         return self
 
     def stop(self) -> None:
