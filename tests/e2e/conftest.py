@@ -23,6 +23,7 @@ of the server's log."""
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import secrets
@@ -172,11 +173,15 @@ class _Process:
             self.proc.wait(timeout=10)
 
 
-COOKIE_MANAGER = "iframe[title*='cookie_manager']"
 WAIT_S = 60  # a fresh process's first runs, on a loaded machine, take tens of seconds
-# After the last run ends, how long no message may pass either way before the app counts as idle:
-# the sign-in library's cookie manager asks for one more run right after it is drawn.
-SETTLE_S = 0.2
+# After the last run ends, how long no message may pass either way before the app counts as idle.
+# The cookie components' own reruns are waited for by name (`_unreported_cookie_keys`): this is
+# only a margin for what else a drawn page may send.
+SETTLE_S = 0.1
+# The keys of the sign-in library's cookie components on the page (each is drawn in an element
+# container classed st-key-<key>). Each reports to the app once drawn, which asks for a rerun.
+_COOKIE_KEYS = """() => [...document.querySelectorAll("iframe[title*='cookie_manager']")].flatMap(f =>
+    [...(f.closest('.stElementContainer')?.classList ?? [])].filter(c => c.startsWith('st-key-')).map(c => c.slice(7)))"""
 _HEARTBEATS = {"app_heartbeat", "heartbeat_ack"}
 
 
@@ -188,11 +193,14 @@ class RunWatch:
 
     def __init__(self, page) -> None:
         self.ws = None
+        self.started_at = time.monotonic()
+        self.log: collections.deque[str] = collections.deque(maxlen=60)  # printed when a test fails
         page.on("websocket", self._connected)
         self._reset()
 
     def _reset(self) -> None:
         self.seq = self.asked = self.started = self.finished = 0
+        self.reported: set[str] = set()  # the widget ids the page's reruns have carried
         self.last_message = time.monotonic()
 
     def _connected(self, ws) -> None:
@@ -200,6 +208,7 @@ class RunWatch:
             return
         self.ws = ws  # a reload or a new address opens a new session: earlier runs do not count
         self._reset()
+        self._note(f"websocket {ws.url}")
         ws.on("framesent", lambda payload: self._sent(ws, payload))
         ws.on("framereceived", lambda payload: self._received(ws, payload))
 
@@ -219,8 +228,12 @@ class RunWatch:
     def _sent(self, ws, payload) -> None:
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
-        if self._kind(ws, payload, BackMsg()) == "rerun_script":
+        msg = BackMsg()
+        if self._kind(ws, payload, msg) == "rerun_script":
             self.asked = self.seq
+            ids = {w.id.rsplit("-", 1)[-1] for w in msg.rerun_script.widget_states.widgets}
+            self._note(f"asked for a run (message {self.seq}; page {msg.rerun_script.page_name!r}; keys {sorted(ids)})")
+            self.reported.update(w.id for w in msg.rerun_script.widget_states.widgets)
 
     def _received(self, ws, payload) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -229,8 +242,11 @@ class RunWatch:
         kind = self._kind(ws, payload, msg)
         if kind == "new_session":
             self.started = self.seq
-        elif kind == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-            self.finished = self.seq
+            self._note(f"run started (message {self.seq}; page {msg.new_session.page_script_hash[:8]})")
+        elif kind == "script_finished":
+            self._note(f"run ended (message {self.seq}; {ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)})")
+            if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                self.finished = self.seq
 
     def pending(self) -> str | None:
         """What the app is still doing, or None once the last run asked for has started and ended
@@ -246,6 +262,13 @@ class RunWatch:
         if time.monotonic() - self.last_message < SETTLE_S:
             return "messages are still passing"
         return None
+
+    def _note(self, what: str) -> None:
+        self.log.append(f"{time.monotonic() - self.started_at:8.3f} {what}")
+
+    def unreported(self, keys: list[str]) -> list[str]:
+        """Of these widget keys, those no rerun of this session has carried a value for yet."""
+        return [k for k in keys if not any(i.endswith(f"-{k}") for i in self.reported)]
 
 
 _WATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -365,6 +388,8 @@ def page(browser, request):
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
         screenshot(pg, f"FAILED-{request.node.name}")
+        if (watch := _WATCHES.get(pg)) is not None:
+            print("--- the page's websocket, last messages ---\n" + "\n".join(watch.log))
     context.close()
 
 
@@ -377,11 +402,12 @@ def screenshot(page, name: str) -> Path:
 
 def wait_for_app(page) -> None:
     """Wait until Streamlit has finished its runs, by its own messages (RunWatch): the last run the
-    page asked for has started and ended, nothing passed for SETTLE_S since, and the page shows
-    the run state "notRunning". The sign-in library's cookie manager reports the browser's cookies
-    once it is drawn, which asks for one more run a moment after the first; a click in between
-    can be lost (a person never clicks that fast; a test does): that run is waited for too.
-    Elements of the run before may still be on screen for a moment: wait for the one you need."""
+    page asked for has started and ended, every cookie component on the page has reported (the
+    sign-in library's cookie manager reports the browser's cookies once it is drawn, which asks
+    for one more run a moment after the first; a click in between can be lost: a person never
+    clicks that fast, a test does), nothing passed for SETTLE_S since, and the page shows the run
+    state "notRunning". Elements of the run before may still be on screen for a moment: wait for
+    the one you need."""
     watch = _WATCHES[page]
     deadline = time.monotonic() + WAIT_S
     while True:
@@ -389,15 +415,15 @@ def wait_for_app(page) -> None:
         waiting = watch.pending()
         if waiting is None:
             seq = watch.seq
-            frame = page.query_selector(COOKIE_MANAGER)
-            content = frame.content_frame() if frame is not None else None
-            if content is not None:
-                content.wait_for_load_state("load")
             # The whole wait's time left: a renderer busy drawing a chart can take seconds to answer.
             left_ms = max(1000.0, (deadline - time.monotonic()) * 1000)
             state = page.get_attribute("[data-testid='stApp']", "data-test-script-state", timeout=left_ms)
+            silent = page.evaluate(_COOKIE_KEYS)
             waiting = watch.pending() or (None if watch.seq == seq else "messages are still passing")
+            if waiting is None and (unreported := watch.unreported(silent)):
+                waiting = f"the cookie component {unreported[0]!r} has not reported yet"
             if waiting is None and state == "notRunning":
+                watch._note("idle: wait_for_app returns")
                 return
             waiting = waiting or f"the page shows the run state {state!r}"
         if time.monotonic() > deadline:
