@@ -10,7 +10,7 @@ from core.base.errors import DomainError
 from core.queue import kinds, reads
 from core.scheduling import schedule
 from core.security.access import A, can
-from pages import inquiry_dialogs, kit, queue_parts
+from pages import inquiry_dialogs, kit, queue_dialogs, queue_parts
 from pages.downloads import download_buttons
 from pages.safe import plain
 from pages.ui import require_page
@@ -27,8 +27,8 @@ title_col.title("Exceptions queue")
 with record_col:  # a call coming in while the desk works the queue: the chosen location first
     first = st.session_state.get("queue_location") or getattr(schedule.default_location(actor, visible), "id", None)
     inquiry_dialogs.queue_record_button(actor, sorted(visible, key=lambda loc: loc.id != first))
-kit.show(queue_parts.PAGE)
-queue_parts.show_open_dialog(actor)
+kit.show(queue_dialogs.PAGE)
+queue_dialogs.show_open_dialog(actor)
 
 locations = {loc.id: loc.name for loc in visible}
 cols = st.columns([1.3, 2, 1.2, 1.2, 1])
@@ -94,10 +94,10 @@ resolvable = [i.id for i in items if i.id in selected and can(actor, A.QUEUE_RES
 bulk = st.columns([1.2, 1.2, 2.6])
 if resolvable and SHOW[show] != "resolved":
     if bulk[0].button(f"Assign {len(resolvable)}…", key="queue_bulk_assign", width="stretch"):
-        queue_parts.DIALOGS.open("assign", ids=resolvable, location_id=location_id or None)
+        queue_dialogs.DIALOGS.open("assign", ids=resolvable, location_id=location_id or None)
         st.rerun()
     if bulk[1].button(f"Resolve {len(resolvable)}…", key="queue_bulk_resolve", width="stretch"):
-        queue_parts.DIALOGS.open("resolve", ids=resolvable)
+        queue_dialogs.DIALOGS.open("resolve", ids=resolvable)
         st.rerun()
 with bulk[2]:
     download_buttons(actor, frame, "exceptions-queue", what="exceptions queue", filters={"show": SHOW[show]})

@@ -1,12 +1,11 @@
-"""The queue page's pieces: one item's card with its inline actions, the dialogs (resolve, bulk
-assign and resolve, pick a new time, confirm), and the open count for the navigation and the
-today page. Every button is one core service call."""
+"""The queue page's pieces: one item's card with its inline actions, the line a card acted on
+leaves in its place, and the open count for the today page. Every button is one core service
+call; the dialogs they open are in pages/queue_dialogs.py."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 
 import streamlit as st
@@ -14,19 +13,13 @@ from streamlit.errors import StreamlitAPIException
 
 from core.base.clock import utcnow
 from core.base.errors import DomainError
-from core.base.tz import to_local, today_in
-from core.queue import actions, fixes, lifecycle, reads, snoozes
+from core.queue import actions, lifecycle, reads, snoozes
 from core.queue.reads import ItemView
 from core.scheduling import booking
-from core.scheduling.labels import day_label
 from core.security.access import A, Actor, can
-from pages import kit
+from pages.queue_dialogs import DIALOGS, act
 from pages.safe import plain
 
-log = logging.getLogger(__name__)
-PAGE = "queue"  # the page's messages (pages.kit)
-DIALOGS = kit.Dialogs("queue_dialog", "qdlg_", PAGE)
-_act = partial(kit.act, page=PAGE, toast=True)  # one service call; its outcome is a toast or its sentence
 STATUS_ICONS = {"open": ":red[●]", "assigned": ":blue[●]", "snoozed": ":gray[●]", "resolved": ":green[●]"}
 
 
@@ -56,10 +49,8 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
     with st.container(border=True):
         head, meta = st.columns([3, 1.2])
         head.markdown(f"{STATUS_ICONS.get(item.status, '')} **{plain(item.label)}** · {plain(item.describe())}")
-        age = now - item.detected_at
-        age_text = f"{age.days} d" if age.days else f"{int(age.total_seconds() // 3600)} h"
         who = f" · {item.assignee_name}" if item.assignee_name else ""
-        meta.caption(f"{item.status_text()}{who} · open {age_text}")
+        meta.caption(f"{item.status_text()}{who} · open {item.age(now)}")
         st.caption(
             item.hint if item.status != "resolved" else f"{item.resolution}" + (f" — {item.note}" if item.note else "")
         )
@@ -73,7 +64,7 @@ def item_card(actor: Actor, item: ItemView, now: datetime) -> None:
             for action in actions.available(actor, item):
                 buttons.append((action.label, _action_click(actor, item, action), action.name))
             if item.assigned_to != actor.user_id:
-                buttons.append(("Assign to me", lambda: _act(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
+                buttons.append(("Assign to me", lambda: act(lambda: lifecycle.assign(actor, [item.id], actor.user_id),
                                                                 f"{item.who}: assigned to you."), "mine"))  # fmt: skip
         with st.container(horizontal=True):
             for label, click, name in buttons:
@@ -114,7 +105,7 @@ DONE, ORDER = "queue_done", "queue_order"  # {item id: {"text", "undo", "until"}
 
 def _keep_place(item: ItemView, call: Callable[[], object], what: str, *, undo: bool = False) -> None:
     text = f"{item.who} · {what}"
-    if _act(call, f"{text}."):
+    if act(call, f"{text}."):
         st.session_state.setdefault(DONE, {})[item.id] = {
             "text": text, "appointment_id": item.appointment_id if undo else None,
             "until": utcnow() + booking.UNDO_WINDOW,
@@ -122,7 +113,7 @@ def _keep_place(item: ItemView, call: Callable[[], object], what: str, *, undo: 
 
 
 def _undo(actor: Actor, item_id: int, appointment_id: int, name: str) -> None:
-    if _act(lambda: booking.undo_status(actor, appointment_id), f"Undone: {name} is unconfirmed again."):
+    if act(lambda: booking.undo_status(actor, appointment_id), f"Undone: {name} is unconfirmed again."):
         st.session_state.get(DONE, {}).pop(item_id, None)
 
 
@@ -134,11 +125,7 @@ def cards(actor: Actor, items: list[ItemView], now: datetime, filters: tuple) ->
     done = {i: d for i, d in state.get(DONE, {}).items() if d["until"] > now}
     state[DONE] = done
     by_id = {i.id: i for i in items}
-    order = [i.id for i in items]
-    for index, item_id in enumerate(state.get(ORDER, [])):
-        if item_id in done and item_id not in by_id:
-            order.insert(min(index, len(order)), item_id)
-    state[ORDER] = order
+    order = state[ORDER] = reads.keep_places(state.get(ORDER, []), list(by_id), set(done))
     for item_id in order:
         if item_id in by_id:
             item_card(actor, by_id[item_id], now)
@@ -153,109 +140,3 @@ def _placeholder(actor: Actor, item_id: int, done: dict) -> None:
         if done["appointment_id"]:
             undo.button("Undo", key=f"q_undo_{item_id}", on_click=_undo,
                         args=(actor, item_id, done["appointment_id"], done["text"].split(" · ")[0]))  # fmt: skip
-
-
-# -- dialogs ---------------------------------------------------------------------------------
-
-
-@st.dialog("Resolve", on_dismiss=DIALOGS.close)
-def resolve_dialog(actor: Actor, ids: list[int]) -> None:
-    named = [item for item in (reads.get_item(actor, i) for i in ids[:5]) if item is not None]
-    st.markdown(f"Resolve **{len(ids)} item{'s' * (len(ids) != 1)}** by hand. This counts as an admin touch.")
-    for item in named:
-        st.markdown(f"- **{plain(item.who)}** · {plain(item.label)} · {plain(item.describe())}")
-    if len(ids) > len(named):
-        st.caption(f"and {len(ids) - len(named)} more")
-    resolution = st.radio("Resolution", lifecycle.RESOLUTIONS, key="qdlg_resolution")
-    note = st.text_area("Note", key="qdlg_note", placeholder="What was done, for whoever looks next")
-    keep, go = st.columns(2)
-    if keep.button("Back", key="qdlg_back", width="stretch"):
-        DIALOGS.finish()
-    if go.button("Resolve", type="primary", key="qdlg_resolve", width="stretch") and _act(
-        lambda: lifecycle.resolve(actor, ids, resolution=resolution, note=note),
-        f"Resolved: {named[0].who}." if len(ids) == 1 and named else f"Resolved {len(ids)} items.",
-        dialog=DIALOGS,
-    ):
-        DIALOGS.finish()
-    DIALOGS.error()
-
-
-@st.dialog("Assign", on_dismiss=DIALOGS.close)
-def assign_dialog(actor: Actor, ids: list[int], location_id: int | None) -> None:
-    try:
-        users = lifecycle.assignable_users(actor, location_id)
-    except DomainError as exc:
-        st.error(plain(exc))
-        return
-    names = dict(users)
-    user = st.selectbox("Assign to", [0, *names], format_func=lambda u: names.get(u, "Nobody (unassign)"),
-                        key="qdlg_user")  # fmt: skip
-    st.caption(f"{len(ids)} item{'s' * (len(ids) != 1)} selected.")
-    if st.button("Assign", type="primary", key="qdlg_assign") and _act(
-        lambda: lifecycle.assign(actor, ids, user or None),
-        f"Assigned {len(ids)} to {names.get(user, 'nobody')}.",
-        dialog=DIALOGS,
-    ):
-        DIALOGS.finish()
-    DIALOGS.error()
-
-
-@st.dialog("Confirm", on_dismiss=DIALOGS.close)
-def confirm_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> None:
-    st.markdown(f"**{plain(item.label)}** · {plain(item.describe())}")
-    st.warning(action.confirm)
-    keep, go = st.columns(2)
-    if keep.button("Back", key="qdlg_back", width="stretch"):
-        DIALOGS.finish()
-    if go.button(action.label, type="primary", key="qdlg_go", width="stretch") and _act(
-        lambda: actions.fix(actor, item.id, action.name), f"{item.who} · {action.label.lower()}.", dialog=DIALOGS
-    ):
-        DIALOGS.finish()
-    DIALOGS.error()
-
-
-@st.dialog("Pick a new time", width="medium", on_dismiss=DIALOGS.close)
-def slot_dialog(actor: Actor, item: ItemView, action: actions.FixingAction) -> None:
-    st.markdown(f"**{plain(item.label)}** · {plain(item.describe())}")
-    tz = item.timezone or "UTC"
-    first = st.date_input("From", value=today_in(tz), key="qdlg_day", format="YYYY-MM-DD")
-    try:
-        slots = fixes.slots_for(actor, item, first if isinstance(first, date) else today_in(tz))
-    except DomainError as exc:
-        st.warning(plain(exc))
-        return
-    if not slots:
-        st.info(f"No free time in the {fixes.SLOT_DAYS} days from {first}: try a later day.")
-        return
-    labels = {
-        k: f"{day_label(to_local(s.start, tz))} {to_local(s.start, tz):%H:%M} · {s.provider_name}"
-        for k, s in enumerate(slots)
-    }
-    pick = st.selectbox(f"Time ({len(slots)} free)", list(labels), format_func=labels.get, key="qdlg_slot")
-    slot = slots[pick]
-    if st.button(action.label.rstrip("…"), type="primary", key="qdlg_book") and _act(
-        lambda: actions.fix(actor, item.id, action.name, start=slot.start, provider_id=slot.provider_id),
-        f"{item.who} · {action.label.rstrip('…').lower()}: {labels[pick]}.",
-        dialog=DIALOGS,
-    ):
-        DIALOGS.finish()
-    DIALOGS.error()
-
-
-def show_open_dialog(actor: Actor) -> None:
-    state = DIALOGS.current()
-    if not state:
-        return
-    if state["kind"] == "resolve":
-        resolve_dialog(actor, state["ids"])
-    elif state["kind"] == "assign":
-        assign_dialog(actor, state["ids"], state.get("location_id"))
-    else:
-        item = reads.get_item(actor, state["item_id"])
-        action = next((a for a in actions.available(actor, item) if a.name == state["action"]), None) if item else None
-        if action is None:
-            DIALOGS.close()
-        elif state["kind"] == "slot":
-            slot_dialog(actor, item, action)
-        else:
-            confirm_dialog(actor, item, action)

@@ -11,15 +11,13 @@ from core.base import limits
 from core.base.errors import DomainError
 from core.base.tz import to_local
 from core.intake import reads as intake_reads
-from core.people import customers
-from core.people.customers import CustomerView
 from core.scheduling import booking, schedule
 from core.scheduling.labels import booked_line, clamp
 from core.scheduling.schedule import LocationView, day_label
 from core.security.access import A, Actor, can
 from pages import intake_desk, kit
-from pages.customer_match import same_contact_warning
 from pages.safe import plain
+from pages.today_inputs import customer_picker, intake_inputs
 from pages.today_slots import slot_picker
 from pages.today_state import (
     DIALOGS,
@@ -51,7 +49,7 @@ def _submit(call, success, then=None) -> None:
 @st.dialog("Cancel appointment", on_dismiss=_dismiss)
 def cancel_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     top = st.container()
-    st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
+    st.markdown(plain(row.summary))
     try:
         preview = booking.cancel_preview(actor, row.appointment_id)
     except DomainError as exc:
@@ -99,7 +97,7 @@ def reschedule_dialog(actor: Actor, location: LocationView, row: schedule.Schedu
 @st.dialog("Notes", on_dismiss=_dismiss)
 def notes_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     top = st.container()
-    st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
+    st.markdown(plain(row.summary))
     if row.notes:
         with st.container(height=160 if clamp(row.notes) else "content"):  # long notes scroll here
             st.text(row.notes)
@@ -117,53 +115,6 @@ def notes_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     DIALOGS.error(top)
 
 
-def _use_existing(customer: CustomerView) -> None:
-    """The warning's "Use NAME": find that record instead of adding a second one."""
-    st.session_state["dlg_customer_mode"] = "Find"
-    st.session_state["dlg_customer_query"] = customer.email or customer.phone or customer.name
-
-
-def _customer_picker(actor: Actor, state: dict, location_id: int) -> tuple[int | None, dict | None]:
-    """(existing customer id, None) or (None, new customer's fields)."""
-    if state.get("customer_id"):
-        found = customers.get_customer(actor, state["customer_id"])
-        st.markdown(f"Customer: **{plain(found.label)}**")
-        return found.id, None
-    mode = st.radio("Customer", ["Find", "New customer"], horizontal=True, key="dlg_customer_mode")
-    if mode == "Find":
-        query = st.text_input("Name, phone or email", key="dlg_customer_query", max_chars=limits.SEARCH_MAX)
-        matches = customers.search_customers(actor, query, limit=10) if query.strip() else []
-        if query.strip() and not matches:
-            st.caption("Nobody found: check the spelling, or add them as a new customer.")
-        # No key: a new list of matches is a new widget, so a single match is picked at once.
-        picked = st.selectbox(
-            "Matches", [c.id for c in matches], index=0 if len(matches) == 1 else None, placeholder="Pick the customer",
-            format_func={c.id: c.label for c in matches}.get, disabled=not matches,
-        )  # fmt: skip
-        return picked, None
-    name = st.text_input("Name", key="dlg_new_name", max_chars=limits.NAME_MAX)
-    email_col, phone_col = st.columns(2)
-    email = email_col.text_input("Email", key="dlg_new_email", max_chars=limits.EMAIL_MAX)
-    phone = phone_col.text_input("Phone", key="dlg_new_phone", max_chars=limits.PHONE_MAX)
-    same_contact_warning(actor, phone=phone, email=email, location_id=location_id, key="dlg_same", use=_use_existing)
-    return None, {"name": name, "email": email or None, "phone": phone or None}
-
-
-def _intake_inputs(fields: tuple[dict, ...], answers: dict) -> tuple[dict, list[str]]:
-    """One input per intake field (required ones starred), prefilled with `answers`: (the
-    answers typed, the labels of required fields left empty)."""
-    typed, empty = {}, []
-    for field in fields:
-        label = field.get("label") or field["name"]
-        key = f"dlg_intake_{field['name']}"
-        st.session_state.setdefault(key, str(answers.get(field["name"], "")))
-        typed[field["name"]] = st.text_input(label + (" *" if field.get("required") else ""), key=key,
-                                             max_chars=limits.NOTE_MAX).strip()  # fmt: skip
-        if field.get("required") and not typed[field["name"]]:
-            empty.append(label)
-    return typed, empty
-
-
 @st.dialog("Book an appointment", width="medium", on_dismiss=_dismiss)
 def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
     top = st.container()  # a refusal shows here, in view, not below the button
@@ -177,10 +128,10 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
     if type_id is None:
         st.info("There are no appointment types yet: a manager adds them under settings.")
         return
-    customer_id, new_customer = _customer_picker(actor, state, location.id)
+    customer_id, new_customer = customer_picker(actor, state, location.id)
     slot = slot_picker(actor, location, type_id=type_id, default_provider=None, day=day, route=True,
                        customer_id=customer_id)  # fmt: skip
-    intake, empty = _intake_inputs(by_id[type_id].intake_fields, {})
+    intake, empty = intake_inputs(by_id[type_id].intake_fields, {})
     # Only picks (a listed customer, a time) hold Book back: a box still being typed in sends its
     # text with the click, so a field left empty is refused on the click, never by a disabled
     # button that the first click only blurs into enabling.
@@ -214,7 +165,7 @@ def book_dialog(actor: Actor, location: LocationView, day: date) -> None:
 @st.dialog("Intake", on_dismiss=_dismiss)
 def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     top = st.container()
-    st.markdown(plain(f"{row.customer_name} · {row.type_name} · {row.time_label} with {row.provider_name}"))
+    st.markdown(plain(row.summary))
     if (form := intake_reads.record(actor, row.appointment_id)) is not None:  # the type has a form
         intake_desk.section(actor, form, location_id=row.location_id, submit=_submit)
         DIALOGS.error(top)
@@ -223,7 +174,7 @@ def intake_dialog(actor: Actor, row: schedule.ScheduleRow) -> None:
     if not fields:
         st.info("This appointment's type asks no intake questions.")
         return
-    intake, empty = _intake_inputs(fields, row.intake_answers)
+    intake, empty = intake_inputs(fields, row.intake_answers)
     if empty:
         st.caption(plain(f"To save, fill {', '.join(empty)}."))
     clicked = st.button("Save intake", type="primary", key="dlg_intake_save")  # never disabled: no blur first

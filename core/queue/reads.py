@@ -75,6 +75,11 @@ class ItemView:
             return f"snoozed until {snoozes.moment(self.snoozed_until, self.timezone)}"
         return self.status
 
+    def age(self, now: datetime) -> str:
+        """How long the item has been open, as a card says it: '3 d', or '5 h' within a day."""
+        open_for = now - self.detected_at
+        return f"{open_for.days} d" if open_for.days else f"{int(open_for.total_seconds() // 3600)} h"
+
     def snooze_choices(self, now: datetime) -> list[snoozes.Snooze]:
         """The snoozes this item offers now (core.queue.snoozes)."""
         return snoozes.choices(self.due_at, now)
@@ -102,6 +107,17 @@ class ItemView:
         if self.kind == kinds.INTAKE_MISSING and self.details.get("missing"):
             return "missing: " + ", ".join(str(m) for m in self.details["missing"])
         return str(self.details.get("reason") or self.details.get("summary") or "")
+
+
+def keep_places(drawn: list[int], shown: list[int], kept: set[int]) -> list[int]:
+    """The cards' order: the items `shown` now, with each `kept` item (just acted on, gone from
+    the list) back at the place it had when last `drawn`, so the next card never slides under
+    the pointer."""
+    order = list(shown)
+    for index, item_id in enumerate(drawn):
+        if item_id in kept and item_id not in shown:
+            order.insert(min(index, len(order)), item_id)
+    return order
 
 
 def _base(actor: Actor | None):

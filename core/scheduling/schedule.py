@@ -103,6 +103,11 @@ class ScheduleRow:
     def is_open(self) -> bool:
         return self.status in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN)
 
+    @property
+    def summary(self) -> str:
+        """'Ada Lovelace · Consultation · 10:00–10:30 with Dr. Rao', a dialog's first line."""
+        return f"{self.customer_name} · {self.type_name} · {self.time_label} with {self.provider_name}"
+
 
 @dataclass(frozen=True)
 class DaySchedule:
