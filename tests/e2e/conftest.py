@@ -175,8 +175,8 @@ class _Process:
 
 WAIT_S = 60  # a fresh process's first runs, on a loaded machine, take tens of seconds
 # After the last run ends, how long no message may pass either way before the app counts as idle.
-# The cookie components' own reruns are waited for by name (`_unreported_cookie_keys`): this is
-# only a margin for what else a drawn page may send.
+# The cookie components' own reruns are waited for by key (`_COOKIE_KEYS`, `RunWatch.unreported`):
+# this is only a margin for what else a drawn page may send.
 SETTLE_S = 0.1
 # The keys of the sign-in library's cookie components on the page (each is drawn in an element
 # container classed st-key-<key>). Each reports to the app once drawn, which asks for a rerun.
@@ -208,7 +208,7 @@ class RunWatch:
             return
         self.ws = ws  # a reload or a new address opens a new session: earlier runs do not count
         self._reset()
-        self._note(f"websocket {ws.url}")
+        self.note(f"websocket {ws.url}")
         ws.on("framesent", lambda payload: self._sent(ws, payload))
         ws.on("framereceived", lambda payload: self._received(ws, payload))
 
@@ -231,9 +231,10 @@ class RunWatch:
         msg = BackMsg()
         if self._kind(ws, payload, msg) == "rerun_script":
             self.asked = self.seq
-            ids = {w.id.rsplit("-", 1)[-1] for w in msg.rerun_script.widget_states.widgets}
-            self._note(f"asked for a run (message {self.seq}; page {msg.rerun_script.page_name!r}; keys {sorted(ids)})")
-            self.reported.update(w.id for w in msg.rerun_script.widget_states.widgets)
+            ids = [w.id for w in msg.rerun_script.widget_states.widgets]
+            self.reported.update(ids)
+            keys = sorted({i.rsplit("-", 1)[-1] for i in ids})
+            self.note(f"asked for a run (message {self.seq}; page {msg.rerun_script.page_name!r}; keys {keys})")
 
     def _received(self, ws, payload) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -242,9 +243,9 @@ class RunWatch:
         kind = self._kind(ws, payload, msg)
         if kind == "new_session":
             self.started = self.seq
-            self._note(f"run started (message {self.seq}; page {msg.new_session.page_script_hash[:8]})")
+            self.note(f"run started (message {self.seq}; page {msg.new_session.page_script_hash[:8]})")
         elif kind == "script_finished":
-            self._note(f"run ended (message {self.seq}; {ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)})")
+            self.note(f"run ended (message {self.seq}; {ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)})")
             if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                 self.finished = self.seq
 
@@ -263,7 +264,7 @@ class RunWatch:
             return "messages are still passing"
         return None
 
-    def _note(self, what: str) -> None:
+    def note(self, what: str) -> None:
         self.log.append(f"{time.monotonic() - self.started_at:8.3f} {what}")
 
     def unreported(self, keys: list[str]) -> list[str]:
@@ -423,7 +424,7 @@ def wait_for_app(page) -> None:
             if waiting is None and (unreported := watch.unreported(silent)):
                 waiting = f"the cookie component {unreported[0]!r} has not reported yet"
             if waiting is None and state == "notRunning":
-                watch._note("idle: wait_for_app returns")
+                watch.note("idle: wait_for_app returns")
                 return
             waiting = waiting or f"the page shows the run state {state!r}"
         if time.monotonic() > deadline:
