@@ -175,13 +175,12 @@ class _Process:
 
 WAIT_S = 60  # a fresh process's first runs, on a loaded machine, take tens of seconds
 # After the last run ends, how long no message may pass either way before the app counts as idle.
-# The cookie components' own reruns are waited for by key (`_COOKIE_KEYS`, `RunWatch.unreported`):
-# this is only a margin for what else a drawn page may send.
+# The cookie components' own reruns are waited for by id (`RunWatch.unreported`): this is only a
+# margin for what else a drawn page may send.
 SETTLE_S = 0.1
-# The keys of the sign-in library's cookie components on the page (each is drawn in an element
-# container classed st-key-<key>). Each reports to the app once drawn, which asks for a rerun.
-_COOKIE_KEYS = """() => [...document.querySelectorAll("iframe[title*='cookie_manager']")].flatMap(f =>
-    [...(f.closest('.stElementContainer')?.classList ?? [])].filter(c => c.startsWith('st-key-')).map(c => c.slice(7)))"""
+# The sign-in library's cookie components: each reports to the app once the browser has drawn it,
+# which asks for one more run.
+COOKIE_COMPONENT = "cookie_manager"
 _HEARTBEATS = {"app_heartbeat", "heartbeat_ack"}
 
 
@@ -201,6 +200,8 @@ class RunWatch:
     def _reset(self) -> None:
         self.seq = self.asked = self.started = self.finished = 0
         self.reported: set[str] = set()  # the widget ids the page's reruns have carried
+        self.drawing: set[str] = set()  # the cookie components the current run has sent
+        self.drawn: set[str] = set()  # ... and the last run that ended
         self.last_message = time.monotonic()
 
     def _connected(self, ws) -> None:
@@ -242,12 +243,18 @@ class RunWatch:
         msg = ForwardMsg()
         kind = self._kind(ws, payload, msg)
         if kind == "new_session":
-            self.started = self.seq
+            self.started, self.drawing = self.seq, set()
             self.note(f"run started (message {self.seq}; page {msg.new_session.page_script_hash[:8]})")
         elif kind == "script_finished":
             self.note(f"run ended (message {self.seq}; {ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)})")
             if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                 self.finished = self.seq
+                if msg.script_finished != ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                    self.drawn = self.drawing
+        elif kind == "delta" and msg.delta.new_element.WhichOneof("type") == "component_instance":
+            component = msg.delta.new_element.component_instance
+            if COOKIE_COMPONENT in component.component_name:
+                self.drawing.add(component.id)
 
     def pending(self) -> str | None:
         """What the app is still doing, or None once the last run asked for has started and ended
@@ -267,9 +274,10 @@ class RunWatch:
     def note(self, what: str) -> None:
         self.log.append(f"{time.monotonic() - self.started_at:8.3f} {what}")
 
-    def unreported(self, keys: list[str]) -> list[str]:
-        """Of these widget keys, those no rerun of this session has carried a value for yet."""
-        return [k for k in keys if not any(i.endswith(f"-{k}") for i in self.reported)]
+    def unreported(self) -> list[str]:
+        """The cookie components the last run drew that no rerun of this session has carried a
+        value of yet (by the app's messages, not the page: the browser may not have drawn them)."""
+        return sorted(self.drawn - self.reported)
 
 
 _WATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -419,10 +427,9 @@ def wait_for_app(page) -> None:
             # The whole wait's time left: a renderer busy drawing a chart can take seconds to answer.
             left_ms = max(1000.0, (deadline - time.monotonic()) * 1000)
             state = page.get_attribute("[data-testid='stApp']", "data-test-script-state", timeout=left_ms)
-            silent = page.evaluate(_COOKIE_KEYS)
             waiting = watch.pending() or (None if watch.seq == seq else "messages are still passing")
-            if waiting is None and (unreported := watch.unreported(silent)):
-                waiting = f"the cookie component {unreported[0]!r} has not reported yet"
+            if waiting is None and (unreported := watch.unreported()):
+                waiting = f"the cookie component {unreported[0].rsplit('-', 1)[-1]!r} has not reported yet"
             if waiting is None and state == "notRunning":
                 watch.note("idle: wait_for_app returns")
                 return
