@@ -15,9 +15,13 @@ Fixtures:
   - A test that must be the first session of a freshly started process is marked `cold_start`:
     it gets a new server, stopped after it.
 - `browser`: one Chromium per test session.
-- `page`: a fresh browser context (fresh cookies) per test; `new_context(browser)` for a second
-  user. Pages report Streamlit's runs (RunWatch, from its websocket messages) so `wait_for_app(page)`
-  waits for them to end.
+- `page`: the session's one tab, handed to each test as a newly opened one would be (blank, no
+  cookies, no stored data, the default size and timeout, no other tabs); `other_page` the same
+  for a second person, in a browser context of its own. One tab each, not one per test: a new
+  tab is a new renderer process, which compiles Streamlit's scripts again (about 2.5 s of CPU
+  for the first page and sign-in, against 1 s in a tab that has run them). Pages report
+  Streamlit's runs (RunWatch, from its websocket messages) so `wait_for_app(page)` waits for
+  them to end; `new_context(browser)` gives a context whose pages do too.
 Screenshots go to test-artifacts/; a failing test leaves one named after it, and prints its part
 of the server's log."""
 
@@ -62,6 +66,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}  # a phone's width, for the customer-facing pages
+PAGE_TIMEOUT_MS = 20_000
+# What a site may keep in the browser besides cookies (Streamlit keeps e.g. the sidebar's
+# "View more" state in localStorage), as Chrome's DevTools protocol names them; local_storage
+# clears the tab's sessionStorage too (tests/e2e/test_tab_e2e.py checks both).
+SITE_DATA = "local_storage,indexeddb,cache_storage,service_workers,file_systems,websql"
 
 
 def _free_port() -> int:
@@ -197,6 +209,13 @@ class RunWatch:
         page.on("websocket", self._connected)
         self._reset()
 
+    def restart(self) -> None:
+        """Forget the earlier test's session and messages (the session's tab, handed on)."""
+        self.ws = None
+        self.log.clear()
+        self.started_at = time.monotonic()
+        self._reset()
+
     def _reset(self) -> None:
         self.seq = self.asked = self.started = self.finished = 0
         self.reported: set[str] = set()  # the widget ids the page's reruns have carried
@@ -289,7 +308,7 @@ def _watch(page) -> None:
 
 def new_context(browser, **options):
     """A browser context (fresh cookies) whose pages report Streamlit's runs to `wait_for_app`."""
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+    context = browser.new_context(**{"viewport": VIEWPORT, **options})
     context.on("page", _watch)
     return context
 
@@ -388,18 +407,72 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
-@pytest.fixture
-def page(browser, request):
-    context = new_context(browser)
-    context.set_default_timeout(20_000)
-    pg = context.new_page()
-    yield pg
+class _Tab:
+    """The session's tab, and every site it has opened since it was last wiped."""
+
+    def __init__(self, context) -> None:
+        self.context, self.origins = context, set()
+        self.open()
+
+    def open(self) -> None:
+        self.page = self.context.new_page()
+        self.page.on("framenavigated", self._opened)
+
+    def _opened(self, frame) -> None:
+        if frame.url.startswith("http"):
+            self.origins.add(re.match(r"https?://[^/]+", frame.url).group(0))
+
+
+@pytest.fixture(scope="session")
+def _tabs(browser) -> Iterator[list[_Tab]]:
+    """The session's tabs, one per person a test plays (each in a browser context of its own)."""
+    tabs = [_Tab(new_context(browser)) for _ in range(2)]
+    yield tabs
+    for tab in tabs:
+        tab.context.close()
+
+
+def _wipe(tab: _Tab) -> None:
+    """The tab as a newly opened one: blank, no other tabs, no cookies or site data, the default
+    size and timeout, and its run watch forgetting the earlier session. A test that closed the
+    tab gets a new one."""
+    if tab.page.is_closed():
+        tab.open()
+    context, page = tab.context, tab.page
+    for other in context.pages:
+        if other is not page:
+            other.close()
+    page.goto("about:blank")  # the app's session ends here: its websocket closes
+    context.clear_cookies()
+    cdp = context.new_cdp_session(page)
+    for origin in sorted(tab.origins):
+        cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": SITE_DATA})
+    cdp.detach()
+    tab.origins.clear()
+    page.set_viewport_size(VIEWPORT)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    _WATCHES[page].restart()
+
+
+def _hand_over(tab: _Tab, request) -> Iterator:
+    _wipe(tab)
+    yield tab.page
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
-        screenshot(pg, f"FAILED-{request.node.name}")
-        if (watch := _WATCHES.get(pg)) is not None:
-            print("--- the page's websocket, last messages ---\n" + "\n".join(watch.log))
-    context.close()
+        screenshot(tab.page, f"FAILED-{request.node.name}")
+        print("--- the page's websocket, last messages ---\n" + "\n".join(_WATCHES[tab.page].log))
+    _wipe(tab)  # before the next test's server reset: no session of this test is left open
+
+
+@pytest.fixture
+def page(_tabs, request):
+    yield from _hand_over(_tabs[0], request)
+
+
+@pytest.fixture
+def other_page(_tabs, request):
+    """A second person's tab (another desk, a customer, someone holding a copied cookie)."""
+    yield from _hand_over(_tabs[1], request)
 
 
 def screenshot(page, name: str) -> Path:

@@ -17,7 +17,7 @@ from core.base.models import AuditLog
 from core.people import users
 from core.security.access import SYSTEM
 from core.security.models import SignInThrottle
-from tests.e2e.conftest import add_sign_in_cookie, new_context, screenshot, sign_in, wait_for_app
+from tests.e2e.conftest import add_sign_in_cookie, screenshot, sign_in, wait_for_app
 from tests.factories import PASSWORD, world
 
 pytestmark = pytest.mark.e2e
@@ -163,26 +163,22 @@ def test_deactivation_cuts_an_open_session_with_a_valid_cookie(app_server, page)
     assert page.get_by_text("Signed in as").count() == 0
 
 
-def test_sign_out_everywhere_ends_a_copied_cookie(app_server, page, browser):
+def test_sign_out_everywhere_ends_a_copied_cookie(app_server, page, other_page):
     w = app_server.seed(world)
     sign_in(page, app_server.url, "manager", PASSWORD)
     copied = next(c for c in page.context.cookies() if c["name"] == COOKIE)
-    thief = new_context(browser)
-    try:
-        other = thief.new_page()
-        thief.add_cookies([copied])
-        _open(other, f"{app_server.url}/account")
-        _heading(other, "Account").wait_for()  # the copy works, until...
-        app_server.seed(lambda: users.end_sessions(SYSTEM, w.users["manager"].id, reason="lost laptop"))
-        other.reload()
-        wait_for_app(other)
-        _heading(other, "Sign in").wait_for()
-        assert other.get_by_text("Signed in as").count() == 0
-    finally:
-        thief.close()
+    other = other_page  # the thief's browser
+    other.context.add_cookies([copied])
+    _open(other, f"{app_server.url}/account")
+    _heading(other, "Account").wait_for()  # the copy works, until...
+    app_server.seed(lambda: users.end_sessions(SYSTEM, w.users["manager"].id, reason="lost laptop"))
+    other.reload()
+    wait_for_app(other)
+    _heading(other, "Sign in").wait_for()
+    assert other.get_by_text("Signed in as").count() == 0
 
 
-def test_plain_sign_out_makes_a_copy_of_the_cookie_worthless(app_server, page, browser):
+def test_plain_sign_out_makes_a_copy_of_the_cookie_worthless(app_server, page, other_page):
     """A copy taken before "Sign out" is refused afterwards: that browser's sign-in ended
     server-side (the user's other browsers are not signed out; "Sign out everywhere" does that)."""
     app_server.seed(world)
@@ -190,17 +186,13 @@ def test_plain_sign_out_makes_a_copy_of_the_cookie_worthless(app_server, page, b
     copied = next(c for c in page.context.cookies() if c["name"] == COOKIE)
     page.get_by_role("button", name="Sign out").click()
     _heading(page, "Sign in").wait_for()
-    thief = new_context(browser)
-    try:
-        other = thief.new_page()
-        thief.add_cookies([copied])
-        _open(other, f"{app_server.url}/account")
-        _heading(other, "Sign in").wait_for()
-        assert other.get_by_text("Signed in as").count() == 0
-        assert other.get_by_role("heading", name="Account", exact=True).count() == 0
-        screenshot(other, "copied-cookie-after-sign-out")
-    finally:
-        thief.close()
+    other = other_page  # the thief's browser
+    other.context.add_cookies([copied])
+    _open(other, f"{app_server.url}/account")
+    _heading(other, "Sign in").wait_for()
+    assert other.get_by_text("Signed in as").count() == 0
+    assert other.get_by_role("heading", name="Account", exact=True).count() == 0
+    screenshot(other, "copied-cookie-after-sign-out")
 
 
 def test_sign_out_clears_the_cookie(app_server, page):

@@ -18,12 +18,11 @@ from core.base.tz import local_to_utc, today_in
 from core.queue import detect, kinds
 from core.scheduling import booking
 from core.security import door, links
-from tests.e2e.conftest import new_context, screenshot, sign_in_returning, wait_for_app
+from tests.e2e.conftest import PHONE, screenshot, sign_in_returning, wait_for_app
 from tests.factories import world
 from tests.intake_fixtures import PNG, publish
 
 NY = "America/New_York"
-PHONE = {"viewport": {"width": 390, "height": 844}}
 uploads_here = pytest.mark.app_env(INTAKE_UPLOADS_DIR="test-artifacts/e2e-uploads")
 
 
@@ -47,10 +46,10 @@ def _seed(day: date):
     return seed
 
 
-def _phone(browser, url: str):
-    context = new_context(browser, **PHONE)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
+def _phone(page, url: str):
+    """`page` at a phone's width, on the intake link."""
+    page.set_viewport_size(PHONE)
+    page.context.set_default_timeout(30_000)
     page.goto(url)
     page.get_by_role("heading", name="Before your visit").wait_for()
     wait_for_app(page)
@@ -59,14 +58,14 @@ def _phone(browser, url: str):
 
 @pytest.mark.e2e
 @uploads_here
-def test_a_new_patient_fills_in_uploads_signs_comes_back_and_finishes_on_a_phone(app_server, browser, page, tmp_path,
+def test_a_new_patient_fills_in_uploads_signs_comes_back_and_finishes_on_a_phone(app_server, page, other_page, tmp_path,
                                                                                    monkeypatch):  # fmt: skip
     monkeypatch.setenv("AUTH_COOKIE_KEY", app_server.cookie_key)  # the server's key signs its links
     day = _next_monday()
     appt_id, start, end = app_server.seed(_seed(day))
     url = f"{app_server.url}/intake?t={links.intake_token(appt_id, end)}"
 
-    first = _phone(browser, url)
+    first = _phone(other_page, url)  # the patient's phone
     expect(first.get_by_test_id("stSidebarNav")).to_have_count(0)
     expect(first.get_by_text("Downtown, 1 Main St")).to_be_visible()
     expect(first.get_by_label(re.compile("^Referred by"))).to_have_count(0)  # shown only with a referral
@@ -83,9 +82,9 @@ def test_a_new_patient_fills_in_uploads_signs_comes_back_and_finishes_on_a_phone
     first.get_by_role("button", name="Save for later").click()
     wait_for_app(first)
     expect(first.get_by_text(re.compile("Saved. Open the same link any time"))).to_be_visible()
-    first.context.close()
+    first.goto("about:blank")  # the patient puts the phone away
 
-    later = _phone(browser, url)  # another day, the same link: what was saved is there
+    later = _phone(other_page, url)  # another day, the same link on the same phone: what was saved is there
     expect(later.get_by_label(re.compile("^Full name"))).to_have_value("Ada Lovelace")
     expect(later.get_by_label(re.compile("^Referred by"))).to_have_value("Dr. Okafor")
     card = tmp_path / "insurance-card.png"
@@ -102,7 +101,7 @@ def test_a_new_patient_fills_in_uploads_signs_comes_back_and_finishes_on_a_phone
     wait_for_app(later)
     expect(later.get_by_text("Thank you: your intake form is complete. See you soon.")).to_be_visible()
     screenshot(later, "intake-phone-complete")
-    later.context.close()
+    later.goto("about:blank")
 
     with read_session() as s:
         assert s.get(Appointment, appt_id).intake_complete

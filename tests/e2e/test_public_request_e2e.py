@@ -14,10 +14,8 @@ from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, AppointmentType, ExceptionItem, Inquiry
 from core.queue import kinds
 from core.security import door
-from tests.e2e.conftest import new_context, screenshot, sign_in_returning, wait_for_app
+from tests.e2e.conftest import PHONE, screenshot, sign_in_returning, wait_for_app
 from tests.factories import world
-
-PHONE = {"viewport": {"width": 390, "height": 844}}
 
 
 def _seed(instant: bool = True):
@@ -32,10 +30,10 @@ def _seed(instant: bool = True):
     return seed
 
 
-def _phone_page(browser, url: str):
-    context = new_context(browser, **PHONE)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
+def _phone_page(page, url: str):
+    """`page` at a phone's width, on the request page."""
+    page.set_viewport_size(PHONE)
+    page.context.set_default_timeout(30_000)
     page.goto(f"{url}/request?location=downtown")
     page.get_by_role("heading", name="Request an appointment").wait_for()
     wait_for_app(page)
@@ -55,9 +53,9 @@ def _fill(page, email: str = "grace@example.test") -> str:
 
 
 @pytest.mark.e2e
-def test_a_customer_books_an_instant_type_on_a_phone_without_signing_in(app_server, browser):
+def test_a_customer_books_an_instant_type_on_a_phone_without_signing_in(app_server, page):
     app_server.seed(_seed(instant=True))
-    page = _phone_page(browser, app_server.url)
+    _phone_page(page, app_server.url)
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_have_count(0)
     label = _fill(page)
@@ -69,21 +67,20 @@ def test_a_customer_books_an_instant_type_on_a_phone_without_signing_in(app_serv
     with read_session() as s:
         inq = s.scalars(select(Inquiry)).one()
         assert inq.channel == "web" and s.get(Appointment, inq.appointment_id).source == "web"
-    page.context.close()
 
 
 NOT_IN_A_TOAST = ":not([data-testid='stToastText'] *)"
 
 
 @pytest.mark.e2e
-def test_a_held_request_is_confirmed_from_the_desk_queue(app_server, browser, page):
+def test_a_held_request_is_confirmed_from_the_desk_queue(app_server, page, other_page):
     app_server.seed(_seed(instant=False))
-    customer = _phone_page(browser, app_server.url)
+    customer = _phone_page(other_page, app_server.url)
     _fill(customer)
     customer.get_by_role("button", name="Send request").click()
     wait_for_app(customer)
     expect(customer.get_by_text(re.compile(r"is held for you until"))).to_be_visible()
-    customer.context.close()
+    customer.goto("about:blank")  # the customer leaves
     sign_in_returning(page, app_server, "frontdesk")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=re.compile(r"^Queue")).click()
     page.get_by_text(re.compile(r"Booking request · Grace Hopper")).wait_for()
@@ -98,11 +95,11 @@ def test_a_held_request_is_confirmed_from_the_desk_queue(app_server, browser, pa
 
 
 @pytest.mark.e2e
-def test_a_time_taken_meanwhile_is_one_sentence_and_a_burst_is_refused(app_server, browser):
+def test_a_time_taken_meanwhile_is_one_sentence_and_a_burst_is_refused(app_server, page, other_page):
     app_server.seed(_seed(instant=True))
-    page = _phone_page(browser, app_server.url)
+    _phone_page(page, app_server.url)
     _fill(page)
-    other = _phone_page(browser, app_server.url)  # another customer takes the same first time, twice
+    other = _phone_page(other_page, app_server.url)  # another customer takes the same first time, twice
     for email in ("one@example.test", "two@example.test"):
         _fill(other, email)
         other.get_by_role("button", name="Book", exact=True).click()
@@ -119,5 +116,3 @@ def test_a_time_taken_meanwhile_is_one_sentence_and_a_burst_is_refused(app_serve
     expect(page.get_by_text("Too many requests from your connection: try again in a minute.")).to_be_visible()
     with read_session() as s:
         assert len(s.scalars(select(Inquiry)).all()) == 2
-    page.context.close()
-    other.context.close()

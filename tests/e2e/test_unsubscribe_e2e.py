@@ -12,22 +12,19 @@ from core.base.db import read_session
 from core.notifications.models import NotificationOptOut
 from core.security import door
 from core.security.links import INVALID
-from tests.e2e.conftest import new_context, screenshot, wait_for_app
+from tests.e2e.conftest import PHONE, screenshot, wait_for_app
 from tests.factories import world
 from tests.mail_servers import unsubscribe_header
 
-PHONE = {"viewport": {"width": 390, "height": 844}}
-
 
 @pytest.mark.e2e
-def test_a_customer_unsubscribes_from_a_real_emails_link_on_a_phone(app_server, browser, monkeypatch):
+def test_a_customer_unsubscribes_from_a_real_emails_link_on_a_phone(app_server, page, monkeypatch):
     monkeypatch.setenv("AUTH_COOKIE_KEY", app_server.cookie_key)  # the server's key signs its links
     w = app_server.seed(world)
     assert not door.is_open()
     url = unsubscribe_header(monkeypatch, w, app_server.url)
-    context = new_context(browser, **PHONE)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
+    page.set_viewport_size(PHONE)
+    page.context.set_default_timeout(30_000)
 
     page.goto(url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"))
     expect(page.get_by_text(INVALID)).to_be_visible()
@@ -43,4 +40,3 @@ def test_a_customer_unsubscribes_from_a_real_emails_link_on_a_phone(app_server, 
     screenshot(page, "unsubscribe-phone-done")
     with read_session() as s:
         assert s.get(NotificationOptOut, (w.customers["ada"].id, "email")) is not None
-    context.close()
