@@ -133,6 +133,7 @@ class _Process:
             "AUTH_COOKIE_KEY": self.cookie_key,
             "DEMO_MODE": "0",
             "APP_SECRETS_FILE": str(folder / "no-secrets.toml"),
+            "INTAKE_UPLOADS_DIR": str(folder / "uploads"),  # not the checkout's data/uploads
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
             **env,
         }

@@ -23,7 +23,6 @@ from tests.factories import world
 from tests.intake_fixtures import PNG, publish
 
 NY = "America/New_York"
-uploads_here = pytest.mark.app_env(INTAKE_UPLOADS_DIR="test-artifacts/e2e-uploads")
 
 
 def _next_monday() -> date:
@@ -57,7 +56,6 @@ def _phone(page, url: str):
 
 
 @pytest.mark.e2e
-@uploads_here
 def test_a_new_patient_fills_in_uploads_signs_comes_back_and_finishes_on_a_phone(app_server, page, other_page, tmp_path,
                                                                                    monkeypatch):  # fmt: skip
     monkeypatch.setenv("AUTH_COOKIE_KEY", app_server.cookie_key)  # the server's key signs its links
