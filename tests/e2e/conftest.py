@@ -42,7 +42,7 @@ import urllib.error
 import urllib.request
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -409,15 +409,26 @@ def pytest_runtest_makereport(item, call):
 
 
 class _Tab:
-    """The session's tab, and every site it has opened since it was last wiped."""
+    """One of the session's tabs, in a browser context of its own, and every site it has opened
+    since it was last wiped."""
 
-    def __init__(self, context) -> None:
-        self.context, self.origins = context, set()
+    def __init__(self, browser, name: str) -> None:
+        self.browser, self.name, self.origins = browser, name, set()
+        self.context = new_context(browser)
         self.open()
 
     def open(self) -> None:
         self.page = self.context.new_page()
         self.page.on("framenavigated", self._opened)
+
+    def renew(self) -> None:
+        """A new context and tab, for one a failed test left unusable."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        with suppress(PlaywrightError):
+            self.context.close()
+        self.context, self.origins = new_context(self.browser), set()
+        self.open()
 
     def _opened(self, frame) -> None:
         if frame.url.startswith("http"):
@@ -426,8 +437,8 @@ class _Tab:
 
 @pytest.fixture(scope="session")
 def _tabs(browser) -> Iterator[list[_Tab]]:
-    """The session's tabs, one per person a test plays (each in a browser context of its own)."""
-    tabs = [_Tab(new_context(browser)) for _ in range(2)]
+    """The session's tabs, one per person a test plays."""
+    tabs = [_Tab(browser, "page"), _Tab(browser, "other_page")]
     yield tabs
     for tab in tabs:
         tab.context.close()
@@ -436,32 +447,39 @@ def _tabs(browser) -> Iterator[list[_Tab]]:
 def _wipe(tab: _Tab) -> None:
     """The tab as a newly opened one: blank, no other tabs, no cookies or site data, the default
     size and timeout, and its run watch forgetting the earlier session. A test that closed the
-    tab gets a new one."""
-    if tab.page.is_closed():
-        tab.open()
-    context, page = tab.context, tab.page
-    for other in context.pages:
-        if other is not page:
-            other.close()
-    page.goto("about:blank")  # the app's session ends here: its websocket closes
-    context.clear_cookies()
-    cdp = context.new_cdp_session(page)
-    for origin in sorted(tab.origins):
-        cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": SITE_DATA})
-    cdp.detach()
-    tab.origins.clear()
-    page.set_viewport_size(VIEWPORT)
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    _WATCHES[page].restart()
+    tab gets a new one; one a failed test left unusable is replaced with its context."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        if tab.page.is_closed():
+            tab.open()
+        context, page = tab.context, tab.page
+        for other in context.pages:
+            if other is not page:
+                other.close()
+        page.goto("about:blank")  # the app's session ends here: its websocket closes
+        context.clear_cookies()
+        cdp = context.new_cdp_session(page)
+        for origin in sorted(tab.origins):
+            cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": SITE_DATA})
+        cdp.detach()
+        tab.origins.clear()
+    except PlaywrightError as exc:
+        print(f"--- the tab {tab.name} could not be wiped ({exc}); a new one replaces it ---")
+        tab.renew()
+    tab.page.set_viewport_size(VIEWPORT)
+    tab.context.set_default_timeout(PAGE_TIMEOUT_MS)
+    _WATCHES[tab.page].restart()
 
 
 def _hand_over(tab: _Tab, request) -> Iterator:
     _wipe(tab)
     yield tab.page
     rep = getattr(request.node, "rep_call", None)
-    if rep is not None and rep.failed:
-        screenshot(tab.page, f"FAILED-{request.node.name}")
-        print("--- the page's websocket, last messages ---\n" + "\n".join(_WATCHES[tab.page].log))
+    if rep is not None and rep.failed and not tab.page.is_closed():
+        suffix = "" if tab.name == "page" else f"-{tab.name}"
+        screenshot(tab.page, f"FAILED-{request.node.name}{suffix}")
+        print(f"--- {tab.name}'s websocket, last messages ---\n" + "\n".join(_WATCHES[tab.page].log))
     _wipe(tab)  # before the next test's server reset: no session of this test is left open
 
 
