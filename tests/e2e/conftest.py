@@ -494,6 +494,13 @@ def other_page(_tabs, request):
     yield from _hand_over(_tabs[1], request)
 
 
+def on_a_phone(page):
+    """`page` at a phone's width, with the longer timeout a customer-facing page gets here."""
+    page.set_viewport_size(PHONE)
+    page.context.set_default_timeout(30_000)
+    return page
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"

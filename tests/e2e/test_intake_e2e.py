@@ -18,7 +18,7 @@ from core.base.tz import local_to_utc, today_in
 from core.queue import detect, kinds
 from core.scheduling import booking
 from core.security import door, links
-from tests.e2e.conftest import PHONE, screenshot, sign_in_returning, wait_for_app
+from tests.e2e.conftest import on_a_phone, screenshot, sign_in_returning, wait_for_app
 from tests.factories import world
 from tests.intake_fixtures import PNG, publish
 
@@ -47,8 +47,7 @@ def _seed(day: date):
 
 def _phone(page, url: str):
     """`page` at a phone's width, on the intake link."""
-    page.set_viewport_size(PHONE)
-    page.context.set_default_timeout(30_000)
+    on_a_phone(page)
     page.goto(url)
     page.get_by_role("heading", name="Before your visit").wait_for()
     wait_for_app(page)

@@ -14,7 +14,7 @@ from core.base.db import read_session, unit_of_work
 from core.base.models import Appointment, AppointmentType, ExceptionItem, Inquiry
 from core.queue import kinds
 from core.security import door
-from tests.e2e.conftest import PHONE, screenshot, sign_in_returning, wait_for_app
+from tests.e2e.conftest import on_a_phone, screenshot, sign_in_returning, wait_for_app
 from tests.factories import world
 
 
@@ -32,8 +32,7 @@ def _seed(instant: bool = True):
 
 def _phone_page(page, url: str):
     """`page` at a phone's width, on the request page."""
-    page.set_viewport_size(PHONE)
-    page.context.set_default_timeout(30_000)
+    on_a_phone(page)
     page.goto(f"{url}/request?location=downtown")
     page.get_by_role("heading", name="Request an appointment").wait_for()
     wait_for_app(page)

@@ -12,7 +12,7 @@ from core.base.db import read_session
 from core.notifications.models import NotificationOptOut
 from core.security import door
 from core.security.links import INVALID
-from tests.e2e.conftest import PHONE, screenshot, wait_for_app
+from tests.e2e.conftest import on_a_phone, screenshot, wait_for_app
 from tests.factories import world
 from tests.mail_servers import unsubscribe_header
 
@@ -23,8 +23,7 @@ def test_a_customer_unsubscribes_from_a_real_emails_link_on_a_phone(app_server, 
     w = app_server.seed(world)
     assert not door.is_open()
     url = unsubscribe_header(monkeypatch, w, app_server.url)
-    page.set_viewport_size(PHONE)
-    page.context.set_default_timeout(30_000)
+    on_a_phone(page)
 
     page.goto(url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"))
     expect(page.get_by_text(INVALID)).to_be_visible()
